@@ -1,0 +1,114 @@
+"""What the platform-neutral flow needs from a chat platform, and the plain values it passes.
+
+The core never imports telegram or discord. A frontend implements :class:`Chat` (send, edit,
+upload, invoice) for one conversation and :class:`Frontend` (its limits and how to reach a chat
+again from a job event), and turns its platform's incoming files into :class:`Upload`. Buttons
+are described as :class:`Button` values (an action name plus an argument, or a URL) that each
+frontend renders its own way — inline keyboards on Telegram, components on Discord.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Button:
+    """A tappable button: ``action``/``arg`` come back to :meth:`Flow.on_button`; or a link."""
+
+    label: str
+    action: str = ""
+    arg: str = ""
+    url: str | None = None
+
+
+Keyboard = Sequence[Sequence[Button]]
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a message the bot sent lives, so it can be edited or matched to a reaction later."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is talking to us: platform plus the platform's own user id (no names are kept)."""
+
+    platform: str
+    user_id: int
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """An in-chat payment request (Telegram Stars), bound to one order by ``payload``."""
+
+    payload: str
+    title: str
+    description: str
+    label: str
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person sent, before we download it.
+
+    ``size`` is what the platform declares (may be missing); ``fetch`` downloads the file to the
+    given path and returns where it ended up (a local Bot API server may hand back its own path).
+    """
+
+    file_name: str
+    size: int | None
+    fetch: Callable[[Path], Awaitable[Path]]
+    title: str | None = None
+    performer: str | None = None
+
+
+class Chat(Protocol):
+    """One conversation with one person on one platform."""
+
+    @property
+    def chat_id(self) -> int: ...
+
+    async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef: ...
+
+    async def edit_text(
+        self, ref: MessageRef, text: str, buttons: Keyboard | None = None
+    ) -> None: ...
+
+    async def send_audio(
+        self, path: Path, *, title: str, performer: str, caption: str | None = None
+    ) -> MessageRef: ...
+
+    async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef: ...
+
+    async def send_image(
+        self, path: Path, *, caption: str, buttons: Keyboard | None = None
+    ) -> MessageRef: ...
+
+    async def send_invoice(self, invoice: Invoice) -> MessageRef: ...
+
+
+class Frontend(Protocol):
+    """A chat platform as the flow sees it."""
+
+    platform: str
+    # Largest file the bot may fetch from the platform; None when only our own limit applies.
+    download_limit: int | None
+    # Largest file the bot may send; bigger stems fall back to a smaller format.
+    upload_limit: int
+    # Whether :meth:`Chat.send_invoice` works (Telegram Stars); otherwise card links only.
+    supports_invoices: bool
+
+    def chat(self, chat_id: int) -> Chat: ...
+
+    async def refund(self, person: Person, charge_id: str) -> None:
+        """Give an in-chat payment back (Telegram: refundStarPayment). Raises on failure."""
+        ...

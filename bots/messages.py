@@ -1,0 +1,287 @@
+"""Every text the bots say to a person, in one place.
+
+Kept free of platform markup (plain text only) so Telegram and Discord show the same words, and so
+a wording change or a translation touches one file. Functions take the few values that vary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+# ------------------------------------------------------------------------------------ commands
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "What this bot does, price and privacy"),
+    ("help", "How to use the bot"),
+    ("settings", "Choose the output format"),
+    ("history", "Your orders"),
+    ("cancel", "Cancel your song in line"),
+    ("forget", "Delete everything we store about you"),
+)
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("stats", "Users, jobs, revenue, feedback by model version"),
+    ("grant", "/grant <user id> <previews> — give free previews"),
+    ("refund", "/refund <order id> — refund an order"),
+    ("ban", "/ban <user id> — block a user (/unban to lift)"),
+)
+
+
+def start(price_stars: int, retention_hours: int, max_minutes: int) -> str:
+    return (
+        "Hi! I split a song into vocals and instrumental.\n\n"
+        "Send me a song (audio file, voice note, document or video). In a few seconds you get a "
+        "free 30-second preview of both parts and a waveform picture.\n"
+        f"The full stems cost {price_stars} ⭐ (or pay by card). Songs up to {max_minutes} minutes.\n\n"
+        f"Privacy: your audio is deleted after {retention_hours} hours; we keep only your Telegram "
+        "id and your orders. /forget deletes that too.\n\n"
+        "/help shows all commands."
+    )
+
+
+def help_text(is_admin: bool = False) -> str:
+    lines = ["Send me a song and I will separate it. Commands:"]
+    lines += [f"/{name} — {what}" for name, what in COMMANDS]
+    if is_admin:
+        lines.append("\nAdmin:")
+        lines += [f"/{name} — {what}" for name, what in ADMIN_COMMANDS]
+    return "\n".join(lines)
+
+
+SEND_A_SONG = (
+    "Send me a song as an audio file, voice note, document or video, and I'll separate the vocals "
+    "from the music."
+)
+
+# ------------------------------------------------------------------------------------ settings
+
+
+def settings(current_format: str) -> str:
+    return (
+        f"Your stems are sent as {current_format.upper()}.\n"
+        "WAV is lossless and large, FLAC is lossless and smaller, MP3 (320k) is smallest."
+    )
+
+
+def format_saved(fmt: str) -> str:
+    return f"Done — your stems will be sent as {fmt.upper()}."
+
+
+# ------------------------------------------------------------------------------------ upload
+
+
+def too_big_to_download(size_bytes: int, limit_bytes: int) -> str:
+    return (
+        f"That file is {size_bytes / 1e6:.0f} MB, and Telegram only lets bots download files up to "
+        f"{limit_bytes / 1e6:.0f} MB. Please send a smaller version — an mp3 or m4a of the same "
+        "song is usually well under that."
+    )
+
+
+DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Please send it again."
+UNSUPPORTED_MESSAGE = SEND_A_SONG
+BANNED = "Sorry, this account can't use the bot."
+INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again in a minute."
+
+
+def received(position: int | None) -> str:
+    if position is None or position <= 1:
+        return "Got it — separating the preview now."
+    return f"Got it — separating the preview, you are #{position} in line."
+
+
+def progress(percent: int, full: bool = False) -> str:
+    what = "the full song" if full else "the preview"
+    return f"Separating {what}… {percent}%"
+
+
+def queued(position: int, full: bool = False) -> str:
+    what = "the full song" if full else "the preview"
+    return f"Waiting to separate {what} — you are #{position} in line."
+
+
+CACHED = "I've separated this song before — here it is right away."
+
+
+def too_many_jobs(limit: int) -> str:
+    return (
+        f"You already have {limit} song(s) being separated. Wait for them to finish, "
+        "or /cancel one."
+    )
+
+
+def quota_exhausted(per_day: int) -> str:
+    return (
+        f"You've used your {per_day} free previews for today. Buy the full stems of a song you've "
+        "previewed, or come back tomorrow."
+    )
+
+
+PREVIEW_FAILED = "Sorry, I couldn't separate a preview of that song. Please try again."
+
+# ------------------------------------------------------------------------------------ preview
+
+
+def preview_caption(start_s: float, length_s: float, price_stars: int) -> str:
+    start = f"{int(start_s) // 60}:{int(start_s) % 60:02d}"
+    return (
+        f"Preview: {length_s:.0f} s from {start}, where the vocals come in.\n"
+        f"Top: the original, middle: vocals, bottom: instrumental.\n"
+        f"Full stems: {price_stars} ⭐ or by card."
+    )
+
+
+def instrumental_title(title: str) -> str:
+    return f"{title} (instrumental preview)"
+
+
+def vocals_title(title: str) -> str:
+    return f"{title} (vocals preview)"
+
+
+def stem_title(title: str, stem: str) -> str:
+    return f"{title} ({stem})"
+
+
+def buy_stars_button(price_stars: int) -> str:
+    return f"Full stems — {price_stars} ⭐"
+
+
+PAY_BY_CARD_BUTTON = "Pay by card"
+FORMAT_BUTTON = "Format"
+
+
+def format_button(fmt: str, current: str) -> str:
+    return f"✓ {fmt.upper()}" if fmt == current else fmt.upper()
+
+
+# ------------------------------------------------------------------------------------ paying
+
+
+def invoice_title(song_title: str) -> str:
+    return f"Stems: {song_title}"[:32]
+
+
+def invoice_description(minutes: float, fmt: str) -> str:
+    return (
+        f"Vocals and instrumental of the whole song ({minutes:.1f} min) as {fmt.upper()} files."
+    )[:255]
+
+
+def card_link(url: str) -> str:
+    return f"Pay by card here: {url}\nThe stems arrive in this chat as soon as the payment clears."
+
+
+CARD_UNAVAILABLE = "Card payments aren't available right now — please pay with Stars."
+ORDER_UNKNOWN = "I can't find that order any more. Please send the song again."
+ORDER_ALREADY_PAID = "You've already paid for this song — the stems are on their way."
+ORDER_PRICE_CHANGED = "The price of this song changed. Please tap the buy button again."
+SONG_EXPIRED = "That song was deleted from our storage after 24 hours. Please send it again."
+CHECKOUT_REFUSED = "This payment can't go ahead. Please send the song again."
+
+
+def payment_received(position: int | None) -> str:
+    if position is None or position <= 1:
+        return "Payment received — thank you! Separating the full song now."
+    return f"Payment received — thank you! Separating the full song, you are #{position} in line."
+
+
+def delivered(fmt: str) -> str:
+    return (
+        f"Here are your stems ({fmt.upper()}). React to this message or tap a button to tell me "
+        "how it sounds — it helps improve the model."
+    )
+
+
+def fell_back(wanted: str, sent: str, limit_bytes: int) -> str:
+    return (
+        f"The {wanted.upper()} files would be over Telegram's {limit_bytes / 1e6:.0f} MB upload "
+        f"limit, so I'm sending {sent.upper()} instead."
+    )
+
+
+def still_too_big(limit_bytes: int) -> str:
+    return (
+        f"Even as MP3 the stems are over Telegram's {limit_bytes / 1e6:.0f} MB upload limit. "
+        "Your payment has been refunded."
+    )
+
+
+def refunded(amount: int, currency: str) -> str:
+    unit = "⭐" if currency == "XTR" else currency
+    return (
+        f"Sorry — I couldn't separate your song. Your payment ({amount} {unit}) has been refunded."
+    )
+
+
+REFUND_FAILED = (
+    "Sorry — I couldn't separate your song, and the automatic refund didn't go through. "
+    "An admin has been told and will refund you by hand."
+)
+RETRYING = "That took longer than it should — I'm trying again."
+FULL_FAILED_CREDIT = (
+    "Sorry — I couldn't separate your song. You've been credited one free full separation."
+)
+
+# ------------------------------------------------------------------------------------ feedback
+
+THUMBS_UP = "👍"
+THUMBS_DOWN = "👎"
+FEEDBACK_THANKS = "Thanks for the feedback!"
+FEEDBACK_UNKNOWN = "I couldn't match that to a song — thanks anyway!"
+
+# ------------------------------------------------------------------------------------ history/cancel
+
+NO_ORDERS = "You have no orders yet. Send me a song to start."
+
+
+def history(lines: Iterable[str]) -> str:
+    body = "\n".join(lines)
+    return f"Your orders:\n{body}" if body else NO_ORDERS
+
+
+CANCELLED = "Cancelled — that song is out of the queue."
+NOTHING_TO_CANCEL = "You have nothing in line to cancel."
+FORGOTTEN = "Done — I've deleted your data and your songs."
+FORGET_CONFIRM = (
+    "This deletes your orders history, settings and any stored songs. Paid stems that weren't "
+    "delivered yet are delivered first. Send /forget yes to confirm."
+)
+
+# ------------------------------------------------------------------------------------ admin
+
+NOT_ADMIN = "That command is for admins."
+
+
+def usage(command: str, args: str) -> str:
+    return f"Usage: /{command} {args}"
+
+
+def stats(figures: Mapping[str, object]) -> str:
+    lines = ["Stats:"]
+    for key, value in figures.items():
+        if isinstance(value, Mapping):
+            lines.append(f"{key}:")
+            lines += [f"  {k}: {v}" for k, v in value.items()]
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def granted(user_id: int, amount: int) -> str:
+    return f"Granted {amount} to user {user_id}."
+
+
+def banned(user_id: int) -> str:
+    return f"User {user_id} is banned."
+
+
+def unbanned(user_id: int) -> str:
+    return f"User {user_id} is no longer banned."
+
+
+def admin_refunded(order_id: str) -> str:
+    return f"Order {order_id} refunded."
+
+
+def admin_refund_failed(order_id: str, reason: str) -> str:
+    return f"Couldn't refund order {order_id}: {reason}"

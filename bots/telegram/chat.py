@@ -1,0 +1,151 @@
+"""The core's :class:`~bots.core.ports.Chat` and :class:`~bots.core.ports.Frontend` on Telegram.
+
+Buttons become inline keyboards whose ``callback_data`` is ``action:arg`` (Telegram allows 64
+bytes; our actions are short words and args are ids). Telegram's "message is not modified" on an
+unchanged progress edit is not an error for us.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message
+from telegram.error import BadRequest
+
+from bots.core.ports import Invoice, Keyboard, MessageRef, Person
+from bots.telegram.config import TelegramConfig
+
+PLATFORM = "telegram"
+CALLBACK_SEPARATOR = ":"
+MAX_CALLBACK_BYTES = 64
+MAX_CAPTION_CHARS = 1024
+
+
+def callback_data(action: str, arg: str) -> str:
+    data = f"{action}{CALLBACK_SEPARATOR}{arg}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+def parse_callback_data(data: str) -> tuple[str, str]:
+    action, _, arg = data.partition(CALLBACK_SEPARATOR)
+    return action, arg
+
+
+def keyboard(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=callback_data(b.action, b.arg))
+                for b in row
+            ]
+            for row in buttons
+        ]
+    )
+
+
+def _ref(message: Message) -> MessageRef:
+    return MessageRef(chat_id=message.chat_id, message_id=message.message_id)
+
+
+class TelegramChat:
+    """One private chat, reached through the application's :class:`telegram.Bot`."""
+
+    def __init__(self, bot: Bot, chat_id: int, provider_token: str | None = None) -> None:
+        self._bot = bot
+        self._chat_id = chat_id
+        self._provider_token = provider_token
+
+    @property
+    def chat_id(self) -> int:
+        return self._chat_id
+
+    async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
+        message = await self._bot.send_message(
+            self._chat_id, text, reply_markup=keyboard(buttons)
+        )
+        return _ref(message)
+
+    async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
+        try:
+            await self._bot.edit_message_text(
+                text, chat_id=ref.chat_id, message_id=ref.message_id, reply_markup=keyboard(buttons)
+            )
+        except BadRequest as err:
+            if "not modified" not in str(err).lower():
+                raise
+
+    async def send_audio(
+        self, path: Path, *, title: str, performer: str, caption: str | None = None
+    ) -> MessageRef:
+        with path.open("rb") as handle:
+            message = await self._bot.send_audio(
+                self._chat_id,
+                handle,
+                title=title,
+                performer=performer,
+                filename=path.name,
+                caption=caption[:MAX_CAPTION_CHARS] if caption else None,
+            )
+        return _ref(message)
+
+    async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
+        with path.open("rb") as handle:
+            message = await self._bot.send_document(
+                self._chat_id,
+                handle,
+                filename=path.name,
+                caption=caption[:MAX_CAPTION_CHARS] if caption else None,
+            )
+        return _ref(message)
+
+    async def send_image(
+        self, path: Path, *, caption: str, buttons: Keyboard | None = None
+    ) -> MessageRef:
+        with path.open("rb") as handle:
+            message = await self._bot.send_photo(
+                self._chat_id,
+                handle,
+                caption=caption[:MAX_CAPTION_CHARS],
+                reply_markup=keyboard(buttons),
+            )
+        return _ref(message)
+
+    async def send_invoice(self, invoice: Invoice) -> MessageRef:
+        message = await self._bot.send_invoice(
+            self._chat_id,
+            title=invoice.title,
+            description=invoice.description,
+            payload=invoice.payload,
+            currency=invoice.currency,
+            prices=[LabeledPrice(invoice.label, invoice.amount)],
+            # Stars (XTR) invoices must not carry a provider token.
+            provider_token=None if invoice.currency == "XTR" else self._provider_token,
+        )
+        return _ref(message)
+
+
+class TelegramFrontend:
+    """Telegram's limits and capabilities, and a way back to any chat from a job event."""
+
+    platform = PLATFORM
+    supports_invoices = True
+
+    def __init__(self, bot: Bot, config: TelegramConfig) -> None:
+        self._bot = bot
+        self._config = config
+        self.download_limit = config.download_limit
+        self.upload_limit = config.upload_limit
+
+    def chat(self, chat_id: int) -> TelegramChat:
+        return TelegramChat(self._bot, chat_id, self._config.provider_token)
+
+    async def refund(self, person: Person, charge_id: str) -> None:
+        ok = await self._bot.refund_star_payment(person.user_id, charge_id)
+        if not ok:
+            raise RuntimeError("refundStarPayment returned false")

@@ -1,0 +1,233 @@
+"""Audio in and out through ffmpeg: probe, decode to float32 44.1 kHz stereo, encode stems, cut previews.
+
+ffmpeg is the one decoder for every input (mp3, m4a/aac, ogg/vorbis, ogg/opus, flac, wav, the audio
+track of mp4/webm video) so that there is one behaviour to test. It is always run with an argument
+list, never through a shell, so a user's file name cannot become a command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.constants import (
+    CHANNELS,
+    MAX_DURATION_S,
+    MAX_FILE_BYTES,
+    MP3_BITRATE,
+    OUTPUT_FORMATS,
+    PREVIEW_FADE_S,
+    SAMPLE_RATE,
+    SILENCE_PEAK,
+)
+from engine.errors import (
+    AudioError,
+    CorruptAudioError,
+    EmptyAudioError,
+    NoAudioStreamError,
+    NotAudioError,
+    SilentAudioError,
+    TooLargeError,
+    TooLongError,
+)
+
+FFMPEG = os.environ.get("FFMPEG_BINARY", "ffmpeg")
+FFPROBE = os.environ.get("FFPROBE_BINARY", "ffprobe")
+PROBE_TIMEOUT_S = 30
+# Decoding a 20-minute song takes a few seconds; this only stops a pathological file.
+DECODE_TIMEOUT_S = 300
+# A file that decodes to less than this share of its declared length was cut off.
+TRUNCATION_RATIO = 0.9
+# ffmpeg reports a damaged stream with lines like these; anything else on stderr is only a warning.
+_CORRUPTION_MARKERS = (
+    "invalid data found",
+    "error while decoding",
+    "header missing",
+    "invalid frame",
+    "truncat",
+    "corrupt",
+    "error submitting packet",
+    "packet too small",
+    "overread",
+)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What ffprobe says about a file before we decode it."""
+
+    duration_s: float
+    sample_rate: int
+    channels: int
+    codec: str
+    container: str
+
+
+def probe(
+    path: str | os.PathLike[str],
+    max_duration_s: float = MAX_DURATION_S,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> AudioInfo:
+    """Inspect a file without decoding it; raise an :class:`AudioError` subclass if we cannot take it.
+
+    Cheap checks first (size, container, streams, duration) so a 2-hour upload is refused in
+    milliseconds instead of after a full decode.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise EmptyAudioError("file is empty")
+    if size > max_bytes:
+        raise TooLargeError(size, max_bytes)
+    cmd = [
+        FFPROBE, "-v", "error", "-print_format", "json",
+        "-show_format", "-show_streams", "--", str(path),
+    ]
+    result = subprocess.run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+    if result.returncode != 0:
+        raise NotAudioError(result.stderr.decode(errors="replace").strip()[-300:])
+    meta = json.loads(result.stdout or b"{}")
+    fmt = meta.get("format", {})
+    streams = meta.get("streams", [])
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    if not audio:
+        if not streams or fmt.get("format_name") in {"tty", "txt"}:
+            raise NotAudioError("no streams")
+        raise NoAudioStreamError("no audio stream")
+    stream = audio[0]
+    duration = _first_float(stream.get("duration"), fmt.get("duration"))
+    if duration is not None and duration > max_duration_s:
+        raise TooLongError(duration, max_duration_s)
+    if duration is not None and duration <= 0:
+        raise EmptyAudioError("zero duration")
+    return AudioInfo(
+        duration_s=duration if duration is not None else float("nan"),
+        sample_rate=int(stream.get("sample_rate") or 0),
+        channels=int(stream.get("channels") or 0),
+        codec=str(stream.get("codec_name", "")),
+        container=str(fmt.get("format_name", "")),
+    )
+
+
+def decode(
+    path: str | os.PathLike[str],
+    max_duration_s: float = MAX_DURATION_S,
+    max_bytes: int = MAX_FILE_BYTES,
+    allow_silence: bool = False,
+) -> np.ndarray:
+    """Decode any supported file to float32 ``(2, samples)`` at 44.1 kHz.
+
+    Mono is duplicated to both channels, more channels are down-mixed by ffmpeg's standard matrix,
+    any sample rate is resampled. Raises :class:`AudioError` subclasses for input we cannot use.
+    """
+    info = probe(path, max_duration_s=max_duration_s, max_bytes=max_bytes)
+    cmd = [
+        FFMPEG, "-nostdin", "-v", "error", "-i", str(path),
+        "-map", "0:a:0", "-vn", "-sn", "-dn",
+        # One second over the limit is enough to know it is too long if probing could not tell.
+        "-t", f"{max_duration_s + 1:.3f}",
+        "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE),
+        "pipe:1",
+    ]
+    result = subprocess.run(cmd, capture_output=True, timeout=DECODE_TIMEOUT_S, check=False)
+    stderr = result.stderr.decode(errors="replace").strip()
+    if result.returncode != 0:
+        raise CorruptAudioError(stderr[-300:])
+    if any(marker in stderr.lower() for marker in _CORRUPTION_MARKERS):
+        raise CorruptAudioError(stderr[-300:])
+    samples = np.frombuffer(result.stdout, dtype=np.float32)
+    if samples.size < CHANNELS:
+        raise EmptyAudioError("decoded to zero samples")
+    audio = samples[: samples.size - samples.size % CHANNELS].reshape(-1, CHANNELS).T
+    duration = audio.shape[1] / SAMPLE_RATE
+    if duration > max_duration_s:
+        raise TooLongError(duration, max_duration_s)
+    if np.isfinite(info.duration_s) and duration < TRUNCATION_RATIO * info.duration_s - 0.5:
+        # The container promised more than the stream holds: a cut-off upload or download.
+        raise CorruptAudioError(f"decoded {duration:.1f}s of {info.duration_s:.1f}s: truncated")
+    if not allow_silence and float(np.max(np.abs(audio))) < SILENCE_PEAK:
+        raise SilentAudioError("peak below silence threshold")
+    return np.ascontiguousarray(audio)
+
+
+def encode(audio: np.ndarray, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
+    """Write ``(channels, samples)`` float audio as wav (16-bit), flac (16-bit) or mp3 (320 kbps)."""
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"unsupported output format {fmt!r}; choose one of {OUTPUT_FORMATS}")
+    codec_args = {
+        "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
+        "flac": ["-c:a", "flac", "-sample_fmt", "s16", "-f", "flac"],
+        "mp3": ["-c:a", "libmp3lame", "-b:a", MP3_BITRATE, "-f", "mp3"],
+    }[fmt]
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    interleaved = np.ascontiguousarray(np.clip(audio, -1.0, 1.0).T)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        FFMPEG, "-nostdin", "-v", "error", "-y",
+        "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", str(audio.shape[0]), "-i", "pipe:0",
+        *codec_args, str(path),
+    ]
+    result = subprocess.run(
+        cmd, input=interleaved.tobytes(), capture_output=True, timeout=DECODE_TIMEOUT_S, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not write {path.name}: {result.stderr.decode()[-300:]}")
+    return path
+
+
+def preview_cut(
+    audio: np.ndarray, start_s: float, length_s: float, fade_s: float = PREVIEW_FADE_S
+) -> np.ndarray:
+    """Cut ``length_s`` seconds from ``start_s`` with short linear fades so the preview never clicks.
+
+    The window is moved back if it would run past the end, so a short song gives its whole length.
+    """
+    total = audio.shape[-1]
+    length = min(int(round(length_s * SAMPLE_RATE)), total)
+    start = min(max(0, int(round(start_s * SAMPLE_RATE))), total - length)
+    cut = np.array(audio[..., start : start + length], dtype=np.float32, copy=True)
+    fade = min(int(fade_s * SAMPLE_RATE), length // 2)
+    if fade > 0:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        cut[..., :fade] *= ramp
+        cut[..., length - fade :] *= ramp[::-1]
+    return cut
+
+
+def content_hash(audio: np.ndarray) -> str:
+    """Hash of the decoded audio quantised to 16 bits: the same song re-uploaded (another container,
+    another file name) hashes the same, which is what the same-song cache needs."""
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    return hashlib.sha256(pcm.tobytes()).hexdigest()
+
+
+def _first_float(*values: object) -> float | None:
+    for value in values:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(number):
+            return number
+    return None
+
+
+__all__ = [
+    "AudioError",
+    "AudioInfo",
+    "content_hash",
+    "decode",
+    "encode",
+    "preview_cut",
+    "probe",
+]

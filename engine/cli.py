@@ -1,0 +1,141 @@
+"""Command line: ``python -m engine separate|train|evaluate``.
+
+Exit codes: 0 done, 2 the input cannot be used (message says why), 1 anything else went wrong,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine.constants import OUTPUT_FORMATS, PREVIEW_LENGTH_S
+from engine.errors import AudioError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _separate(args: argparse.Namespace) -> int:
+    from engine.activity import first_vocal_entry
+    from engine.audio import decode, encode, preview_cut
+    from engine.predict import Stems, load_model, separate
+    from engine.waveform import render_waveforms
+
+    song = Path(args.song)
+    if not song.is_file():
+        print(f"error: no such file: {song}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    model = load_model(args.model, instrumental=args.instrumental)
+    audio = decode(song)
+    with tqdm(total=100, desc=f"separating {song.name}", unit="%") as bar:
+
+        def progress(fraction: float) -> None:
+            bar.update(round(fraction * 100) - bar.n)
+
+        stems = separate(audio, model, progress)
+    out = Path(args.output or song.parent)
+    written = []
+    if args.preview:
+        start = first_vocal_entry(stems.vocals)
+        stems = Stems(
+            vocals=preview_cut(stems.vocals, start, PREVIEW_LENGTH_S),
+            instrumental=preview_cut(stems.instrumental, start, PREVIEW_LENGTH_S),
+        )
+        mixture = preview_cut(audio, start, PREVIEW_LENGTH_S)
+        written.append(render_waveforms(mixture, stems, out / f"{song.stem}_waveform.png"))
+        suffix = "_preview"
+    else:
+        suffix = ""
+    for name in ("vocals", "instrumental"):
+        path = out / f"{song.stem}_{name}{suffix}.{args.format}"
+        written.append(encode(getattr(stems, name), path, args.format))
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    from engine.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        data=Path(args.data),
+        run_dir=Path(args.run_dir),
+        steps=args.steps,
+        max_minutes=args.max_minutes,
+        batch=args.batch,
+        lr=args.lr,
+        width=args.width,
+        validate_every=args.validate_every,
+        seed=args.seed,
+        device=args.device,
+        export=Path(args.export) if args.export else None,
+    )
+    train(cfg)
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from engine.evaluate import evaluate, format_table
+    from engine.predict import load_model
+
+    modes = ["residual", "mask"] if args.instrumental == "both" else [args.instrumental]
+    models = {}
+    for mode in modes:
+        model = load_model(args.model, instrumental=mode)
+        models[f"{model.version} ({mode})"] = model
+    print(format_table(evaluate(Path(args.folder), models)))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sep = sub.add_parser("separate", help="split a song into vocals and instrumental")
+    sep.add_argument("song")
+    sep.add_argument("-o", "--output", help="output folder (default: next to the song)")
+    sep.add_argument("--format", choices=OUTPUT_FORMATS, default="wav")
+    sep.add_argument("--preview", action="store_true",
+                     help=f"only {PREVIEW_LENGTH_S:.0f} s from the first vocal entry, and a waveform PNG")
+    sep.add_argument("--model", help="model file (default: the shipped models/vocals-unet.pt)")
+    sep.add_argument("--instrumental", choices=("residual", "mask"), default="residual")
+    sep.set_defaults(func=_separate)
+
+    tr = sub.add_parser("train", help="train a model on a data folder (resumes a run folder)")
+    tr.add_argument("data", help="folder of tracks and vocal/instrumental pools")
+    tr.add_argument("--run-dir", required=True, help="checkpoints go here; an existing run resumes")
+    tr.add_argument("--steps", type=int, default=12000)
+    tr.add_argument("--max-minutes", type=float, help="stop after this much training time")
+    tr.add_argument("--batch", type=int, default=8)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--width", type=int, default=8)
+    tr.add_argument("--validate-every", type=int, default=250)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", help="cpu or cuda (default: cuda if present)")
+    tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
+    tr.set_defaults(func=_train)
+
+    ev = sub.add_parser("evaluate", help="SDR (museval) on <track>/{mixture,vocals,accompaniment}")
+    ev.add_argument("folder")
+    ev.add_argument("--model", help="model file (default: the shipped model)")
+    ev.add_argument("--instrumental", choices=("residual", "mask", "both"), default="both")
+    ev.set_defaults(func=_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AudioError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED

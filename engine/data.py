@@ -1,0 +1,223 @@
+"""Training data: pools of real stems and the random remixes the model learns from.
+
+A data folder holds
+- tracks with true pairs: any folder with ``vocals.*`` and ``accompaniment.*`` (e.g. MIR-1K clips),
+- a vocals-only pool: audio files below a folder named ``vocals``,
+- an instrumental-only pool: audio files below a folder named ``instrumental``; several files in one
+  folder are the parts of one song and are summed (Frets on Fire ships band and guitar separately).
+
+Training mixes are not the true pairs as recorded but random remixes — a random vocal segment over a
+random instrumental segment, random gains, pan and channel swap, some vocal-free examples — because
+with about two hours of stems, variety of mixtures is what the model is short of, not examples of
+any one mixture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from engine.constants import SAMPLE_RATE
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus"}
+# Validation is split off by singer and by song, never by clip, so that a checkpoint is chosen on
+# voices and songs it has not heard. MIR-1K names clips <singer>_<song>_<clip>.
+VALIDATION_SINGERS = frozenset({"abjones", "bobon"})
+VALIDATION_SONGS = frozenset({"War_of_freedom"})
+VALIDATION_VOCAL_SOURCES = frozenset({"saebyulgan"})
+
+VOCAL_FREE_SHARE = 0.1  # examples with no voice at all: the mask must learn to stay shut
+TRUE_PAIR_SHARE = 0.3  # examples that keep a recorded vocal with its own accompaniment
+GAIN_DB_RANGE = (-9.0, 3.0)  # vocal level relative to the accompaniment's
+TARGET_RMS_DB_RANGE = (-28.0, -14.0)  # loudness of the whole mix
+MIN_ACTIVE_RMS = 1e-4  # a segment quieter than this is not worth training on
+
+
+@dataclass
+class Pools:
+    """Audio held in memory at 44.1 kHz, each entry float32 ``(channels, samples)``."""
+
+    pairs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    vocals: list[np.ndarray] = field(default_factory=list)
+    instrumentals: list[np.ndarray] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def seconds(self) -> dict[str, float]:
+        def total(arrays: Iterable[np.ndarray]) -> float:
+            return sum(a.shape[-1] for a in arrays) / SAMPLE_RATE
+
+        return {
+            "pairs": total(v for v, _ in self.pairs),
+            "vocals": total(self.vocals),
+            "instrumentals": total(self.instrumentals),
+        }
+
+
+def load_file(path: Path) -> np.ndarray:
+    """Read a training file with soundfile and resample it to 44.1 kHz, keeping its channels."""
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    data = data.T
+    if rate != SAMPLE_RATE:
+        g = gcd(rate, SAMPLE_RATE)
+        data = resample_poly(data, SAMPLE_RATE // g, rate // g, axis=-1).astype(np.float32)
+    return np.ascontiguousarray(data)
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def _is_validation(path: Path) -> bool:
+    parts = set(path.parts)
+    singer = re.split(r"_", path.parent.name)[0] if path.parent.name else ""
+    return (
+        singer in VALIDATION_SINGERS
+        or bool(parts & VALIDATION_SONGS)
+        or bool(parts & VALIDATION_VOCAL_SOURCES)
+    )
+
+
+def scan(root: Path) -> dict[str, list[list[Path]]]:
+    """Find tracks in ``root``: lists of files per pair, per vocal file, per instrumental song."""
+    found: dict[str, list[list[Path]]] = {"pairs": [], "vocals": [], "instrumentals": []}
+    for vocal in sorted(root.rglob("vocals.*")):
+        accompaniment = [p for p in vocal.parent.glob("accompaniment.*")]
+        if vocal.suffix.lower() in AUDIO_SUFFIXES and accompaniment:
+            found["pairs"].append([vocal, accompaniment[0]])
+    for folder in sorted(root.rglob("vocals")):
+        if folder.is_dir():
+            found["vocals"].extend([p] for p in _audio_files(folder))
+    for folder in sorted(root.rglob("instrumental")):
+        if not folder.is_dir():
+            continue
+        by_song: dict[Path, list[Path]] = {}
+        for p in _audio_files(folder):
+            by_song.setdefault(p.parent, []).append(p)
+        for parent, files in sorted(by_song.items()):
+            if parent == folder:  # loose files are songs of their own
+                found["instrumentals"].extend([f] for f in files)
+            else:
+                found["instrumentals"].append(files)
+    return found
+
+
+def manifest(root: Path, split: str) -> dict[str, object]:
+    """What a checkpoint was trained on: file list with sizes and one digest over them."""
+    entries = []
+    for kind, groups in scan(root).items():
+        for group in groups:
+            if (split == "validation") != _is_validation(group[0]):
+                continue
+            for p in group:
+                entries.append(f"{kind}\t{p.relative_to(root)}\t{p.stat().st_size}")
+    digest = hashlib.sha256("\n".join(entries).encode()).hexdigest()
+    return {"root": str(root), "split": split, "files": len(entries), "sha256": digest}
+
+
+def load_pools(root: Path, split: str = "train") -> Pools:
+    """Load one split (``train`` or ``validation``) of a data folder into memory."""
+    pools = Pools()
+    for kind, groups in scan(root).items():
+        for group in groups:
+            if (split == "validation") != _is_validation(group[0]):
+                continue
+            arrays = [load_file(p) for p in group]
+            pools.files.extend(str(p.relative_to(root)) for p in group)
+            if kind == "pairs":
+                vocal, acc = arrays
+                n = min(vocal.shape[-1], acc.shape[-1])
+                pools.pairs.append((vocal[:, :n], acc[:, :n]))
+            elif kind == "vocals":
+                pools.vocals.append(arrays[0])
+            else:
+                n = min(a.shape[-1] for a in arrays)
+                chans = max(a.shape[0] for a in arrays)
+                total = np.zeros((chans, n), dtype=np.float32)
+                for a in arrays:
+                    total += a[:, :n] if a.shape[0] == chans else a[:1, :n]
+                pools.instrumentals.append(total)
+    if not (pools.pairs or pools.vocals) or not (pools.pairs or pools.instrumentals):
+        raise ValueError(f"no training material for split {split!r} under {root}")
+    return pools
+
+
+def _segment(audio: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``length``-sample stretch; short material is placed at a random offset in silence."""
+    n = audio.shape[-1]
+    if n >= length:
+        start = int(rng.integers(0, n - length + 1))
+        return audio[:, start : start + length]
+    out = np.zeros((audio.shape[0], length), dtype=np.float32)
+    start = int(rng.integers(0, length - n + 1))
+    out[:, start : start + n] = audio
+    return out
+
+
+def _stereo(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mono gets a random constant-power pan; stereo a random channel swap."""
+    if audio.shape[0] == 1:
+        pan = rng.uniform(0.2, 0.8) * np.pi / 2
+        return np.concatenate([audio * np.cos(pan), audio * np.sin(pan)]) * np.sqrt(2)
+    if rng.random() < 0.5:
+        return audio[::-1]
+    return audio
+
+
+def _rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(audio), dtype=np.float64)) + 1e-12)
+
+
+class Remixer:
+    """Draws training examples ``(mixture, vocals, instrumental)``, each float32 ``(2, length)``."""
+
+    def __init__(self, pools: Pools) -> None:
+        self.pools = pools
+        self.vocal_sources: list[np.ndarray] = [v for v, _ in pools.pairs] + pools.vocals
+        self.instrumental_sources: list[np.ndarray] = [a for _, a in pools.pairs] + (
+            pools.instrumentals
+        )
+
+    def _pick(self, arrays: list[np.ndarray], length: int, rng: np.random.Generator) -> np.ndarray:
+        for _ in range(8):  # avoid drawing a silent stretch of a stem
+            seg = _segment(arrays[int(rng.integers(len(arrays)))], length, rng)
+            if _rms(seg) > MIN_ACTIVE_RMS:
+                return seg
+        return seg
+
+    def sample(self, length: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        if self.pools.pairs and rng.random() < TRUE_PAIR_SHARE:
+            vocal_full, acc_full = self.pools.pairs[int(rng.integers(len(self.pools.pairs)))]
+            both = np.concatenate([vocal_full, acc_full])
+            seg = _segment(both, length, rng)
+            vocals = _stereo(seg[: vocal_full.shape[0]], rng)
+            acc = _stereo(seg[vocal_full.shape[0] :], rng)
+        else:
+            vocals = _stereo(self._pick(self.vocal_sources, length, rng), rng)
+            acc = _stereo(self._pick(self.instrumental_sources, length, rng), rng)
+        acc_rms = _rms(acc)
+        vocal_gain = acc_rms / _rms(vocals) * 10 ** (rng.uniform(*GAIN_DB_RANGE) / 20)
+        vocals = vocals * vocal_gain
+        if rng.random() < VOCAL_FREE_SHARE:
+            vocals = np.zeros_like(vocals)
+        mix = vocals + acc
+        scale = 10 ** (rng.uniform(*TARGET_RMS_DB_RANGE) / 20) / _rms(mix)
+        peak = float(np.max(np.abs(mix))) * scale
+        if peak > 0.99:  # never train on clipped mixtures
+            scale *= 0.99 / peak
+        return (
+            (mix * scale).astype(np.float32),
+            (vocals * scale).astype(np.float32),
+            (acc * scale).astype(np.float32),
+        )
+
+    def batch(self, size: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        examples = [self.sample(length, rng) for _ in range(size)]
+        return tuple(np.stack(parts) for parts in zip(*examples, strict=True))

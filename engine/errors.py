@@ -1,0 +1,78 @@
+"""Error types for audio the engine cannot take.
+
+Each carries a short, friendly ``user_message`` so the bots can answer a person without knowing
+engine internals, and a stable ``code`` so the job pipeline can record why a job failed and tell
+permanent errors (bad input: never retried) from transient ones.
+"""
+
+from __future__ import annotations
+
+
+class AudioError(Exception):
+    """Base class: the input cannot be separated. Permanent — retrying will not help."""
+
+    code = "bad_audio"
+    user_message = "I couldn't read that file as audio. Please send a song (mp3, m4a, flac, wav, ogg)."
+
+    def __init__(self, detail: str = "", user_message: str | None = None) -> None:
+        super().__init__(detail or self.user_message)
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class NotAudioError(AudioError):
+    code = "not_audio"
+    user_message = (
+        "That doesn't look like an audio file. Send me a song as mp3, m4a, flac, wav, ogg or a video."
+    )
+
+
+class NoAudioStreamError(AudioError):
+    code = "no_audio_stream"
+    user_message = "That file has no sound track in it, so there is nothing to separate."
+
+
+class CorruptAudioError(AudioError):
+    code = "corrupt_audio"
+    user_message = "That audio file seems damaged — I couldn't decode it. Could you export it again?"
+
+
+class EmptyAudioError(AudioError):
+    code = "empty_audio"
+    user_message = "That file contains no audio (it is empty or zero seconds long)."
+
+
+class SilentAudioError(AudioError):
+    code = "silent_audio"
+    user_message = "That recording is silent — there are no vocals or music to separate."
+
+
+class TooLongError(AudioError):
+    code = "too_long"
+
+    def __init__(self, duration_s: float, limit_s: float) -> None:
+        self.duration_s = duration_s
+        self.limit_s = limit_s
+        minutes = limit_s / 60
+        super().__init__(
+            f"duration {duration_s:.1f}s over limit {limit_s:.0f}s",
+            user_message=(
+                f"That song is {duration_s / 60:.0f} minutes long; I can take up to "
+                f"{minutes:.0f} minutes. Please send a shorter cut."
+            ),
+        )
+
+
+class TooLargeError(AudioError):
+    code = "too_large"
+
+    def __init__(self, size_bytes: int, limit_bytes: int) -> None:
+        self.size_bytes = size_bytes
+        self.limit_bytes = limit_bytes
+        super().__init__(
+            f"size {size_bytes} over limit {limit_bytes}",
+            user_message=(
+                f"That file is {size_bytes / 1e6:.0f} MB; the limit is {limit_bytes / 1e6:.0f} MB. "
+                "Please send a compressed version (mp3 or m4a)."
+            ),
+        )

@@ -1,0 +1,41 @@
+"""Every Redis key the pipeline owns, named in one place.
+
+RQ keeps its own keys under ``rq:``; ours live under ``vr:`` so an operator can tell them apart
+and a flush of one never touches the other.
+"""
+
+from __future__ import annotations
+
+PREFIX = "vr"
+PREVIEW_QUEUE = "preview"  # high priority: a worker always drains it first
+FULL_QUEUE = "full"
+QUEUES = (PREVIEW_QUEUE, FULL_QUEUE)  # in priority order
+
+
+def record(job_id: str) -> str:
+    """Hash holding one job's :class:`jobs.records.JobRecord`."""
+    return f"{PREFIX}:job:{job_id}"
+
+
+def user_active(platform: str, user_id: str) -> str:
+    """Set of a person's job ids that are queued, waiting or running (the per-user limit)."""
+    return f"{PREFIX}:user:{platform}:{user_id}:active"
+
+
+def user_rate_limit(platform: str, user_id: str) -> str:
+    """RQ rate-limit key: how many of a person's jobs may be handed to workers at once."""
+    return f"user:{platform}:{user_id}"
+
+
+def events(platform: str) -> str:
+    """Stream of job events for one platform's bots (Telegram, Discord, ...)."""
+    return f"{PREFIX}:events:{platform}"
+
+
+def cache(model_version: str, kind: str, fmt: str, content_hash: str) -> str:
+    """Pointer from a song (decoded-audio hash) to the job whose stored results answer it."""
+    return f"{PREFIX}:cache:{model_version}:{kind}:{fmt}:{content_hash}"
+
+
+PINNED = f"{PREFIX}:pinned"  # hash: storage key -> order id; kept by the retention sweep
+MODEL_VERSION = f"{PREFIX}:model-version"  # the version the workers have loaded (cache key part)

@@ -1,0 +1,168 @@
+"""The job record: what the bots and payments read about a job, stored as a Redis hash.
+
+RQ's own job hash holds the pickled call and RQ's bookkeeping; our record holds the product's view
+(who asked, which song, how far, why it failed, where the results are) in plain fields any process
+can read without importing the task code. Updates are per-field (``HSET``) so the worker writing
+progress and the API writing a cancel request never overwrite each other.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+from jobs import keys
+
+
+class JobKind(StrEnum):
+    PREVIEW = "preview"  # a free 30 s excerpt of both stems and a waveform picture
+    FULL = "full"  # the whole song, both stems (paid)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"  # in a queue, waiting for a worker
+    WAITING = "waiting"  # held back by the per-user concurrency limit; queued when a slot frees
+    RUNNING = "running"
+    RETRYING = "retrying"  # a transient error; scheduled to run again
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+ACTIVE_STATUSES = frozenset(
+    {JobStatus.QUEUED, JobStatus.WAITING, JobStatus.RUNNING, JobStatus.RETRYING}
+)
+
+
+@dataclass
+class JobRecord:
+    """One job as the rest of the service sees it. Ids are strings on every platform."""
+
+    id: str
+    user_id: str
+    platform: str
+    chat_id: str
+    kind: JobKind
+    output_format: str
+    input_key: str
+    filename: str = ""
+    duration_s: float = 0.0
+    content_hash: str = ""
+    status: JobStatus = JobStatus.QUEUED
+    progress: int = 0  # percent, 0..100
+    error_code: str = ""
+    error_message: str = ""  # friendly text for the chat, never a traceback
+    outputs: dict[str, str] = field(default_factory=dict)  # "vocals"/"instrumental"/"waveform"
+    preview_start_s: float | None = None
+    order_id: str | None = None
+    source_job_id: str | None = None  # the preview a full job upgrades, or the cached job
+    cached: bool = False
+    model_version: str = ""
+    attempts: int = 0
+    worker: str = ""
+    worker_pid: int = 0
+    cancel_requested: bool = False
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    delivered_at: float | None = None
+
+    def to_mapping(self) -> dict[str, str]:
+        """Flatten to Redis hash fields (strings; ``""`` for None)."""
+        return {name: _encode(value) for name, value in asdict(self).items()}
+
+    @classmethod
+    def from_mapping(cls, raw: dict[bytes | str, bytes | str]) -> JobRecord:
+        data = {_text(k): _text(v) for k, v in raw.items()}
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in data:
+                values[f.name] = _decode(f.name, data[f.name])
+        return cls(**values)
+
+    @property
+    def finished(self) -> bool:
+        return JobStatus(self.status).finished
+
+
+_FLOATS = {"duration_s", "created_at", "started_at", "finished_at", "delivered_at", "preview_start_s"}
+_INTS = {"progress", "attempts", "worker_pid"}
+_BOOLS = {"cached", "cancel_requested"}
+_OPTIONAL = {"started_at", "finished_at", "delivered_at", "preview_start_s", "order_id",
+             "source_job_id"}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _encode(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _decode(name: str, raw: str) -> Any:
+    if name in _OPTIONAL and raw == "":
+        return None
+    if name in _FLOATS:
+        return float(raw)
+    if name in _INTS:
+        return int(float(raw))
+    if name in _BOOLS:
+        return raw == "1"
+    if name == "outputs":
+        return json.loads(raw) if raw else {}
+    if name == "kind":
+        return JobKind(raw)
+    if name == "status":
+        return JobStatus(raw)
+    return raw
+
+
+class RecordStore:
+    """Reads and writes job records; every write refreshes the record's time to live."""
+
+    def __init__(self, connection: redis.Redis, ttl_s: float) -> None:
+        self.connection = connection
+        self.ttl_s = int(ttl_s)
+
+    def create(self, record: JobRecord, pipeline: redis.client.Pipeline | None = None) -> None:
+        pipe = pipeline if pipeline is not None else self.connection.pipeline()
+        pipe.hset(keys.record(record.id), mapping=record.to_mapping())
+        pipe.expire(keys.record(record.id), self.ttl_s)
+        if pipeline is None:
+            pipe.execute()
+
+    def get(self, job_id: str) -> JobRecord | None:
+        raw = self.connection.hgetall(keys.record(job_id))
+        return JobRecord.from_mapping(raw) if raw else None
+
+    def update(
+        self, job_id: str, pipeline: redis.client.Pipeline | None = None, **changes: Any
+    ) -> None:
+        """Set some fields of a record, leaving the others as another process wrote them."""
+        if not changes:
+            return
+        mapping = {name: _encode(value) for name, value in changes.items()}
+        pipe = pipeline if pipeline is not None else self.connection.pipeline()
+        pipe.hset(keys.record(job_id), mapping=mapping)
+        pipe.expire(keys.record(job_id), self.ttl_s)
+        if pipeline is None:
+            pipe.execute()
+
+    def increment_attempts(self, job_id: str) -> int:
+        return int(self.connection.hincrby(keys.record(job_id), "attempts", 1))

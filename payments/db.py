@@ -1,0 +1,135 @@
+"""Database engine, transactions and migrations.
+
+SQLite is the default (one file under ./var, WAL so readers never block the writer); PostgreSQL is
+selected by ``DATABASE_URL`` when several bot/worker hosts share one store. The same code runs on
+both: correctness comes from unique constraints and single-statement conditional updates, which
+both backends honour under concurrency.
+
+SQLite detail: every transaction starts with ``BEGIN IMMEDIATE``. A deferred transaction that first
+reads and then writes can fail at once with "database is locked" (no busy wait) when another
+writer committed in between; taking the write lock up front makes writers queue on the busy
+timeout instead, which is what a money path needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_S = 15.0
+# A transaction that lost a race on a unique key is re-run this often; the re-run sees the winner.
+RACE_RETRIES = 3
+# Arbitrary constant: PostgreSQL advisory lock that serialises concurrent migrators at start-up.
+MIGRATION_LOCK_KEY = 0x70A7_3E47
+
+
+def _sqlite_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    database = parsed.database
+    in_memory = database in (None, "", ":memory:")
+    if not in_memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        parsed,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        # One shared connection for :memory: (otherwise every connection sees an empty DB).
+        poolclass=StaticPool if in_memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        # Let SQLAlchemy's "begin" hook below own transaction control.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode at commit
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine configured for our consistency rules on SQLite or PostgreSQL."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+class Database:
+    """One engine plus a transaction helper; every store method is one short transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_db_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commit on success, roll back on any exception (including IntegrityError)."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction, re-running it if it lost a unique-key race.
+
+        Two writers inserting the same key both pass their "does it exist?" read; the loser's
+        insert fails with IntegrityError. Re-running the whole unit makes the loser read the
+        winner's committed row and take the "already there" branch, so callers never see the race.
+        """
+        for attempt in range(1, RACE_RETRIES + 1):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == RACE_RETRIES:
+                    raise
+                log.info("transaction lost a unique-key race; re-running (attempt %d)", attempt)
+        raise AssertionError("unreachable")
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision; safe to run from several processes."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        log.info("payments schema is at head (%s)", self.dialect)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Open the store and (by default) migrate it: what every process does at start-up."""
+    db = Database(url)
+    if migrate:
+        db.migrate()
+    return db
