@@ -106,12 +106,25 @@ def chunk_weight(length: int) -> np.ndarray:
     return (ramp / ramp.max()).astype(np.float32)
 
 
-def separate(audio: np.ndarray, model: Separator, progress: Progress | None = None) -> Stems:
-    """Split a float32 ``(channels, samples)`` mixture into vocals and instrumental."""
+def separate(
+    audio: np.ndarray,
+    model: Separator,
+    progress: Progress | None = None,
+    chunk_frames: int = CHUNK_FRAMES,
+    batch_chunks: int | None = None,
+) -> Stems:
+    """Split a float32 ``(channels, samples)`` mixture into vocals and instrumental.
+
+    ``chunk_frames`` and ``batch_chunks`` trade memory for speed; the result barely depends on
+    them (the tests hold it to that).
+    """
+    if chunk_frames % 2**DEPTH:
+        raise ValueError(f"chunk_frames must be a multiple of {2**DEPTH}")
+    batch_chunks = batch_chunks or model.batch_chunks
     audio = np.ascontiguousarray(audio, dtype=np.float32)
     channels, total = audio.shape
     cfg = model.stft_cfg
-    length = (CHUNK_FRAMES - 1) * cfg.hop  # centred STFT of this many samples has CHUNK_FRAMES
+    length = (chunk_frames - 1) * cfg.hop  # centred STFT of this many samples has CHUNK_FRAMES
     stride = max(cfg.hop, int(length * (1 - OVERLAP)) // cfg.hop * cfg.hop)
     starts = list(range(0, max(total - length, 0) + stride, stride))
     starts = [s for s in starts if s < total] or [0]
@@ -123,8 +136,8 @@ def separate(audio: np.ndarray, model: Separator, progress: Progress | None = No
     )
     weight_sum = np.zeros(total, dtype=np.float32)
 
-    for first in range(0, len(starts), model.batch_chunks):
-        batch_starts = starts[first : first + model.batch_chunks]
+    for first in range(0, len(starts), batch_chunks):
+        batch_starts = starts[first : first + batch_chunks]
         chunks = np.zeros((len(batch_starts), channels, length), dtype=np.float32)
         for i, s in enumerate(batch_starts):
             piece = audio[:, s : s + length]

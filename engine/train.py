@@ -46,6 +46,7 @@ class TrainConfig:
     lr: float = 1e-3
     width: int = 8
     validate_every: int = 200
+    validation_examples: int = VALIDATION_EXAMPLES
     seed: int = 0
     device: str | None = None
     export: Path | None = None
@@ -98,7 +99,7 @@ def _validation_set(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     pools = load_pools(cfg.data, "validation")
     rng = np.random.default_rng(1234)  # fixed: every validation sees the same mixes
     mix, vocals, acc = Remixer(pools).batch(
-        VALIDATION_EXAMPLES, (PATCH_FRAMES - 1) * cfg.stft.hop, rng
+        cfg.validation_examples, (PATCH_FRAMES - 1) * cfg.stft.hop, rng
     )
     return torch.from_numpy(mix), torch.from_numpy(np.stack([vocals, acc], axis=1))
 

@@ -25,8 +25,7 @@ class JobKind(StrEnum):
 
 
 class JobStatus(StrEnum):
-    QUEUED = "queued"  # in a queue, waiting for a worker
-    WAITING = "waiting"  # held back by the per-user concurrency limit; queued when a slot frees
+    QUEUED = "queued"  # waiting for a worker (see JobQueue.position for how many are ahead)
     RUNNING = "running"
     RETRYING = "retrying"  # a transient error; scheduled to run again
     DONE = "done"
@@ -35,12 +34,10 @@ class JobStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+        return self in FINISHED_STATUSES
 
 
-ACTIVE_STATUSES = frozenset(
-    {JobStatus.QUEUED, JobStatus.WAITING, JobStatus.RUNNING, JobStatus.RETRYING}
-)
+FINISHED_STATUSES = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 @dataclass
@@ -78,7 +75,7 @@ class JobRecord:
 
     def to_mapping(self) -> dict[str, str]:
         """Flatten to Redis hash fields (strings; ``""`` for None)."""
-        return {name: _encode(value) for name, value in asdict(self).items()}
+        return {name: encode_field(value) for name, value in asdict(self).items()}
 
     @classmethod
     def from_mapping(cls, raw: dict[bytes | str, bytes | str]) -> JobRecord:
@@ -105,7 +102,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _encode(value: Any) -> str:
+def encode_field(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -157,7 +154,7 @@ class RecordStore:
         """Set some fields of a record, leaving the others as another process wrote them."""
         if not changes:
             return
-        mapping = {name: _encode(value) for name, value in changes.items()}
+        mapping = {name: encode_field(value) for name, value in changes.items()}
         pipe = pipeline if pipeline is not None else self.connection.pipeline()
         pipe.hset(keys.record(job_id), mapping=mapping)
         pipe.expire(keys.record(job_id), self.ttl_s)

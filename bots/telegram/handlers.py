@@ -1,0 +1,248 @@
+"""Telegram update handlers: translate an update into one call on the platform-neutral flow.
+
+Each handler is small on purpose — pick the fields out of the update, build the core's plain
+values (:class:`Person`, :class:`Upload`, :class:`MessageRef`), and call :class:`bots.core.Flow`.
+Everything a person sees is decided in the core; nothing here formats a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from telegram import (
+    Audio,
+    Document,
+    Message,
+    MessageReactionUpdated,
+    ReactionTypeEmoji,
+    Update,
+    Video,
+    Voice,
+)
+from telegram.ext import Application, ContextTypes
+
+from bots.core.flow import Flow
+from bots.core.ports import MessageRef, Person, Upload
+from bots.telegram.chat import PLATFORM, TelegramChat, TelegramFrontend, parse_callback_data
+from bots.telegram.config import TelegramConfig
+
+log = logging.getLogger(__name__)
+
+FLOW_KEY = "flow"
+FRONTEND_KEY = "frontend"
+
+
+def flow_of(context: ContextTypes.DEFAULT_TYPE) -> Flow:
+    return context.application.bot_data[FLOW_KEY]
+
+
+def chat_of(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> TelegramChat:
+    frontend: TelegramFrontend = context.application.bot_data[FRONTEND_KEY]
+    return frontend.chat(chat_id)
+
+
+def person_of(update: Update) -> Person:
+    user = update.effective_user
+    assert user is not None, "handlers are registered for updates that have a user"
+    return Person(platform=PLATFORM, user_id=user.id)
+
+
+def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    return list(context.args or [])
+
+
+# ------------------------------------------------------------------------------------ commands
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    await flow_of(context).on_start(chat_of(context, update.effective_chat.id), person_of(update))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    await flow_of(context).on_help(chat_of(context, update.effective_chat.id), person_of(update))
+
+
+async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    await flow_of(context).on_settings(
+        chat_of(context, update.effective_chat.id), person_of(update)
+    )
+
+
+async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    await flow_of(context).on_history(chat_of(context, update.effective_chat.id), person_of(update))
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    await flow_of(context).on_cancel(chat_of(context, update.effective_chat.id), person_of(update))
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    confirmed = [a.lower() for a in _args(context)] == ["yes"]
+    await flow_of(context).on_forget(
+        chat_of(context, update.effective_chat.id), person_of(update), confirmed
+    )
+
+
+async def admin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats, /grant, /refund, /ban, /unban: the core checks the admin list and the arguments."""
+    assert update.effective_chat is not None and update.effective_message is not None
+    text = update.effective_message.text or ""
+    command = text.split()[0].lstrip("/").split("@")[0].lower()
+    await flow_of(context).on_admin(
+        chat_of(context, update.effective_chat.id), person_of(update), command, _args(context)
+    )
+
+
+# ------------------------------------------------------------------------------------ songs
+
+
+def _media(message: Message) -> Audio | Voice | Document | Video | None:
+    return message.audio or message.voice or message.document or message.video
+
+
+def _file_name(message: Message, media: Audio | Voice | Document | Video) -> str:
+    name = getattr(media, "file_name", None)
+    if name:
+        return str(name)
+    if isinstance(media, Voice):
+        return "voice.ogg"
+    return "song"
+
+
+def upload_of(message: Message) -> Upload | None:
+    """The core's view of a file someone sent; None if the message carries no file."""
+    media = _media(message)
+    if media is None:
+        return None
+
+    async def fetch(dest: Path) -> Path:
+        file = await media.get_file()
+        return await file.download_to_drive(dest)
+
+    return Upload(
+        file_name=_file_name(message, media),
+        size=media.file_size,
+        fetch=fetch,
+        title=getattr(media, "title", None),
+        performer=getattr(media, "performer", None),
+    )
+
+
+async def song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None
+    upload = upload_of(message)
+    chat = chat_of(context, message.chat_id)
+    if upload is None:
+        await flow_of(context).on_unsupported(chat, person_of(update))
+        return
+    await flow_of(context).on_upload(chat, person_of(update), upload)
+
+
+async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text, stickers, photos: tell the person what we take."""
+    assert update.effective_chat is not None
+    await flow_of(context).on_unsupported(
+        chat_of(context, update.effective_chat.id), person_of(update)
+    )
+
+
+# ------------------------------------------------------------------------------------ buttons
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    action, arg = parse_callback_data(query.data or "")
+    message = query.message
+    if message is None:  # too old for Telegram to include; nothing to act on
+        await query.answer()
+        return
+    notice = await flow_of(context).on_button(
+        chat_of(context, message.chat.id),
+        person_of(update),
+        action,
+        arg,
+        MessageRef(chat_id=message.chat.id, message_id=message.message_id),
+    )
+    # Always answer, or the person's client shows a spinner until it times out.
+    await query.answer(notice)
+
+
+# ------------------------------------------------------------------------------------ payments
+
+
+async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.pre_checkout_query
+    assert query is not None
+    refusal = await flow_of(context).on_pre_checkout(
+        person_of(update), query.invoice_payload, query.total_amount, query.currency
+    )
+    if refusal is None:
+        await query.answer(ok=True)
+    else:
+        await query.answer(ok=False, error_message=refusal)
+
+
+async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None and message.successful_payment is not None
+    paid = message.successful_payment
+    await flow_of(context).on_payment(
+        chat_of(context, message.chat_id),
+        person_of(update),
+        payload=paid.invoice_payload,
+        amount=paid.total_amount,
+        currency=paid.currency,
+        charge_id=paid.telegram_payment_charge_id,
+        provider_ref=paid.provider_payment_charge_id or None,
+    )
+
+
+# ------------------------------------------------------------------------------------ feedback
+
+
+def _emoji(reaction: MessageReactionUpdated) -> str | None:
+    for kind in reaction.new_reaction:
+        if isinstance(kind, ReactionTypeEmoji):
+            return kind.emoji
+    return None
+
+
+async def reaction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    updated = update.message_reaction
+    assert updated is not None
+    if updated.user is None:  # anonymous (channel) reactions can't be tied to a person
+        return
+    await flow_of(context).on_reaction(
+        chat_of(context, updated.chat.id),
+        Person(platform=PLATFORM, user_id=updated.user.id),
+        MessageRef(chat_id=updated.chat.id, message_id=updated.message_id),
+        _emoji(updated),
+    )
+
+
+# ------------------------------------------------------------------------------------ errors
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure and tell the person something went wrong instead of going silent."""
+    log.error("update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await flow_of(context).on_internal_error(chat_of(context, update.effective_chat.id))
+        except Exception:  # the platform itself may be what failed
+            log.exception("could not tell the user about the failure")
+
+
+def install(application: Application, flow: Flow, config: TelegramConfig) -> None:
+    """Put the flow and frontend where the handlers find them."""
+    application.bot_data[FLOW_KEY] = flow
+    application.bot_data[FRONTEND_KEY] = flow.frontend

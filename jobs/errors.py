@@ -1,0 +1,49 @@
+"""Errors the job API raises to its callers (the bots and payments).
+
+Like :class:`engine.errors.AudioError`, each has a stable ``code`` and a friendly
+``user_message`` the bot can send as it is. Bad audio itself is reported with the engine's
+``AudioError`` subclasses, unchanged.
+"""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    code = "job_error"
+    user_message = "Something went wrong with that request. Please try again."
+
+    def __init__(self, detail: str = "", user_message: str | None = None) -> None:
+        super().__init__(detail or self.user_message)
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class UserLimitError(JobError):
+    """The person already has the maximum number of songs in progress."""
+
+    code = "user_limit"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"user has {limit} jobs in flight",
+            user_message=(
+                f"You already have {limit} song{'s' if limit != 1 else ''} in progress. "
+                "Please wait for one to finish (or cancel one) before sending another."
+            ),
+        )
+
+
+class JobNotFoundError(JobError):
+    code = "job_not_found"
+    user_message = "I can't find that song any more. Please send it again."
+
+
+class InputExpiredError(JobError):
+    """The uploaded song was deleted by retention before the full version was ordered."""
+
+    code = "input_expired"
+    user_message = (
+        "That song is no longer stored (uploads are kept for a limited time). "
+        "Please send it again to get the full version."
+    )

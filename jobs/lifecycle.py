@@ -1,0 +1,111 @@
+"""The one place a job ends: done, failed or cancelled, exactly once.
+
+Ending a job touches three things that must agree — the record's status, the person's in-flight
+slot (the per-user limit) and the event the bot turns into a message (or a refund). A Lua script
+does all three atomically and only if the job has not ended yet, so a worker finishing a job, a
+user cancelling it and RQ's clean-up of a dead worker can race without a job ending twice, without
+a slot leaking, and without an ended job whose bot was never told.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from jobs import keys
+from jobs.events import EventType, JobEvent, publish
+from jobs.records import FINISHED_STATUSES, JobRecord, JobStatus, encode_field
+
+# KEYS: record, user-active set, events stream
+# ARGV: job_id, maxlen, event json, then field/value pairs for the record
+_FINISH_SCRIPT = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 0 end
+if status == 'done' or status == 'failed' or status == 'cancelled' then return 0 end
+local fields = {}
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
+return 1
+"""
+
+_EVENT_FOR = {
+    JobStatus.DONE: EventType.DONE,
+    JobStatus.FAILED: EventType.FAILED,
+    JobStatus.CANCELLED: EventType.CANCELLED,
+}
+assert set(_EVENT_FOR) == FINISHED_STATUSES
+
+
+def event_for(record: JobRecord, type_: EventType, **extra: Any) -> JobEvent:
+    """An event about ``record`` with the addressing fields every bot needs."""
+    return JobEvent(
+        type=type_,
+        job_id=record.id,
+        platform=record.platform,
+        user_id=record.user_id,
+        chat_id=record.chat_id,
+        kind=str(record.kind),
+        order_id=record.order_id,
+        attempt=record.attempts,
+        **extra,
+    )
+
+
+def finish(
+    connection: redis.Redis,
+    record: JobRecord,
+    status: JobStatus,
+    maxlen: int,
+    *,
+    outputs: dict[str, str] | None = None,
+    error_code: str = "",
+    error_message: str = "",
+    **fields: Any,
+) -> bool:
+    """End the job with ``status``; return False (and change nothing) if it had already ended."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"{status} is not a final status")
+    changes: dict[str, Any] = {
+        "status": status,
+        "finished_at": time.time(),
+        "error_code": error_code,
+        "error_message": error_message,
+        **fields,
+    }
+    if status is JobStatus.DONE:
+        changes["progress"] = 100
+        changes["outputs"] = outputs or {}
+    # A paid job that ends without results must be refunded or credited by the payments side.
+    refund = bool(record.order_id) and status is not JobStatus.DONE
+    event = event_for(
+        record,
+        _EVENT_FOR[status],
+        progress=100 if status is JobStatus.DONE else record.progress,
+        outputs=outputs or {},
+        error_code=error_code,
+        error_message=error_message,
+        refund=refund,
+    )
+    argv: list[str] = [record.id, str(maxlen), event.to_fields()["data"]]
+    for name, value in changes.items():
+        argv += [name, encode_field(value)]
+    script = connection.register_script(_FINISH_SCRIPT)
+    ended = script(
+        keys=[
+            keys.record(record.id),
+            keys.user_active(record.platform, record.user_id),
+            keys.events(record.platform),
+        ],
+        args=argv,
+    )
+    return bool(ended)
+
+
+def announce(connection: redis.Redis, record: JobRecord, type_: EventType, maxlen: int,
+             **extra: Any) -> None:
+    """Publish a non-final event (progress, retrying) about ``record``."""
+    publish(connection, event_for(record, type_, **extra), maxlen)

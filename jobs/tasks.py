@@ -1,0 +1,329 @@
+"""What a worker runs for a job: fetch → decode → separate → encode → store, with progress.
+
+``process(job_id)`` is the function RQ calls (enqueued by name from :mod:`jobs.queue`);
+``on_failure`` is its failure callback. The loaded model lives in a process-wide
+:class:`WorkerContext`, created once when the worker starts (``worker.py``) and reused by every job,
+which is why the worker class must not fork per job (see docs/PIPELINE.md).
+
+Failure handling:
+
+* bad audio (:class:`engine.errors.AudioError`) is permanent: the job fails at once with the
+  engine's friendly reason and is never retried;
+* anything else (storage or Redis hiccup, timeout, the worker dying mid-job) is transient: RQ
+  retries it with backoff; ``on_failure`` publishes ``retrying`` or, once retries are spent, a
+  final ``failed`` event (``refund=True`` for a paid job);
+* a cancel request is seen at the next progress step and ends the job as ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import redis
+from rq import get_current_job
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+
+from engine.audio import decode, encode, preview_cut
+from engine.constants import SAMPLE_RATE
+from engine.errors import AudioError
+from jobs import cache, keys, lifecycle, retention
+from jobs.events import EventType
+from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
+from jobs.settings import Settings
+from jobs.storage import Storage, open_storage
+from jobs.timeouts import PREVIEW_CONTEXT_S, PREVIEW_SCAN_S
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVENT_STEP = 5  # percent between two progress events
+PROGRESS_EVENT_MIN_INTERVAL_S = 1.0  # and at least this long between them
+WARMUP_SECONDS = 1.0
+# Overall progress: decoding is quick, separation is most of the work, then encode + upload.
+DECODED_AT = 5
+SEPARATED_AT = 85
+
+GENERIC_FAILURE = (
+    "Sorry — something went wrong on our side while processing that song. "
+    "Please try again in a few minutes."
+)
+TIMEOUT_FAILURE = "Sorry — that song took too long to process. Please try again later."
+
+
+class JobCancelled(Exception):
+    """Raised from the progress callback when the person cancelled a running job."""
+
+
+@dataclass
+class WorkerContext:
+    """What a worker process holds between jobs: settings, connections and the warm model."""
+
+    settings: Settings
+    connection: redis.Redis
+    storage: Storage
+    records: RecordStore
+    model: Any  # engine.predict.Separator
+    model_version: str
+
+    @classmethod
+    def create(cls, settings: Settings, model: Any | None = None) -> WorkerContext:
+        """Load the model once, run it once (so the first job is not slow), announce its
+        version (the cache keys on it)."""
+        from engine.predict import load_model, separate
+
+        connection = redis.Redis.from_url(settings.redis_url)
+        if model is None:
+            if not settings.model_path.is_file():
+                raise FileNotFoundError(
+                    f"model checkpoint {settings.model_path} not found; set MODEL_PATH"
+                )
+            model = load_model(settings.model_path, device=settings.device)
+        separate(np.zeros((2, int(WARMUP_SECONDS * SAMPLE_RATE)), dtype=np.float32), model)
+        connection.set(keys.MODEL_VERSION, model.version)
+        return cls(
+            settings=settings,
+            connection=connection,
+            storage=open_storage(settings),
+            records=RecordStore(connection, settings.record_ttl_s),
+            model=model,
+            model_version=model.version,
+        )
+
+
+_context: WorkerContext | None = None
+
+
+def init_context(settings: Settings | None = None, model: Any | None = None) -> WorkerContext:
+    global _context
+    _context = WorkerContext.create(settings or Settings.from_env(), model)
+    return _context
+
+
+def get_context() -> WorkerContext:
+    """The process's context, created on first use if the worker did not create it."""
+    return _context if _context is not None else init_context()
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def process(job_id: str) -> dict[str, str]:
+    """Run one job to its end. Returns the stored outputs (name → storage key)."""
+    ctx = get_context()
+    record = ctx.records.get(job_id)
+    if record is None:
+        raise LookupError(f"job record {job_id} is missing")
+    if record.finished:
+        return dict(record.outputs)
+    job = get_current_job()
+    if record.cancel_requested:
+        _end_cancelled(ctx, record)
+        return {}
+    ctx.records.update(
+        job_id,
+        status=JobStatus.RUNNING,
+        progress=0,
+        started_at=time.time(),
+        worker=os.environ.get("RQ_WORKER_ID", "") or (job.worker_name if job else "") or "",
+        worker_pid=os.getpid(),
+        model_version=ctx.model_version,
+        error_code="",
+        error_message="",
+    )
+    record.attempts = ctx.records.increment_attempts(job_id)
+    reporter = ProgressReporter(ctx, record, job)
+    try:
+        outputs, preview_start = _run(ctx, record, reporter)
+    except AudioError as exc:
+        if job is not None:
+            job.retries_left = 0  # bad input: retrying cannot help
+        lifecycle.finish(
+            ctx.connection, record, JobStatus.FAILED, ctx.settings.events_maxlen,
+            error_code=exc.code, error_message=exc.user_message,
+        )
+        _release_paid_input(ctx, record)
+        raise
+    except JobCancelled:
+        _end_cancelled(ctx, record)
+        return {}
+    record.model_version = ctx.model_version
+    record.outputs = outputs
+    if record.order_id:
+        retention.pin(ctx.connection, outputs.values(), record.order_id)
+    if lifecycle.finish(
+        ctx.connection, record, JobStatus.DONE, ctx.settings.events_maxlen,
+        outputs=outputs, preview_start_s=preview_start,
+    ):
+        cache.remember(ctx.connection, ctx.settings, record)
+    return outputs
+
+
+def _run(
+    ctx: WorkerContext, record: JobRecord, reporter: ProgressReporter
+) -> tuple[dict[str, str], float | None]:
+    from engine.predict import Stems
+
+    with tempfile.TemporaryDirectory(prefix=f"vr-{record.id[:8]}-") as tmp:
+        work = Path(tmp)
+        source = ctx.storage.get_file(record.input_key, work / Path(record.input_key).name)
+        audio = decode(source, max_duration_s=ctx.settings.max_duration_s)
+        reporter.report(DECODED_AT)
+        if record.kind is JobKind.PREVIEW:
+            start_s, mixture, stems = _separate_preview(ctx, audio, reporter)
+        else:
+            start_s = None
+            mixture = audio
+            stems = _separate(ctx, audio, reporter, DECODED_AT, SEPARATED_AT)
+        del audio
+        fmt = record.output_format
+        files = {
+            "vocals": encode(stems.vocals, work / f"vocals.{fmt}", fmt),
+            "instrumental": encode(stems.instrumental, work / f"instrumental.{fmt}", fmt),
+        }
+        reporter.report(SEPARATED_AT + 5)
+        from engine.waveform import render_waveforms
+
+        files["waveform"] = render_waveforms(
+            mixture, Stems(stems.vocals, stems.instrumental), work / "waveform.png"
+        )
+        reporter.report(SEPARATED_AT + 10)
+        outputs: dict[str, str] = {}
+        for name, path in files.items():
+            key = f"results/{record.id}/{path.name}"
+            ctx.storage.put_file(key, path)
+            outputs[name] = key
+        reporter.check_cancel()
+        return outputs, start_s
+
+
+def _separate(
+    ctx: WorkerContext, audio: np.ndarray, reporter: ProgressReporter, low: int, high: int
+) -> Any:
+    from engine.predict import separate
+
+    return separate(audio, ctx.model, progress=lambda f: reporter.report(low + (high - low) * f))
+
+
+def _separate_preview(
+    ctx: WorkerContext, audio: np.ndarray, reporter: ProgressReporter
+) -> tuple[float, np.ndarray, Any]:
+    """Separate only what the preview needs: the opening ``PREVIEW_SCAN_S`` to find where the
+    voice comes in, then (if the preview window runs past the scan) that window with a little
+    context. A 4-minute song costs at most about two minutes of audio through the model."""
+    from engine.activity import first_vocal_entry
+    from engine.predict import Stems
+
+    length_s = ctx.settings.preview_length_s
+    total = audio.shape[1]
+    total_s = total / SAMPLE_RATE
+    scan_end = min(total, int(PREVIEW_SCAN_S * SAMPLE_RATE))
+    middle = (DECODED_AT + SEPARATED_AT) // 2
+    scanned = _separate(ctx, audio[:, :scan_end], reporter, DECODED_AT, middle)
+    entry = first_vocal_entry(scanned.vocals)
+    start_s = max(0.0, min(entry, total_s - length_s))
+    if int(round((start_s + length_s) * SAMPLE_RATE)) <= scan_end or scan_end == total:
+        base, stems = 0, scanned
+    else:
+        base = max(0, int((start_s - PREVIEW_CONTEXT_S) * SAMPLE_RATE))
+        end = min(total, int((start_s + length_s + PREVIEW_CONTEXT_S) * SAMPLE_RATE))
+        stems = _separate(ctx, audio[:, base:end], reporter, middle, SEPARATED_AT)
+    offset_s = start_s - base / SAMPLE_RATE
+    reporter.report(SEPARATED_AT)
+    return (
+        start_s,
+        preview_cut(audio[:, base : base + stems.vocals.shape[1]], offset_s, length_s),
+        Stems(
+            vocals=preview_cut(stems.vocals, offset_s, length_s),
+            instrumental=preview_cut(stems.instrumental, offset_s, length_s),
+        ),
+    )
+
+
+class ProgressReporter:
+    """Writes progress to the record and ``job.meta``, publishes throttled progress events, and
+    turns a cancel request into :class:`JobCancelled` at the next step."""
+
+    def __init__(self, ctx: WorkerContext, record: JobRecord, job: Job | None) -> None:
+        self.ctx = ctx
+        self.record = record
+        self.job = job
+        self.last_percent = -PROGRESS_EVENT_STEP
+        self.last_event_at = 0.0
+
+    def check_cancel(self) -> None:
+        flag = self.ctx.connection.hget(keys.record(self.record.id), "cancel_requested")
+        if flag == b"1":
+            raise JobCancelled(self.record.id)
+
+    def report(self, percent: float) -> None:
+        self.check_cancel()
+        value = int(max(0, min(99, percent)))
+        self.record.progress = value
+        self.ctx.records.update(self.record.id, progress=value)
+        if self.job is not None:
+            self.job.meta["progress"] = value
+            self.job.save_meta()
+        now = time.monotonic()
+        if (
+            value - self.last_percent >= PROGRESS_EVENT_STEP
+            and now - self.last_event_at >= PROGRESS_EVENT_MIN_INTERVAL_S
+        ):
+            self.last_percent, self.last_event_at = value, now
+            lifecycle.announce(
+                self.ctx.connection, self.record, EventType.PROGRESS,
+                self.ctx.settings.events_maxlen, progress=value,
+            )
+
+
+def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
+    lifecycle.finish(
+        ctx.connection, record, JobStatus.CANCELLED, ctx.settings.events_maxlen,
+        error_code="cancelled",
+    )
+    _release_paid_input(ctx, record)
+
+
+def _release_paid_input(ctx: WorkerContext, record: JobRecord) -> None:
+    """A paid job that ended without results no longer needs its song kept (the order is
+    refunded); the normal retention period applies again."""
+    if record.order_id:
+        retention.unpin(ctx.connection, ctx.storage, [record.input_key])
+
+
+# --------------------------------------------------------------------------- failure callback
+
+
+def on_failure(
+    job: Job, connection: redis.Redis, exc_type: type[BaseException] | None,
+    exc_value: BaseException | None, traceback: object,
+) -> None:
+    """RQ's failure callback: runs after every failed attempt, also for a job whose worker died
+    (RQ's clean-up passes ``AbandonedJobError``), before RQ decides whether to retry."""
+    settings = _context.settings if _context is not None else Settings.from_env()
+    records = RecordStore(connection, settings.record_ttl_s)
+    record = records.get(job.id)
+    if record is None or record.finished:
+        return  # already ended (bad audio, cancel): nothing more to say
+    reason = exc_type.__name__ if exc_type else "unknown"
+    if job.retries_left:
+        records.update(job.id, status=JobStatus.RETRYING, progress=0, error_code=reason)
+        record.progress = 0
+        lifecycle.announce(connection, record, EventType.RETRYING, settings.events_maxlen,
+                           error_code=reason)
+        return
+    log.error("job %s failed for good: %s: %s", job.id, reason, exc_value)
+    message = TIMEOUT_FAILURE if exc_type is JobTimeoutException else GENERIC_FAILURE
+    lifecycle.finish(
+        connection, record, JobStatus.FAILED, settings.events_maxlen,
+        error_code=reason, error_message=message,
+    )
+    if record.order_id:
+        storage = _context.storage if _context is not None else open_storage(settings)
+        retention.unpin(connection, storage, [record.input_key])

@@ -1,0 +1,120 @@
+"""The worker process: load the model once, keep it warm, run jobs in this very process.
+
+Why not RQ's default forking ``Worker``: it forks a fresh child (the "work horse") for every job.
+On these machines a parent that has run a torch operation before forking makes every job hang
+until its timeout (torch's CPU thread pool does not survive ``fork``), and a CUDA context can never
+be used from a forked child. Forking before torch runs would mean loading the model in every
+child, i.e. no warm model. So :class:`WarmWorker` extends RQ's non-forking ``SimpleWorker``; what
+the work horse gave us we put back:
+
+* a heartbeat thread keeps the job's RQ execution alive with a short TTL while it runs, so if this
+  process dies (OOM, SIGKILL, a lost machine) RQ's registry clean-up — run by any other worker every
+  ``WORKER_MAINTENANCE_S`` — notices within about ``WORKER_HEARTBEAT_TTL_S`` and retries the job
+  (or fails it with an event the bot turns into a refund);
+* job time limits still apply (RQ's SIGALRM death penalty works in the main thread);
+* a crash takes the worker down with it: run it under a supervisor (compose ``restart:``,
+  systemd, scripts/run.sh) — the model loads again in seconds.
+
+One worker per GPU; any number of workers on any number of machines share one Redis (and S3 when
+they do not share a disk). RQ's scheduler, which moves retries with backoff back onto the queues,
+runs in a process RQ forks from the first worker; it never touches torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+import redis
+from rq import Queue, SimpleWorker
+from rq.job import Job
+from rq.worker import WorkerStatus
+
+from jobs import keys, retention
+from jobs.settings import Settings
+from jobs.tasks import WorkerContext, init_context
+
+log = logging.getLogger(__name__)
+
+
+class WarmWorker(SimpleWorker):
+    """SimpleWorker plus a heartbeat thread while a job runs, and the retention sweep in its
+    maintenance round."""
+
+    heartbeat_interval_s: float = 10.0
+    heartbeat_ttl_s: int = 60
+    context: WorkerContext | None = None
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        # Short, and kept fresh by the heartbeat thread: a dead worker's job is found quickly.
+        return self.heartbeat_ttl_s
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        stop = threading.Event()
+        beat = threading.Thread(
+            target=self._beat, args=(job, execution, stop), name="rq-heartbeat", daemon=True
+        )
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            stop.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job: Job, execution: object, stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat_interval_s):
+            try:
+                self.maintain_heartbeats(job, execution)  # type: ignore[arg-type]
+            except redis.RedisError:
+                log.warning("heartbeat for job %s failed; retrying", job.id, exc_info=True)
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        if self.context is not None:
+            try:
+                retention.sweep_if_due(
+                    self.context.storage, self.connection, self.context.settings
+                )
+            except Exception:
+                log.exception("retention sweep failed")
+
+
+def build_worker(settings: Settings, context: WorkerContext, name: str | None = None) -> WarmWorker:
+    connection = redis.Redis.from_url(settings.redis_url)
+    queues = [Queue(name_, connection=connection) for name_ in keys.QUEUES]
+    # RQ's idle dequeue waits worker_ttl - 15 s between maintenance rounds: tie it to ours.
+    worker = WarmWorker(
+        queues,
+        connection=connection,
+        name=name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}",
+        worker_ttl=settings.maintenance_interval_s + 15,
+        maintenance_interval=settings.maintenance_interval_s,
+    )
+    worker.heartbeat_interval_s = settings.worker_heartbeat_s
+    worker.heartbeat_ttl_s = settings.worker_heartbeat_ttl_s
+    worker.context = context
+    return worker
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    threads = os.environ.get("TORCH_NUM_THREADS", "").strip()
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    context = init_context(settings)
+    log.info("model %s loaded on %s", context.model_version, context.model.device)
+    worker = build_worker(settings, context)
+    # RQ's own handlers: SIGTERM/SIGINT finish the current job, then exit (warm shutdown).
+    worker.work(with_scheduler=True, logging_level="INFO")
+
+
+if __name__ == "__main__":
+    main()

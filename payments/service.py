@@ -1,0 +1,69 @@
+"""``Payments``: the one object a process builds to use this package.
+
+It opens (and migrates) the store and assembles the parts around one ``Database`` so callers never
+wire modules by hand. What varies per process is injected: the bot registers its Stars refund
+function; the webhook service passes ``on_paid`` to ``fulfilment``.
+
+Threading note: store methods are synchronous, one short transaction each. From async code call
+them with ``await asyncio.to_thread(...)``; the async methods here (refunds, Stripe) already do.
+"""
+
+from __future__ import annotations
+
+from payments.db import Database, open_database
+from payments.feedback import FeedbackStore, Stats
+from payments.fulfilment import Fulfilment, OnPaid
+from payments.ledger import Ledger
+from payments.models import Provider
+from payments.privacy import ForgetResult, forget_user
+from payments.ratelimit import RateLimiter
+from payments.recovery import RecoveryReport, recover
+from payments.refunds import Refunder
+from payments.settings import Settings
+from payments.stars import SongAvailable, StarsPayments
+from payments.stripe_checkout import StripeCheckout
+from payments.users import Users
+
+
+class Payments:
+    """Users, ledger, feedback, refunds and (if configured) Stripe over one database."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.users = Users(db, settings)
+        self.ledger = Ledger(db, settings)
+        self.feedback = FeedbackStore(db)
+        self.refunder = Refunder(self.ledger)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.stripe: StripeCheckout | None = None
+        if settings.stripe_api_key:
+            self.stripe = StripeCheckout(settings)
+            self.refunder.register(Provider.STRIPE, self.stripe.refund)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> Payments:
+        """Open the store named by ``settings.database_url`` (default: from the environment)."""
+        settings = Settings.from_env() if settings is None else settings
+        return cls(settings, open_database(settings.database_url, migrate=migrate))
+
+    def stars(self, song_available: SongAvailable) -> StarsPayments:
+        return StarsPayments(self.ledger, self.users, song_available)
+
+    def fulfilment(self, on_paid: OnPaid) -> Fulfilment:
+        return Fulfilment(self.ledger, on_paid)
+
+    async def recover(self, on_paid: OnPaid) -> RecoveryReport:
+        """Start-up recovery (see ``payments.recovery``) with this process's providers."""
+        return await recover(
+            self.ledger, self.fulfilment(on_paid), self.refunder, self.settings.max_fulfil_attempts
+        )
+
+    def forget(self, platform: str, platform_user_id: str | int) -> ForgetResult:
+        return forget_user(self.db, platform, platform_user_id)
+
+    def stats(self) -> Stats:
+        return self.feedback.stats()
+
+    def close(self) -> None:
+        self.db.dispose()

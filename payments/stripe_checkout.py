@@ -1,0 +1,135 @@
+"""Stripe Checkout through the official SDK: opening sessions and sending refunds.
+
+The session carries the order in ``client_reference_id`` and ``metadata`` so the webhook can bind
+the payment to the order without trusting anything the buyer's browser says. Creation uses an
+idempotency key derived from the order and a 12-hour window: a double-tapped "pay" button gets the
+same session back from Stripe instead of a second one; the next window opens a fresh session
+(and ``expires_at`` is set inside the window, so a reused key never returns an expired session).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+from payments.models import Provider
+from payments.records import IncomingPayment, Order, RefundRequest
+from payments.settings import Settings, SettingsError
+
+PRODUCT_NAME = "Full-length stems: vocals + instrumental"
+# Idempotency window; Stripe keeps keys for at least 24 h and sessions live at most 24 h.
+SESSION_WINDOW_S = 12 * 3600
+SESSION_LIFETIME_S = 23 * 3600  # from the window start; always 11..23 h from creation
+MAX_NETWORK_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class CheckoutLink:
+    session_id: str
+    url: str
+    expires_at: int
+
+
+def _get(obj: Any, key: str) -> Any:
+    """Read a field from a StripeObject or a plain dict (webhooks give StripeObjects)."""
+    try:
+        return obj[key]
+    except (KeyError, TypeError):
+        return None
+
+
+def incoming_from_session(event_id: str, event_type: str, session: Any) -> IncomingPayment:
+    """Normalise a paid Checkout Session into an ``IncomingPayment``.
+
+    The order comes from ``client_reference_id`` (set by us at creation), cross-checked with
+    ``metadata.order_id``; the charge id is the PaymentIntent (what a refund needs), or the
+    session id for a session that needed no payment.
+    """
+    order_id = _get(session, "client_reference_id")
+    metadata = _get(session, "metadata") or {}
+    meta_order = _get(metadata, "order_id")
+    if not order_id or (meta_order and meta_order != order_id):
+        raise ValueError("checkout session is not bound to one of our orders")
+    intent = _get(session, "payment_intent")
+    if intent is not None and not isinstance(intent, str):
+        intent = _get(intent, "id")
+    return IncomingPayment(
+        provider=Provider.STRIPE,
+        order_id=str(order_id),
+        charge_id=str(intent or _get(session, "id")),
+        amount=int(_get(session, "amount_total") or 0),
+        currency=str(_get(session, "currency") or ""),
+        event_id=event_id,
+        event_type=event_type,
+        provider_ref=_get(session, "id"),
+    )
+
+
+class StripeCheckout:
+    """Thin, typed wrapper over ``stripe.StripeClient`` for the two calls we make."""
+
+    def __init__(self, settings: Settings, client: stripe.StripeClient | None = None) -> None:
+        if client is None:
+            if not settings.stripe_api_key:
+                raise SettingsError("STRIPE_API_KEY is not set")
+            base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+            client = stripe.StripeClient(
+                settings.stripe_api_key,
+                base_addresses=base,
+                max_network_retries=MAX_NETWORK_RETRIES,
+            )
+        self.client = client
+        self.settings = settings
+
+    def session_params(self, order: Order, now: float | None = None) -> tuple[dict, str]:
+        """The create-session parameters and idempotency key (pure: same window, same result)."""
+        now = time.time() if now is None else now
+        window = int(now // SESSION_WINDOW_S)
+        base = self.settings.public_base_url
+        params = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": order.currency,
+                        "unit_amount": order.price_cents,
+                        "product_data": {"name": PRODUCT_NAME},
+                    },
+                }
+            ],
+            "client_reference_id": order.id,
+            "metadata": {"order_id": order.id, "kind": order.kind},
+            "payment_intent_data": {"metadata": {"order_id": order.id}},
+            "success_url": f"{base}/checkout/done?order={order.id}",
+            "cancel_url": f"{base}/checkout/cancelled?order={order.id}",
+            "expires_at": window * SESSION_WINDOW_S + SESSION_LIFETIME_S,
+        }
+        return params, f"checkout-{order.id}-{window}"
+
+    async def create_session(self, order: Order) -> CheckoutLink:
+        """Open (or get back, within the window) the Checkout Session that pays ``order``."""
+        if not order.payable:
+            raise ValueError(f"order {order.id} is {order.state.value}, not payable")
+        params, key = self.session_params(order)
+        session = await self.client.v1.checkout.sessions.create_async(
+            params,  # type: ignore[arg-type]
+            options={"idempotency_key": key},
+        )
+        return CheckoutLink(session_id=session.id, url=session.url, expires_at=session.expires_at)
+
+    async def refund(self, request: RefundRequest) -> str | None:
+        """Refund the whole PaymentIntent; the key makes a retried refund a no-op at Stripe."""
+        if request.amount == 0 or not request.charge_id.startswith("pi_"):
+            return None  # a session that took no money (100 % coupon): nothing to send back
+        refund = await self.client.v1.refunds.create_async(
+            {
+                "payment_intent": request.charge_id,
+                "metadata": {"order_id": request.order_id, "reason": request.reason[:400]},
+            },
+            options={"idempotency_key": request.idempotency_key},
+        )
+        return refund.id

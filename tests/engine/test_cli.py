@@ -1,0 +1,76 @@
+"""The command line end to end with the shipped checkpoint, on a generated clip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from engine.audio import decode
+from engine.predict import DEFAULT_MODEL_PATH
+
+from .conftest import tone_mix
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+    )
+
+
+def test_shipped_model_exists_and_is_small() -> None:
+    assert DEFAULT_MODEL_PATH.is_file()
+    assert DEFAULT_MODEL_PATH.stat().st_size <= 10 * 1024 * 1024
+
+
+def test_separate_writes_stems_that_sum_to_the_song(tmp_path: Path) -> None:
+    song = tmp_path / "my song.wav"
+    mix = tone_mix(12.0)
+    sf.write(song, mix.T, 44_100, subtype="FLOAT")
+    result = run_cli("separate", str(song), "-o", str(tmp_path / "out"), "--format", "flac")
+    assert result.returncode == 0, result.stderr
+    vocals = decode(tmp_path / "out" / "my song_vocals.flac", allow_silence=True)
+    instrumental = decode(tmp_path / "out" / "my song_instrumental.flac", allow_silence=True)
+    assert vocals.shape == instrumental.shape == mix.shape
+    np.testing.assert_allclose(vocals + instrumental, mix, atol=2e-3)  # 16-bit flac rounding
+    assert "%" in result.stderr  # the progress bar
+
+
+def test_preview_writes_cut_stems_and_waveform(tmp_path: Path) -> None:
+    song = tmp_path / "long.wav"
+    sf.write(song, np.tile(tone_mix(10.0), 4).T, 44_100)
+    result = run_cli("separate", str(song), "-o", str(tmp_path), "--preview", "--format", "mp3")
+    assert result.returncode == 0, result.stderr
+    png = tmp_path / "long_waveform.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    preview = decode(tmp_path / "long_vocals_preview.mp3", allow_silence=True)
+    assert abs(preview.shape[1] / 44_100 - 30.0) < 0.2
+
+
+def test_bad_input_exits_2_with_a_message(tmp_path: Path) -> None:
+    text = tmp_path / "lyrics.mp3"
+    text.write_text("not audio at all\n" * 10)
+    result = run_cli("separate", str(text))
+    assert result.returncode == 2
+    assert "doesn't look like an audio file" in result.stderr
+    missing = run_cli("separate", str(tmp_path / "nope.wav"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_evaluate_prints_reference_rows(tmp_path: Path) -> None:
+    track = tmp_path / "eval" / "t1"
+    track.mkdir(parents=True)
+    mix = tone_mix(4.0)
+    vocals = mix * 0.4
+    sf.write(track / "mixture.wav", mix.T, 44_100, subtype="FLOAT")
+    sf.write(track / "vocals.wav", vocals.T, 44_100, subtype="FLOAT")
+    sf.write(track / "accompaniment.wav", (mix - vocals).T, 44_100, subtype="FLOAT")
+    result = run_cli("evaluate", str(tmp_path / "eval"), "--instrumental", "residual")
+    assert result.returncode == 0, result.stderr
+    assert "mixture (do nothing)" in result.stdout and "oracle IRM" in result.stdout
