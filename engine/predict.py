@@ -92,7 +92,8 @@ def load_model(
 ) -> Separator:
     """Load an exported model (or a training checkpoint, using its averaged weights)."""
     payload = checkpoint.load(Path(path or DEFAULT_MODEL_PATH))
-    state = payload.get("state_dict") or payload["ema_state"]
+    # A training checkpoint holds raw and averaged weights; the averaged ones are what we ship.
+    state = payload["ema_state"] if "ema_state" in payload else payload["state_dict"]
     net = UNet(UNetConfig(**payload["unet"]))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     version = payload.get("version") or f"ckpt-step{payload.get('step', 0)}"

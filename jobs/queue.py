@@ -86,6 +86,11 @@ class JobQueue:
             JobKind.FULL: Queue(keys.FULL_QUEUE, connection=self.connection),
         }
 
+    @classmethod
+    def from_env(cls) -> JobQueue:
+        """A client configured from the environment (REDIS_URL, STORAGE_DIR or S3_*, ...)."""
+        return cls(Settings.from_env())
+
     # ----------------------------------------------------------------- submit
 
     def submit(

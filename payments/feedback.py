@@ -121,9 +121,7 @@ class FeedbackStore:
 
         def work(session: Session) -> None:
             row = session.scalars(
-                select(FeedbackRow).where(
-                    FeedbackRow.user_id == user.id, FeedbackRow.job_id == job_id
-                )
+                select(FeedbackRow).where(FeedbackRow.user_id == user.id, FeedbackRow.job_id == job_id)
             ).one_or_none()
             if row is None:
                 session.add(
@@ -148,9 +146,7 @@ class FeedbackStore:
         """The user removed their reaction: forget that rating."""
         with self.db.transaction() as session:
             result = session.execute(
-                delete(FeedbackRow).where(
-                    FeedbackRow.user_id == user.id, FeedbackRow.job_id == job_id
-                )
+                delete(FeedbackRow).where(FeedbackRow.user_id == user.id, FeedbackRow.job_id == job_id)
             )
             return result.rowcount > 0
 
@@ -173,23 +169,25 @@ class FeedbackStore:
     def stats(self) -> Stats:
         with self.db.transaction() as session:
             users_total = session.scalar(select(func.count()).select_from(UserRow)) or 0
-            users_paid = session.scalar(
-                select(func.count())
-                .select_from(UserRow)
-                .where(UserRow.level == AccessLevel.PAID.value)
-            ) or 0
-            users_banned = session.scalar(
-                select(func.count()).select_from(UserRow).where(UserRow.banned.is_(True))
-            ) or 0
-            previews_today = session.scalar(
-                select(func.coalesce(func.sum(UsageRow.previews), 0)).where(
-                    UsageRow.day == datetime.now(UTC).date()
+            users_paid = (
+                session.scalar(
+                    select(func.count()).select_from(UserRow).where(UserRow.level == AccessLevel.PAID.value)
                 )
-            ) or 0
+                or 0
+            )
+            users_banned = (
+                session.scalar(select(func.count()).select_from(UserRow).where(UserRow.banned.is_(True))) or 0
+            )
+            previews_today = (
+                session.scalar(
+                    select(func.coalesce(func.sum(UsageRow.previews), 0)).where(
+                        UsageRow.day == datetime.now(UTC).date()
+                    )
+                )
+                or 0
+            )
             by_state = dict(
-                session.execute(
-                    select(OrderRow.state, func.count()).group_by(OrderRow.state)
-                ).all()
+                session.execute(select(OrderRow.state, func.count()).group_by(OrderRow.state)).all()
             )
             revenue = dict(
                 session.execute(
@@ -198,11 +196,14 @@ class FeedbackStore:
                     .group_by(PaymentRow.currency)
                 ).all()
             )
-            refunds = session.scalar(
-                select(func.count())
-                .select_from(PaymentRow)
-                .where(PaymentRow.status == PaymentStatus.REFUNDED.value)
-            ) or 0
+            refunds = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(PaymentRow)
+                    .where(PaymentRow.status == PaymentStatus.REFUNDED.value)
+                )
+                or 0
+            )
             feedback_total = session.scalar(select(func.count()).select_from(FeedbackRow)) or 0
             return Stats(
                 users_total=users_total,

@@ -20,7 +20,6 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -34,8 +33,8 @@ from payments.models import (
     OrderState,
     PaymentRow,
     PaymentStatus,
-    ProviderEventRow,
     Provider,
+    ProviderEventRow,
     UserRow,
     utcnow,
 )
@@ -110,9 +109,7 @@ def _transition(
 
 def _lock_order(session: Session, order_id: str) -> OrderRow | None:
     """Read the order, row-locked on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises)."""
-    return session.scalars(
-        select(OrderRow).where(OrderRow.id == order_id).with_for_update()
-    ).one_or_none()
+    return session.scalars(select(OrderRow).where(OrderRow.id == order_id).with_for_update()).one_or_none()
 
 
 class Ledger:
@@ -124,9 +121,7 @@ class Ledger:
 
     # ----- orders ---------------------------------------------------------------------------
 
-    def create_order(
-        self, user: User, song_key: str, job_id: str, kind: str = KIND_FULL_STEMS
-    ) -> Order:
+    def create_order(self, user: User, song_key: str, job_id: str, kind: str = KIND_FULL_STEMS) -> Order:
         """The one live order for (user, song, kind); created at today's prices if none exists.
 
         Pressing "buy" twice, or on two devices at once, yields the same order (the partial unique
@@ -208,9 +203,7 @@ class Ledger:
                 return
             row.stripe_session_id = session_id
             row.updated_at = utcnow()
-            append_entry(
-                session, actor="stripe", action="checkout_opened", order_id=order_id, ref=session_id
-            )
+            append_entry(session, actor="stripe", action="checkout_opened", order_id=order_id, ref=session_id)
 
         self.db.run(work)
 
@@ -231,9 +224,7 @@ class Ledger:
     def entries(self, order_id: str) -> list[LedgerEntry]:
         with self.db.transaction() as session:
             rows = session.scalars(
-                select(LedgerEntryRow)
-                .where(LedgerEntryRow.order_id == order_id)
-                .order_by(LedgerEntryRow.id)
+                select(LedgerEntryRow).where(LedgerEntryRow.order_id == order_id).order_by(LedgerEntryRow.id)
             ).all()
             return [LedgerEntry.from_row(r) for r in rows]
 
@@ -251,7 +242,11 @@ class Ledger:
             return session.get(ProviderEventRow, (provider.value, event_id)) is not None
 
     def record_event(
-        self, provider: Provider, event_id: str, event_type: str, outcome: str,
+        self,
+        provider: Provider,
+        event_id: str,
+        event_type: str,
+        outcome: str,
         order_id: str | None = None,
     ) -> bool:
         """Store a notification that changes no money (e.g. an unhandled type); False on replay."""
@@ -269,9 +264,7 @@ class Ledger:
                 )
             )
             if order_id is not None and session.get(OrderRow, order_id) is not None:
-                append_entry(
-                    session, actor=provider.value, action=outcome, order_id=order_id, ref=event_id
-                )
+                append_entry(session, actor=provider.value, action=outcome, order_id=order_id, ref=event_id)
             return True
 
         return self.db.run(work)
@@ -345,9 +338,7 @@ class Ledger:
             event.outcome = outcome.value
             if outcome is PaidOutcome.GRANTED:
                 now = utcnow()
-                if not _transition(
-                    session, order.id, [OrderState.CREATED], OrderState.PAID, paid_at=now
-                ):
+                if not _transition(session, order.id, [OrderState.CREATED], OrderState.PAID, paid_at=now):
                     raise AssertionError("locked order changed state under us")
                 session.add(
                     EntitlementRow(
@@ -380,9 +371,7 @@ class Ledger:
             return PaidResult(outcome, Order.from_row(order), Payment.from_row(payment))
 
         result = self.db.run(work)
-        log.info(
-            "%s payment for order %s: %s", provider.value, incoming.order_id, result.outcome.value
-        )
+        log.info("%s payment for order %s: %s", provider.value, incoming.order_id, result.outcome.value)
         return result
 
     # ----- fulfilment -------------------------------------------------------------------------
@@ -430,6 +419,20 @@ class Ledger:
 
         return self.db.run(work)
 
+    def set_fulfil_job(self, order_id: str, job_id: str, actor: str = "system") -> None:
+        """Remember which pipeline job produces this order (recovery checks it before
+        starting another one)."""
+
+        def work(session: Session) -> None:
+            row = session.get(OrderRow, order_id)
+            if row is None:
+                raise OrderError(f"no order {order_id}")
+            row.fulfil_job_id = job_id
+            row.updated_at = utcnow()
+            append_entry(session, actor=actor, action="fulfil_job", order_id=order_id, ref=job_id)
+
+        self.db.run(work)
+
     # ----- refunds ----------------------------------------------------------------------------
 
     def _refund_request(self, session: Session, payment: PaymentRow, reason: str) -> RefundRequest:
@@ -468,9 +471,7 @@ class Ledger:
             if not _transition(session, order_id, from_states, OrderState.REFUND_PENDING):
                 return None
             payment = session.scalars(
-                select(PaymentRow).where(
-                    PaymentRow.order_id == order_id, PaymentRow.granted.is_(True)
-                )
+                select(PaymentRow).where(PaymentRow.order_id == order_id, PaymentRow.granted.is_(True))
             ).one()
             payment.status = PaymentStatus.REFUND_PENDING.value
             append_entry(
@@ -591,14 +592,3 @@ class Ledger:
                 .order_by(PaymentRow.id)
             ).all()
             return [self._refund_request(session, row, "retry") for row in rows]
-
-    def paid_since(self, since: datetime) -> list[Order]:
-        """Orders paid at or after ``since`` that are not delivered yet (for sweeps and stats)."""
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(OrderRow).where(
-                    OrderRow.state == OrderState.PAID.value, OrderRow.paid_at >= since
-                )
-            ).all()
-            return [Order.from_row(r) for r in rows]
-

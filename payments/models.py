@@ -138,6 +138,8 @@ class OrderRow(Base):
     price_stars: Mapped[int] = mapped_column(Integer)
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     fulfil_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The pipeline job currently producing this order's stems (set by the fulfilment hook).
+    fulfil_job_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

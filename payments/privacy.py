@@ -66,9 +66,7 @@ def forget_user(db: Database, platform: str, platform_user_id: str | int) -> For
         if in_flight:
             return ForgetResult(False, MSG_IN_FLIGHT)
         deleted = {
-            "feedback": session.execute(
-                delete(FeedbackRow).where(FeedbackRow.user_id == user.id)
-            ).rowcount,
+            "feedback": session.execute(delete(FeedbackRow).where(FeedbackRow.user_id == user.id)).rowcount,
             "usage": session.execute(delete(UsageRow).where(UsageRow.user_id == user.id)).rowcount,
             "entitlements": session.execute(
                 delete(EntitlementRow).where(EntitlementRow.user_id == user.id)

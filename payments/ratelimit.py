@@ -70,10 +70,6 @@ class RateLimiter:
             return max(0.0, (1.0 - bucket.tokens) / self.rate)
 
     def _evict(self, now: float) -> None:
-        idle = [
-            k
-            for k, b in self._buckets.items()
-            if b.tokens + (now - b.stamp) * self.rate >= self.burst
-        ]
+        idle = [k for k, b in self._buckets.items() if b.tokens + (now - b.stamp) * self.rate >= self.burst]
         for key in idle:
             del self._buckets[key]

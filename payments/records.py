@@ -69,6 +69,7 @@ class Order:
     price_stars: int
     stripe_session_id: str | None
     fulfil_attempts: int
+    fulfil_job_id: str | None
     created_at: datetime
     paid_at: datetime | None
     delivered_at: datetime | None
@@ -91,6 +92,7 @@ class Order:
             price_stars=row.price_stars,
             stripe_session_id=row.stripe_session_id,
             fulfil_attempts=row.fulfil_attempts,
+            fulfil_job_id=row.fulfil_job_id,
             created_at=row.created_at,
             paid_at=row.paid_at,
             delivered_at=row.delivered_at,

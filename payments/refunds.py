@@ -66,9 +66,7 @@ class Refunder:
 
     async def refund_payment(self, payment_id: int, reason: str, actor: str) -> RefundStatus:
         """Refund a payment that granted nothing (a second payment, or a wrong amount)."""
-        request = await asyncio.to_thread(
-            self.ledger.begin_payment_refund, payment_id, reason, actor
-        )
+        request = await asyncio.to_thread(self.ledger.begin_payment_refund, payment_id, reason, actor)
         if request is None:
             return RefundStatus.SKIPPED
         return await self._send(request, actor)
@@ -77,9 +75,7 @@ class Refunder:
         """Re-send refunds left pending by a crash or a provider error (own providers only)."""
         pending = await asyncio.to_thread(self.ledger.pending_refunds)
         return [
-            await self._send(request, actor)
-            for request in pending
-            if request.provider in self._providers
+            await self._send(request, actor) for request in pending if request.provider in self._providers
         ]
 
     async def _send(self, request: RefundRequest, actor: str) -> RefundStatus:
@@ -97,9 +93,7 @@ class Refunder:
             ref = await refund(request)
         except Exception as exc:  # any provider failure leaves the refund pending
             log.error("refund of payment %s failed: %s", request.payment_id, exc)
-            await asyncio.to_thread(
-                self.ledger.note_refund_failure, request.payment_id, repr(exc), actor
-            )
+            await asyncio.to_thread(self.ledger.note_refund_failure, request.payment_id, repr(exc), actor)
             return RefundStatus.PENDING
         await asyncio.to_thread(self.ledger.complete_refund, request.payment_id, ref, actor)
         log.info("payment %s refunded (%s)", request.payment_id, ref)

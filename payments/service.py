@@ -51,7 +51,7 @@ class Payments:
         return StarsPayments(self.ledger, self.users, song_available)
 
     def fulfilment(self, on_paid: OnPaid) -> Fulfilment:
-        return Fulfilment(self.ledger, on_paid)
+        return Fulfilment(self.ledger, on_paid, self.refunder)
 
     async def recover(self, on_paid: OnPaid) -> RecoveryReport:
         """Start-up recovery (see ``payments.recovery``) with this process's providers."""

@@ -102,8 +102,7 @@ class Settings:
             stripe_webhook_secret=_optional(env, "STRIPE_WEBHOOK_SECRET"),
             stripe_api_base=_optional(env, "STRIPE_API_BASE"),
             public_base_url=(
-                _optional(env, "PUBLIC_BASE_URL")
-                or f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
+                _optional(env, "PUBLIC_BASE_URL") or f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
             ).rstrip("/"),
             currency=currency,
             price_cents=_int(env, "PRICE_CENTS", DEFAULT_PRICE_CENTS, minimum=1),
@@ -114,14 +113,11 @@ class Settings:
                 env, "RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE, minimum=1
             ),
             admin_ids=_admin_ids(env.get("ADMIN_IDS", "")),
-            webhook_host=env.get("WEBHOOK_HOST", DEFAULT_WEBHOOK_HOST).strip()
-            or DEFAULT_WEBHOOK_HOST,
+            webhook_host=env.get("WEBHOOK_HOST", DEFAULT_WEBHOOK_HOST).strip() or DEFAULT_WEBHOOK_HOST,
             webhook_port=_int(env, "WEBHOOK_PORT", DEFAULT_WEBHOOK_PORT),
             download_secret=_optional(env, "DOWNLOAD_SECRET"),
             download_ttl_s=_int(env, "DOWNLOAD_TTL_S", DEFAULT_DOWNLOAD_TTL_S, minimum=60),
-            max_fulfil_attempts=_int(
-                env, "MAX_FULFIL_ATTEMPTS", DEFAULT_MAX_FULFIL_ATTEMPTS, minimum=1
-            ),
+            max_fulfil_attempts=_int(env, "MAX_FULFIL_ATTEMPTS", DEFAULT_MAX_FULFIL_ATTEMPTS, minimum=1),
         )
 
     def is_admin(self, platform: str, platform_user_id: str | int) -> bool:

@@ -45,9 +45,7 @@ def upgrade() -> None:
         sa.Column("banned", sa.Boolean(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
-        sa.UniqueConstraint(
-            "platform", "platform_user_id", name="uq_users_platform_platform_user_id"
-        ),
+        sa.UniqueConstraint("platform", "platform_user_id", name="uq_users_platform_platform_user_id"),
     )
     op.create_table(
         "orders",
@@ -62,6 +60,7 @@ def upgrade() -> None:
         sa.Column("price_stars", sa.Integer(), nullable=False),
         sa.Column("stripe_session_id", sa.String(255), nullable=True),
         sa.Column("fulfil_attempts", sa.Integer(), nullable=False),
+        sa.Column("fulfil_job_id", sa.String(128), nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.Column("paid_at", TS, nullable=True),
@@ -123,9 +122,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("granted_at", TS, nullable=False),
         sa.Column("revoked_at", TS, nullable=True),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name="fk_entitlements_order_id_orders"
-        ),
+        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name="fk_entitlements_order_id_orders"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_entitlements_user_id_users"),
         sa.PrimaryKeyConstraint("id", name="pk_entitlements"),
         sa.UniqueConstraint("order_id", name="uq_entitlements_order_id"),

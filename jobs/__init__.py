@@ -1,0 +1,72 @@
+"""The job pipeline: songs in, stems out, on workers that keep the model warm.
+
+The bots and payments use only what this package exports; nothing here is platform-specific
+(ids are strings; ``platform`` is ``"telegram"``, ``"discord"``, ...) and nothing imports torch.
+
+Submitting and watching (a bot)::
+
+    from jobs import EventConsumer, EventType, JobQueue, UserLimitError
+    from engine.errors import AudioError
+
+    queue = JobQueue.from_env()                      # REDIS_URL, STORAGE_DIR / S3_*, ...
+    try:
+        record = await asyncio.to_thread(
+            queue.submit, user_id, "telegram", chat_id, path, kind="preview", filename=name
+        )
+    except (AudioError, UserLimitError) as exc:      # bad file / too many songs in flight
+        await reply(exc.user_message)
+    if record.cached:                                # same song done before: answer now,
+        await send_results(record)                   # no event will follow for it
+    else:
+        await reply(f"Queued, {queue.position(record.id)} ahead of you")
+
+    consumer = EventConsumer(redis.asyncio.Redis.from_url(url), platform="telegram")
+    await consumer.run(handle)   # handle(event): PROGRESS / RETRYING / DONE / FAILED / CANCELLED;
+                                 # acked when handle returns; a restarted bot gets what it missed
+
+    queue.position(job_id) -> int | None        # jobs ahead; None once running or ended
+    queue.cancel(job_id, user_id) -> bool       # a CANCELLED event follows
+    queue.fetch_output(job_id, "vocals", dest)  # or queue.output_path(...) with local storage
+
+Paying and delivering (payments + bot)::
+
+    full = queue.submit_full(preview_job_id, order_id, output_format="mp3")  # pins the song
+    # ... DONE event with event.order_id; results stay pinned (kept past retention) ...
+    queue.mark_delivered(full.id)   # unpin: they now expire RETENTION_HOURS from now
+    # FAILED / CANCELLED events for a paid job carry refund=True: refund or credit the order.
+    queue.pin(job_id, order_id)     # keep any finished job's results until mark_delivered
+
+The worker (``python worker.py``) and the design are described in docs/PIPELINE.md.
+"""
+
+from __future__ import annotations
+
+from jobs.errors import InputExpiredError, JobError, JobNotFoundError, UserLimitError
+from jobs.events import EventConsumer, EventType, JobEvent
+from jobs.queue import JobQueue
+from jobs.records import JobKind, JobRecord, JobStatus
+from jobs.retention import SweepReport, sweep
+from jobs.settings import Settings
+from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage
+
+__all__ = [
+    "EventConsumer",
+    "EventType",
+    "InputExpiredError",
+    "JobError",
+    "JobEvent",
+    "JobKind",
+    "JobNotFoundError",
+    "JobQueue",
+    "JobRecord",
+    "JobStatus",
+    "LocalStorage",
+    "S3Storage",
+    "Settings",
+    "Storage",
+    "StorageError",
+    "SweepReport",
+    "UserLimitError",
+    "open_storage",
+    "sweep",
+]

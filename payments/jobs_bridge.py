@@ -1,0 +1,67 @@
+"""The one module that knows the job pipeline: paid order in, full-length job out.
+
+Kept apart so the rest of ``payments`` stays independent of Redis/RQ (tests inject plain
+callables instead). Composed by ``python -m payments.webhook``; the bots reuse ``song_available``
+for Stars pre-checkout and ``locate_stem`` if they send download links.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from jobs import InputExpiredError, JobNotFoundError, JobQueue, JobStatus
+from payments.fulfilment import FulfilmentImpossible, ServiceHooks
+from payments.ledger import Ledger
+from payments.records import Order
+from payments.service import Payments
+
+log = logging.getLogger(__name__)
+
+
+class JobsFulfilment:
+    """``on_paid`` / ``song_available`` / ``locate_stem`` backed by a ``jobs.JobQueue``."""
+
+    def __init__(self, queue: JobQueue, ledger: Ledger) -> None:
+        self.queue = queue
+        self.ledger = ledger
+
+    def on_paid(self, order: Order) -> None:
+        """Submit the full job unless one already exists for this order (idempotent).
+
+        A job that exists in any state is left alone: while it runs it will finish; when it
+        ended, its DONE/FAILED event (kept in the bots' consumer group until handled) makes the
+        bot deliver or refund. Only a job that vanished (or never started) is submitted again.
+        """
+        if order.fulfil_job_id and self.queue.get(order.fulfil_job_id) is not None:
+            log.info("order %s already has job %s", order.id, order.fulfil_job_id)
+            return
+        try:
+            record = self.queue.submit_full(order.job_id, order.id)
+        except (InputExpiredError, JobNotFoundError) as exc:
+            raise FulfilmentImpossible(exc.user_message) from exc
+        self.ledger.set_fulfil_job(order.id, record.id)
+        log.info("order %s: full job %s submitted", order.id, record.id)
+
+    def song_available(self, order: Order) -> bool:
+        """Is the preview's uploaded song still stored (so a full job can run)?"""
+        preview = self.queue.get(order.job_id)
+        return preview is not None and self.queue.storage.exists(preview.input_key)
+
+    def locate_stem(self, order: Order, name: str) -> Path | str | None:
+        """A local file or presigned URL for one output of the order's finished job."""
+        if not order.fulfil_job_id:
+            return None
+        record = self.queue.get(order.fulfil_job_id)
+        if record is None or record.status is not JobStatus.DONE:
+            return None
+        key = record.outputs.get(name)
+        if key is None or not self.queue.storage.exists(key):
+            return None
+        return self.queue.storage.local_path(key) or self.queue.storage.url(key)
+
+
+def service_hooks(payments: Payments) -> ServiceHooks:
+    """Hooks for ``payments.webhook.serve``, with a queue configured from the environment."""
+    bridge = JobsFulfilment(JobQueue.from_env(), payments.ledger)
+    return ServiceHooks(on_paid=bridge.on_paid, locate_stem=bridge.locate_stem)

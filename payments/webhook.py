@@ -1,0 +1,289 @@
+"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads.
+
+Run it with ``python -m payments.webhook``. Fulfilment is driven by Stripe's signed webhook only;
+the browser's redirect to ``/checkout/done`` shows a friendly page and changes nothing.
+
+Webhook rules:
+
+* the raw body is verified with ``stripe.Webhook.construct_event`` against
+  ``STRIPE_WEBHOOK_SECRET`` (HMAC + timestamp tolerance); anything else gets 400 and no effect;
+* every event id is stored; a replay (Stripe retries, duplicates, concurrent deliveries) is
+  answered 200 and changes nothing;
+* ``checkout.session.completed`` grants when ``payment_status`` is ``paid``; an asynchronous
+  method (bank debit) grants on ``checkout.session.async_payment_succeeded``; events may arrive
+  in any order - the ledger's uniqueness keys make the order irrelevant;
+* a database error answers 500, so Stripe retries later (the event was not stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import stripe
+from aiohttp import web
+
+from payments.downloads import DownloadLinks, StemLocator
+from payments.fulfilment import Fulfilment, ServiceHooks
+from payments.models import OrderState, Provider
+from payments.records import PaidResult
+from payments.refunds import Refunder
+from payments.service import Payments
+from payments.settings import Settings
+from payments.stripe_checkout import incoming_from_session
+
+log = logging.getLogger(__name__)
+
+STRIPE_WEBHOOK_PATH = "/stripe/webhook"
+SIGNATURE_TOLERANCE_S = 300  # Stripe's recommended default: older signed bodies are replays
+MAX_BODY_BYTES = 512 * 1024  # Stripe events are a few KB
+SWEEP_INTERVAL_S = 300.0  # how often failed fulfilment starts and pending refunds are retried
+
+EVENT_COMPLETED = "checkout.session.completed"
+EVENT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+EVENT_ASYNC_FAILED = "checkout.session.async_payment_failed"
+EVENT_EXPIRED = "checkout.session.expired"
+PAID_STATUSES = ("paid", "no_payment_required")
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="font-family:sans-serif;max-width:32em;margin:3em auto"><h1>{title}</h1>
+<p>{body}</p></body></html>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    return web.Response(
+        text=PAGE.format(title=html.escape(title), body=html.escape(body)),
+        content_type="text/html",
+        status=status,
+    )
+
+
+class StripeWebhook:
+    """aiohttp handler for Stripe events; ``fulfilment`` starts paid work after the commit."""
+
+    def __init__(
+        self,
+        payments: Payments,
+        fulfilment: Fulfilment,
+        secret: str,
+        tolerance_s: int = SIGNATURE_TOLERANCE_S,
+    ) -> None:
+        self.payments = payments
+        self.fulfilment = fulfilment
+        self.secret = secret
+        self.tolerance_s = tolerance_s
+        self.failed_starts: set[str] = set()
+
+    def apply(self, event: stripe.Event) -> PaidResult | None:
+        """Store the event and its effect in one transaction (runs in a worker thread)."""
+        ledger = self.payments.ledger
+        event_type = event["type"]
+        obj = event["data"]["object"]
+        paid = event_type == EVENT_ASYNC_SUCCEEDED or (
+            event_type == EVENT_COMPLETED and obj["payment_status"] in PAID_STATUSES
+        )
+        if paid:
+            try:
+                incoming = incoming_from_session(event["id"], event_type, obj)
+            except ValueError:
+                ledger.record_event(Provider.STRIPE, event["id"], event_type, "not_ours")
+                return None
+            return ledger.record_payment(incoming)
+        order_id = None
+        if event_type.startswith("checkout.session."):
+            order_id = obj.get("client_reference_id")
+        outcome = {
+            EVENT_COMPLETED: "awaiting_payment",
+            EVENT_ASYNC_FAILED: "payment_failed",
+            EVENT_EXPIRED: "checkout_expired",
+        }.get(event_type, "ignored")
+        ledger.record_event(Provider.STRIPE, event["id"], event_type, outcome, order_id)
+        return None
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        payload = await request.read()
+        try:
+            event = stripe.Webhook.construct_event(
+                payload, request.headers.get("Stripe-Signature"), self.secret, self.tolerance_s
+            )
+        except (ValueError, stripe.SignatureVerificationError) as exc:
+            log.warning("rejected Stripe webhook: %s", type(exc).__name__)
+            return web.json_response({"error": "invalid signature or payload"}, status=400)
+        try:
+            result = await asyncio.to_thread(self.apply, event)
+        except (KeyError, TypeError) as exc:
+            log.error("signed Stripe event %s is malformed: %r", event.get("id"), exc)
+            return web.json_response({"error": "malformed event"}, status=400)
+        except Exception:
+            log.exception("could not store Stripe event %s; Stripe will retry", event.get("id"))
+            return web.json_response({"error": "temporarily unavailable"}, status=500)
+        if result is None:
+            return web.json_response({"received": True, "outcome": "recorded"})
+        if result.granted and result.order is not None:
+            if not await self.fulfilment.start(result.order, "stripe webhook"):
+                self.failed_starts.add(result.order.id)
+        elif result.needs_refund and result.payment is not None:
+            await self.payments.refunder.refund_payment(
+                result.payment.id, f"stripe payment {result.outcome.value}", "stripe"
+            )
+        return web.json_response({"received": True, "outcome": result.outcome.value})
+
+    async def retry_failed_starts(self) -> None:
+        """Retry fulfilment that could not be started (e.g. the queue was briefly down)."""
+        for order_id in sorted(self.failed_starts):
+            current = await asyncio.to_thread(self.payments.ledger.get_order, order_id)
+            if current is None or current.state is not OrderState.PAID:
+                self.failed_starts.discard(order_id)
+                continue
+            if current.fulfil_attempts >= self.payments.settings.max_fulfil_attempts:
+                self.failed_starts.discard(order_id)
+                await self.payments.refunder.refund_order(
+                    order_id, "fulfilment could not be started", "system"
+                )
+                continue
+            if await self.fulfilment.start(current, "retry after failed start"):
+                self.failed_starts.discard(order_id)
+
+
+class Downloads:
+    """GET /download/{order_id}/{name}?exp=..&sig=.. for paid/delivered orders only."""
+
+    def __init__(self, payments: Payments, links: DownloadLinks, locate: StemLocator) -> None:
+        self.payments = payments
+        self.links = links
+        self.locate = locate
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        order_id = request.match_info["order_id"]
+        name = request.match_info["name"]
+        if not self.links.verify(order_id, name, request.query.get("exp", ""), request.query.get("sig", "")):
+            return _page("Link expired", "This download link is invalid or has expired.", 403)
+        order = await asyncio.to_thread(self.payments.ledger.get_order, order_id)
+        if order is None or order.state not in (OrderState.PAID, OrderState.DELIVERED):
+            return _page("Not available", "This download is no longer available.", 410)
+        located = await asyncio.to_thread(self.locate, order, name)
+        if located is None:
+            return _page("Not found", "This file is no longer stored.", 404)
+        if isinstance(located, str):
+            raise web.HTTPFound(located)
+        return web.FileResponse(located, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def _health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _checkout_done(_request: web.Request) -> web.Response:
+    return _page(
+        "Thank you!",
+        "Your payment is being confirmed. Go back to the chat: your stems will arrive there.",
+    )
+
+
+async def _checkout_cancelled(_request: web.Request) -> web.Response:
+    return _page("Payment cancelled", "Nothing was charged. You can pay later from the chat.")
+
+
+def build_app(
+    payments: Payments,
+    fulfilment: Fulfilment,
+    *,
+    locate_stem: StemLocator | None = None,
+) -> tuple[web.Application, StripeWebhook]:
+    """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads DOWNLOAD_SECRET."""
+    settings = payments.settings
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    if not settings.stripe_webhook_secret:
+        raise ValueError("STRIPE_WEBHOOK_SECRET is not set")
+    webhook = StripeWebhook(payments, fulfilment, settings.stripe_webhook_secret)
+    app.router.add_post(STRIPE_WEBHOOK_PATH, webhook)
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/checkout/done", _checkout_done)
+    app.router.add_get("/checkout/cancelled", _checkout_cancelled)
+    if locate_stem is not None and settings.download_secret:
+        downloads = Downloads(payments, DownloadLinks(settings), locate_stem)
+        app.router.add_get("/download/{order_id}/{name}", downloads)
+    return app, webhook
+
+
+async def _sweep(webhook: StripeWebhook, refunder: Refunder, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await webhook.retry_failed_starts()
+            await refunder.retry_pending()
+        except Exception:
+            log.exception("periodic payments sweep failed; next one in %.0f s", interval_s)
+
+
+HooksFactory = Callable[[Payments], ServiceHooks]
+
+
+async def serve(
+    settings: Settings,
+    make_hooks: HooksFactory,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[int], Awaitable[None] | None] | None = None,
+    sweep_interval_s: float = SWEEP_INTERVAL_S,
+) -> None:
+    """Migrate, recover, then serve until ``stop`` is set (forever by default).
+
+    Recovery runs before the port opens, so a restarted service first finishes what the crashed
+    one left (paid orders, pending refunds), then takes new payments.
+    """
+    payments = await asyncio.to_thread(Payments.open, settings)
+    runner: web.AppRunner | None = None
+    sweeper: asyncio.Task | None = None
+    try:
+        hooks = make_hooks(payments)
+        report = await payments.recover(hooks.on_paid)
+        log.info("recovery done: %s", report)
+        fulfilment = payments.fulfilment(hooks.on_paid)
+        app, webhook = build_app(payments, fulfilment, locate_stem=hooks.locate_stem)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+        await site.start()
+        port = runner.addresses[0][1]
+        log.info("payments service on %s:%d", settings.webhook_host, port)
+        sweeper = asyncio.create_task(_sweep(webhook, payments.refunder, sweep_interval_s))
+        if on_ready is not None:
+            maybe = on_ready(port)
+            if maybe is not None:
+                await maybe
+        await (stop or asyncio.Event()).wait()
+    finally:
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        if runner is not None:
+            await runner.cleanup()
+        payments.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from payments import jobs_bridge  # the composition root is the only place that needs jobs
+
+    settings = Settings.from_env()
+    if not settings.stripe_webhook_secret:
+        raise SystemExit("STRIPE_WEBHOOK_SECRET is not set; refusing to accept unsigned payments")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, jobs_bridge.service_hooks, stop=stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

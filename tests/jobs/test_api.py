@@ -1,0 +1,132 @@
+"""The job API without a worker: bad files, limits, queue position, cancel, pins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rq import Queue
+from rq.job import Job
+from rq.job import JobStatus as RQStatus
+
+from engine.errors import AudioError, NotAudioError
+from jobs import (
+    EventType,
+    InputExpiredError,
+    JobKind,
+    JobNotFoundError,
+    JobQueue,
+    JobStatus,
+    Settings,
+    UserLimitError,
+    keys,
+)
+
+from .conftest import events_for
+
+
+def test_bad_file_is_refused_at_once_with_its_reason(
+    job_queue: JobQueue, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("these are my lyrics, not a song\n" * 20)
+    with pytest.raises(NotAudioError) as refused:
+        job_queue.submit("u1", "telegram", "c1", notes)
+    assert "doesn't look like an audio file" in refused.value.user_message
+    with pytest.raises(AudioError):
+        job_queue.submit("u1", "telegram", "c1", b"")
+    # Nothing was queued, stored or counted against the person.
+    assert Queue(keys.PREVIEW_QUEUE, connection=job_queue.connection).count == 0
+    assert not list(job_queue.storage.list())
+    assert job_queue.active_jobs("telegram", "u1") == []
+
+
+def test_bytes_upload_and_ids_are_strings(job_queue: JobQueue, make_song: Callable) -> None:
+    data = make_song(seconds=1.0, seed=3).read_bytes()
+    record = job_queue.submit(42, "telegram", 4242, data, filename="voice note.wav")
+    stored = job_queue.get(record.id)
+    assert stored is not None and stored.user_id == "42" and stored.chat_id == "4242"
+    assert stored.input_key == f"inputs/{record.id}/voice_note.wav"
+    assert job_queue.storage.read_bytes(stored.input_key) == data
+    with pytest.raises(ValueError):
+        job_queue.submit(1, "Telegram!", 1, data)
+    with pytest.raises(ValueError):
+        job_queue.submit(1, "telegram", 1, data, output_format="ogg")
+
+
+def test_per_user_limit_refuses_extra_jobs_but_never_a_paid_one(
+    redis_server, tmp_path: Path, make_song: Callable
+) -> None:
+    queue = JobQueue(Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s",
+                              max_jobs_per_user=2))
+    for seed in range(2):
+        queue.submit("u1", "telegram", "c1", make_song(1.0, seed))
+    with pytest.raises(UserLimitError) as refused:
+        queue.submit("u1", "telegram", "c1", make_song(1.0, 9))
+    assert "2 songs in progress" in refused.value.user_message
+    queue.submit("u2", "telegram", "c2", make_song(1.0, 10))  # others are not affected
+    paid = queue.submit("u1", "telegram", "c1", make_song(1.0, 11), kind="full", order_id="o-1")
+    assert len(queue.active_jobs("telegram", "u1")) == 3
+    assert queue.cancel(paid.id)  # a cancelled job frees its slot at once
+    assert len(queue.active_jobs("telegram", "u1")) == 2
+
+
+def test_position_counts_previews_first_and_cancel_frees_the_slot(
+    job_queue: JobQueue, make_song: Callable
+) -> None:
+    a = job_queue.submit("ua", "telegram", "ca", make_song(1.0, 1))
+    b = job_queue.submit("ub", "telegram", "cb", make_song(1.0, 2))
+    full = job_queue.submit("uc", "discord", "cc", make_song(1.0, 3), kind="full")
+    c = job_queue.submit("ud", "telegram", "cd", make_song(1.0, 4))
+    assert [job_queue.position(j.id) for j in (a, b, c)] == [0, 1, 2]
+    assert job_queue.position(full.id) == 3  # every queued preview goes first
+    # A second job of the same person waits for their first (per-user concurrency 1).
+    a2 = job_queue.submit("ua", "telegram", "ca", make_song(1.0, 5))
+    assert Job.fetch(a2.id, connection=job_queue.connection).get_status() == RQStatus.RATE_LIMITED
+    assert job_queue.position(a2.id) == 4
+
+    assert not job_queue.cancel(b.id, user_id="someone-else")
+    assert job_queue.cancel(b.id, user_id="ub")
+    assert not job_queue.cancel(b.id)  # already ended
+    cancelled = job_queue.get(b.id)
+    assert cancelled is not None and cancelled.status is JobStatus.CANCELLED
+    assert job_queue.position(b.id) is None
+    assert job_queue.position(c.id) == 1
+    assert job_queue.active_jobs("telegram", "ub") == []
+    (event,) = events_for(job_queue.connection, "telegram", b.id)
+    assert event.type is EventType.CANCELLED and not event.refund
+    assert Job.fetch(b.id, connection=job_queue.connection).get_status() == RQStatus.CANCELED
+
+    # Cancelling the first job of ua lets the waiting one into the queue.
+    assert job_queue.cancel(a.id)
+    assert Job.fetch(a2.id, connection=job_queue.connection).get_status() == RQStatus.QUEUED
+
+
+def test_paid_cancel_asks_for_a_refund_and_unpins_the_song(
+    job_queue: JobQueue, make_song: Callable
+) -> None:
+    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1), kind="full",
+                              order_id="order-7")
+    assert job_queue.connection.hget(keys.PINNED, record.input_key) == b"order-7"
+    assert job_queue.cancel(record.id)
+    (event,) = events_for(job_queue.connection, "telegram", record.id)
+    assert event.type is EventType.CANCELLED and event.refund and event.order_id == "order-7"
+    assert job_queue.connection.hget(keys.PINNED, record.input_key) is None
+
+
+def test_submit_full_reuses_the_stored_song_and_needs_it(
+    job_queue: JobQueue, make_song: Callable
+) -> None:
+    preview = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1))
+    full = job_queue.submit_full(preview.id, "order-1", output_format="wav")
+    assert full.kind is JobKind.FULL and full.input_key == preview.input_key
+    assert full.source_job_id == preview.id and full.order_id == "order-1"
+    assert full.content_hash == preview.content_hash and full.output_format == "wav"
+    assert job_queue.connection.hget(keys.PINNED, preview.input_key) == b"order-1"
+    with pytest.raises(JobNotFoundError):
+        job_queue.submit_full("nope", "order-2")
+    job_queue.storage.delete(preview.input_key)
+    with pytest.raises(InputExpiredError) as gone:
+        job_queue.submit_full(preview.id, "order-3")
+    assert "send it again" in gone.value.user_message

@@ -1,0 +1,84 @@
+"""Failures: bad audio fails at once; a worker killed mid-job loses nothing; Redis restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rq import Queue
+
+from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, keys
+
+from .conftest import events_for, wait_for
+
+
+def test_audio_that_breaks_in_the_worker_fails_at_once_without_retries(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1))
+    # The stored upload is damaged after it was accepted (a bad disk, a partial copy).
+    job_queue.storage.put_bytes(record.input_key, b"RIFF" + b"\x00" * 64)
+    start_workers(1)
+    failed = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
+    assert failed.status is JobStatus.FAILED and failed.attempts == 1
+    assert failed.error_code in {"not_audio", "corrupt_audio", "empty_audio"}
+    assert failed.error_message and "Traceback" not in failed.error_message
+    types = [e.type for e in events_for(job_queue.connection, "telegram", record.id)]
+    assert types == [EventType.FAILED]  # no retry for bad input
+    assert job_queue.active_jobs("telegram", "u1") == []
+
+
+def _kill_mid_job(job_queue: JobQueue, start_workers: Callable, record_id: str) -> int:
+    (victim,) = start_workers(1)
+    wait_for(
+        lambda: (r := job_queue.get(record_id)) and r.status is JobStatus.RUNNING
+        and r.progress >= 10,
+        what="job running",
+        interval=0.02,
+    )
+    victim.kill()
+    return victim.pid
+
+
+def test_worker_killed_mid_job_is_retried_by_another_worker(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    record = job_queue.submit("u1", "telegram", "c1", make_song(60.0, 1), kind=JobKind.FULL)
+    dead_pid = _kill_mid_job(job_queue, start_workers, record.id)
+    (rescuer,) = start_workers(1)
+    done = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r, timeout=90)
+    assert done.status is JobStatus.DONE and done.attempts == 2
+    assert done.worker_pid == rescuer.pid != dead_pid
+    types = [e.type for e in events_for(job_queue.connection, "telegram", record.id)]
+    assert EventType.RETRYING in types and types[-1] is EventType.DONE
+    assert types.count(EventType.DONE) == 1
+
+
+def test_paid_job_whose_worker_dies_for_good_fails_with_a_refund_event(
+    settings: Settings, start_workers: Callable, make_song: Callable
+) -> None:
+    queue = JobQueue(settings.with_overrides(job_retries=0))
+    record = queue.submit("u1", "discord", "c1", make_song(60.0, 2), kind="full",
+                          order_id="order-9")
+    _kill_mid_job(queue, start_workers, record.id)
+    start_workers(1)  # its maintenance finds the abandoned job
+    failed = wait_for(lambda: (r := queue.get(record.id)) and r.finished and r, timeout=60)
+    assert failed.status is JobStatus.FAILED and failed.error_code == "AbandonedJobError"
+    (event,) = [e for e in events_for(queue.connection, "discord", record.id)
+                if e.type is EventType.FAILED]
+    assert event.refund and event.order_id == "order-9" and event.error_message
+    # The order is refunded, so the song is no longer pinned past retention.
+    assert queue.connection.hget(keys.PINNED, record.input_key) is None
+
+
+def test_queued_jobs_survive_a_redis_crash_and_restart(
+    redis_server, job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    ids = [job_queue.submit(f"u{i}", "telegram", "c", make_song(1.0, i)).id for i in range(3)]
+    redis_server.restart(kill=True)  # SIGKILL: only the append-only file remains
+    connection = redis_server.client()
+    assert Queue(keys.PREVIEW_QUEUE, connection=connection).job_ids == ids
+    start_workers(1)
+    queue = JobQueue(job_queue.settings)
+    for job_id in ids:
+        done = wait_for(lambda j=job_id: (r := queue.get(j)) and r.finished and r)
+        assert done.status is JobStatus.DONE

@@ -1,0 +1,62 @@
+"""A song goes in, a real worker separates it, events come out, stems are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import soundfile as sf
+from rq.job import Job
+
+from jobs import EventType, JobKind, JobQueue, JobStatus, Settings
+
+from .conftest import events_for, wait_for
+
+
+def test_preview_runs_to_done_with_progress_events_and_stems(
+    job_queue: JobQueue, settings: Settings, start_workers: Callable, make_song: Callable
+) -> None:
+    (worker,) = start_workers(1)
+    song = make_song(seconds=5.0, seed=1)
+    record = job_queue.submit("u1", "telegram", "c1", song, kind="preview", filename="My Song.wav")
+    assert record.status is JobStatus.QUEUED and not record.cached
+    assert abs(record.duration_s - 5.0) < 0.05 and len(record.content_hash) == 64
+
+    done = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r, what="job end")
+    assert done.status is JobStatus.DONE, done
+    assert done.progress == 100 and done.attempts == 1
+    # Ran inside the worker process itself: no fork per job (see jobs/worker.py).
+    assert done.worker_pid == worker.pid
+    assert set(done.outputs) == {"vocals", "instrumental", "waveform"}
+    for name in ("vocals", "instrumental"):
+        path = job_queue.output_path(record.id, name)
+        assert path is not None and path.suffix == ".mp3"
+        info = sf.info(str(path))
+        assert abs(info.duration - settings.preview_length_s) < 0.1
+    png = job_queue.output_path(record.id, "waveform")
+    assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 0.0 <= (done.preview_start_s or 0.0) <= 5.0 - settings.preview_length_s
+
+    events = events_for(job_queue.connection, "telegram", record.id)
+    types = [e.type for e in events]
+    assert types[-1] is EventType.DONE and types.count(EventType.DONE) == 1
+    assert EventType.PROGRESS in types
+    progress = [e.progress for e in events if e.type is EventType.PROGRESS]
+    assert progress == sorted(progress)
+    final = events[-1]
+    assert (final.user_id, final.chat_id, final.kind) == ("u1", "c1", "preview")
+    assert final.outputs == done.outputs and not final.refund
+    assert Job.fetch(record.id, connection=job_queue.connection).meta["progress"] > 0
+
+
+def test_full_job_separates_the_whole_song(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable, tmp_path: Path
+) -> None:
+    start_workers(1)
+    song = make_song(seconds=3.0, seed=2)
+    record = job_queue.submit("u1", "discord", "c9", song, kind=JobKind.FULL, output_format="flac")
+    done = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
+    assert done.status is JobStatus.DONE
+    vocals = job_queue.fetch_output(record.id, "vocals", tmp_path / "v.flac")
+    data, rate = sf.read(vocals)
+    assert rate == 44_100 and data.shape[1] == 2 and abs(len(data) / rate - 3.0) < 0.01
