@@ -77,6 +77,8 @@ def too_big_to_download(size_bytes: int, limit_bytes: int) -> str:
     )
 
 
+CHECKING = "Got it — checking your song…"
+SLOW_DOWN = "You're sending songs very fast — please wait a minute and try again."
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Please send it again."
 UNSUPPORTED_MESSAGE = SEND_A_SONG
 BANNED = "Sorry, this account can't use the bot."
@@ -116,6 +118,7 @@ def quota_exhausted(per_day: int) -> str:
     )
 
 
+PREVIEW_READY = "Your preview is ready ↓"
 PREVIEW_FAILED = "Sorry, I couldn't separate a preview of that song. Please try again."
 
 # ------------------------------------------------------------------------------------ preview
@@ -192,6 +195,13 @@ def delivered(fmt: str) -> str:
     )
 
 
+FULL_READY = "Your stems are ready ↓"
+PAYMENT_DELAYED = (
+    "Payment received — thank you! The separation will start in a moment; your stems will "
+    "arrive here."
+)
+
+
 def fell_back(wanted: str, sent: str, limit_bytes: int) -> str:
     return (
         f"The {wanted.upper()} files would be over Telegram's {limit_bytes / 1e6:.0f} MB upload "
@@ -256,19 +266,44 @@ def usage(command: str, args: str) -> str:
     return f"Usage: /{command} {args}"
 
 
-def stats(figures: Mapping[str, object]) -> str:
-    lines = ["Stats:"]
-    for key, value in figures.items():
-        if isinstance(value, Mapping):
-            lines.append(f"{key}:")
-            lines += [f"  {k}: {v}" for k, v in value.items()]
-        else:
-            lines.append(f"{key}: {value}")
+def stats(
+    *,
+    users_total: int,
+    users_paid: int,
+    users_banned: int,
+    previews_today: int,
+    queued: Mapping[str, int],
+    orders: Mapping[str, int],
+    revenue: Mapping[str, int],
+    refunds: int,
+    approval: Iterable[tuple[str, int, int, float | None]],
+) -> str:
+    def pairs(values: Mapping[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "none"
+
+    lines = [
+        f"Users: {users_total} ({users_paid} paid, {users_banned} banned)",
+        f"Previews today: {previews_today}",
+        f"Jobs waiting: {pairs(queued)}",
+        f"Orders: {pairs(orders)}",
+        f"Revenue: {pairs({k.upper(): v for k, v in revenue.items()})}",
+        f"Refunds: {refunds}",
+        "Feedback by model version:",
+    ]
+    rows = [
+        f"  {version}: 👍 {up} / 👎 {down}"
+        + (f" ({rate:.0%} approval)" if rate is not None else "")
+        for version, up, down, rate in approval
+    ]
+    lines += rows or ["  none yet"]
     return "\n".join(lines)
 
 
-def granted(user_id: int, amount: int) -> str:
-    return f"Granted {amount} to user {user_id}."
+def granted(user_id: str, level: str) -> str:
+    return f"User {user_id} is now {level}."
+
+
+UNKNOWN_USER = "I don't know that user id (they have to message the bot first)."
 
 
 def banned(user_id: int) -> str:
@@ -279,9 +314,9 @@ def unbanned(user_id: int) -> str:
     return f"User {user_id} is no longer banned."
 
 
-def admin_refunded(order_id: str) -> str:
-    return f"Order {order_id} refunded."
-
-
-def admin_refund_failed(order_id: str, reason: str) -> str:
-    return f"Couldn't refund order {order_id}: {reason}"
+def admin_refund(order_id: str, outcome: str) -> str:
+    return {
+        "refunded": f"Order {order_id} refunded.",
+        "pending": f"Refund of order {order_id} started but not confirmed; it will be retried.",
+        "skipped": f"Order {order_id} has nothing to refund (unknown, unpaid or refunded).",
+    }.get(outcome, f"Order {order_id}: {outcome}")

@@ -61,7 +61,7 @@ def _train(args: argparse.Namespace) -> int:
     from engine.train import TrainConfig, train
 
     cfg = TrainConfig(
-        data=Path(args.data),
+        data=[Path(d) for d in args.data],
         run_dir=Path(args.run_dir),
         steps=args.steps,
         max_minutes=args.max_minutes,
@@ -72,6 +72,7 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         export=Path(args.export) if args.export else None,
+        augment=not args.no_augment,
     )
     train(cfg)
     return EXIT_OK
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     sep.set_defaults(func=_separate)
 
     tr = sub.add_parser("train", help="train a model on a data folder (resumes a run folder)")
-    tr.add_argument("data", help="folder of tracks and vocal/instrumental pools")
+    tr.add_argument("data", nargs="+", help="folders of tracks and vocal/instrumental pools")
     tr.add_argument("--run-dir", required=True, help="checkpoints go here; an existing run resumes")
     tr.add_argument("--steps", type=int, default=12000)
     tr.add_argument("--max-minutes", type=float, help="stop after this much training time")
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--validate-every", type=int, default=250)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", help="cpu or cuda (default: cuda if present)")
+    tr.add_argument("--no-augment", action="store_true", help="plain remixes only")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
     tr.set_defaults(func=_train)
 

@@ -25,6 +25,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from engine import augment
 from engine.constants import SAMPLE_RATE
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus"}
@@ -43,11 +44,19 @@ MIN_ACTIVE_RMS = 1e-4  # a segment quieter than this is not worth training on
 
 @dataclass
 class Pools:
-    """Audio held in memory at 44.1 kHz, each entry float32 ``(channels, samples)``."""
+    """Audio held in memory at 44.1 kHz, each entry float32 ``(channels, samples)``.
+
+    ``*_bands`` hold each entry's true band-width in Hz (half its original sample rate): MIR-1K is
+    16 kHz, so above 8 kHz its stems are empty, and a remix must not teach the model that voice
+    never goes above 8 kHz (see ``Remixer.sample``).
+    """
 
     pairs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     vocals: list[np.ndarray] = field(default_factory=list)
     instrumentals: list[np.ndarray] = field(default_factory=list)
+    pair_bands: list[float] = field(default_factory=list)
+    vocal_bands: list[float] = field(default_factory=list)
+    instrumental_bands: list[float] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
     def seconds(self) -> dict[str, float]:
@@ -63,12 +72,17 @@ class Pools:
 
 def load_file(path: Path) -> np.ndarray:
     """Read a training file with soundfile and resample it to 44.1 kHz, keeping its channels."""
+    return read_with_rate(path)[0]
+
+
+def read_with_rate(path: Path) -> tuple[np.ndarray, int]:
+    """Like :func:`load_file`, also returning the file's original sample rate."""
     data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     data = data.T
     if rate != SAMPLE_RATE:
         g = gcd(rate, SAMPLE_RATE)
         data = resample_poly(data, SAMPLE_RATE // g, rate // g, axis=-1).astype(np.float32)
-    return np.ascontiguousarray(data)
+    return np.ascontiguousarray(data), rate
 
 
 def _audio_files(folder: Path) -> list[Path]:
@@ -122,21 +136,33 @@ def manifest(root: Path, split: str) -> dict[str, object]:
     return {"root": str(root), "split": split, "files": len(entries), "sha256": digest}
 
 
-def load_pools(root: Path, split: str = "train") -> Pools:
-    """Load one split (``train`` or ``validation``) of a data folder into memory."""
+def load_pools(roots: Path | list[Path], split: str = "train") -> Pools:
+    """Load one split (``train`` or ``validation``) of one or more data folders into memory."""
     pools = Pools()
+    for root in [roots] if isinstance(roots, Path) else roots:
+        _load_root(Path(root), split, pools)
+    if not (pools.pairs or pools.vocals) or not (pools.pairs or pools.instrumentals):
+        raise ValueError(f"no training material for split {split!r} under {roots}")
+    return pools
+
+
+def _load_root(root: Path, split: str, pools: Pools) -> None:
     for kind, groups in scan(root).items():
         for group in groups:
             if (split == "validation") != _is_validation(group[0]):
                 continue
-            arrays = [load_file(p) for p in group]
+            loaded = [read_with_rate(p) for p in group]
+            arrays = [a for a, _ in loaded]
+            band = min(rate for _, rate in loaded) / 2
             pools.files.extend(str(p.relative_to(root)) for p in group)
             if kind == "pairs":
                 vocal, acc = arrays
                 n = min(vocal.shape[-1], acc.shape[-1])
                 pools.pairs.append((vocal[:, :n], acc[:, :n]))
+                pools.pair_bands.append(band)
             elif kind == "vocals":
                 pools.vocals.append(arrays[0])
+                pools.vocal_bands.append(band)
             else:
                 n = min(a.shape[-1] for a in arrays)
                 chans = max(a.shape[0] for a in arrays)
@@ -144,9 +170,7 @@ def load_pools(root: Path, split: str = "train") -> Pools:
                 for a in arrays:
                     total += a[:, :n] if a.shape[0] == chans else a[:1, :n]
                 pools.instrumentals.append(total)
-    if not (pools.pairs or pools.vocals) or not (pools.pairs or pools.instrumentals):
-        raise ValueError(f"no training material for split {split!r} under {root}")
-    return pools
+                pools.instrumental_bands.append(band)
 
 
 def _segment(audio: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
@@ -176,32 +200,55 @@ def _rms(audio: np.ndarray) -> float:
 
 
 class Remixer:
-    """Draws training examples ``(mixture, vocals, instrumental)``, each float32 ``(2, length)``."""
+    """Draws training examples ``(mixture, vocals, instrumental, band_hz)``; audio float32
+    ``(2, length)``; ``band_hz`` is the band-width both stems really have (see ``Pools``)."""
 
-    def __init__(self, pools: Pools) -> None:
+    def __init__(self, pools: Pools, augment: bool = False) -> None:
         self.pools = pools
-        self.vocal_sources: list[np.ndarray] = [v for v, _ in pools.pairs] + pools.vocals
-        self.instrumental_sources: list[np.ndarray] = [a for _, a in pools.pairs] + (
-            pools.instrumentals
-        )
+        self.augment = augment
+        self.vocal_sources = [v for v, _ in pools.pairs] + pools.vocals
+        self.vocal_bands = pools.pair_bands + pools.vocal_bands
+        self.instrumental_sources = [a for _, a in pools.pairs] + pools.instrumentals
+        self.instrumental_bands = pools.pair_bands + pools.instrumental_bands
 
-    def _pick(self, arrays: list[np.ndarray], length: int, rng: np.random.Generator) -> np.ndarray:
+    def _pick(
+        self, arrays: list[np.ndarray], bands: list[float], length: int,
+        rng: np.random.Generator, probs: dict[str, float],
+    ) -> tuple[np.ndarray, float]:
+        factor = 1.0
+        if self.augment and rng.random() < probs["speed"]:
+            factor = float(rng.uniform(*augment.SPEED_RANGE))
         for _ in range(8):  # avoid drawing a silent stretch of a stem
-            seg = _segment(arrays[int(rng.integers(len(arrays)))], length, rng)
+            index = int(rng.integers(len(arrays)))
+            seg = _segment(arrays[index], int(np.ceil(length * factor)) + 1, rng)
             if _rms(seg) > MIN_ACTIVE_RMS:
-                return seg
-        return seg
+                break
+        if factor != 1.0:
+            seg = augment.speed(seg, factor, length)
+        seg = seg[:, :length]
+        if self.augment:
+            seg = augment.augment(seg, probs, rng)
+        return seg, bands[index]
 
     def sample(self, length: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         if self.pools.pairs and rng.random() < TRUE_PAIR_SHARE:
-            vocal_full, acc_full = self.pools.pairs[int(rng.integers(len(self.pools.pairs)))]
+            index = int(rng.integers(len(self.pools.pairs)))
+            vocal_full, acc_full = self.pools.pairs[index]
             both = np.concatenate([vocal_full, acc_full])
             seg = _segment(both, length, rng)
             vocals = _stereo(seg[: vocal_full.shape[0]], rng)
             acc = _stereo(seg[vocal_full.shape[0] :], rng)
+            band = self.pools.pair_bands[index]
         else:
-            vocals = _stereo(self._pick(self.vocal_sources, length, rng), rng)
-            acc = _stereo(self._pick(self.instrumental_sources, length, rng), rng)
+            vocals, vocal_band = self._pick(
+                self.vocal_sources, self.vocal_bands, length, rng, augment.VOCAL_PROBS
+            )
+            acc, acc_band = self._pick(
+                self.instrumental_sources, self.instrumental_bands, length, rng,
+                augment.INSTRUMENTAL_PROBS,
+            )
+            vocals, acc = _stereo(vocals, rng), _stereo(acc, rng)
+            band = min(vocal_band, acc_band)
         acc_rms = _rms(acc)
         vocal_gain = acc_rms / _rms(vocals) * 10 ** (rng.uniform(*GAIN_DB_RANGE) / 20)
         vocals = vocals * vocal_gain
@@ -216,6 +263,7 @@ class Remixer:
             (mix * scale).astype(np.float32),
             (vocals * scale).astype(np.float32),
             (acc * scale).astype(np.float32),
+            np.float32(band),
         )
 
     def batch(self, size: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:

@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from engine import checkpoint
+from engine.constants import SAMPLE_RATE
 from engine.data import Remixer, load_pools, manifest
 from engine.model import UNet, UNetConfig, parameter_count
 from engine.transforms import STFTConfig, stft
@@ -38,7 +39,7 @@ PREFETCH_BATCHES = 4
 
 @dataclass
 class TrainConfig:
-    data: Path
+    data: list[Path]
     run_dir: Path
     steps: int = 4000
     max_minutes: float | None = None
@@ -50,19 +51,39 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     export: Path | None = None
+    augment: bool = True
     stft: STFTConfig = field(default_factory=STFTConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, str | Path):
+            self.data = [Path(self.data)]
 
 
 def masked_l1(
-    net: torch.nn.Module, mix: torch.Tensor, targets: torch.Tensor, cfg: STFTConfig
+    net: torch.nn.Module,
+    mix: torch.Tensor,
+    targets: torch.Tensor,
+    cfg: STFTConfig,
+    band_hz: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``||mask(X) ⊙ X − Y||₁`` for waveforms ``mix (b, 2, n)`` and ``targets (b, sources, 2, n)``."""
+    """``||mask(X) ⊙ X − Y||₁`` for waveforms ``mix (b, 2, n)`` and ``targets (b, sources, 2, n)``.
+
+    With ``band_hz (b,)`` the loss ignores bins above each example's true band-width: a 16 kHz
+    vocal over a full-band instrumental says nothing about who owns 8-16 kHz in a real song, and
+    scoring those bins would teach that voice has no sibilants.
+    """
     bins = cfg.bins
     mag = stft(mix, cfg).abs()[..., :bins, :].reshape(-1, 1, bins, PATCH_FRAMES)
     target = stft(targets, cfg).abs()[..., :bins, :]  # (b, sources, 2, bins, frames)
     target = target.transpose(1, 2).reshape(-1, targets.shape[1], bins, PATCH_FRAMES)
     masks = net(mag)
-    return (masks * mag - target).abs().mean()
+    error = (masks * mag - target).abs()
+    if band_hz is None:
+        return error.mean()
+    freqs = torch.arange(bins, device=mix.device) * (SAMPLE_RATE / cfg.n_fft)
+    valid = (freqs[None, :] < band_hz[:, None].to(mix.device)).to(error.dtype)
+    weight = valid.repeat_interleave(mix.shape[1], dim=0)[:, None, :, None]
+    return (error * weight).sum() / (weight.sum() * error.shape[1] * error.shape[3])
 
 
 def _lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
@@ -82,8 +103,12 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
     def work() -> None:
         rng = np.random.default_rng(seed)
         while not stop.is_set():
-            mix, vocals, acc = remixer.batch(cfg.batch, length, rng)
-            item = (torch.from_numpy(mix), torch.from_numpy(np.stack([vocals, acc], axis=1)))
+            mix, vocals, acc, band = remixer.batch(cfg.batch, length, rng)
+            item = (
+                torch.from_numpy(mix),
+                torch.from_numpy(np.stack([vocals, acc], axis=1)),
+                torch.from_numpy(band),
+            )
             while not stop.is_set():
                 try:
                     out.put(item, timeout=0.5)
@@ -95,24 +120,29 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
     return out
 
 
-def _validation_set(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def _validation_set(cfg: TrainConfig) -> tuple[torch.Tensor, ...]:
     pools = load_pools(cfg.data, "validation")
     rng = np.random.default_rng(1234)  # fixed: every validation sees the same mixes
-    mix, vocals, acc = Remixer(pools).batch(
+    mix, vocals, acc, band = Remixer(pools).batch(
         cfg.validation_examples, (PATCH_FRAMES - 1) * cfg.stft.hop, rng
     )
-    return torch.from_numpy(mix), torch.from_numpy(np.stack([vocals, acc], axis=1))
+    return (
+        torch.from_numpy(mix),
+        torch.from_numpy(np.stack([vocals, acc], axis=1)),
+        torch.from_numpy(band),
+    )
 
 
 @torch.no_grad()
-def validate(net: torch.nn.Module, val: tuple[torch.Tensor, torch.Tensor], cfg: TrainConfig,
+def validate(net: torch.nn.Module, val: tuple[torch.Tensor, ...], cfg: TrainConfig,
              device: torch.device) -> float:
     net.eval()
     losses = []
     for i in range(0, val[0].shape[0], cfg.batch):
         mix = val[0][i : i + cfg.batch].to(device)
         tgt = val[1][i : i + cfg.batch].to(device)
-        losses.append(float(masked_l1(net, mix, tgt, cfg.stft)))
+        band = val[2][i : i + cfg.batch]
+        losses.append(float(masked_l1(net, mix, tgt, cfg.stft, band)))
     net.train()
     return float(np.mean(losses))
 
@@ -139,12 +169,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     tqdm.write("loading training data ...")
     pools = load_pools(cfg.data, "train")
     val = _validation_set(cfg)
-    data_manifest = {"train": manifest(cfg.data, "train"), "validation": manifest(cfg.data, "validation")}
+    data_manifest = {
+        split: [manifest(root, split) for root in cfg.data] for split in ("train", "validation")
+    }
     tqdm.write(
         f"data: {pools.seconds()} | model: {parameter_count(net) / 1e6:.2f} M params on {device}"
     )
     stop = threading.Event()
-    batches = _batches(Remixer(pools), cfg, cfg.seed + state["step"], stop)
+    batches = _batches(Remixer(pools, augment=cfg.augment), cfg, cfg.seed + state["step"], stop)
 
     def snapshot() -> dict[str, Any]:
         return {
@@ -171,8 +203,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 break
             for group in opt.param_groups:
                 group["lr"] = _lr_at(cfg, state["step"], state["train_seconds"])
-            mix, targets = batches.get()
-            loss = masked_l1(net, mix.to(device), targets.to(device), cfg.stft)
+            mix, targets, band = batches.get()
+            loss = masked_l1(net, mix.to(device), targets.to(device), cfg.stft, band)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -116,7 +116,7 @@ class EventConsumer:
         self.consumer = consumer or f"{platform}-{socket.gethostname()}"
         self.claim_idle_ms = claim_idle_ms
         self.block_ms = block_ms
-        self._backlog_done = False
+        self._backlog_from: str | None = "0"  # own pending entries after this id; None: done
         self._last_claim = 0.0
 
     async def ensure_group(self) -> None:
@@ -133,11 +133,12 @@ class EventConsumer:
         restart), then stale events of silent consumers, then new ones (waiting up to
         ``block_ms``)."""
         await self.ensure_group()
-        if not self._backlog_done:
-            events = await self._read_group("0", count, block_ms=None)
+        if self._backlog_from is not None:
+            events = await self._read_group(self._backlog_from, count, block_ms=None)
             if events:
+                self._backlog_from = events[-1].stream_id
                 return events
-            self._backlog_done = True
+            self._backlog_from = None
         now = time.monotonic()
         if now - self._last_claim >= self.claim_idle_ms / 1000:
             self._last_claim = now

@@ -40,6 +40,8 @@ class Refunder:
     def __init__(self, ledger: Ledger, providers: Mapping[Provider, RefundFn] | None = None):
         self.ledger = ledger
         self._providers: dict[Provider, RefundFn] = dict(providers or {})
+        # Payments whose provider call is running in this process (no self-overlap on retries).
+        self._in_flight: set[int] = set()
 
     def register(self, provider: Provider, refund: RefundFn) -> None:
         """Add a provider later (the Telegram bot registers Stars once its Bot exists)."""
@@ -79,6 +81,15 @@ class Refunder:
         ]
 
     async def _send(self, request: RefundRequest, actor: str) -> RefundStatus:
+        if request.payment_id in self._in_flight:
+            return RefundStatus.PENDING
+        self._in_flight.add(request.payment_id)
+        try:
+            return await self._call_provider(request, actor)
+        finally:
+            self._in_flight.discard(request.payment_id)
+
+    async def _call_provider(self, request: RefundRequest, actor: str) -> RefundStatus:
         refund = self._providers.get(request.provider)
         if refund is None:
             await asyncio.to_thread(

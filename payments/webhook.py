@@ -78,7 +78,7 @@ class StripeWebhook:
         self.tolerance_s = tolerance_s
         self.failed_starts: set[str] = set()
 
-    def apply(self, event: stripe.Event) -> PaidResult | None:
+    def apply(self, event: dict) -> PaidResult | None:
         """Store the event and its effect in one transaction (runs in a worker thread)."""
         ledger = self.payments.ledger
         event_type = event["type"]
@@ -109,7 +109,7 @@ class StripeWebhook:
         try:
             event = stripe.Webhook.construct_event(
                 payload, request.headers.get("Stripe-Signature"), self.secret, self.tolerance_s
-            )
+            ).to_dict()
         except (ValueError, stripe.SignatureVerificationError) as exc:
             log.warning("rejected Stripe webhook: %s", type(exc).__name__)
             return web.json_response({"error": "invalid signature or payload"}, status=400)

@@ -25,7 +25,6 @@ from telegram.ext import Application, ContextTypes
 from bots.core.flow import Flow
 from bots.core.ports import MessageRef, Person, Upload
 from bots.telegram.chat import PLATFORM, TelegramChat, TelegramFrontend, parse_callback_data
-from bots.telegram.config import TelegramConfig
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +241,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
             log.exception("could not tell the user about the failure")
 
 
-def install(application: Application, flow: Flow, config: TelegramConfig) -> None:
-    """Put the flow and frontend where the handlers find them."""
+def install(application: Application, flow: Flow) -> None:
+    """Put the flow and its frontend where the handlers find them."""
     application.bot_data[FLOW_KEY] = flow
     application.bot_data[FRONTEND_KEY] = flow.frontend
+
+
+def flow_from(application: Application) -> Flow:
+    return application.bot_data[FLOW_KEY]

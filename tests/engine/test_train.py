@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -60,18 +61,45 @@ def test_scan_finds_pairs_and_pools(tiny_data: Path) -> None:
 
 
 def test_remixes_are_consistent(tiny_data: Path) -> None:
-    remixer = Remixer(load_pools(tiny_data, "train"))
-    mix, vocals, acc = remixer.batch(6, 50_000, np.random.default_rng(1))
-    assert mix.shape == vocals.shape == acc.shape == (6, 2, 50_000)
-    np.testing.assert_allclose(mix, vocals + acc, atol=1e-6)
-    assert np.max(np.abs(mix)) <= 0.99 + 1e-6
+    for augment in (False, True):
+        remixer = Remixer(load_pools(tiny_data, "train"), augment=augment)
+        mix, vocals, acc, band = remixer.batch(6, 50_000, np.random.default_rng(1))
+        assert mix.shape == vocals.shape == acc.shape == (6, 2, 50_000)
+        np.testing.assert_allclose(mix, vocals + acc, atol=1e-6)
+        assert np.max(np.abs(mix)) <= 0.99 + 1e-6
+        assert np.all(band == 22_050)
+
+
+def test_band_limited_examples_are_not_scored_above_their_band() -> None:
+    """A 16 kHz vocal says nothing about 8-16 kHz: the loss must not care what the mask does there."""
+    cfg = STFTConfig()
+    rng = np.random.default_rng(0)
+    n = (PATCH_FRAMES - 1) * cfg.hop
+    mix = torch.from_numpy(rng.normal(0, 0.1, (1, 2, n)).astype(np.float32))
+    targets = torch.stack([mix * 0.5, mix * 0.5], dim=1)
+
+    class Mask(torch.nn.Module):
+        def __init__(self, high: float) -> None:
+            super().__init__()
+            self.high = high
+
+        def forward(self, mag: torch.Tensor) -> torch.Tensor:
+            m = torch.full((mag.shape[0], 2, *mag.shape[2:]), 0.5)
+            m[:, :, math.ceil(8000 / (44_100 / 4096)) :] = self.high  # bins from 8 kHz up
+            return m
+
+    band = torch.tensor([8000.0])
+    assert float(masked_l1(Mask(0.0), mix, targets, cfg, band)) == pytest.approx(0.0, abs=1e-7)
+    assert float(masked_l1(Mask(0.0), mix, targets, cfg)) > 0.01
+    full = torch.tensor([22050.0])
+    assert float(masked_l1(Mask(0.0), mix, targets, cfg, full)) > 0.01
 
 
 def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "run", steps=30, batch=2, lr=3e-3,
                       width=2, validate_every=10, seed=3, validation_examples=2, export=tmp_path / "model.pt")
     rng = np.random.default_rng(99)
-    mix, vocals, acc = Remixer(load_pools(tiny_data, "train")).batch(
+    mix, vocals, acc, _ = Remixer(load_pools(tiny_data, "train")).batch(
         4, (PATCH_FRAMES - 1) * STFTConfig().hop, rng
     )
     batch = (torch.from_numpy(mix), torch.from_numpy(np.stack([vocals, acc], axis=1)))
@@ -91,7 +119,8 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
     assert last["step"] == 30
     after = loss_of(last["state_dict"])
     assert after < 0.8 * before, (before, after)
-    assert last["manifest"]["train"]["files"] == 9 and last["manifest"]["validation"]["files"] == 2
+    assert last["manifest"]["train"][0]["files"] == 9
+    assert last["manifest"]["validation"][0]["files"] == 2
     assert [h["step"] for h in last["history"]] == [10, 20, 30]
 
     # Resume: the same run folder continues from step 30 instead of starting over.

@@ -97,16 +97,12 @@ class WorkerProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        """End the worker and RQ's scheduler child (its process group) at once."""
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the scheduler child, if any
+            os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self.process.wait(timeout=10)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

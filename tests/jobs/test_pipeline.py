@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import soundfile as sf
 from rq.job import Job
 
-from jobs import EventType, JobKind, JobQueue, JobStatus, Settings
+from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, sweep
 
 from .conftest import events_for, wait_for
 
@@ -60,3 +61,46 @@ def test_full_job_separates_the_whole_song(
     vocals = job_queue.fetch_output(record.id, "vocals", tmp_path / "v.flac")
     data, rate = sf.read(vocals)
     assert rate == 44_100 and data.shape[1] == 2 and abs(len(data) / rate - 3.0) < 0.01
+
+
+def test_paid_results_are_kept_until_delivered(
+    job_queue: JobQueue, settings: Settings, start_workers: Callable, make_song: Callable
+) -> None:
+    start_workers(1)
+    preview = job_queue.submit("u1", "telegram", "c1", make_song(2.0, seed=4))
+    wait_for(lambda: (r := job_queue.get(preview.id)) and r.status is JobStatus.DONE)
+    full = job_queue.submit_full(preview.id, "order-5")
+    done = wait_for(lambda: (r := job_queue.get(full.id)) and r.finished and r)
+    assert done.status is JobStatus.DONE and done.order_id == "order-5"
+    (event,) = [e for e in events_for(job_queue.connection, "telegram", full.id)
+                if e.type is EventType.DONE]
+    assert event.order_id == "order-5" and not event.refund
+
+    later = time.time() + settings.retention_s + 60
+    report = sweep(job_queue.storage, job_queue.connection, settings.retention_s, now=later)
+    kept = set(report.kept_pinned)
+    assert kept == {preview.input_key, *done.outputs.values()}  # paid song and results
+    assert set(job_queue.get(preview.id).outputs.values()) <= set(report.deleted)
+
+    job_queue.mark_delivered(full.id)
+    assert job_queue.get(full.id).delivered_at is not None
+    assert sweep(job_queue.storage, job_queue.connection, settings.retention_s).deleted == []
+    gone = sweep(job_queue.storage, job_queue.connection, settings.retention_s, now=later + 60)
+    assert set(gone.deleted) == kept
+
+
+def test_cancel_stops_a_running_job(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    start_workers(1)
+    record = job_queue.submit("u1", "discord", "c1", make_song(60.0, seed=8), kind="full",
+                              order_id="order-3")
+    wait_for(lambda: (r := job_queue.get(record.id)) and r.status is JobStatus.RUNNING,
+             interval=0.02)
+    assert job_queue.position(record.id) is None  # running: nothing ahead
+    assert job_queue.cancel(record.id, user_id="u1")
+    ended = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
+    assert ended.status is JobStatus.CANCELLED and ended.outputs == {}
+    final = events_for(job_queue.connection, "discord", record.id)[-1]
+    assert final.type is EventType.CANCELLED and final.refund and final.order_id == "order-3"
+    assert not list(job_queue.storage.list("results/"))

@@ -141,9 +141,7 @@ class StripeStub:
             "currency": form["line_items[0][price_data][currency]"],
             "expires_at": int(form["expires_at"]),
             "livemode": False,
-            "metadata": {
-                k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")
-            },
+            "metadata": {k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")},
             "mode": form["mode"],
             "payment_intent": None,
             "payment_status": "unpaid",
@@ -174,9 +172,7 @@ class StripeStub:
                 "currency": "usd",
                 "payment_intent": form["payment_intent"],
                 "metadata": {
-                    k[len("metadata[") : -1]: v
-                    for k, v in form.items()
-                    if k.startswith("metadata[")
+                    k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")
                 },
                 "status": "succeeded",
                 "created": int(time.time()),

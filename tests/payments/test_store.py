@@ -61,9 +61,7 @@ def count(pay: Payments, model, *where) -> int:
 
 def test_migrations_match_models_and_rerun(pay: Payments) -> None:
     with pay.db.engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
-        )
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
     pay.db.migrate()  # a second start-up is a no-op
 
@@ -116,32 +114,24 @@ def test_payment_grants_once_and_records_everything(pay: Payments, user: User) -
     assert len(pay.ledger.payments_for(order.id)) == 1
 
 
-def test_second_charge_is_duplicate_and_wrong_amount_is_mismatch(
-    pay: Payments, user: User
-) -> None:
+def test_second_charge_is_duplicate_and_wrong_amount_is_mismatch(pay: Payments, user: User) -> None:
     order = pay.ledger.create_order(user, "song-a", "job-a")
     other = pay.ledger.create_order(user, "song-b", "job-b")
     assert pay.ledger.record_payment(stripe_payment(order.id)).granted
     dup = pay.ledger.record_payment(stripe_payment(order.id, event_id="e2", charge_id="pi_2"))
     assert dup.outcome is PaidOutcome.DUPLICATE and dup.needs_refund
     assert not dup.payment.granted
-    bad = pay.ledger.record_payment(
-        stripe_payment(other.id, event_id="e3", charge_id="pi_3", amount=1)
-    )
+    bad = pay.ledger.record_payment(stripe_payment(other.id, event_id="e3", charge_id="pi_3", amount=1))
     assert bad.outcome is PaidOutcome.MISMATCH and bad.needs_refund
     assert pay.ledger.get_order(other.id).state is OrderState.CREATED
-    unknown = pay.ledger.record_payment(
-        stripe_payment("f" * 32, event_id="e4", charge_id="pi_4")
-    )
+    unknown = pay.ledger.record_payment(stripe_payment("f" * 32, event_id="e4", charge_id="pi_4"))
     assert unknown.outcome is PaidOutcome.UNKNOWN_ORDER
     assert count(pay, EntitlementRow) == 1
 
 
 def test_concurrent_deliveries_of_one_event_grant_once(pay: Payments, user: User) -> None:
     order = pay.ledger.create_order(user, "song-a", "job-a")
-    outcomes = at_once(
-        CONCURRENCY, lambda i: pay.ledger.record_payment(stripe_payment(order.id)).outcome
-    )
+    outcomes = at_once(CONCURRENCY, lambda i: pay.ledger.record_payment(stripe_payment(order.id)).outcome)
     assert outcomes.count(PaidOutcome.GRANTED) == 1
     assert set(outcomes) == {PaidOutcome.GRANTED, PaidOutcome.REPLAY}
     assert count(pay, EntitlementRow) == 1
@@ -184,9 +174,7 @@ def test_refund_begins_once_then_completes(pay: Payments, user: User) -> None:
         pay.ledger.begin_order_refund("0" * 32, "job failed", "system")
     assert pay.ledger.begin_order_refund(order.id, "job failed", "system") is None  # unpaid
     pay.ledger.record_payment(stripe_payment(order.id))
-    requests = at_once(
-        CONCURRENCY, lambda i: pay.ledger.begin_order_refund(order.id, "job failed", "system")
-    )
+    requests = at_once(CONCURRENCY, lambda i: pay.ledger.begin_order_refund(order.id, "job failed", "system"))
     started = [r for r in requests if r is not None]
     assert len(started) == 1
     request = started[0]
@@ -209,9 +197,7 @@ def test_delivered_orders_are_refunded_only_when_allowed(pay: Payments, user: Us
     pay.ledger.record_payment(stripe_payment(order.id))
     pay.ledger.mark_delivered(order.id)
     assert pay.ledger.begin_order_refund(order.id, "complaint", "admin:1") is None
-    request = pay.ledger.begin_order_refund(
-        order.id, "complaint", "admin:1", allow_delivered=True
-    )
+    request = pay.ledger.begin_order_refund(order.id, "complaint", "admin:1", allow_delivered=True)
     assert request is not None
     entry = pay.ledger.entries(order.id)[-1]
     assert (entry.actor, entry.from_state, entry.to_state) == (
@@ -255,11 +241,17 @@ def test_attach_checkout_session_is_audited_once(pay: Payments, user: User) -> N
 def test_record_event_ignores_replays(pay: Payments, user: User) -> None:
     order = pay.ledger.create_order(user, "song-a", "job-a")
     assert pay.ledger.record_event(
-        Provider.STRIPE, "evt_f", "checkout.session.async_payment_failed", "payment_failed",
+        Provider.STRIPE,
+        "evt_f",
+        "checkout.session.async_payment_failed",
+        "payment_failed",
         order.id,
     )
     assert not pay.ledger.record_event(
-        Provider.STRIPE, "evt_f", "checkout.session.async_payment_failed", "payment_failed",
+        Provider.STRIPE,
+        "evt_f",
+        "checkout.session.async_payment_failed",
+        "payment_failed",
         order.id,
     )
     assert pay.ledger.seen_event(Provider.STRIPE, "evt_f")

@@ -1,0 +1,84 @@
+"""The little a bot remembers between updates, kept in Redis so a restart forgets nothing.
+
+* which chat message shows a job's progress (to edit it as events arrive);
+* which chat messages carry a job's results (to tie a reaction to the job it rates);
+* the song's title and performer as the person's app showed them (for the stems' tags);
+* each person's output format.
+
+Nothing here is money (that is the payments store) or a job (that is the pipeline); all of it
+expires with the job records, and :meth:`BotState.forget` drops a person's settings. Methods are
+synchronous like the job and payments APIs; async callers wrap them in ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from bots.core.ports import MessageRef
+
+PREFIX = "bots"
+DEFAULT_FORMAT = "mp3"
+FIELD_FORMAT = "format"
+
+
+class BotState:
+    def __init__(self, connection: redis.Redis, platform: str, ttl_s: float) -> None:
+        self.connection = connection
+        self.platform = platform
+        self.ttl_s = int(ttl_s)
+
+    def _key(self, *parts: object) -> str:
+        return ":".join([PREFIX, self.platform, *map(str, parts)])
+
+    # ------------------------------------------------------------------ job → status message
+
+    def set_status_message(self, job_id: str, ref: MessageRef) -> None:
+        self.connection.set(
+            self._key("status", job_id), f"{ref.chat_id}:{ref.message_id}", ex=self.ttl_s
+        )
+
+    def status_message(self, job_id: str) -> MessageRef | None:
+        raw = self.connection.get(self._key("status", job_id))
+        if not raw:
+            return None
+        chat_id, _, message_id = raw.decode().partition(":")
+        return MessageRef(int(chat_id), int(message_id))
+
+    # ------------------------------------------------------------------ result message → job
+
+    def remember_results(self, job_id: str, refs: list[MessageRef]) -> None:
+        pipe = self.connection.pipeline()
+        for ref in refs:
+            pipe.set(self._key("msg", ref.chat_id, ref.message_id), job_id, ex=self.ttl_s)
+        pipe.execute()
+
+    def job_for_message(self, ref: MessageRef) -> str | None:
+        raw = self.connection.get(self._key("msg", ref.chat_id, ref.message_id))
+        return raw.decode() if raw else None
+
+    # ------------------------------------------------------------------ song tags
+
+    def set_tags(self, job_id: str, title: str, performer: str) -> None:
+        key = self._key("tags", job_id)
+        pipe = self.connection.pipeline()
+        pipe.hset(key, mapping={"title": title, "performer": performer})
+        pipe.expire(key, self.ttl_s)
+        pipe.execute()
+
+    def tags(self, job_id: str) -> tuple[str, str] | None:
+        raw = self.connection.hgetall(self._key("tags", job_id))
+        if not raw:
+            return None
+        return raw[b"title"].decode(), raw[b"performer"].decode()
+
+    # ------------------------------------------------------------------ per-person settings
+
+    def output_format(self, user_id: str | int) -> str:
+        raw = self.connection.hget(self._key("user", user_id), FIELD_FORMAT)
+        return raw.decode() if raw else DEFAULT_FORMAT
+
+    def set_output_format(self, user_id: str | int, fmt: str) -> None:
+        self.connection.hset(self._key("user", user_id), FIELD_FORMAT, fmt)
+
+    def forget(self, user_id: str | int) -> None:
+        self.connection.delete(self._key("user", user_id))

@@ -1,0 +1,1 @@
+"""The Telegram frontend: PTB handlers that call the platform-neutral flow in ``bots.core``."""

@@ -1,0 +1,144 @@
+"""Wiring: build the PTB ``Application``, register the handlers, run it until told to stop.
+
+``main()`` is what ``python -m bots.telegram`` runs. :func:`serve` is the one code path that
+starts and stops the bot (polling, the job-event consumer, start-up recovery), used by ``main``
+with signal handlers and by the tests with an event they set themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    MessageReactionHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
+
+from bots import messages
+from bots.core.flow import Flow
+from bots.core.services import Services
+from bots.telegram import handlers
+from bots.telegram.chat import PLATFORM, TelegramFrontend
+from bots.telegram.config import TelegramConfig
+
+log = logging.getLogger(__name__)
+
+# Reactions are only delivered to bots that ask for them by name.
+ALLOWED_UPDATES: list[str] = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.PRE_CHECKOUT_QUERY,
+    Update.MESSAGE_REACTION,
+]
+POLL_TIMEOUT_S = 10
+ADMIN_COMMANDS = ("stats", "grant", "refund", "ban", "unban")
+SONG_FILTER = filters.AUDIO | filters.VOICE | filters.Document.ALL | filters.VIDEO
+
+
+def build_application(config: TelegramConfig, services: Services) -> Application:
+    """The Application with every handler registered; nothing runs until :func:`serve`."""
+    application = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.api_base_url)
+        .base_file_url(config.file_base_url)
+        .local_mode(config.local_mode)
+        # A song takes seconds to download and decode: don't make everyone else wait for it.
+        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Uploading 50 MB of stems takes longer than PTB's default 20 s write timeout.
+        .media_write_timeout(300)
+        .read_timeout(30)
+        .build()
+    )
+    frontend = TelegramFrontend(application.bot, config)
+    flow = Flow(frontend, services, config.spool_dir)
+    handlers.install(application, flow)
+
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", handlers.start, filters=private))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=private))
+    application.add_handler(CommandHandler("settings", handlers.settings, filters=private))
+    application.add_handler(
+        CommandHandler(["history", "balance"], handlers.history, filters=private)
+    )
+    application.add_handler(CommandHandler("cancel", handlers.cancel, filters=private))
+    application.add_handler(CommandHandler("forget", handlers.forget, filters=private))
+    application.add_handler(
+        CommandHandler(list(ADMIN_COMMANDS), handlers.admin_command, filters=private)
+    )
+    application.add_handler(
+        MessageHandler(filters.SUCCESSFUL_PAYMENT, handlers.successful_payment)
+    )
+    application.add_handler(MessageHandler(SONG_FILTER & private, handlers.song))
+    application.add_handler(
+        MessageHandler(private & ~filters.COMMAND & ~SONG_FILTER, handlers.other_message)
+    )
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(PreCheckoutQueryHandler(handlers.pre_checkout))
+    application.add_handler(MessageReactionHandler(handlers.reaction))
+    application.add_error_handler(handlers.error_handler)
+    return application
+
+
+async def serve(application: Application, stop: asyncio.Event) -> None:
+    """Run the bot until ``stop`` is set: poll updates, consume job events, recover at start."""
+    flow = handlers.flow_from(application)
+    async with application:
+        await application.bot.set_my_commands(
+            [BotCommand(name, what) for name, what in messages.COMMANDS]
+        )
+        await flow.resume()
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S
+        )
+        events = asyncio.create_task(flow.run_events(stop), name="job-events")
+        try:
+            waiter = asyncio.create_task(stop.wait())
+            await asyncio.wait({events, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if events.done():
+                events.result()  # the consumer died: raise why, don't poll without it
+        finally:
+            events.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await events
+            await application.updater.stop()
+            await application.stop()
+
+
+async def _run(config: TelegramConfig) -> None:
+    services = Services.from_env(PLATFORM)
+    application = build_application(config, services)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(application, stop)
+    finally:
+        await services.close()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    config = TelegramConfig.from_env()
+    log.info("starting Telegram bot against %s", config.api_base_url)
+    asyncio.run(_run(config))

@@ -1,0 +1,100 @@
+"""``python -m jobs.demo [SONG]``: one song through the real queue and worker, as a person would.
+
+Sends the bundled demo song (or SONG) as a preview, prints progress from the event stream, then
+"pays" and runs the full-song job, and prints where the stems and the waveform picture are. Needs
+a running Redis and ``python worker.py`` (scripts/run.sh starts both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from jobs import EventConsumer, EventType, JobQueue, JobRecord, JobStatus, Settings
+
+DEMO_SONG = Path(__file__).resolve().parent.parent / "assets/demo/demo-song.mp3"
+PLATFORM = "demo"
+WORKER_WAIT_S = 300.0
+JOB_WAIT_S = 900.0
+
+
+def _wait_for_worker(queue: JobQueue) -> None:
+    deadline = time.monotonic() + WORKER_WAIT_S
+    while queue.model_version() is None:
+        if time.monotonic() > deadline:
+            sys.exit("no worker announced a model; is `python worker.py` running?")
+        time.sleep(0.5)
+
+
+async def _follow(queue: JobQueue, record: JobRecord, consumer: EventConsumer) -> JobRecord:
+    """Print this job's events until it ends; return its final record."""
+    if record.finished:
+        return record
+    deadline = time.monotonic() + JOB_WAIT_S
+    while time.monotonic() < deadline:
+        for event in await consumer.read(block_ms=1000):
+            await consumer.ack(event)
+            if event.job_id != record.id:
+                continue
+            if event.type is EventType.PROGRESS:
+                print(f"  {record.kind}: {event.progress:3d}%", flush=True)
+            elif event.type is EventType.RETRYING:
+                print(f"  {record.kind}: retrying after {event.error_code}", flush=True)
+            else:
+                final = queue.get(record.id)
+                assert final is not None
+                return final
+    sys.exit(f"job {record.id} did not finish in {JOB_WAIT_S:.0f} s")
+
+
+def _show(queue: JobQueue, record: JobRecord, out_dir: Path) -> None:
+    if record.status is not JobStatus.DONE:
+        sys.exit(f"{record.kind} job {record.status}: {record.error_message or record.error_code}")
+    note = " (from the cache: this song was separated before)" if record.cached else ""
+    print(f"{record.kind} ready{note}:")
+    for name in ("vocals", "instrumental", "waveform"):
+        path = queue.output_path(record.id, name)
+        if path is None:  # remote storage: copy it here
+            key = record.outputs[name]
+            path = queue.fetch_output(record.id, name, out_dir / record.kind / Path(key).name)
+        print(f"  {name:<13}{path}")
+
+
+async def run(song: Path, settings: Settings) -> None:
+    queue = JobQueue(settings)
+    _wait_for_worker(queue)
+    connection = aioredis.Redis.from_url(settings.redis_url)
+    consumer = EventConsumer(connection, PLATFORM, group="demo", consumer="demo-cli")
+    await consumer.ensure_group()
+    out_dir = Path("out/demo")
+    try:
+        print(f"sending {song.name} for a free preview ...")
+        preview = queue.submit("demo-user", PLATFORM, "demo-chat", song, filename=song.name)
+        preview = await _follow(queue, preview, consumer)
+        _show(queue, preview, out_dir)
+        if preview.preview_start_s is not None:
+            print(f"  (the preview starts at {preview.preview_start_s:.1f} s, where the voice "
+                  "comes in)")
+        print("paying for the full song ...")
+        full = queue.submit_full(preview.id, order_id=f"demo-{int(time.time())}")
+        full = await _follow(queue, full, consumer)
+        _show(queue, full, out_dir)
+        queue.mark_delivered(full.id)
+    finally:
+        await connection.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("song", nargs="?", type=Path, default=DEMO_SONG)
+    args = parser.parse_args()
+    asyncio.run(run(args.song, Settings.from_env()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Same song, same model: answered from stored results without a job."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+import pytest
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from jobs import JobQueue, JobStatus, keys
+
+from .conftest import wait_for
+
+
+def test_same_song_is_answered_from_the_cache_without_a_job(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    start_workers(1)
+    wav = make_song(2.0, seed=5)
+    first = job_queue.submit("u1", "telegram", "c1", wav)
+    wait_for(lambda: (r := job_queue.get(first.id)) and r.status is JobStatus.DONE)
+    original = job_queue.get(first.id)
+    assert original is not None
+
+    # Another person sends the same song as FLAC under another name: same decoded audio.
+    flac = wav.with_name("other name.flac")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), str(flac)], check=True)
+    events_before = len(job_queue.connection.xrange(keys.events("discord")))
+    hit = job_queue.submit("u2", "discord", "c2", flac)
+    assert hit.cached and hit.status is JobStatus.DONE and hit.id != first.id
+    assert hit.outputs == original.outputs and hit.source_job_id == first.id
+    assert hit.content_hash == original.content_hash and hit.user_id == "u2"
+    assert job_queue.get(hit.id) == hit  # a record the bot can look up later
+    with pytest.raises(NoSuchJobError):
+        Job.fetch(hit.id, connection=job_queue.connection)  # no RQ job was made
+    assert Queue(keys.PREVIEW_QUEUE, connection=job_queue.connection).count == 0
+    assert len(job_queue.connection.xrange(keys.events("discord"))) == events_before
+    assert job_queue.active_jobs("discord", "u2") == []
+
+    # Another output format, another kind or another model version is a new job.
+    assert not job_queue.submit("u3", "telegram", "c3", wav, output_format="wav").cached
+    assert not job_queue.submit("u3", "telegram", "c3", wav, kind="full").cached
+    job_queue.connection.set(keys.MODEL_VERSION, "unet-retrained")
+    assert not job_queue.submit("u4", "telegram", "c4", wav).cached
+
+
+def test_cache_entry_whose_files_expired_runs_the_job_again(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    start_workers(1)
+    wav = make_song(1.0, seed=6)
+    first = job_queue.submit("u1", "telegram", "c1", wav)
+    done = wait_for(lambda: (r := job_queue.get(first.id)) and r.status is JobStatus.DONE and r)
+    job_queue.storage.delete(done.outputs["vocals"])  # retention got there first
+    again = job_queue.submit("u1", "telegram", "c1", wav)
+    assert not again.cached and again.status is JobStatus.QUEUED
+    redone = wait_for(lambda: (r := job_queue.get(again.id)) and r.finished and r)
+    assert redone.status is JobStatus.DONE and job_queue.storage.exists(redone.outputs["vocals"])

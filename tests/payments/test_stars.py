@@ -1,0 +1,148 @@
+"""Telegram Stars: invoice payloads, pre-checkout rules, successful_payment, refund callback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from payments import (
+    STARS_CURRENCY,
+    InvalidPayload,
+    Order,
+    OrderState,
+    PaidOutcome,
+    Payments,
+    Provider,
+    RefundRequest,
+    RefundStatus,
+    StarsPayments,
+    User,
+    build_invoice,
+    invoice_payload,
+    parse_payload,
+)
+from payments.stars import MSG_ALREADY_PAID, MSG_BANNED, MSG_GONE, MSG_NOT_YOURS, MSG_PRICE, MSG_UNKNOWN
+
+TG_USER = 4242  # the ``user`` fixture's Telegram id
+
+
+@pytest.fixture
+def stored() -> set[str]:
+    """Job ids whose uploaded song is still in storage."""
+    return {"preview-job"}
+
+
+@pytest.fixture
+def stars(pay: Payments, stored: set[str]) -> StarsPayments:
+    return pay.stars(song_available=lambda order: order.job_id in stored)
+
+
+@pytest.fixture
+def order(pay: Payments, user: User) -> Order:
+    return pay.ledger.create_order(user, "song-hash", "preview-job")
+
+
+def test_invoice_and_payload_round_trip(order: Order) -> None:
+    invoice = build_invoice(order)
+    assert (invoice.currency, invoice.amount) == (STARS_CURRENCY, 100)
+    assert invoice.payload == invoice_payload(order) and len(invoice.payload.encode()) <= 128
+    assert parse_payload(invoice.payload) == order.id
+    for bad in ("", "vr1:", "vr1:nothex", "other:" + order.id, invoice.payload + "x"):
+        with pytest.raises(InvalidPayload):
+            parse_payload(bad)
+
+
+def test_pre_checkout_accepts_a_valid_invoice(stars: StarsPayments, order: Order) -> None:
+    decision = stars.check_pre_checkout(TG_USER, invoice_payload(order), "XTR", 100)
+    assert decision.ok and decision.error_message is None and decision.order.id == order.id
+
+
+def test_pre_checkout_rules(pay: Payments, stars: StarsPayments, order: Order, stored: set[str]) -> None:
+    payload = invoice_payload(order)
+
+    def why(user_id: int = TG_USER, payload: str = payload, cur: str = "XTR", amount: int = 100):
+        decision = stars.check_pre_checkout(user_id, payload, cur, amount)
+        assert not decision.ok
+        return decision.error_message
+
+    assert why(payload="vr1:" + "0" * 32) == MSG_UNKNOWN
+    assert why(payload="forged") == MSG_UNKNOWN
+    pay.users.get_or_create("telegram", 5)
+    assert why(user_id=5) == MSG_NOT_YOURS
+    assert why(amount=1) == MSG_PRICE
+    assert why(cur="USD") == MSG_PRICE
+    stored.clear()
+    assert why() == MSG_GONE
+    stored.add("preview-job")
+    pay.users.set_banned(order.user_id, True, "admin:1")
+    assert why() == MSG_BANNED
+    pay.users.set_banned(order.user_id, False, "admin:1")
+    stars.record_payment(payload, "XTR", 100, "tg-charge-1")
+    assert why() == MSG_ALREADY_PAID
+
+
+def test_pre_checkout_treats_a_broken_storage_check_as_gone(pay: Payments, order: Order) -> None:
+    def broken(_order: Order) -> bool:
+        raise OSError("storage unreachable")
+
+    decision = pay.stars(broken).check_pre_checkout(TG_USER, invoice_payload(order), "XTR", 100)
+    assert not decision.ok and decision.error_message == MSG_GONE
+
+
+def test_successful_payment_grants_once(pay: Payments, stars: StarsPayments, order: Order) -> None:
+    payload = invoice_payload(order)
+    first = stars.record_payment(payload, "XTR", 100, "tg-charge-1", "provider-1")
+    assert first.outcome is PaidOutcome.GRANTED
+    assert first.payment.provider is Provider.STARS
+    assert first.payment.charge_id == "tg-charge-1" and first.payment.currency == "xtr"
+    again = stars.record_payment(payload, "XTR", 100, "tg-charge-1", "provider-1")
+    assert again.outcome is PaidOutcome.REPLAY
+    assert pay.ledger.get_order(order.id).state is OrderState.PAID
+    assert len(pay.ledger.payments_for(order.id)) == 1
+
+
+async def test_stars_refund_goes_through_the_bot_callback_once(
+    pay: Payments, stars: StarsPayments, order: Order
+) -> None:
+    calls: list[RefundRequest] = []
+
+    async def refund_star_payment(request: RefundRequest) -> None:
+        await asyncio.sleep(0.01)  # the Bot API round trip
+        calls.append(request)
+
+    stars.record_payment(invoice_payload(order), "XTR", 100, "tg-charge-9")
+    # Without the bot's callback in this process the refund waits, pending.
+    assert await pay.refunder.refund_order(order.id, "job failed", "worker") is (RefundStatus.PENDING)
+    assert calls == []
+    pay.refunder.register(Provider.STARS, refund_star_payment)
+    results = await asyncio.gather(pay.refunder.retry_pending(), pay.refunder.retry_pending())
+    assert [s for r in results for s in r].count(RefundStatus.REFUNDED) == 1
+    assert len(calls) == 1
+    assert (calls[0].platform_user_id, calls[0].charge_id, calls[0].amount) == (
+        "4242",
+        "tg-charge-9",
+        100,
+    )
+    assert pay.ledger.get_order(order.id).state is OrderState.REFUNDED
+    assert await pay.refunder.refund_order(order.id, "job failed", "worker") is (RefundStatus.SKIPPED)
+
+
+async def test_stars_payment_for_a_paid_order_is_sent_back(
+    pay: Payments, stars: StarsPayments, order: Order
+) -> None:
+    refunded: list[str] = []
+
+    async def refund_star_payment(request: RefundRequest) -> None:
+        refunded.append(request.charge_id)
+
+    pay.refunder.register(Provider.STARS, refund_star_payment)
+    payload = invoice_payload(order)
+    stars.record_payment(payload, "XTR", 100, "tg-charge-1")
+    dup = stars.record_payment(payload, "XTR", 100, "tg-charge-2")
+    assert dup.needs_refund
+    assert await pay.refunder.refund_payment(dup.payment.id, "duplicate", "telegram") is (
+        RefundStatus.REFUNDED
+    )
+    assert refunded == ["tg-charge-2"]
+    assert pay.ledger.get_order(order.id).state is OrderState.PAID
