@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+def _mb(size_bytes: float) -> str:
+    """Megabytes as people read them: "26 MB", or "0.3 MB" for small limits."""
+    return f"{size_bytes / 1e6:.0f} MB" if size_bytes >= 10e6 else f"{size_bytes / 1e6:.1f} MB"
+
+
 # ------------------------------------------------------------------------------------ commands
 
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -71,8 +76,8 @@ def format_saved(fmt: str) -> str:
 
 def too_big_to_download(size_bytes: int, limit_bytes: int) -> str:
     return (
-        f"That file is {size_bytes / 1e6:.0f} MB, and Telegram only lets bots download files up to "
-        f"{limit_bytes / 1e6:.0f} MB. Please send a smaller version — an mp3 or m4a of the same "
+        f"That file is {_mb(size_bytes)}, and Telegram only lets bots download files up to "
+        f"{_mb(limit_bytes)}. Please send a smaller version — an mp3 or m4a of the same "
         "song is usually well under that."
     )
 
@@ -124,12 +129,13 @@ PREVIEW_FAILED = "Sorry, I couldn't separate a preview of that song. Please try 
 # ------------------------------------------------------------------------------------ preview
 
 
-def preview_caption(start_s: float, length_s: float, price_stars: int) -> str:
+def preview_caption(start_s: float, length_s: float, price_stars: int, card: bool) -> str:
     start = f"{int(start_s) // 60}:{int(start_s) % 60:02d}"
     return (
         f"Preview: {length_s:.0f} s from {start}, where the vocals come in.\n"
-        f"Top: the original, middle: vocals, bottom: instrumental.\n"
-        f"Full stems: {price_stars} ⭐ or by card."
+        "Top: the original, middle: vocals, bottom: instrumental.\n"
+        f"Full stems: {price_stars} ⭐{' or by card' if card else ''}. "
+        "Pick the format for them below."
     )
 
 
@@ -204,22 +210,29 @@ PAYMENT_DELAYED = (
 
 def fell_back(wanted: str, sent: str, limit_bytes: int) -> str:
     return (
-        f"The {wanted.upper()} files would be over Telegram's {limit_bytes / 1e6:.0f} MB upload "
+        f"The {wanted.upper()} files would be over the {_mb(limit_bytes)} upload "
         f"limit, so I'm sending {sent.upper()} instead."
     )
 
 
 def still_too_big(limit_bytes: int) -> str:
     return (
-        f"Even as MP3 the stems are over Telegram's {limit_bytes / 1e6:.0f} MB upload limit. "
+        f"Even as MP3 the stems are over the {_mb(limit_bytes)} upload limit. "
         "Your payment has been refunded."
     )
 
 
+def money(amount: int, currency: str) -> str:
+    """Stars are whole; card currencies are stored in cents."""
+    if currency.upper() == "XTR":
+        return f"{amount} ⭐"
+    return f"{amount / 100:.2f} {currency.upper()}"
+
+
 def refunded(amount: int, currency: str) -> str:
-    unit = "⭐" if currency == "XTR" else currency
     return (
-        f"Sorry — I couldn't separate your song. Your payment ({amount} {unit}) has been refunded."
+        f"Sorry — I couldn't separate your song. Your payment ({money(amount, currency)}) has "
+        "been refunded."
     )
 
 

@@ -94,7 +94,7 @@ class Settings:
             storage_dir=Path(_env_str(env, "STORAGE_DIR", DEFAULT_STORAGE_DIR) or ""),
             s3_bucket=_env_str(env, "S3_BUCKET"),
             s3_endpoint_url=_env_str(env, "S3_ENDPOINT_URL"),
-            s3_region=_env_str(env, "S3_REGION") or _env_str(env, "AWS_DEFAULT_REGION"),
+            s3_region=_env_str(env, "S3_REGION"),
             s3_prefix=_env_str(env, "S3_PREFIX", "") or "",
             aws_access_key_id=_env_str(env, "AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=_env_str(env, "AWS_SECRET_ACCESS_KEY"),

@@ -24,15 +24,18 @@ Public API (stable; bots and services import from here)::
     #   result.needs_refund -> await pay.refunder.refund_payment(result.payment.id, why, actor)
     pay.refunder.register(Provider.STARS, refund_fn)  # async (RefundRequest) -> ref | None
     pay.ledger.mark_delivered(order.id, actor="telegram")       # after the stems were sent
+    DownloadLinks(pay.settings).url(order.id, "vocals")  # signed link served by payments.webhook
     await pay.refunder.refund_order(order.id, reason, actor)    # paid job failed: refund once
-    await pay.recover(on_paid)                                  # at start-up
+    await pay.refunder.retry_pending()      # bot start-up: re-send its pending Stars refunds
+    await pay.recover(on_paid)              # ONE process per deployment (python -m payments.webhook)
 
     pay.feedback.record(user, job_id, model_version, +1 / -1, source="reaction", value="👍")
     pay.feedback.withdraw(user, job_id); pay.stats(); pay.feedback.export_csv()
     pay.forget("telegram", tg_user_id)              # /forget -> ForgetResult
 
 Store methods are synchronous (one short transaction); in async code wrap them in
-``asyncio.to_thread``. Refunds and Stripe calls are ``async``.
+``asyncio.to_thread``. Refunds, fulfilment start, recovery and Stripe calls are ``async``.
+Design, state machine and configuration: docs/PAYMENTS.md.
 """
 
 from payments.db import Database, open_database

@@ -5,10 +5,11 @@ selected by ``DATABASE_URL`` when several bot/worker hosts share one store. The 
 both: correctness comes from unique constraints and single-statement conditional updates, which
 both backends honour under concurrency.
 
-SQLite detail: every transaction starts with ``BEGIN IMMEDIATE``. A deferred transaction that first
-reads and then writes can fail at once with "database is locked" (no busy wait) when another
-writer committed in between; taking the write lock up front makes writers queue on the busy
-timeout instead, which is what a money path needs.
+SQLite detail: every write transaction starts with ``BEGIN IMMEDIATE``. A deferred transaction
+that first reads and then writes can fail at once with "database is locked" (no busy wait) when
+another writer committed in between; taking the write lock up front makes writers queue on the
+busy timeout instead, which is what a money path needs. Read-only work (``Database.read``) uses a
+second engine with plain deferred transactions, so readers never wait for writers (WAL).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ RACE_RETRIES = 3
 MIGRATION_LOCK_KEY = 0x70A7_3E47
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool = True) -> Engine:
     parsed = make_url(url)
     database = parsed.database
     in_memory = database in (None, "", ":memory:")
@@ -65,15 +66,23 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
 
-def create_db_engine(url: str) -> Engine:
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _is_memory(url: str) -> bool:
+    return make_url(url).database in (None, "", ":memory:")
+
+
+def create_db_engine(url: str, *, for_reads: bool = False) -> Engine:
     """An engine configured for our consistency rules on SQLite or PostgreSQL."""
-    if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+    if _is_sqlite(url):
+        return _sqlite_engine(url, immediate=not for_reads)
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
@@ -84,6 +93,9 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        separate_reads = _is_sqlite(url) and not _is_memory(url)
+        self._read_engine = create_db_engine(url, for_reads=True) if separate_reads else self.engine
+        self._reads = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -93,6 +105,12 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """Commit on success, roll back on any exception (including IntegrityError)."""
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (a consistent snapshot); never blocks or blocks writers."""
+        with self._reads.begin() as session:
             yield session
 
     def run(self, work: Callable[[Session], T]) -> T:
@@ -125,6 +143,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not self.engine:
+            self._read_engine.dispose()
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:

@@ -151,7 +151,7 @@ class FeedbackStore:
             return result.rowcount > 0
 
     def approval_by_model(self) -> list[ModelApproval]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return self._approval(session)
 
     @staticmethod
@@ -167,7 +167,7 @@ class FeedbackStore:
         return [ModelApproval(v, up, down) for v, (up, down) in sorted(counts.items())]
 
     def stats(self) -> Stats:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             users_total = session.scalar(select(func.count()).select_from(UserRow)) or 0
             users_paid = (
                 session.scalar(
@@ -223,7 +223,7 @@ class FeedbackStore:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             for row in session.scalars(select(FeedbackRow).order_by(FeedbackRow.id)):
                 writer.writerow(
                     (

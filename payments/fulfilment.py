@@ -23,7 +23,9 @@ from payments.refunds import Refunder
 
 log = logging.getLogger(__name__)
 
-OnPaid = Callable[[Order], None]
+# Starts the paid work. Returning False means "already under way, nothing new started" (not
+# counted as an attempt); None or True means work was (re)submitted.
+OnPaid = Callable[[Order], bool | None]
 
 
 @dataclass(frozen=True)
@@ -45,19 +47,27 @@ class Fulfilment:
         self.refunder = refunder
 
     async def start(self, order: Order, why: str) -> bool:
-        """Count the attempt, then hand the order to ``on_paid``; False if it did not start.
+        """Hand the order to ``on_paid``; False if the work could not be started.
 
-        A transient failure is logged and left for retry: the order stays ``paid`` in the
-        database, so it cannot be lost, only delayed.
+        Every submission and every failure counts as an attempt (recovery refunds an order after
+        ``MAX_FULFIL_ATTEMPTS``); finding the work already under way does not. A transient
+        failure is logged and left for retry: the order stays ``paid`` in the database, so it
+        cannot be lost, only delayed.
         """
-        await asyncio.to_thread(self.ledger.note_fulfil_attempt, order.id, "system", why)
         try:
-            await asyncio.to_thread(self.on_paid, order)
+            started = await asyncio.to_thread(self.on_paid, order)
         except FulfilmentImpossible as exc:
             log.warning("order %s cannot be fulfilled (%s); refunding", order.id, exc)
+            await self._count(order, f"{why}: impossible")
             await self.refunder.refund_order(order.id, f"cannot fulfil: {exc}", "system")
             return False
-        except Exception:
+        except Exception as exc:
             log.exception("starting fulfilment of order %s failed; will retry", order.id)
+            await self._count(order, f"{why}: failed: {exc!r}"[:200])
             return False
+        if started is not False:
+            await self._count(order, why)
         return True
+
+    async def _count(self, order: Order, why: str) -> None:
+        await asyncio.to_thread(self.ledger.note_fulfil_attempt, order.id, "system", why)

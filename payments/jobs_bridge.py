@@ -1,22 +1,38 @@
 """The one module that knows the job pipeline: paid order in, full-length job out.
 
 Kept apart so the rest of ``payments`` stays independent of Redis/RQ (tests inject plain
-callables instead). Composed by ``python -m payments.webhook``; the bots reuse ``song_available``
-for Stars pre-checkout and ``locate_stem`` if they send download links.
+callables instead). Composed by ``python -m payments.webhook``; the bots reuse ``on_paid`` after a
+Stars payment, ``song_available`` for Stars pre-checkout and ``locate_stem`` for download links.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from pathlib import Path
 
 from jobs import InputExpiredError, JobNotFoundError, JobQueue, JobStatus
 from payments.fulfilment import FulfilmentImpossible, ServiceHooks
-from payments.ledger import Ledger
+from payments.ledger import Ledger, OrderError
 from payments.records import Order
 from payments.service import Payments
 
 log = logging.getLogger(__name__)
+
+CLAIM_PREFIX = "claim:"
+# A claim younger than this means another process is submitting the job right now.
+CLAIM_FRESH_S = 120.0
+
+
+def _claim_age(value: str, now: float) -> float | None:
+    """Seconds since a ``claim:<epoch>:<nonce>`` marker was set; None if it is a job id."""
+    if not value.startswith(CLAIM_PREFIX):
+        return None
+    try:
+        return now - float(value.split(":")[1])
+    except (IndexError, ValueError):
+        return float("inf")
 
 
 class JobsFulfilment:
@@ -26,22 +42,37 @@ class JobsFulfilment:
         self.queue = queue
         self.ledger = ledger
 
-    def on_paid(self, order: Order) -> None:
+    def on_paid(self, order: Order) -> bool:
         """Submit the full job unless one already exists for this order (idempotent).
 
         A job that exists in any state is left alone: while it runs it will finish; when it
         ended, its DONE/FAILED event (kept in the bots' consumer group until handled) makes the
         bot deliver or refund. Only a job that vanished (or never started) is submitted again.
+        Two processes racing here agree through a compare-and-set claim on the order row.
         """
-        if order.fulfil_job_id and self.queue.get(order.fulfil_job_id) is not None:
-            log.info("order %s already has job %s", order.id, order.fulfil_job_id)
-            return
+        fresh = self.ledger.get_order(order.id)
+        if fresh is None:
+            raise OrderError(f"no order {order.id}")
+        current = fresh.fulfil_job_id
+        now = time.time()
+        if current is not None:
+            age = _claim_age(current, now)
+            if age is None and self.queue.get(current) is not None:
+                log.info("order %s already has job %s", order.id, current)
+                return False
+            if age is not None and age < CLAIM_FRESH_S:
+                log.info("order %s is being submitted by another process", order.id)
+                return False
+        claim = f"{CLAIM_PREFIX}{now:.3f}:{uuid.uuid4().hex[:8]}"
+        if not self.ledger.swap_fulfil_job(order.id, current, claim):
+            return False  # another process claimed it between our read and our write
         try:
-            record = self.queue.submit_full(order.job_id, order.id)
+            record = self.queue.submit_full(fresh.job_id, fresh.id)
         except (InputExpiredError, JobNotFoundError) as exc:
             raise FulfilmentImpossible(exc.user_message) from exc
-        self.ledger.set_fulfil_job(order.id, record.id)
+        self.ledger.swap_fulfil_job(order.id, claim, record.id)
         log.info("order %s: full job %s submitted", order.id, record.id)
+        return True
 
     def song_available(self, order: Order) -> bool:
         """Is the preview's uploaded song still stored (so a full job can run)?"""
@@ -50,7 +81,7 @@ class JobsFulfilment:
 
     def locate_stem(self, order: Order, name: str) -> Path | str | None:
         """A local file or presigned URL for one output of the order's finished job."""
-        if not order.fulfil_job_id:
+        if not order.fulfil_job_id or order.fulfil_job_id.startswith(CLAIM_PREFIX):
             return None
         record = self.queue.get(order.fulfil_job_id)
         if record is None or record.status is not JobStatus.DONE:

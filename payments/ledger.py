@@ -172,12 +172,12 @@ class Ledger:
         return self.db.run(work)
 
     def get_order(self, order_id: str) -> Order | None:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             row = session.get(OrderRow, order_id)
             return Order.from_row(row) if row is not None else None
 
     def orders_in_state(self, *states: OrderState) -> list[Order]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             rows = session.scalars(
                 select(OrderRow)
                 .where(OrderRow.state.in_([s.value for s in states]))
@@ -186,7 +186,7 @@ class Ledger:
             return [Order.from_row(r) for r in rows]
 
     def user_orders(self, user_id: int) -> list[Order]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             rows = session.scalars(
                 select(OrderRow).where(OrderRow.user_id == user_id).order_by(OrderRow.created_at)
             ).all()
@@ -208,7 +208,7 @@ class Ledger:
         self.db.run(work)
 
     def is_entitled(self, user_id: int, song_key: str, kind: str = KIND_FULL_STEMS) -> bool:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             found = session.scalar(
                 select(func.count())
                 .select_from(EntitlementRow)
@@ -222,14 +222,14 @@ class Ledger:
             return bool(found)
 
     def entries(self, order_id: str) -> list[LedgerEntry]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             rows = session.scalars(
                 select(LedgerEntryRow).where(LedgerEntryRow.order_id == order_id).order_by(LedgerEntryRow.id)
             ).all()
             return [LedgerEntry.from_row(r) for r in rows]
 
     def payments_for(self, order_id: str) -> list[Payment]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             rows = session.scalars(
                 select(PaymentRow).where(PaymentRow.order_id == order_id).order_by(PaymentRow.id)
             ).all()
@@ -238,7 +238,7 @@ class Ledger:
     # ----- payments ---------------------------------------------------------------------------
 
     def seen_event(self, provider: Provider, event_id: str) -> bool:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return session.get(ProviderEventRow, (provider.value, event_id)) is not None
 
     def record_event(
@@ -419,19 +419,28 @@ class Ledger:
 
         return self.db.run(work)
 
-    def set_fulfil_job(self, order_id: str, job_id: str, actor: str = "system") -> None:
-        """Remember which pipeline job produces this order (recovery checks it before
-        starting another one)."""
+    def swap_fulfil_job(
+        self, order_id: str, expected: str | None, job_id: str, actor: str = "system"
+    ) -> bool:
+        """Compare-and-set the order's pipeline job id; False if someone else changed it first.
 
-        def work(session: Session) -> None:
-            row = session.get(OrderRow, order_id)
-            if row is None:
-                raise OrderError(f"no order {order_id}")
-            row.fulfil_job_id = job_id
-            row.updated_at = utcnow()
-            append_entry(session, actor=actor, action="fulfil_job", order_id=order_id, ref=job_id)
+        This is how two processes recovering the same order agree on who submits its job.
+        """
 
-        self.db.run(work)
+        def work(session: Session) -> bool:
+            current = (
+                OrderRow.fulfil_job_id.is_(None) if expected is None else OrderRow.fulfil_job_id == expected
+            )
+            moved = session.execute(
+                update(OrderRow)
+                .where(OrderRow.id == order_id, current)
+                .values(fulfil_job_id=job_id, updated_at=utcnow())
+            ).rowcount
+            if moved:
+                append_entry(session, actor=actor, action="fulfil_job", order_id=order_id, ref=job_id)
+            return moved == 1
+
+        return self.db.run(work)
 
     # ----- refunds ----------------------------------------------------------------------------
 
@@ -585,7 +594,7 @@ class Ledger:
 
     def pending_refunds(self) -> list[RefundRequest]:
         """Refunds that were started but not confirmed (crash or provider error): to retry."""
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             rows = session.scalars(
                 select(PaymentRow)
                 .where(PaymentRow.status == PaymentStatus.REFUND_PENDING.value)

@@ -25,6 +25,8 @@ from payments.models import (
     FeedbackRow,
     OrderRow,
     OrderState,
+    PaymentRow,
+    PaymentStatus,
     UsageRow,
     UserRow,
 )
@@ -63,7 +65,16 @@ def forget_user(db: Database, platform: str, platform_user_id: str | int) -> For
                 OrderRow.state.in_([OrderState.PAID.value, OrderState.REFUND_PENDING.value]),
             )
         )
-        if in_flight:
+        refunding = session.scalar(
+            select(func.count())
+            .select_from(PaymentRow)
+            .join(OrderRow, PaymentRow.order_id == OrderRow.id)
+            .where(
+                OrderRow.user_id == user.id,
+                PaymentRow.status == PaymentStatus.REFUND_PENDING.value,
+            )
+        )
+        if in_flight or refunding:
             return ForgetResult(False, MSG_IN_FLIGHT)
         deleted = {
             "feedback": session.execute(delete(FeedbackRow).where(FeedbackRow.user_id == user.id)).rowcount,

@@ -96,14 +96,14 @@ class Users:
 
     def get(self, platform: str, platform_user_id: str | int) -> User | None:
         platform, pid = self._identity(platform, platform_user_id)
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             row = session.scalars(
                 select(UserRow).where(UserRow.platform == platform, UserRow.platform_user_id == pid)
             ).one_or_none()
             return self._view(row) if row is not None else None
 
     def by_id(self, user_id: int) -> User | None:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             row = session.get(UserRow, user_id)
             return self._view(row) if row is not None else None
 
@@ -194,6 +194,6 @@ class Users:
             )
 
     def previews_used_today(self, user: User) -> int:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             row = session.get(UsageRow, (user.id, utc_today()))
             return row.previews if row is not None else 0

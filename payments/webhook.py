@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import inspect
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import stripe
 from aiohttp import web
@@ -104,7 +106,7 @@ class StripeWebhook:
         ledger.record_event(Provider.STRIPE, event["id"], event_type, outcome, order_id)
         return None
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         payload = await request.read()
         try:
             event = stripe.Webhook.construct_event(
@@ -157,7 +159,7 @@ class Downloads:
         self.links = links
         self.locate = locate
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         order_id = request.match_info["order_id"]
         name = request.match_info["name"]
         if not self.links.verify(order_id, name, request.query.get("exp", ""), request.query.get("sig", "")):
@@ -170,7 +172,8 @@ class Downloads:
             return _page("Not found", "This file is no longer stored.", 404)
         if isinstance(located, str):
             raise web.HTTPFound(located)
-        return web.FileResponse(located, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        disposition = f'attachment; filename="{name}{Path(located).suffix}"'
+        return web.FileResponse(located, headers={"Content-Disposition": disposition})
 
 
 async def _health(_request: web.Request) -> web.Response:
@@ -200,13 +203,13 @@ def build_app(
     if not settings.stripe_webhook_secret:
         raise ValueError("STRIPE_WEBHOOK_SECRET is not set")
     webhook = StripeWebhook(payments, fulfilment, settings.stripe_webhook_secret)
-    app.router.add_post(STRIPE_WEBHOOK_PATH, webhook)
+    app.router.add_post(STRIPE_WEBHOOK_PATH, webhook.handle)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/checkout/done", _checkout_done)
     app.router.add_get("/checkout/cancelled", _checkout_cancelled)
     if locate_stem is not None and settings.download_secret:
         downloads = Downloads(payments, DownloadLinks(settings), locate_stem)
-        app.router.add_get("/download/{order_id}/{name}", downloads)
+        app.router.add_get("/download/{order_id}/{name}", downloads.handle)
     return app, webhook
 
 
@@ -254,7 +257,7 @@ async def serve(
         sweeper = asyncio.create_task(_sweep(webhook, payments.refunder, sweep_interval_s))
         if on_ready is not None:
             maybe = on_ready(port)
-            if maybe is not None:
+            if inspect.isawaitable(maybe):
                 await maybe
         await (stop or asyncio.Event()).wait()
     finally:

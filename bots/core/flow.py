@@ -351,6 +351,7 @@ class Flow:
                         record.preview_start_s or 0.0,
                         min(queue.settings.preview_length_s, record.duration_s),
                         self._pay.settings.price_stars,
+                        card=self._pay.stripe is not None,
                     ),
                     buttons=self._preview_keyboard(record.id, fmt),
                 ),
@@ -521,7 +522,8 @@ class Flow:
             await self._deliver_full(chat, record)  # answered from the cache: no event follows
             return
         ahead = await asyncio.to_thread(self.services.queue.position, job_id)
-        await chat.edit_text(status, messages.payment_received(None if ahead is None else ahead + 1))
+        if ahead:  # the message already says "separating now"
+            await chat.edit_text(status, messages.payment_received(ahead + 1))
 
     # ================================================================== full delivery
 

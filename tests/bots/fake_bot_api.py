@@ -27,6 +27,7 @@ BOT_ID = 7_000_000_001
 BOT_USERNAME = "vocal_remover_test_bot"
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
+RECHECK_S = 0.25
 # Form fields whose values PTB JSON-encodes (everything that is not a plain string).
 _JSON_FIELDS = {
     "reply_markup",
@@ -101,6 +102,7 @@ class FakeBotApi:
         self._files: dict[str, dict[str, Any]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.port = 0
 
     # ---------------------------------------------------------------- lifecycle
@@ -116,6 +118,10 @@ class FakeBotApi:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        # Release any long poll still waiting, or the server's shutdown waits for it.
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -302,7 +308,11 @@ class FakeBotApi:
                     value = predicate()
                     if value:
                         return value
-                    await self._changed.wait()
+                    # Woken by every request; the short timeout also re-checks outside state.
+                    try:
+                        await asyncio.wait_for(self._changed.wait(), RECHECK_S)
+                    except TimeoutError:
+                        pass
 
         try:
             return await asyncio.wait_for(_wait(), timeout)
@@ -383,7 +393,7 @@ class FakeBotApi:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         deadline = asyncio.get_running_loop().time() + timeout
         async with self._changed:
-            while not self._updates:
+            while not self._updates and not self._closing:
                 remaining = deadline - asyncio.get_running_loop().time()
                 if remaining <= 0:
                     break

@@ -36,6 +36,12 @@ def write_song(path: Path, seconds: float = 6.0, seed: int = 0) -> Path:
     return encode(synth_song(seconds, seed=seed), path)
 
 
+def write_voice_note(path: Path, source: Path) -> Path:
+    """What Telegram records for a voice message: mono Opus in Ogg."""
+    _ffmpeg("-i", str(source), "-ac", "1", "-c:a", "libopus", "-b:a", "32k", str(path))
+    return path
+
+
 def write_text_file(path: Path) -> Path:
     path.write_text("These are the lyrics, not the song.\n" * 20)
     return path
@@ -46,7 +52,7 @@ def write_corrupt_mp3(path: Path, good_mp3: Path) -> Path:
     data = bytearray(good_mp3.read_bytes())
     rng = np.random.default_rng(1)
     start = 2000
-    data[start : len(data) - 2000] = rng.integers(0, 256, len(data) - 4000, dtype=np.uint8)
+    data[start : len(data) - 2000] = rng.integers(0, 256, len(data) - 4000, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
     return path
 

@@ -98,6 +98,10 @@ def test_forget_deletes_personal_data_keeps_accounts(pay: Payments, user: User) 
     assert not refused.forgotten and "still being processed" in refused.message
 
     pay.ledger.mark_delivered(order.id)
+    dup = pay.ledger.record_payment(stripe_payment(order.id, event_id="e2", charge_id="pi_2"))
+    refund = pay.ledger.begin_payment_refund(dup.payment.id, "duplicate", "stripe")
+    assert not pay.forget("telegram", 4242).forgotten  # a refund still needs the platform id
+    pay.ledger.complete_refund(refund.payment_id, "re_2", "stripe")
     result = pay.forget("telegram", 4242)
     assert result.forgotten
     assert result.deleted == {"feedback": 1, "usage": 1, "entitlements": 1}

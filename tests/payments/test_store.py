@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from payments import (
+    Database,
     IncomingPayment,
     OrderError,
     OrderState,
@@ -64,6 +65,17 @@ def test_migrations_match_models_and_rerun(pay: Payments) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
     pay.db.migrate()  # a second start-up is a no-op
+
+
+def test_concurrent_startups_migrate_once(db_url: str) -> None:
+    databases = [Database(db_url) for _ in range(3)]
+    try:
+        at_once(3, lambda i: databases[i].migrate())
+        with databases[0].transaction() as s:
+            assert s.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+    finally:
+        for db in databases:
+            db.dispose()
 
 
 def test_ledger_is_append_only(pay: Payments, user: User) -> None:
@@ -224,7 +236,9 @@ def test_fulfil_attempts_and_job_are_tracked(pay: Payments, user: User) -> None:
     pay.ledger.record_payment(stripe_payment(order.id))
     assert pay.ledger.note_fulfil_attempt(order.id, "system", "webhook") == 1
     assert pay.ledger.note_fulfil_attempt(order.id, "recovery", "restart") == 2
-    pay.ledger.set_fulfil_job(order.id, "full-job-1")
+    assert pay.ledger.swap_fulfil_job(order.id, None, "claim:1")
+    assert not pay.ledger.swap_fulfil_job(order.id, None, "claim:2")  # lost the race
+    assert pay.ledger.swap_fulfil_job(order.id, "claim:1", "full-job-1")
     order = pay.ledger.get_order(order.id)
     assert (order.fulfil_attempts, order.fulfil_job_id) == (2, "full-job-1")
     assert [o.id for o in pay.ledger.orders_in_state(OrderState.PAID)] == [order.id]

@@ -1,0 +1,77 @@
+"""Evidence for the STFT size and the modelled frequency range: the oracle ideal ratio mask.
+
+    python bench/stft_choice.py ../shared/data/eval [--no-record]
+
+A magnitude-mask model can at best reach the oracle IRM of its STFT, so the oracle's SDR, computed
+for each candidate window/hop and for a mask that is only known on the lowest ``bins`` bins and
+extended above them the way ``engine.transforms.extend_mask`` does, says what each choice costs
+before any training. Cost is the number of spectrogram cells per second of audio the U-Net sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._record import record  # noqa: E402
+from engine.constants import SAMPLE_RATE  # noqa: E402
+from engine.evaluate import Track, evaluate_estimator, load_tracks  # noqa: E402
+from engine.predict import Stems  # noqa: E402
+from engine.transforms import STFTConfig, extend_mask, istft, stft  # noqa: E402
+
+CANDIDATES = [
+    STFTConfig(n_fft=2048, hop=512, bins=1024),
+    STFTConfig(n_fft=2048, hop=512, bins=512),
+    STFTConfig(n_fft=4096, hop=1024, bins=2048),
+    STFTConfig(n_fft=4096, hop=1024, bins=1024),
+    STFTConfig(n_fft=4096, hop=1024, bins=512),
+    STFTConfig(n_fft=8192, hop=2048, bins=2048),
+]
+
+
+def oracle(track: Track, cfg: STFTConfig) -> Stems:
+    mix = stft(torch.from_numpy(track.mixture), cfg)
+    v = stft(torch.from_numpy(track.vocals), cfg).abs()
+    a = stft(torch.from_numpy(track.accompaniment), cfg).abs()
+    mask = extend_mask((v / (v + a + 1e-8))[..., : cfg.bins, :], cfg)
+    n = track.mixture.shape[-1]
+    return Stems(istft(mix * mask, cfg, n).numpy(), istft(mix * (1 - mask), cfg, n).numpy())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    tracks = load_tracks(Path(args.folder))
+    lines = [
+        "| n_fft / hop | modelled bins | top modelled Hz | cells per s | oracle vocals SDR "
+        "| oracle instrumental SDR |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for cfg in CANDIDATES:
+        row = evaluate_estimator(str(cfg), tracks, lambda t, c=cfg: oracle(t, c))
+        top_hz = cfg.bins * SAMPLE_RATE / cfg.n_fft
+        cells = cfg.bins * SAMPLE_RATE / cfg.hop
+        lines.append(
+            f"| {cfg.n_fft} / {cfg.hop} | {cfg.bins} | {top_hz:.0f} | {cells:.0f} | "
+            f"{row.vocals_sdr:.2f} | {row.accompaniment_sdr:.2f} |"
+        )
+    body = (
+        f"Oracle IRM (mixture phase) on `{args.folder}` ({len(tracks)} tracks), museval v4; above "
+        "the modelled bins the mask is extended from the top band as in the engine.\n\n"
+        + "\n".join(lines)
+    )
+    if args.no_record:
+        print(body)
+    else:
+        record("STFT choice: oracle ceiling per window and band", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The README's run command. On a fresh Debian machine: installs what is missing (ffmpeg,
+# redis-server, python3-venv), makes .venv and installs the project, starts a local redis-server
+# (append-only file on, data under var/redis) unless REDIS_URL points at one, starts WORKERS job
+# workers, and then
+#   * with bot tokens set: the Telegram bot (TELEGRAM_BOT_TOKEN), the Discord bot
+#     (DISCORD_BOT_TOKEN) and the payment webhook / download server (STRIPE_API_KEY and
+#     STRIPE_WEBHOOK_SECRET), running until Ctrl-C;
+#   * with no tokens: a local demo — the bundled sample song through the real queue and worker —
+#     that prints where the stems and the waveform picture are, then stops everything it started.
+# Settings come from the environment or from a .env file (see .env.example; the environment wins).
+# SKIP_INSTALL=1 uses .venv as it is (development, tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+if [ -f .env ]; then
+    while IFS='=' read -r key value; do
+        [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+        [ -n "${!key:-}" ] || export "$key=$value"
+    done < .env
+fi
+
+VAR_DIR="${VAR_DIR:-$ROOT/var}"
+LOG_DIR="$VAR_DIR/log"
+WORKERS="${WORKERS:-1}"
+export STORAGE_DIR="${STORAGE_DIR:-$VAR_DIR/storage}"
+export MODEL_PATH="${MODEL_PATH:-$ROOT/models/vocals-unet.pt}"
+mkdir -p "$LOG_DIR"
+
+# --- system packages -------------------------------------------------------------------------
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v redis-server >/dev/null || need+=(redis-server)
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "installing ${need[*]} ..."
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" python3-venv
+fi
+
+# --- python environment ----------------------------------------------------------------------
+PY="$ROOT/.venv/bin/python"
+if [ "${SKIP_INSTALL:-0}" != "1" ]; then
+    [ -x "$PY" ] || python3 -m venv .venv
+    stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        echo "installing the project into .venv (torch included; this takes a while once) ..."
+        "$PY" -m pip install -q --upgrade pip
+        "$PY" -m pip install -q -e .
+        touch "$stamp"
+    fi
+fi
+
+if [ ! -f "$MODEL_PATH" ]; then
+    echo "error: no model at $MODEL_PATH. Set MODEL_PATH, or train one (see README)." >&2
+    exit 1
+fi
+
+# --- processes ---------------------------------------------------------------------------------
+pids=()
+cleanup() {  # newest first, so bots and workers still reach Redis while they shut down
+    trap - EXIT INT TERM
+    local i pid
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        pid="${pids[$i]}"
+        kill -TERM -- "-$pid" 2>/dev/null || continue
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() {  # start NAME COMMAND...: in its own process group, output to var/log/NAME.log
+    local name="$1"; shift
+    setsid "$@" >"$LOG_DIR/$name.log" 2>&1 &
+    pids+=("$!")
+    echo "started $name (pid $!, log $LOG_DIR/$name.log)"
+}
+
+if [ -z "${REDIS_URL:-}" ]; then
+    port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    mkdir -p "$VAR_DIR/redis"
+    start redis redis-server --port "$port" --bind 127.0.0.1 --dir "$VAR_DIR/redis" \
+        --appendonly yes --appendfsync always --save "" --daemonize no
+    export REDIS_URL="redis://127.0.0.1:$port/0"
+    for _ in $(seq 100); do
+        "$PY" -c "import redis,sys; redis.Redis.from_url('$REDIS_URL').ping()" 2>/dev/null && break
+        sleep 0.1
+    done
+fi
+
+for n in $(seq "$WORKERS"); do start "worker-$n" "$PY" worker.py; done
+
+services=0
+if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then start telegram "$PY" -m bots.telegram; services=1; fi
+if [ -n "${DISCORD_BOT_TOKEN:-}" ]; then start discord "$PY" -m bots.discord; services=1; fi
+if [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; then
+    start webhook "$PY" -m payments.webhook; services=1
+fi
+
+if [ "$services" = 1 ]; then
+    echo "running; Ctrl-C stops everything"
+    # Any process ending (a crash, a bad token) stops the rest: a half-running service is worse.
+    wait -n
+    echo "a process exited; stopping (see $LOG_DIR)" >&2
+    exit 1
+fi
+
+echo "no bot tokens set: running the local demo"
+"$PY" -m jobs.demo "$@"

@@ -1,0 +1,79 @@
+"""What the bot says to input it can't use, and the commands around the songs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.errors import CorruptAudioError, NotAudioError
+from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
+
+
+async def test_polling_asks_for_reactions_and_start_explains_price_and_privacy(
+    bot: Harness,
+) -> None:
+    api = bot.api
+    assert api.allowed_updates and all(
+        "message_reaction" in (allowed or []) for allowed in api.allowed_updates
+    )
+    commands = [c for c in api.calls if c.method == "setMyCommands"]
+    assert commands and {"start", "help", "settings", "cancel"} <= {
+        c["command"] for c in commands[0].params["commands"]
+    }
+    user = bot.user(1)
+    api.send_text(user, "/start")
+    text = await api.wait_for_text(user.id, "split a song")
+    assert f"{PRICE_STARS} ⭐" in text and "deleted after 24 hours" in text
+
+
+async def test_bad_inputs_get_their_friendly_messages(bot: Harness, media: dict[str, Path]) -> None:
+    api = bot.api
+    text_user, corrupt_user, big_user, long_user, chat_user = (bot.user(i) for i in range(11, 16))
+    api.send_media(text_user, media["text"], "document", mime_type="text/plain")
+    api.send_media(corrupt_user, media["corrupt"], "audio", mime_type="audio/mpeg")
+    api.send_media(big_user, media["large"], "document", mime_type="audio/wav")
+    api.send_media(long_user, media["long"], "audio", mime_type="audio/flac")
+    api.send_text(chat_user, "hello, can you remove vocals?")
+
+    assert await api.wait_for_text(text_user.id, NotAudioError.user_message)
+    assert await api.wait_for_text(corrupt_user.id, CorruptAudioError.user_message)
+    big = await api.wait_for_text(big_user.id, "Telegram only lets bots download files up to 21 MB")
+    assert "26 MB" in big
+    assert await api.wait_for_text(long_user.id, "That song is 120 minutes long")
+    assert await api.wait_for_text(chat_user.id, "Send me a song")
+    # Nothing was queued and nobody's free previews were used up.
+    for user in (text_user, corrupt_user, big_user, long_user):
+        assert bot.queue.active_jobs("telegram", user.id) == []
+        record = bot.pay.users.get("telegram", user.id)
+        assert record is not None and bot.pay.users.previews_used_today(record) == 0
+    # The 25 MB file was refused from its declared size: the bot never asked to download it.
+    assert not [c for c in api.calls if c.method == "getFile" and c.chat_id == big_user.id]
+    assert not [c for c in api.calls if c.result and str(c.result).startswith("<error")]
+
+
+async def test_settings_button_changes_the_output_format(bot: Harness) -> None:
+    api, user = bot.api, bot.user(21)
+    api.send_text(user, "/settings")
+    (shown,) = await api.wait_for_call(user.id, "sendMessage")
+    assert "MP3" in shown.params["text"]
+    flac = bot.button(shown, "fmt:flac")
+    api.press(user, shown.result, flac["callback_data"])
+    answer = await api.wait_for(
+        lambda: [c for c in api.calls if c.method == "answerCallbackQuery"], what="toast"
+    )
+    assert "FLAC" in answer[0].params["text"]
+    assert bot.services.state.output_format(user.id) == "flac"
+
+
+async def test_admin_commands_are_for_admins_only(bot: Harness) -> None:
+    api, admin, someone = bot.api, bot.user(ADMIN_ID), bot.user(31)
+    api.send_text(someone, "/start")
+    await api.wait_for_text(someone.id, "split a song")
+    api.send_text(someone, "/stats")
+    assert await api.wait_for_text(someone.id, "for admins")
+    api.send_text(admin, "/ban 31 spamming")
+    assert await api.wait_for_text(admin.id, "User 31 is banned")
+    api.send_text(admin, "/stats")
+    stats = await api.wait_for_text(admin.id, "Users:")
+    assert "1 banned" in stats and "Feedback by model version" in stats
+    api.send_media(someone, Path(__file__), "document")
+    assert await api.wait_for_text(someone.id, "can't use the bot")
