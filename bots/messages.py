@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+
 def _mb(size_bytes: float) -> str:
     """Megabytes as people read them: "26 MB", or "0.3 MB" for small limits."""
     return f"{size_bytes / 1e6:.0f} MB" if size_bytes >= 10e6 else f"{size_bytes / 1e6:.1f} MB"
@@ -25,19 +26,23 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "Users, jobs, revenue, feedback by model version"),
-    ("grant", "/grant <user id> <previews> — give free previews"),
-    ("refund", "/refund <order id> — refund an order"),
-    ("ban", "/ban <user id> — block a user (/unban to lift)"),
+    ("grant", "<user id> paid|free — set a user's level (paid: more previews a day)"),
+    ("refund", "<order id> — refund an order, even a delivered one"),
+    ("ban", "<user id> [reason] — block a user"),
+    ("unban", "<user id> — lift a ban"),
 )
 
 
-def start(price_stars: int, retention_hours: int, max_minutes: int) -> str:
+def start(
+    price_stars: int, card: bool, preview_s: float, retention_hours: int, max_minutes: int
+) -> str:
     return (
         "Hi! I split a song into vocals and instrumental.\n\n"
         "Send me a song (audio file, voice note, document or video). In a few seconds you get a "
-        "free 30-second preview of both parts and a waveform picture.\n"
-        f"The full stems cost {price_stars} ⭐ (or pay by card). Songs up to {max_minutes} minutes.\n\n"
-        f"Privacy: your audio is deleted after {retention_hours} hours; we keep only your Telegram "
+        f"free {preview_s:.0f}-second preview of both parts and a waveform picture.\n"
+        f"The full stems cost {price_stars} ⭐{' (or pay by card)' if card else ''}. "
+        f"Songs up to {max_minutes} minutes.\n\n"
+        f"Privacy: your audio is deleted after {retention_hours} hours; we keep only your user "
         "id and your orders. /forget deletes that too.\n\n"
         "/help shows all commands."
     )
@@ -48,7 +53,7 @@ def help_text(is_admin: bool = False) -> str:
     lines += [f"/{name} — {what}" for name, what in COMMANDS]
     if is_admin:
         lines.append("\nAdmin:")
-        lines += [f"/{name} — {what}" for name, what in ADMIN_COMMANDS]
+        lines += [f"/{name} {what}" for name, what in ADMIN_COMMANDS]
     return "\n".join(lines)
 
 
@@ -76,15 +81,15 @@ def format_saved(fmt: str) -> str:
 
 def too_big_to_download(size_bytes: int, limit_bytes: int) -> str:
     return (
-        f"That file is {_mb(size_bytes)}, and Telegram only lets bots download files up to "
-        f"{_mb(limit_bytes)}. Please send a smaller version — an mp3 or m4a of the same "
+        f"That file is {_mb(size_bytes)}, but bots can only download files up to "
+        f"{_mb(limit_bytes)} here. Please send a smaller version — an mp3 or m4a of the same "
         "song is usually well under that."
     )
 
 
 CHECKING = "Got it — checking your song…"
 SLOW_DOWN = "You're sending songs very fast — please wait a minute and try again."
-DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Please send it again."
+DOWNLOAD_FAILED = "I couldn't download that file. Please send it again."
 UNSUPPORTED_MESSAGE = SEND_A_SONG
 BANNED = "Sorry, this account can't use the bot."
 INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again in a minute."
@@ -101,19 +106,7 @@ def progress(percent: int, full: bool = False) -> str:
     return f"Separating {what}… {percent}%"
 
 
-def queued(position: int, full: bool = False) -> str:
-    what = "the full song" if full else "the preview"
-    return f"Waiting to separate {what} — you are #{position} in line."
-
-
 CACHED = "I've separated this song before — here it is right away."
-
-
-def too_many_jobs(limit: int) -> str:
-    return (
-        f"You already have {limit} song(s) being separated. Wait for them to finish, "
-        "or /cancel one."
-    )
 
 
 def quota_exhausted(per_day: int) -> str:
@@ -124,7 +117,7 @@ def quota_exhausted(per_day: int) -> str:
 
 
 PREVIEW_READY = "Your preview is ready ↓"
-PREVIEW_FAILED = "Sorry, I couldn't separate a preview of that song. Please try again."
+JOB_FAILED = "Sorry, I couldn't separate that song. Please try again."
 
 # ------------------------------------------------------------------------------------ preview
 
@@ -156,7 +149,6 @@ def buy_stars_button(price_stars: int) -> str:
 
 
 PAY_BY_CARD_BUTTON = "Pay by card"
-FORMAT_BUTTON = "Format"
 
 
 def format_button(fmt: str, current: str) -> str:
@@ -183,7 +175,6 @@ def card_link(url: str) -> str:
 CARD_UNAVAILABLE = "Card payments aren't available right now — please pay with Stars."
 ORDER_UNKNOWN = "I can't find that order any more. Please send the song again."
 ORDER_ALREADY_PAID = "You've already paid for this song — the stems are on their way."
-ORDER_PRICE_CHANGED = "The price of this song changed. Please tap the buy button again."
 SONG_EXPIRED = "That song was deleted from our storage after 24 hours. Please send it again."
 CHECKOUT_REFUSED = "This payment can't go ahead. Please send the song again."
 
@@ -241,9 +232,6 @@ REFUND_FAILED = (
     "An admin has been told and will refund you by hand."
 )
 RETRYING = "That took longer than it should — I'm trying again."
-FULL_FAILED_CREDIT = (
-    "Sorry — I couldn't separate your song. You've been credited one free full separation."
-)
 
 # ------------------------------------------------------------------------------------ feedback
 

@@ -22,7 +22,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -75,7 +75,9 @@ class JobEvent:
     @classmethod
     def from_fields(cls, stream_id: bytes | str, raw: dict[Any, Any]) -> JobEvent:
         payload = raw.get(b"data", raw.get("data"))
-        data = json.loads(payload)
+        known = {f.name for f in fields(cls)}
+        # Ignore fields a newer publisher added, so bots and workers can be upgraded one by one.
+        data = {k: v for k, v in json.loads(payload).items() if k in known}
         data["type"] = EventType(data["type"])
         sid = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
         return cls(**data, stream_id=sid)

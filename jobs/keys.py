@@ -37,5 +37,10 @@ def cache(model_version: str, kind: str, fmt: str, content_hash: str) -> str:
     return f"{PREFIX}:cache:{model_version}:{kind}:{fmt}:{content_hash}"
 
 
-PINNED = f"{PREFIX}:pinned"  # hash: storage key -> order id; kept by the retention sweep
+PINNED = f"{PREFIX}:pinned"  # set of storage keys the retention sweep must keep
+
+
+def pins(storage_key: str) -> str:
+    """Set of the order ids that keep one stored object (two orders may share a cached result)."""
+    return f"{PREFIX}:pin:{storage_key}"
 MODEL_VERSION = f"{PREFIX}:model-version"  # the version the workers have loaded (cache key part)

@@ -291,10 +291,14 @@ class JobQueue:
         retention.pin(self.connection, self._stored_keys(record), order_id)
 
     def mark_delivered(self, job_id: str) -> None:
-        """The results reached the person: unpin them; they now expire a full retention period
-        from now. Idempotent; bots check ``record.delivered_at`` to avoid sending twice."""
+        """The results reached the person. For a paid job its order's pins go: the results (and
+        song) expire a full retention period from now, unless another order still pins them.
+        Idempotent; bots check ``record.delivered_at`` to avoid sending twice."""
         record = self._require(job_id)
-        retention.unpin(self.connection, self.storage, self._stored_keys(record))
+        if record.order_id:
+            retention.unpin(
+                self.connection, self.storage, self._stored_keys(record), record.order_id
+            )
         self.records.update(job_id, delivered_at=time.time())
 
     def fetch_output(self, job_id: str, name: str, dest: str | os.PathLike[str]) -> Path:
@@ -422,4 +426,4 @@ class JobQueue:
 
     def _release_paid_input(self, record: JobRecord) -> None:
         if record.order_id:
-            retention.unpin(self.connection, self.storage, [record.input_key])
+            retention.unpin(self.connection, self.storage, [record.input_key], record.order_id)

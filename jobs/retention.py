@@ -1,10 +1,11 @@
 """Retention: songs and results are deleted after a while, paid results only after delivery.
 
 Every stored object's modification time is its retention clock. The sweep deletes objects older
-than ``RETENTION_HOURS`` unless they are *pinned*. Pins live in one Redis hash (storage key → order
-id), written by the job pipeline when an order is paid for (the input, so a crashed job can re-run,
-and the results) and removed when the results are delivered — at which point the objects are
-touched, so the person still has a full retention period to download them again.
+than ``RETENTION_HOURS`` unless they are *pinned*. A pin is an order id on a stored object
+(several orders may pin one object: a cached result answers many people), written when an order is
+paid for (the input, so a crashed job can re-run, and the results) and removed when that order's
+results are delivered or it is refunded. When an object's last pin goes it is touched, so the
+person still has a full retention period to download it again.
 
 Run it from any machine that sees the storage: workers run it every ``SWEEP_INTERVAL_S`` (one at a
 time, under a Redis lock), and ``python -m jobs.retention`` runs one sweep (for cron).
@@ -36,27 +37,54 @@ class SweepReport:
     kept_fresh: int = 0
 
 
+# KEYS: the pinned-keys set, ARGV: order id, then storage keys. Returns the keys left unpinned.
+_UNPIN_SCRIPT = """
+local freed = {}
+for i = 2, #ARGV do
+    local pins = 'vr:pin:' .. ARGV[i]
+    redis.call('SREM', pins, ARGV[1])
+    if redis.call('SCARD', pins) == 0 then
+        redis.call('SREM', KEYS[1], ARGV[i])
+        freed[#freed + 1] = ARGV[i]
+    end
+end
+return freed
+"""
+assert keys.pins("x") == "vr:pin:x"  # the script builds the same key
+
+
 def pin(connection: redis.Redis, storage_keys: Iterable[str], order_id: str) -> None:
-    """Keep these objects until :func:`unpin` (paid and not yet delivered)."""
-    mapping = {key: order_id for key in storage_keys if key}
-    if mapping:
-        connection.hset(keys.PINNED, mapping=mapping)
+    """Keep these objects for this order until :func:`unpin` (paid, not yet delivered)."""
+    names = [key for key in storage_keys if key]
+    with connection.pipeline() as pipe:  # MULTI/EXEC: both sets change together
+        for key in names:
+            pipe.sadd(keys.pins(key), order_id)
+            pipe.sadd(keys.PINNED, key)
+        pipe.execute()
 
 
-def unpin(connection: redis.Redis, storage: Storage, storage_keys: Iterable[str]) -> None:
-    """Let these objects expire again, a full retention period from now."""
+def unpin(
+    connection: redis.Redis, storage: Storage, storage_keys: Iterable[str], order_id: str
+) -> list[str]:
+    """Drop this order's pin; objects no other order pins expire a full period from now."""
     names = [key for key in storage_keys if key]
     if not names:
-        return
-    connection.hdel(keys.PINNED, *names)
-    for key in names:
+        return []
+    freed = connection.register_script(_UNPIN_SCRIPT)(keys=[keys.PINNED], args=[order_id, *names])
+    released = [key.decode() if isinstance(key, bytes) else key for key in freed]
+    for key in released:
         if storage.exists(key):
             storage.touch(key)
+    return released
 
 
-def pinned(connection: redis.Redis) -> dict[str, str]:
-    raw = connection.hgetall(keys.PINNED)
-    return {k.decode(): v.decode() for k, v in raw.items()}
+def pinned(connection: redis.Redis) -> dict[str, set[str]]:
+    """Every pinned object and the orders pinning it."""
+    result = {}
+    for raw in connection.smembers(keys.PINNED):
+        key = raw.decode()
+        result[key] = {order.decode() for order in connection.smembers(keys.pins(key))}
+    return result
 
 
 def sweep(
@@ -64,7 +92,7 @@ def sweep(
 ) -> SweepReport:
     """Delete every unpinned object older than ``retention_s``."""
     now = time.time() if now is None else now
-    keep = pinned(connection)
+    keep = {raw.decode() for raw in connection.smembers(keys.PINNED)}
     report = SweepReport()
     for obj in list(storage.list()):
         if obj.key in keep:

@@ -7,8 +7,8 @@ which is why the worker class must not fork per job (see docs/PIPELINE.md).
 
 Failure handling:
 
-* bad audio (:class:`engine.errors.AudioError`) is permanent: the job fails at once with the
-  engine's friendly reason and is never retried;
+* bad audio (:class:`engine.errors.AudioError`) or a song deleted from storage is permanent: the
+  job fails at once with a friendly reason and is never retried;
 * anything else (storage or Redis hiccup, timeout, the worker dying mid-job) is transient: RQ
   retries it with backoff; ``on_failure`` publishes ``retrying`` or, once retries are spent, a
   final ``failed`` event (``refund=True`` for a paid job);
@@ -35,10 +35,11 @@ from engine.audio import decode, encode, preview_cut
 from engine.constants import SAMPLE_RATE
 from engine.errors import AudioError
 from jobs import cache, keys, lifecycle, retention
+from jobs.errors import InputExpiredError
 from jobs.events import EventType
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
-from jobs.storage import Storage, open_storage
+from jobs.storage import Storage, StorageError, open_storage
 from jobs.timeouts import PREVIEW_CONTEXT_S, PREVIEW_SCAN_S
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ GENERIC_FAILURE = (
     "Please try again in a few minutes."
 )
 TIMEOUT_FAILURE = "Sorry — that song took too long to process. Please try again later."
+
+
+# Failures a retry cannot fix: the job fails at once with the error's friendly message.
+PERMANENT_ERRORS = (AudioError, InputExpiredError)
 
 
 class JobCancelled(Exception):
@@ -141,9 +146,9 @@ def process(job_id: str) -> dict[str, str]:
     reporter = ProgressReporter(ctx, record, job)
     try:
         outputs, preview_start = _run(ctx, record, reporter)
-    except AudioError as exc:
+    except PERMANENT_ERRORS as exc:
         if job is not None:
-            job.retries_left = 0  # bad input: retrying cannot help
+            job.retries_left = 0  # bad input, or the song is gone: retrying cannot help
         lifecycle.finish(
             ctx.connection, record, JobStatus.FAILED, ctx.settings.events_maxlen,
             error_code=exc.code, error_message=exc.user_message,
@@ -172,7 +177,10 @@ def _run(
 
     with tempfile.TemporaryDirectory(prefix=f"vr-{record.id[:8]}-") as tmp:
         work = Path(tmp)
-        source = ctx.storage.get_file(record.input_key, work / Path(record.input_key).name)
+        try:
+            source = ctx.storage.get_file(record.input_key, work / Path(record.input_key).name)
+        except StorageError as exc:  # deleted (retention), not a hiccup: those raise otherwise
+            raise InputExpiredError(record.input_key) from exc
         audio = decode(source, max_duration_s=ctx.settings.max_duration_s)
         reporter.report(DECODED_AT)
         if record.kind is JobKind.PREVIEW:
@@ -294,7 +302,7 @@ def _release_paid_input(ctx: WorkerContext, record: JobRecord) -> None:
     """A paid job that ended without results no longer needs its song kept (the order is
     refunded); the normal retention period applies again."""
     if record.order_id:
-        retention.unpin(ctx.connection, ctx.storage, [record.input_key])
+        retention.unpin(ctx.connection, ctx.storage, [record.input_key], record.order_id)
 
 
 # --------------------------------------------------------------------------- failure callback
@@ -326,4 +334,4 @@ def on_failure(
     )
     if record.order_id:
         storage = _context.storage if _context is not None else open_storage(settings)
-        retention.unpin(connection, storage, [record.input_key])
+        retention.unpin(connection, storage, [record.input_key], record.order_id)

@@ -16,7 +16,6 @@ from jobs.settings import Settings
 # A preview separates at most its scan window plus one preview window with context.
 PREVIEW_SCAN_S = 90.0  # the opening stretch searched for the first vocal entry
 PREVIEW_CONTEXT_S = 3.0  # extra audio separated on each side of a window, then dropped
-PREVIEW_SEPARATED_MAX_S = PREVIEW_SCAN_S + 30.0 + 2 * PREVIEW_CONTEXT_S
 # How long callbacks (failure bookkeeping) may take.
 CALLBACK_TIMEOUT_S = 60
 

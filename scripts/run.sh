@@ -92,6 +92,10 @@ if [ -z "${REDIS_URL:-}" ]; then
     done
 fi
 
+if [ -z "${TORCH_NUM_THREADS:-}" ] && [ "$WORKERS" -gt 1 ]; then
+    # Several workers on one CPU: share the cores instead of every torch taking all of them.
+    threads=$(( $(nproc) / WORKERS )); export TORCH_NUM_THREADS=$(( threads > 0 ? threads : 1 ))
+fi
 for n in $(seq "$WORKERS"); do start "worker-$n" "$PY" worker.py; done
 
 services=0

@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.audio import decode, encode
 from engine.constants import OUTPUT_FORMATS
 
+MAX_FILE_TITLE_CHARS = 60
 # From largest to smallest file for the same audio.
 FALLBACK_ORDER: tuple[str, ...] = ("wav", "flac", "mp3")
 assert set(FALLBACK_ORDER) == set(OUTPUT_FORMATS)
@@ -37,6 +38,13 @@ class Fitted:
     @property
     def fell_back(self) -> bool:
         return self.fmt != self.wanted
+
+
+def file_name(title: str, part: str, fmt: str) -> str:
+    """What a person's download is called: "<song title> (<part>).<fmt>", minus path-hostile
+    characters (the title comes from the person's file)."""
+    cleaned = "".join(c for c in title if c.isalnum() or c in " -_.,()&'").strip(" .")
+    return f"{cleaned[:MAX_FILE_TITLE_CHARS] or 'song'} ({part}).{fmt}"
 
 
 def candidate_formats(wanted: str) -> list[str]:

@@ -30,7 +30,7 @@ from bots.core.flow import Flow
 from bots.core.services import Services
 from bots.telegram import handlers
 from bots.telegram.chat import PLATFORM, TelegramFrontend
-from bots.telegram.config import TelegramConfig
+from bots.telegram.config import ConfigError, TelegramConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ ALLOWED_UPDATES: list[str] = [
     Update.MESSAGE_REACTION,
 ]
 POLL_TIMEOUT_S = 10
-ADMIN_COMMANDS = ("stats", "grant", "refund", "ban", "unban")
 SONG_FILTER = filters.AUDIO | filters.VOICE | filters.Document.ALL | filters.VIDEO
 
 
@@ -76,7 +75,9 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     application.add_handler(CommandHandler("cancel", handlers.cancel, filters=private))
     application.add_handler(CommandHandler("forget", handlers.forget, filters=private))
     application.add_handler(
-        CommandHandler(list(ADMIN_COMMANDS), handlers.admin_command, filters=private)
+        CommandHandler(
+            [name for name, _ in messages.ADMIN_COMMANDS], handlers.admin_command, filters=private
+        )
     )
     application.add_handler(
         MessageHandler(filters.SUCCESSFUL_PAYMENT, handlers.successful_payment)
@@ -139,6 +140,9 @@ def main() -> None:
     )
     # httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    config = TelegramConfig.from_env()
+    try:
+        config = TelegramConfig.from_env()
+    except ConfigError as err:
+        raise SystemExit(f"bots.telegram: {err}") from None
     log.info("starting Telegram bot against %s", config.api_base_url)
     asyncio.run(_run(config))

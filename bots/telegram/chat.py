@@ -56,10 +56,9 @@ def _ref(message: Message) -> MessageRef:
 class TelegramChat:
     """One private chat, reached through the application's :class:`telegram.Bot`."""
 
-    def __init__(self, bot: Bot, chat_id: int, provider_token: str | None = None) -> None:
+    def __init__(self, bot: Bot, chat_id: int) -> None:
         self._bot = bot
         self._chat_id = chat_id
-        self._provider_token = provider_token
 
     @property
     def chat_id(self) -> int:
@@ -124,8 +123,6 @@ class TelegramChat:
             payload=invoice.payload,
             currency=invoice.currency,
             prices=[LabeledPrice(invoice.label, invoice.amount)],
-            # Stars (XTR) invoices must not carry a provider token.
-            provider_token=None if invoice.currency == "XTR" else self._provider_token,
         )
         return _ref(message)
 
@@ -143,7 +140,7 @@ class TelegramFrontend:
         self.upload_limit = config.upload_limit
 
     def chat(self, chat_id: int) -> TelegramChat:
-        return TelegramChat(self._bot, chat_id, self._config.provider_token)
+        return TelegramChat(self._bot, chat_id)
 
     async def refund(self, person: Person, charge_id: str) -> None:
         ok = await self._bot.refund_star_payment(person.user_id, charge_id)

@@ -37,8 +37,6 @@ class TelegramConfig:
     local_mode: bool = False
     upload_limit: int = UPLOAD_LIMIT
     spool_dir: Path = DEFAULT_SPOOL_DIR
-    # A Stripe provider token for card invoices inside Telegram, where allowed; Stars otherwise.
-    provider_token: str | None = field(default=None, repr=False)
 
     @property
     def download_limit(self) -> int | None:
@@ -72,5 +70,4 @@ class TelegramConfig:
             local_mode=local_mode,
             upload_limit=upload_limit,
             spool_dir=Path(env.get("TELEGRAM_SPOOL_DIR", "").strip() or DEFAULT_SPOOL_DIR),
-            provider_token=env.get("TELEGRAM_PROVIDER_TOKEN", "").strip() or None,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments import OrderState
-from tests.bots.conftest import PRICE_STARS, Harness
+from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
 
 
 async def test_song_preview_payment_stems_and_reaction(
@@ -24,6 +24,7 @@ async def test_song_preview_payment_stems_and_reaction(
     assert instrumental.params["title"] == "Blue Song (instrumental preview)"
     assert vocals.params["title"] == "Blue Song (vocals preview)"
     assert instrumental.params["performer"] == vocals.params["performer"] == "The Testers"
+    assert instrumental.files["audio"][0] == "Blue Song (instrumental preview).mp3"
     assert instrumental.files["audio"][1][:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
     assert photo.files["photo"][1][:8] == b"\x89PNG\r\n\x1a\n"
     assert f"{PRICE_STARS} ⭐" in bot.button(photo, "buy:")["text"]
@@ -69,6 +70,25 @@ async def test_song_preview_payment_stems_and_reaction(
     ok, why = await bot.pre_checkout(user, "vr1:" + "0" * 32, PRICE_STARS)
     assert not ok and "no longer valid" in why
     assert len(api.calls_to(user.id, "sendAudio")) == 4  # and nothing was sent twice
+
+    # Changing one's mind with the 👎 button overwrites the rating (one per person and job).
+    feedback_message = api.calls_to(user.id, "sendMessage")[-1]
+    api.press(user, feedback_message.result, bot.button(feedback_message, "fb:down:")["callback_data"])
+    await wait_until(lambda: bot.pay.stats().approval[0].down == 1, what="rating changed")
+    assert bot.pay.stats().feedback_total == 1
+
+    api.send_text(user, "/history")
+    assert f"{PRICE_STARS} ⭐ · delivered" in await api.wait_for_text(user.id, "Your orders")
+
+    # An admin refunds the delivered order by hand; /stats shows it.
+    admin = bot.user(ADMIN_ID)
+    api.send_text(admin, f"/refund {order.id}")
+    assert await api.wait_for_text(admin.id, f"Order {order.id} refunded")
+    refunds = [c for c in api.calls if c.method == "refundStarPayment"]
+    assert [c.params["telegram_payment_charge_id"] for c in refunds] == ["stars-charge-1"]
+    api.send_text(admin, "/stats")
+    stats_text = await api.wait_for_text(admin.id, "Refunds: 1")
+    assert "👍 0 / 👎 1" in stats_text
 
 
 

@@ -36,7 +36,7 @@ async def test_bad_inputs_get_their_friendly_messages(bot: Harness, media: dict[
 
     assert await api.wait_for_text(text_user.id, NotAudioError.user_message)
     assert await api.wait_for_text(corrupt_user.id, CorruptAudioError.user_message)
-    big = await api.wait_for_text(big_user.id, "Telegram only lets bots download files up to 21 MB")
+    big = await api.wait_for_text(big_user.id, "bots can only download files up to 21 MB")
     assert "26 MB" in big
     assert await api.wait_for_text(long_user.id, "That song is 120 minutes long")
     assert await api.wait_for_text(chat_user.id, "Send me a song")
@@ -77,3 +77,55 @@ async def test_admin_commands_are_for_admins_only(bot: Harness) -> None:
     assert "1 banned" in stats and "Feedback by model version" in stats
     api.send_media(someone, Path(__file__), "document")
     assert await api.wait_for_text(someone.id, "can't use the bot")
+
+
+async def test_cancel_history_and_forget(bot: Harness, media: dict[str, Path], wait_until) -> None:
+    api, user = bot.api, bot.user(41)
+    api.send_text(user, "/cancel")
+    assert await api.wait_for_text(user.id, "nothing in line")
+
+    api.send_media(user, media["song"], "audio")  # no worker runs: it stays in line
+    await api.wait_for_text(user.id, "Got it — separating the preview")
+    account = bot.pay.users.get("telegram", user.id)
+    assert bot.pay.users.previews_used_today(account) == 1
+    api.send_text(user, "/cancel")
+    assert await api.wait_for_text(user.id, "out of the queue")
+    await wait_until(lambda: not bot.queue.active_jobs("telegram", user.id), what="cancelled")
+    # The cancelled preview doesn't count against the free ones.
+    await wait_until(lambda: bot.pay.users.previews_used_today(account) == 0, what="released")
+
+    api.send_text(user, "/history")
+    assert await api.wait_for_text(user.id, "no orders yet")
+
+    bot.services.state.set_output_format(user.id, "flac")
+    api.send_media(user, media["song2"], "audio")  # in line while they ask to be forgotten
+    await wait_until(lambda: bot.queue.active_jobs("telegram", user.id), what="queued")
+    api.send_text(user, "/forget")
+    assert await api.wait_for_text(user.id, "/forget yes")
+    api.send_text(user, "/forget yes")
+    assert await api.wait_for_text(user.id, "deleted your data")
+    await wait_until(lambda: not bot.queue.active_jobs("telegram", user.id), what="cancelled")
+    # Its status message says so (the first /cancel's reply and edit were the other two).
+    cancelled = "Cancelled — that song is out of the queue."
+    await api.wait_for(lambda: api.texts_to(user.id).count(cancelled) == 3, what="third notice")
+    assert bot.pay.users.get("telegram", user.id) is None
+    assert bot.services.state.output_format(user.id) == "mp3"
+
+
+async def test_telegram_failures_end_in_a_message_not_silence(
+    bot: Harness, media: dict[str, Path]
+) -> None:
+    api, user = bot.api, bot.user(51)
+    # getFile fails once: the download is reported, nothing is queued, sending again works.
+    api.failures["getFile"] = 1
+    api.send_media(user, media["song"], "audio")
+    assert await api.wait_for_text(user.id, "couldn't download that file")
+    assert bot.queue.active_jobs("telegram", user.id) == []
+    api.send_media(user, media["song"], "audio")
+    assert await api.wait_for_text(user.id, "Got it — separating the preview")
+
+    # A reply that fails mid-handler reaches the error handler, which still answers.
+    other = bot.user(52)
+    api.failures["sendMessage"] = 1
+    api.send_text(other, "/history")
+    assert await api.wait_for_text(other.id, "something went wrong on my side")

@@ -22,6 +22,7 @@ from jobs import (
     UserLimitError,
     keys,
 )
+from jobs.retention import pinned
 
 from .conftest import events_for
 
@@ -108,11 +109,11 @@ def test_paid_cancel_asks_for_a_refund_and_unpins_the_song(
 ) -> None:
     record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1), kind="full",
                               order_id="order-7")
-    assert job_queue.connection.hget(keys.PINNED, record.input_key) == b"order-7"
+    assert pinned(job_queue.connection) == {record.input_key: {"order-7"}}
     assert job_queue.cancel(record.id)
     (event,) = events_for(job_queue.connection, "telegram", record.id)
     assert event.type is EventType.CANCELLED and event.refund and event.order_id == "order-7"
-    assert job_queue.connection.hget(keys.PINNED, record.input_key) is None
+    assert pinned(job_queue.connection) == {}
 
 
 def test_submit_full_reuses_the_stored_song_and_needs_it(
@@ -123,7 +124,7 @@ def test_submit_full_reuses_the_stored_song_and_needs_it(
     assert full.kind is JobKind.FULL and full.input_key == preview.input_key
     assert full.source_job_id == preview.id and full.order_id == "order-1"
     assert full.content_hash == preview.content_hash and full.output_format == "wav"
-    assert job_queue.connection.hget(keys.PINNED, preview.input_key) == b"order-1"
+    assert pinned(job_queue.connection) == {preview.input_key: {"order-1"}}
     with pytest.raises(JobNotFoundError):
         job_queue.submit_full("nope", "order-2")
     job_queue.storage.delete(preview.input_key)

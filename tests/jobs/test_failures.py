@@ -7,6 +7,7 @@ from collections.abc import Callable
 from rq import Queue
 
 from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, keys
+from jobs.retention import pinned
 
 from .conftest import events_for, wait_for
 
@@ -67,7 +68,7 @@ def test_paid_job_whose_worker_dies_for_good_fails_with_a_refund_event(
                 if e.type is EventType.FAILED]
     assert event.refund and event.order_id == "order-9" and event.error_message
     # The order is refunded, so the song is no longer pinned past retention.
-    assert queue.connection.hget(keys.PINNED, record.input_key) is None
+    assert pinned(queue.connection) == {}
 
 
 def test_queued_jobs_survive_a_redis_crash_and_restart(
@@ -82,3 +83,17 @@ def test_queued_jobs_survive_a_redis_crash_and_restart(
     for job_id in ids:
         done = wait_for(lambda j=job_id: (r := queue.get(j)) and r.finished and r)
         assert done.status is JobStatus.DONE
+
+
+def test_a_song_gone_from_storage_fails_at_once_with_a_refund_for_a_paid_job(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 3), kind="full",
+                              order_id="order-4")
+    job_queue.storage.delete(record.input_key)
+    start_workers(1)
+    failed = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
+    assert failed.status is JobStatus.FAILED and failed.error_code == "input_expired"
+    assert failed.attempts == 1 and "send it again" in failed.error_message
+    (event,) = events_for(job_queue.connection, "telegram", record.id)
+    assert event.type is EventType.FAILED and event.refund and event.order_id == "order-4"

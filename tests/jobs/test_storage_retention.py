@@ -95,8 +95,13 @@ def test_sweep_deletes_only_expired_unpinned_files(storage: Storage, redis_serve
     assert report.kept_pinned == ["results/paid/vocals.mp3"]
     remaining = {o.key for o in storage.list()}
     assert "results/paid/vocals.mp3" in remaining and "inputs/old/a.mp3" not in remaining
+    # Two orders pin the same (cached) result: it stays until both were delivered.
+    pin(connection, ["results/paid/vocals.mp3"], "order-2")
+    assert unpin(connection, storage, ["results/paid/vocals.mp3"], "order-1") == []
+    assert sweep(storage, connection, RETENTION_S, now=now).kept_pinned
     # Delivered: unpinned and touched, so it gets a whole retention period from now.
-    unpin(connection, storage, ["results/paid/vocals.mp3"])
+    assert unpin(connection, storage, ["results/paid/vocals.mp3"], "order-2") == [
+        "results/paid/vocals.mp3"]
     assert pinned(connection) == {}
     assert sweep(storage, connection, RETENTION_S).deleted == []
     assert sweep(storage, connection, RETENTION_S, now=time.time() + RETENTION_S + 120).deleted

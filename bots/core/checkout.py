@@ -1,0 +1,199 @@
+"""Paying: an order per song, a Stars invoice or a card link, pre-checkout, payment, refunds.
+
+Every rule about money lives in ``payments`` (what may be paid, at what price, whether a payment
+grants or must go back); this module asks it and talks to the person. The order of operations
+protects the money: a payment is recorded in the ledger before anything else happens, and a paid
+order that cannot be fulfilled is refunded through the ledger exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from bots import messages
+from bots.core import keyboards
+from bots.core.context import Context
+from bots.core.ports import Chat, Invoice, MessageRef, Person
+from jobs import JobKind, JobRecord, JobStatus
+from payments import OrderState, PaidOutcome, RefundRequest, RefundStatus, build_invoice
+
+log = logging.getLogger(__name__)
+
+# Telegram cancels a payment whose pre-checkout query is not answered within 10 s.
+PRE_CHECKOUT_TIMEOUT_S = 8.0
+# A Stars refund retried after a crash: Telegram says it was already made, which is success.
+ALREADY_REFUNDED_MARKERS = ("already_refunded", "charge_already_refunded")
+
+DeliverFull = Callable[[Chat, JobRecord], Awaitable[None]]
+
+
+class Checkout:
+    def __init__(self, ctx: Context, deliver_full: DeliverFull) -> None:
+        self.ctx = ctx
+        # A paid order answered from the cache has no job event to trigger delivery.
+        self.deliver_full = deliver_full
+
+    # ------------------------------------------------------------------ buy buttons
+
+    async def buy(self, chat: Chat, person: Person, job_id: str, by_card: bool) -> str | None:
+        """Open (or reuse) the order for a previewed song and send an invoice or a card link."""
+        ctx = self.ctx
+        preview = await ctx.owned_job(person, job_id)
+        if preview is None or preview.kind is not JobKind.PREVIEW:
+            return messages.ORDER_UNKNOWN
+        user = await ctx.user(person)
+        if user.banned:
+            return messages.BANNED
+        ledger = ctx.pay.ledger
+        order = await asyncio.to_thread(
+            ledger.create_order, user, preview.content_hash, preview.id
+        )
+        if order.state in (OrderState.PAID, OrderState.DELIVERED):
+            await chat.send_text(messages.ORDER_ALREADY_PAID)
+            return None
+        if not order.payable:
+            await chat.send_text(messages.CHECKOUT_REFUSED)
+            return None
+        if by_card:
+            stripe = ctx.pay.stripe
+            if stripe is None:
+                return messages.CARD_UNAVAILABLE
+            link = await stripe.create_session(order)
+            await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)
+            await chat.send_text(messages.card_link(link.url), keyboards.card_link(link.url))
+            return None
+        stars = build_invoice(order)
+        title, _ = await ctx.tags(preview)
+        fmt = await ctx.output_format(person.user_id)
+        await chat.send_invoice(
+            Invoice(
+                payload=stars.payload,
+                title=messages.invoice_title(title),
+                description=messages.invoice_description(preview.duration_s / 60, fmt),
+                label=stars.label,
+                amount=stars.amount,
+                currency=stars.currency,
+            )
+        )
+        return None
+
+    # ------------------------------------------------------------------ in-chat payment
+
+    async def pre_checkout(
+        self, person: Person, payload: str, amount: int, currency: str
+    ) -> str | None:
+        """None to accept, else the refusal shown in the payment sheet."""
+        try:
+            decision = await asyncio.wait_for(
+                asyncio.to_thread(
+                    self.ctx.services.stars.check_pre_checkout,
+                    person.user_id,
+                    payload,
+                    currency,
+                    amount,
+                ),
+                PRE_CHECKOUT_TIMEOUT_S,
+            )
+        except Exception:
+            # Refusing is safe (no money moves); accepting blind could take money for nothing.
+            log.exception("pre-checkout check failed; refusing")
+            return messages.CHECKOUT_REFUSED
+        return None if decision.ok else (decision.error_message or messages.CHECKOUT_REFUSED)
+
+    async def payment(
+        self,
+        chat: Chat,
+        payload: str,
+        amount: int,
+        currency: str,
+        charge_id: str,
+        provider_ref: str | None,
+    ) -> None:
+        """Money arrived: record it first (so it can't be lost), then start the full job."""
+        ctx = self.ctx
+        result = await asyncio.to_thread(
+            ctx.services.stars.record_payment, payload, currency, amount, charge_id, provider_ref
+        )
+        if result.outcome in (PaidOutcome.REPLAY, PaidOutcome.ALREADY_RECORDED):
+            return  # the same payment reported again
+        if result.needs_refund and result.payment is not None:
+            status = await ctx.pay.refunder.refund_payment(
+                result.payment.id, f"payment {result.outcome.value}", ctx.actor
+            )
+            await chat.send_text(
+                messages.refunded(amount, currency)
+                if status is RefundStatus.REFUNDED
+                else messages.REFUND_FAILED
+            )
+            return
+        if result.order is None:  # PaidOutcome.UNKNOWN_ORDER: nothing to grant or refund by
+            log.error("payment %s for an unknown order (payload %r)", charge_id, payload[:40])
+            await chat.send_text(messages.REFUND_FAILED)
+            return
+        status = await chat.send_text(messages.payment_received(None))
+        started = await ctx.services.fulfilment.start(result.order, f"{ctx.platform} payment")
+        await self._after_start(chat, result.order.id, status, started)
+
+    async def _after_start(
+        self, chat: Chat, order_id: str, status: MessageRef, started: bool
+    ) -> None:
+        ctx = self.ctx
+        order = await asyncio.to_thread(ctx.pay.ledger.get_order, order_id)
+        if order is None:
+            return
+        if order.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED):
+            # The work can never happen (the song expired): fulfilment refunded the order.
+            payment = await self._payment_of(order_id)
+            if order.state is OrderState.REFUNDED and payment is not None:
+                refunded = messages.refunded(payment.amount, payment.currency)
+                text = f"{messages.SONG_EXPIRED}\n{refunded}"
+            else:
+                text = messages.REFUND_FAILED
+            await chat.edit_text(status, text)
+            return
+        job_id = order.fulfil_job_id
+        record = await ctx.job(job_id)
+        if not started or record is None:
+            # A passing failure (queue down): the order stays paid and recovery starts it.
+            await chat.edit_text(status, messages.PAYMENT_DELAYED)
+            return
+        await asyncio.to_thread(ctx.services.state.set_status_message, record.id, status)
+        if record.status is JobStatus.DONE:
+            await self.deliver_full(chat, record)
+            return
+        ahead = await asyncio.to_thread(ctx.services.queue.position, record.id)
+        if ahead:  # the message already says "separating now"
+            await chat.edit_text(status, messages.payment_received(ahead + 1))
+
+    # ------------------------------------------------------------------ refunds
+
+    async def refund(self, chat: Chat, order_id: str, reason: str) -> None:
+        """Refund a paid order once and tell the person; repeated events change nothing."""
+        ctx = self.ctx
+        status = await ctx.pay.refunder.refund_order(order_id, reason, ctx.actor)
+        if status is RefundStatus.SKIPPED:
+            return  # already refunded (a redelivered event) or never paid
+        payment = await self._payment_of(order_id)
+        if status is RefundStatus.REFUNDED and payment is not None:
+            await chat.send_text(messages.refunded(payment.amount, payment.currency))
+        else:
+            log.error("refund of order %s is pending; it is retried at start-up", order_id)
+            await chat.send_text(messages.REFUND_FAILED)
+
+    async def refund_in_chat(self, request: RefundRequest) -> str | None:
+        """The ledger's refund callback for in-chat payments (Telegram Stars)."""
+        try:
+            await self.ctx.frontend.refund(
+                Person(request.platform, int(request.platform_user_id)), request.charge_id
+            )
+        except Exception as err:
+            if any(marker in str(err).lower() for marker in ALREADY_REFUNDED_MARKERS):
+                return None
+            raise
+        return None
+
+    async def _payment_of(self, order_id: str):  # noqa: ANN202 - payments.Payment | None
+        paid = await asyncio.to_thread(self.ctx.pay.ledger.payments_for, order_id)
+        return next((p for p in paid if p.granted), paid[0] if paid else None)

@@ -1,0 +1,160 @@
+"""The commands around the songs: /start, /help, /settings, /history, /cancel, /forget, and the
+admins' /stats, /grant, /refund, /ban, /unban.
+
+Admins are the ids in ``ADMIN_IDS`` (payments' settings), checked on every command: a database
+row can't make anyone an admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from bots import messages
+from bots.core import keyboards
+from bots.core.context import Context
+from bots.core.ports import Chat, Person
+from jobs import JobKind
+from payments import AccessLevel, User, UserError
+
+AdminHandler = Callable[[User, str, list[str]], Awaitable[str]]
+
+
+class Commands:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def start(self, chat: Chat, person: Person) -> None:
+        ctx = self.ctx
+        await ctx.user(person)
+        settings = ctx.services.queue.settings
+        await chat.send_text(
+            messages.start(
+                price_stars=ctx.pay.settings.price_stars,
+                card=ctx.pay.stripe is not None,
+                preview_s=settings.preview_length_s,
+                retention_hours=round(settings.retention_s / 3600),
+                max_minutes=round(settings.max_duration_s / 60),
+            )
+        )
+
+    async def help(self, chat: Chat, person: Person) -> None:
+        await chat.send_text(messages.help_text(self.ctx.is_admin(person)))
+
+    async def settings(self, chat: Chat, person: Person) -> None:
+        current = await self.ctx.output_format(person.user_id)
+        await chat.send_text(messages.settings(current), [keyboards.formats(current)])
+
+    async def history(self, chat: Chat, person: Person) -> None:
+        user = await self.ctx.user(person)
+        orders = await asyncio.to_thread(self.ctx.pay.ledger.user_orders, user.id)
+        lines = [
+            f"{o.created_at:%Y-%m-%d} · {o.price_stars} ⭐ · {o.state.value}" for o in orders
+        ]
+        await chat.send_text(messages.history(lines))
+
+    async def cancel(self, chat: Chat, person: Person) -> None:
+        """Cancel the person's previews in line; paid jobs run to the end (they were bought)."""
+        queue = self.ctx.services.queue
+        active = await asyncio.to_thread(queue.active_jobs, person.platform, person.user_id)
+        cancelled = [
+            record
+            for record in active
+            if record.kind is JobKind.PREVIEW
+            and await asyncio.to_thread(queue.cancel, record.id, person.user_id)
+        ]
+        await chat.send_text(messages.CANCELLED if cancelled else messages.NOTHING_TO_CANCEL)
+
+    async def forget(self, chat: Chat, person: Person, confirmed: bool) -> None:
+        if not confirmed:
+            await chat.send_text(messages.FORGET_CONFIRM)
+            return
+        ctx = self.ctx
+        result = await asyncio.to_thread(ctx.pay.forget, person.platform, person.user_id)
+        if not result.forgotten:
+            await chat.send_text(result.message or messages.INTERNAL_ERROR)
+            return
+        queue = ctx.services.queue
+        for record in await asyncio.to_thread(queue.active_jobs, person.platform, person.user_id):
+            await asyncio.to_thread(queue.cancel, record.id, person.user_id)
+        await asyncio.to_thread(ctx.services.state.forget, person.user_id)
+        await chat.send_text(messages.FORGOTTEN)
+
+    # ------------------------------------------------------------------ admin
+
+    async def admin(self, chat: Chat, person: Person, command: str, args: Sequence[str]) -> None:
+        if not self.ctx.is_admin(person):
+            await chat.send_text(messages.NOT_ADMIN)
+            return
+        handlers: dict[str, AdminHandler] = {
+            "stats": self._stats,
+            "grant": self._grant,
+            "refund": self._refund,
+            "ban": self._ban,
+            "unban": self._ban,
+        }
+        handler = handlers.get(command)
+        if handler is None:
+            await chat.send_text(messages.help_text(is_admin=True))
+            return
+        admin = await self.ctx.user(person)
+        await chat.send_text(await handler(admin, command, list(args)))
+
+    async def _stats(self, admin: User, command: str, args: list[str]) -> str:
+        stats = await asyncio.to_thread(self.ctx.pay.stats)
+        queues = self.ctx.services.queue.queues
+        waiting = await asyncio.to_thread(lambda: {str(k): q.count for k, q in queues.items()})
+        return messages.stats(
+            users_total=stats.users_total,
+            users_paid=stats.users_paid,
+            users_banned=stats.users_banned,
+            previews_today=stats.previews_today,
+            queued=waiting,
+            orders=stats.orders_by_state,
+            revenue=stats.revenue,
+            refunds=stats.refunds,
+            approval=[(a.model_version, a.up, a.down, a.approval_rate) for a in stats.approval],
+        )
+
+    async def _target(self, raw: str) -> User | None:
+        if not raw.isdigit():
+            return None
+        return await asyncio.to_thread(self.ctx.pay.users.get, self.ctx.platform, raw)
+
+    async def _grant(self, admin: User, command: str, args: list[str]) -> str:
+        levels = (AccessLevel.FREE.value, AccessLevel.PAID.value)
+        if len(args) != 2 or args[1] not in levels:
+            return messages.usage("grant", "<user id> paid|free")
+        target = await self._target(args[0])
+        if target is None:
+            return messages.UNKNOWN_USER
+        level = AccessLevel(args[1])
+        try:
+            await asyncio.to_thread(self.ctx.pay.users.set_level, target.id, level, admin.actor)
+        except UserError as err:
+            return str(err)
+        return messages.granted(args[0], level.value)
+
+    async def _refund(self, admin: User, command: str, args: list[str]) -> str:
+        if len(args) != 1:
+            return messages.usage("refund", "<order id>")
+        status = await self.ctx.pay.refunder.refund_order(
+            args[0], "refunded by an admin", admin.actor, allow_delivered=True
+        )
+        return messages.admin_refund(args[0], status.value)
+
+    async def _ban(self, admin: User, command: str, args: list[str]) -> str:
+        if not args:
+            return messages.usage(command, "<user id> [reason]")
+        target = await self._target(args[0])
+        if target is None:
+            return messages.UNKNOWN_USER
+        ban = command == "ban"
+        reason = " ".join(args[1:])
+        try:
+            await asyncio.to_thread(
+                self.ctx.pay.users.set_banned, target.id, ban, admin.actor, reason
+            )
+        except UserError as err:  # e.g. banning an admin
+            return str(err)
+        return messages.banned(args[0]) if ban else messages.unbanned(args[0])

@@ -1,0 +1,87 @@
+"""What every part of the flow shares: the frontend, the back-end services, and small look-ups.
+
+The job pipeline and the payments store are synchronous libraries; every call into them here goes
+through ``asyncio.to_thread`` so a chat stays responsive while a song is decoded or a transaction
+commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from bots.core.ports import Chat, Frontend, Person
+from bots.core.services import Services
+from jobs import JobRecord
+from payments import Payments, User
+
+DEFAULT_PERFORMER = "Vocal Remover"
+
+
+@dataclass
+class Context:
+    frontend: Frontend
+    services: Services
+    spool_dir: Path
+
+    @property
+    def platform(self) -> str:
+        return self.frontend.platform
+
+    @property
+    def actor(self) -> str:
+        """How this bot appears in the payments ledger."""
+        return self.frontend.platform
+
+    @property
+    def pay(self) -> Payments:
+        return self.services.payments
+
+    def spool(self) -> Path:
+        """Scratch space for files on their way in or out (one subfolder per song)."""
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        return self.spool_dir
+
+    async def user(self, person: Person) -> User:
+        return await asyncio.to_thread(self.pay.users.get_or_create, person.platform, person.user_id)
+
+    def is_admin(self, person: Person) -> bool:
+        return self.pay.settings.is_admin(person.platform, person.user_id)
+
+    async def job(self, job_id: str | None) -> JobRecord | None:
+        if not job_id:
+            return None
+        return await asyncio.to_thread(self.services.queue.get, job_id)
+
+    async def owned_job(self, person: Person, job_id: str | None) -> JobRecord | None:
+        """The job if it belongs to this person on this platform — never someone else's."""
+        record = await self.job(job_id)
+        if record is None or record.platform != person.platform:
+            return None
+        if record.user_id != str(person.user_id):
+            return None
+        return record
+
+    async def output_format(self, user_id: str | int) -> str:
+        return await asyncio.to_thread(self.services.state.output_format, user_id)
+
+    async def tags(self, record: JobRecord) -> tuple[str, str]:
+        """Title and performer for the stems: what the person's app showed, else the file name."""
+        for job_id in (record.id, record.source_job_id):
+            if job_id:
+                tags = await asyncio.to_thread(self.services.state.tags, job_id)
+                if tags:
+                    return tags
+        return Path(record.filename or "song").stem or "song", DEFAULT_PERFORMER
+
+    async def status(self, chat: Chat, job_id: str, text: str) -> None:
+        """Edit the job's status message, or send one if there is none yet (e.g. a job started
+        by a card payment or by recovery)."""
+        state = self.services.state
+        ref = await asyncio.to_thread(state.status_message, job_id)
+        if ref is None:
+            ref = await chat.send_text(text)
+            await asyncio.to_thread(state.set_status_message, job_id, ref)
+        else:
+            await chat.edit_text(ref, text)

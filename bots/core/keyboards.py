@@ -1,0 +1,44 @@
+"""The buttons the bot shows, as platform-neutral :class:`Button` rows, and their action names.
+
+Action names are short because Telegram allows 64 bytes of callback data and a job id takes 32.
+"""
+
+from __future__ import annotations
+
+from bots import messages
+from bots.core.ports import Button, Keyboard
+from engine.constants import OUTPUT_FORMATS
+
+BUY = "buy"  # arg: preview job id → a Stars invoice
+CARD = "card"  # arg: preview job id → a Stripe Checkout link
+FORMAT = "fmt"  # arg: wav | flac | mp3
+FEEDBACK = "fb"  # arg: "up:<job id>" | "down:<job id>"
+FEEDBACK_UP = "up"
+FEEDBACK_DOWN = "down"
+
+
+def formats(current: str) -> list[Button]:
+    return [Button(messages.format_button(fmt, current), FORMAT, fmt) for fmt in OUTPUT_FORMATS]
+
+
+def preview(job_id: str, price_stars: int, stars: bool, card: bool, current: str) -> Keyboard:
+    rows: list[list[Button]] = []
+    if stars:
+        rows.append([Button(messages.buy_stars_button(price_stars), BUY, job_id)])
+    if card:
+        rows.append([Button(messages.PAY_BY_CARD_BUTTON, CARD, job_id)])
+    rows.append(formats(current))
+    return rows
+
+
+def feedback(job_id: str) -> Keyboard:
+    return [
+        [
+            Button(messages.THUMBS_UP, FEEDBACK, f"{FEEDBACK_UP}:{job_id}"),
+            Button(messages.THUMBS_DOWN, FEEDBACK, f"{FEEDBACK_DOWN}:{job_id}"),
+        ]
+    ]
+
+
+def card_link(url: str) -> Keyboard:
+    return [[Button(messages.PAY_BY_CARD_BUTTON, url=url)]]

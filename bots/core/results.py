@@ -1,0 +1,122 @@
+"""The paid stems go out, and the person's verdict on them comes back.
+
+Stems are sent in the person's chosen format unless that would pass the platform's upload limit
+(then FLAC, then MP3 320k, and the person is told why). MP3 goes as playable audio with title
+and performer; lossless formats go as files, which chat apps do not play inline. Every message
+carrying a result is remembered, so a reaction on any of them rates that job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bots import messages
+from bots.core import keyboards
+from bots.core.context import Context
+from bots.core.delivery import StemsTooLarge, file_name, fit_for_upload
+from bots.core.ports import Chat, MessageRef, Person
+from jobs import JobRecord
+from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
+
+STEMS = ("vocals", "instrumental")
+
+Refund = Callable[[Chat, str, str], Awaitable[None]]
+
+
+class Results:
+    def __init__(self, ctx: Context, refund: Refund) -> None:
+        self.ctx = ctx
+        self.refund = refund
+
+    async def deliver_full(self, chat: Chat, record: JobRecord) -> None:
+        if record.delivered_at is not None:
+            return  # an event handed out twice: the person already has the stems
+        ctx = self.ctx
+        queue = ctx.services.queue
+        limit = ctx.frontend.upload_limit
+        title, performer = await ctx.tags(record)
+        workdir = Path(tempfile.mkdtemp(prefix=f"full-{record.id[:8]}-", dir=ctx.spool()))
+        try:
+            stems = [
+                await asyncio.to_thread(
+                    queue.fetch_output, record.id, name, workdir / Path(record.outputs[name]).name
+                )
+                for name in STEMS
+            ]
+            try:
+                fitted = await fit_for_upload(stems, record.output_format, limit, workdir / "fit")
+            except StemsTooLarge:
+                await chat.send_text(messages.still_too_big(limit))
+                if record.order_id:
+                    await self.refund(chat, record.order_id, "stems over the upload limit")
+                return
+            if fitted.fell_back:
+                await chat.send_text(messages.fell_back(fitted.wanted, fitted.fmt, limit))
+            refs: list[MessageRef] = []
+            for name, path in zip(STEMS, fitted.files, strict=True):
+                named = path.rename(path.with_name(file_name(title, name, fitted.fmt)))
+                if fitted.fmt == "mp3":
+                    stem_title = messages.stem_title(title, name)
+                    refs.append(await chat.send_audio(named, title=stem_title, performer=performer))
+                else:
+                    refs.append(await chat.send_file(named))
+            refs.append(
+                await chat.send_text(messages.delivered(fitted.fmt), keyboards.feedback(record.id))
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        await asyncio.to_thread(ctx.services.state.remember_results, record.id, refs)
+        await asyncio.to_thread(queue.mark_delivered, record.id)
+        if record.order_id:
+            await asyncio.to_thread(ctx.pay.ledger.mark_delivered, record.order_id, ctx.actor)
+        await ctx.status(chat, record.id, messages.FULL_READY)
+
+    # ------------------------------------------------------------------ feedback
+
+    async def reaction(self, person: Person, message: MessageRef, emoji: str | None) -> None:
+        """A reaction on any result message rates its job; removing it withdraws the rating."""
+        ctx = self.ctx
+        job_id = await asyncio.to_thread(ctx.services.state.job_for_message, message)
+        record = await ctx.owned_job(person, job_id)
+        if record is None:
+            return  # a reaction on a message that isn't a result of theirs
+        user = await ctx.user(person)
+        if emoji is None:
+            await asyncio.to_thread(ctx.pay.feedback.withdraw, user, record.id)
+            return
+        rating = rating_for_reaction(emoji)
+        if rating is None:
+            return  # an emoji that says nothing about quality
+        await asyncio.to_thread(
+            ctx.pay.feedback.record,
+            user,
+            record.id,
+            record.model_version,
+            rating,
+            SOURCE_REACTION,
+            emoji,
+        )
+
+    async def button(self, person: Person, arg: str) -> str:
+        vote, _, job_id = arg.partition(":")
+        ctx = self.ctx
+        record = await ctx.owned_job(person, job_id)
+        if record is None or vote not in (keyboards.FEEDBACK_UP, keyboards.FEEDBACK_DOWN):
+            return messages.FEEDBACK_UNKNOWN
+        user = await ctx.user(person)
+        rating = 1 if vote == keyboards.FEEDBACK_UP else -1
+        value = messages.THUMBS_UP if rating > 0 else messages.THUMBS_DOWN
+        await asyncio.to_thread(
+            ctx.pay.feedback.record,
+            user,
+            record.id,
+            record.model_version,
+            rating,
+            SOURCE_BUTTON,
+            value,
+        )
+        return messages.FEEDBACK_THANKS

@@ -1,0 +1,155 @@
+"""A song comes in, a preview goes out: accept → validate → enqueue, then deliver the preview.
+
+The upload is answered at once with a status message that is then edited as the song moves
+(checked, place in line, progress %, ready), so a person always sees where their song is.
+Rejections cost nothing: the declared size is checked before downloading, ``intake`` probes the
+file before anything is queued, and a preview that never happened gives its free quota back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from bots import messages
+from bots.core import intake, keyboards
+from bots.core.context import DEFAULT_PERFORMER, Context
+from bots.core.delivery import file_name
+from bots.core.ports import Chat, MessageRef, Person, Upload
+from engine.constants import OUTPUT_FORMATS
+from engine.errors import AudioError
+from jobs import JobError, JobKind, JobRecord
+from payments import User
+
+
+class Songs:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def on_upload(self, chat: Chat, person: Person, upload: Upload) -> None:
+        ctx = self.ctx
+        user = await ctx.user(person)
+        if user.banned:
+            await chat.send_text(messages.BANNED)
+            return
+        if not ctx.pay.rate_limiter.allow(f"{person.platform}:{person.user_id}"):
+            await chat.send_text(messages.SLOW_DOWN)
+            return
+        limit = ctx.frontend.download_limit
+        if upload.size is not None and limit is not None and upload.size > limit:
+            await chat.send_text(messages.too_big_to_download(upload.size, limit))
+            return
+        status = await chat.send_text(messages.CHECKING)
+        try:
+            received = await intake.receive(
+                upload,
+                limit,
+                ctx.spool(),
+                max_duration_s=ctx.services.queue.settings.max_duration_s,
+            )
+        except intake.Rejected as rejected:
+            await chat.edit_text(status, rejected.user_message)
+            return
+        try:
+            await self._submit(chat, person, user, upload, received, status)
+        finally:
+            received.discard()
+
+    async def _submit(
+        self,
+        chat: Chat,
+        person: Person,
+        user: User,
+        upload: Upload,
+        received: intake.Received,
+        status: MessageRef,
+    ) -> None:
+        ctx = self.ctx
+        users, queue, state = ctx.pay.users, ctx.services.queue, ctx.services.state
+        quota = await asyncio.to_thread(users.consume_preview, user)
+        if not quota.allowed:
+            await chat.edit_text(status, messages.quota_exhausted(quota.limit or 0))
+            return
+        try:
+            record = await asyncio.to_thread(
+                queue.submit,
+                person.user_id,
+                person.platform,
+                chat.chat_id,
+                received.path,
+                kind=JobKind.PREVIEW,
+                filename=upload.file_name,
+            )
+        except (AudioError, JobError) as err:
+            await asyncio.to_thread(users.release_preview, user)
+            await chat.edit_text(status, err.user_message)
+            return
+        except BaseException:
+            await asyncio.to_thread(users.release_preview, user)
+            raise
+        title = upload.title or Path(upload.file_name).stem or "song"
+        performer = upload.performer or DEFAULT_PERFORMER
+        await asyncio.to_thread(state.set_tags, record.id, title, performer)
+        await asyncio.to_thread(state.set_status_message, record.id, status)
+        if record.cached:  # separated before: no job ran and no event will come
+            await chat.edit_text(status, messages.CACHED)
+            await self.deliver_preview(chat, record)
+            return
+        ahead = await asyncio.to_thread(queue.position, record.id)
+        await chat.edit_text(status, messages.received(None if ahead is None else ahead + 1))
+
+    async def deliver_preview(self, chat: Chat, record: JobRecord) -> None:
+        """Both 30 s stems as audio with title/performer, then the waveform with the buttons."""
+        if record.delivered_at is not None:
+            return  # an event handed out twice: the person already has it
+        ctx = self.ctx
+        queue = ctx.services.queue
+        title, performer = await ctx.tags(record)
+        keyboard = keyboards.preview(
+            record.id,
+            ctx.pay.settings.price_stars,
+            stars=ctx.frontend.supports_invoices,
+            card=ctx.pay.stripe is not None,
+            current=await ctx.output_format(record.user_id),
+        )
+        caption = messages.preview_caption(
+            record.preview_start_s or 0.0,
+            min(queue.settings.preview_length_s, record.duration_s),
+            ctx.pay.settings.price_stars,
+            card=ctx.pay.stripe is not None,
+        )
+        workdir = Path(tempfile.mkdtemp(prefix=f"preview-{record.id[:8]}-", dir=ctx.spool()))
+        try:
+            files = {
+                name: await asyncio.to_thread(
+                    queue.fetch_output,
+                    record.id,
+                    name,
+                    workdir / file_name(title, f"{name} preview", Path(key).suffix.lstrip(".")),
+                )
+                for name, key in record.outputs.items()
+            }
+            refs = [
+                await chat.send_audio(
+                    files["instrumental"],
+                    title=messages.instrumental_title(title),
+                    performer=performer,
+                ),
+                await chat.send_audio(
+                    files["vocals"], title=messages.vocals_title(title), performer=performer
+                ),
+                await chat.send_image(files["waveform"], caption=caption, buttons=keyboard),
+            ]
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        await asyncio.to_thread(ctx.services.state.remember_results, record.id, refs)
+        await asyncio.to_thread(queue.mark_delivered, record.id)
+        await ctx.status(chat, record.id, messages.PREVIEW_READY)
+
+    async def choose_format(self, person: Person, fmt: str) -> str | None:
+        if fmt not in OUTPUT_FORMATS:
+            return None
+        await asyncio.to_thread(self.ctx.services.state.set_output_format, person.user_id, fmt)
+        return messages.format_saved(fmt)

@@ -1,0 +1,47 @@
+"""A bot that stops and starts again loses nothing: finished jobs and paid orders still arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from jobs import JobStatus
+from payments import OrderState
+from tests.bots.conftest import PRICE_STARS, Harness
+
+
+async def test_results_and_paid_orders_survive_a_bot_restart(
+    bot: Harness, start_worker: Callable, media: dict[str, Path], wait_until
+) -> None:
+    api, user = bot.api, bot.user(401)
+    api.send_media(user, media["song"], "audio", title="Night Song")
+    await api.wait_for_text(user.id, "Got it — separating the preview")
+    (job,) = bot.queue.active_jobs("telegram", user.id)
+
+    # The bot goes down; meanwhile a worker separates the song and announces it.
+    await bot.stop()
+    start_worker()
+    await wait_until(lambda: bot.queue.get(job.id).status is JobStatus.DONE, 60, "preview job")
+    assert not api.calls_to(user.id, "sendAudio")
+    await bot.start()
+    instrumental, _, photo = await bot.preview(user)
+    assert instrumental.params["title"] == "Night Song (instrumental preview)"
+
+    # The bot dies again right after Telegram's payment was recorded, before the full job was
+    # started. At start-up, recovery starts it and the stems arrive.
+    invoice = await bot.buy(user, photo)
+    await bot.stop()
+    result = bot.services.stars.record_payment(
+        invoice.params["payload"], "XTR", PRICE_STARS, "stars-restart", None
+    )
+    assert result.granted
+    await bot.start()
+    stems = await api.wait_for_call(user.id, "sendAudio", count=4, timeout=90)
+    assert [c.params["title"] for c in stems[2:]] == ["Night Song (vocals)", "Night Song (instrumental)"]
+    await wait_until(
+        lambda: bot.pay.ledger.get_order(result.order.id).state is OrderState.DELIVERED,
+        what="order delivered",
+    )
+    # Each file was sent once, however many times the bot started.
+    assert len(api.calls_to(user.id, "sendPhoto")) == 1
+    assert len(api.calls_to(user.id, "sendAudio")) == 4
