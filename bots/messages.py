@@ -79,10 +79,12 @@ def format_saved(fmt: str) -> str:
 # ------------------------------------------------------------------------------------ upload
 
 
-def too_big_to_download(size_bytes: int, limit_bytes: int) -> str:
+def too_big_to_download(size_bytes: int | None, limit_bytes: int | None) -> str:
+    size = f"That file is {_mb(size_bytes)}, but" if size_bytes else "That file is too big:"
+    limit = _mb(limit_bytes) if limit_bytes else "a limited size"
     return (
-        f"That file is {_mb(size_bytes)}, but bots can only download files up to "
-        f"{_mb(limit_bytes)} here. Please send a smaller version — an mp3 or m4a of the same "
+        f"{size} bots can only download files up to "
+        f"{limit} here. Please send a smaller version — an mp3 or m4a of the same "
         "song is usually well under that."
     )
 

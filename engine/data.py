@@ -36,8 +36,13 @@ VALIDATION_SONGS = frozenset({"War_of_freedom"})
 VALIDATION_VOCAL_SOURCES = frozenset({"saebyulgan"})
 
 VOCAL_FREE_SHARE = 0.1  # examples with no voice at all: the mask must learn to stay shut
-TRUE_PAIR_SHARE = 0.3  # examples that keep a recorded vocal with its own accompaniment
-GAIN_DB_RANGE = (-9.0, 3.0)  # vocal level relative to the accompaniment's
+TRUE_PAIR_SHARE = 0.15  # examples that keep a recorded vocal with its own accompaniment
+# Remixes draw from the pools (full-band, studio and produced material) this often and from the
+# MIR-1K-style pairs otherwise: by file count the pairs are nine tenths of the data, but they are
+# one style (dry amateur karaoke, 16 kHz), and a model fed them uniformly learns that style only.
+VOCAL_POOL_SHARE = 0.5
+INSTRUMENTAL_POOL_SHARE = 0.7
+GAIN_DB_RANGE = (-6.0, 4.0)  # vocal level relative to the accompaniment's
 TARGET_RMS_DB_RANGE = (-28.0, -14.0)  # loudness of the whole mix
 MIN_ACTIVE_RMS = 1e-4  # a segment quieter than this is not worth training on
 
@@ -206,15 +211,27 @@ class Remixer:
     def __init__(self, pools: Pools, augment: bool = False) -> None:
         self.pools = pools
         self.augment = augment
-        self.vocal_sources = [v for v, _ in pools.pairs] + pools.vocals
-        self.vocal_bands = pools.pair_bands + pools.vocal_bands
-        self.instrumental_sources = [a for _, a in pools.pairs] + pools.instrumentals
-        self.instrumental_bands = pools.pair_bands + pools.instrumental_bands
+        pair_vocals = [v for v, _ in pools.pairs]
+        pair_accompaniments = [a for _, a in pools.pairs]
+        self.vocal_groups = [
+            (g, b, share) for g, b, share in (
+                (pools.vocals, pools.vocal_bands, VOCAL_POOL_SHARE),
+                (pair_vocals, pools.pair_bands, 1 - VOCAL_POOL_SHARE),
+            ) if g
+        ]
+        self.instrumental_groups = [
+            (g, b, share) for g, b, share in (
+                (pools.instrumentals, pools.instrumental_bands, INSTRUMENTAL_POOL_SHARE),
+                (pair_accompaniments, pools.pair_bands, 1 - INSTRUMENTAL_POOL_SHARE),
+            ) if g
+        ]
 
     def _pick(
-        self, arrays: list[np.ndarray], bands: list[float], length: int,
+        self, groups: list[tuple[list[np.ndarray], list[float], float]], length: int,
         rng: np.random.Generator, probs: dict[str, float],
     ) -> tuple[np.ndarray, float]:
+        weights = np.array([share for _, _, share in groups])
+        arrays, bands, _ = groups[int(rng.choice(len(groups), p=weights / weights.sum()))]
         factor = 1.0
         if self.augment and rng.random() < probs["speed"]:
             factor = float(rng.uniform(*augment.SPEED_RANGE))
@@ -240,12 +257,9 @@ class Remixer:
             acc = _stereo(seg[vocal_full.shape[0] :], rng)
             band = self.pools.pair_bands[index]
         else:
-            vocals, vocal_band = self._pick(
-                self.vocal_sources, self.vocal_bands, length, rng, augment.VOCAL_PROBS
-            )
+            vocals, vocal_band = self._pick(self.vocal_groups, length, rng, augment.VOCAL_PROBS)
             acc, acc_band = self._pick(
-                self.instrumental_sources, self.instrumental_bands, length, rng,
-                augment.INSTRUMENTAL_PROBS,
+                self.instrumental_groups, length, rng, augment.INSTRUMENTAL_PROBS
             )
             vocals, acc = _stereo(vocals, rng), _stereo(acc, rng)
             band = min(vocal_band, acc_band)

@@ -18,6 +18,7 @@ event can come twice (``record.delivered_at`` is checked first).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,19 @@ class Flow:
                 and record.status is JobStatus.DONE
             ):
                 await self.results.deliver_full(self.frontend.chat(int(record.chat_id)), record)
+
+    async def run_recovery(self, stop: asyncio.Event, interval_s: float) -> None:
+        """Every ``interval_s`` until ``stop``: payments' recovery again — a paid order whose job
+        could not be started (the queue was briefly down) is started, or refunded after
+        ``MAX_FULFIL_ATTEMPTS``; refunds left pending are sent again."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+                return
+            try:
+                await self.ctx.pay.recover(self.ctx.services.bridge.on_paid)
+            except Exception:  # the store or the queue is down: try again next round
+                log.exception("periodic recovery failed")
 
     # ================================================================== job events
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bots import messages
-from bots.core.ports import Upload
+from bots.core.ports import DownloadTooLarge, Upload
 from engine.audio import AudioInfo, probe
 from engine.constants import MAX_DURATION_S, MAX_FILE_BYTES
 from engine.errors import AudioError, TooLargeError
@@ -71,6 +71,8 @@ async def receive(
     try:
         try:
             path = await upload.fetch(workdir / safe_name(upload.file_name))
+        except DownloadTooLarge as err:
+            raise Rejected(messages.too_big_to_download(None, download_limit), "too_big") from err
         except Exception as err:  # the platform's errors differ; all mean "couldn't fetch"
             raise Rejected(messages.DOWNLOAD_FAILED, "download_failed") from err
         try:

@@ -56,12 +56,17 @@ class Invoice:
     currency: str
 
 
+class DownloadTooLarge(Exception):
+    """Raised by :attr:`Upload.fetch` when the platform refuses a file for its size (a file
+    whose size was not declared up front)."""
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file a person sent, before we download it.
 
     ``size`` is what the platform declares (may be missing); ``fetch`` downloads the file to the
-    given path and returns where it ended up (a local Bot API server may hand back its own path).
+    given path and returns where it ended up, or raises :class:`DownloadTooLarge`.
     """
 
     file_name: str

@@ -42,6 +42,8 @@ ALLOWED_UPDATES: list[str] = [
     Update.MESSAGE_REACTION,
 ]
 POLL_TIMEOUT_S = 10
+# How often paid orders whose job could not be started (queue briefly down) are tried again.
+RECOVERY_INTERVAL_S = 300.0
 SONG_FILTER = filters.AUDIO | filters.VOICE | filters.Document.ALL | filters.VIDEO
 
 
@@ -93,8 +95,11 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     return application
 
 
-async def serve(application: Application, stop: asyncio.Event) -> None:
-    """Run the bot until ``stop`` is set: poll updates, consume job events, recover at start."""
+async def serve(
+    application: Application, stop: asyncio.Event, recovery_interval_s: float = RECOVERY_INTERVAL_S
+) -> None:
+    """Run the bot until ``stop`` is set: recover at start, poll updates, consume job events,
+    and re-drive paid orders whose job could not be started every ``recovery_interval_s``."""
     flow = handlers.flow_from(application)
     async with application:
         await application.bot.set_my_commands(
@@ -106,17 +111,23 @@ async def serve(application: Application, stop: asyncio.Event) -> None:
         await application.updater.start_polling(
             allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S
         )
-        events = asyncio.create_task(flow.run_events(stop), name="job-events")
+        background = {
+            asyncio.create_task(flow.run_events(stop), name="job-events"),
+            asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery"),
+        }
+        waiter = asyncio.create_task(stop.wait())
         try:
-            waiter = asyncio.create_task(stop.wait())
-            await asyncio.wait({events, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            if events.done():
-                events.result()  # the consumer died: raise why, don't poll without it
+            done, _ = await asyncio.wait(
+                {*background, waiter}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done & background:
+                task.result()  # a background loop died: raise why, don't run without it
         finally:
-            events.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await events
+            for task in (*background, waiter):
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await application.updater.stop()
             await application.stop()
 

@@ -20,14 +20,17 @@ from telegram import (
     Video,
     Voice,
 )
+from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
 
 from bots.core.flow import Flow
-from bots.core.ports import MessageRef, Person, Upload
+from bots.core.ports import DownloadTooLarge, MessageRef, Person, Upload
 from bots.telegram.chat import PLATFORM, TelegramChat, TelegramFrontend, parse_callback_data
 
 log = logging.getLogger(__name__)
 
+# How the Bot API refuses getFile for a file over its download limit.
+TOO_BIG = "file is too big"
 FLOW_KEY = "flow"
 FRONTEND_KEY = "frontend"
 
@@ -122,7 +125,12 @@ def upload_of(message: Message) -> Upload | None:
         return None
 
     async def fetch(dest: Path) -> Path:
-        file = await media.get_file()
+        try:
+            file = await media.get_file()
+        except BadRequest as err:
+            if TOO_BIG in str(err).lower():
+                raise DownloadTooLarge(str(err)) from err
+            raise
         return await file.download_to_drive(dest)
 
     return Upload(

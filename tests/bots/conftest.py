@@ -239,6 +239,7 @@ class Harness:
     services: Services
     config: TelegramConfig
     tmp_path: Path
+    recovery_interval_s: float = 300.0
     _users: dict[int, User] = field(default_factory=dict)
     _stop: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
@@ -248,7 +249,9 @@ class Harness:
         self.api.allowed_updates.clear()
         application = build_application(self.config, self.services)
         self._stop = asyncio.Event()
-        task = self._task = asyncio.create_task(serve(application, self._stop))
+        task = self._task = asyncio.create_task(
+            serve(application, self._stop, recovery_interval_s=self.recovery_interval_s)
+        )
         await self.api.wait_for(
             lambda: self.api.allowed_updates or task.done(),
             timeout=SERVE_START_TIMEOUT_S,

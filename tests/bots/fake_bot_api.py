@@ -182,6 +182,7 @@ class FakeBotApi:
         file_name: str | None = None,
         mime_type: str | None = None,
         declared_size: int | None = None,
+        declare_size: bool = True,
         duration: int = 5,
         title: str | None = None,
         performer: str | None = None,
@@ -191,8 +192,9 @@ class FakeBotApi:
         media: dict[str, Any] = {
             "file_id": entry["file_id"],
             "file_unique_id": entry["file_unique_id"],
-            "file_size": entry["file_size"],
         }
+        if declare_size:  # Telegram may leave file_size out
+            media["file_size"] = entry["file_size"]
         if kind in ("audio", "voice", "video"):
             media["duration"] = duration
         if kind in ("audio", "document", "video"):

@@ -30,24 +30,30 @@ async def test_bad_inputs_get_their_friendly_messages(bot: Harness, media: dict[
     text_user, corrupt_user, big_user, long_user, chat_user = (bot.user(i) for i in range(11, 16))
     api.send_media(text_user, media["text"], "document", mime_type="text/plain")
     api.send_media(corrupt_user, media["corrupt"], "audio", mime_type="audio/mpeg")
-    api.send_media(big_user, media["large"], "document", mime_type="audio/wav")
+    big = api.send_media(big_user, media["large"], "document", mime_type="audio/wav")
     api.send_media(long_user, media["long"], "audio", mime_type="audio/flac")
     api.send_text(chat_user, "hello, can you remove vocals?")
 
     assert await api.wait_for_text(text_user.id, NotAudioError.user_message)
     assert await api.wait_for_text(corrupt_user.id, CorruptAudioError.user_message)
-    big = await api.wait_for_text(big_user.id, "bots can only download files up to 21 MB")
-    assert "26 MB" in big
+    too_big = await api.wait_for_text(big_user.id, "bots can only download files up to 21 MB")
+    assert "26 MB" in too_big
     assert await api.wait_for_text(long_user.id, "That song is 120 minutes long")
     assert await api.wait_for_text(chat_user.id, "Send me a song")
+    # Without a declared size the bot asks; the Bot API refuses; the person hears why.
+    undeclared = bot.user(16)
+    api.send_media(undeclared, media["large"], "document", declare_size=False)
+    assert await api.wait_for_text(undeclared.id, "That file is too big: bots can only download")
     # Nothing was queued and nobody's free previews were used up.
     for user in (text_user, corrupt_user, big_user, long_user):
         assert bot.queue.active_jobs("telegram", user.id) == []
         record = bot.pay.users.get("telegram", user.id)
         assert record is not None and bot.pay.users.previews_used_today(record) == 0
     # The 25 MB file was refused from its declared size: the bot never asked to download it.
-    assert not [c for c in api.calls if c.method == "getFile" and c.chat_id == big_user.id]
-    assert not [c for c in api.calls if c.result and str(c.result).startswith("<error")]
+    fetched = [c.params["file_id"] for c in api.calls if c.method == "getFile"]
+    assert big["document"]["file_id"] not in fetched
+    errors = [c.method for c in api.calls if str(c.result).startswith("<error")]
+    assert errors == ["getFile"]  # the undeclared big file, refused by the Bot API
 
 
 async def test_settings_button_changes_the_output_format(bot: Harness) -> None:

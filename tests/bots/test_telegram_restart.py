@@ -45,3 +45,27 @@ async def test_results_and_paid_orders_survive_a_bot_restart(
     # Each file was sent once, however many times the bot started.
     assert len(api.calls_to(user.id, "sendPhoto")) == 1
     assert len(api.calls_to(user.id, "sendAudio")) == 4
+
+
+async def test_a_paid_order_whose_job_never_started_is_started_by_the_periodic_recovery(
+    bot: Harness, worker: object, media: dict[str, Path], wait_until
+) -> None:
+    api, user = bot.api, bot.user(402)
+    api.send_media(user, media["song2"], "audio", title="Late Song")
+    _, _, photo = await bot.preview(user)
+    invoice = await bot.buy(user, photo)
+    # The payment is in the ledger but the job was never started (the bot's handler died, or
+    # the queue was down). Without a restart, the next recovery round starts it.
+    await bot.stop()
+    bot.recovery_interval_s = 0.5
+    await bot.start()
+    result = bot.services.stars.record_payment(
+        invoice.params["payload"], "XTR", PRICE_STARS, "stars-late", None
+    )
+    assert result.granted
+    stems = await api.wait_for_call(user.id, "sendAudio", count=4, timeout=90)
+    assert stems[3].params["title"] == "Late Song (instrumental)"
+    await wait_until(
+        lambda: bot.pay.ledger.get_order(result.order.id).state is OrderState.DELIVERED,
+        what="order delivered",
+    )
