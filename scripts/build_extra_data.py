@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,7 +74,25 @@ def main() -> None:
     (out / "licences").mkdir(exist_ok=True)
     debs = out / "debs"
     debs.mkdir(exist_ok=True)
-    rows = []
+    manifest_path = out / "MANIFEST.tsv"
+    done = set()
+    if manifest_path.exists():  # resume: an interrupted build keeps what it already decided
+        for line in manifest_path.read_text().splitlines()[1:]:
+            if line and not line.startswith("#"):
+                done.add(tuple(line.split("\t")[:3:2]))
+    else:
+        manifest_path.write_text(
+            "package\tversion\tfile\tseconds\tvoice_share\tdecision\n"
+        )
+    manifest = manifest_path.open("a", newline="")
+    writer = csv.writer(manifest, delimiter="\t")
+    rows: list[list[str]] = []
+
+    def decide(row: list[str]) -> None:
+        rows.append(row)
+        writer.writerow(row)
+        manifest.flush()
+
     for package in args.packages:
         if not list(debs.glob(f"{package}_*.deb")):
             subprocess.run(["apt-get", "download", package], cwd=debs, check=True)
@@ -89,10 +108,15 @@ def main() -> None:
             for path in files:
                 if total >= MAX_PACKAGE_S:
                     break
+                if (package, path.name) in done:
+                    kept = out / "instrumental" / f"{package}__{path.stem}.flac"
+                    if kept.exists():
+                        total += float(sf.info(str(kept)).duration)
+                    continue
                 try:
                     audio = decode(path, max_duration_s=3600)
                 except AudioError as exc:
-                    rows.append([package, version, path.name, "", "", f"skipped: {exc.code}"])
+                    decide([package, version, path.name, "", "", f"skipped: {exc.code}"])
                     continue
                 seconds = audio.shape[1] / SAMPLE_RATE
                 if seconds < MIN_TRACK_S:
@@ -101,21 +125,18 @@ def main() -> None:
                 share = voice_share(audio, model)
                 name = f"{package}__{path.stem}.flac"
                 if share > MAX_VOICE_SHARE:
-                    rows.append([package, version, path.name, f"{seconds:.1f}", f"{share:.2f}",
-                                 "left out: voice"])
+                    decide([package, version, path.name, f"{seconds:.1f}", f"{share:.2f}",
+                            "left out: voice"])
                     continue
                 encode(audio, out / "instrumental" / name, "flac")
                 total += audio.shape[1] / SAMPLE_RATE
-                rows.append([package, version, path.name, f"{seconds:.1f}", f"{share:.2f}",
-                             f"kept as instrumental/{name}"])
+                decide([package, version, path.name, f"{seconds:.1f}", f"{share:.2f}",
+                        f"kept as instrumental/{name}"])
                 print(f"{package}: {path.name} {seconds:.0f}s voice {share:.2f} kept", flush=True)
-    with (out / "MANIFEST.tsv").open("w", newline="") as f:
-        writer = csv.writer(f, delimiter="\t")
-        writer.writerow(["package", "version", "file", "seconds", "voice_share", "decision"])
-        writer.writerows(rows)
-        f.write("# licences: see licences/<package>.copyright (Debian copyright files)\n")
+    manifest.close()
     kept = sum(1 for r in rows if r[-1].startswith("kept"))
-    print(f"{kept} tracks kept, {len(rows) - kept} left out; manifest {out / 'MANIFEST.tsv'}")
+    print(f"{kept} new tracks kept, {len(rows) - kept} left out; manifest {manifest_path}; "
+          f"licences: {out / 'licences'} (Debian copyright files)")
 
 
 if __name__ == "__main__":
