@@ -7,6 +7,12 @@ a wording change or a translation touches one file. Functions take the few value
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only the figures' shapes: this module stays free of the back-end
+    import jobs
+    import payments
 
 
 def _mb(size_bytes: float) -> str:
@@ -34,13 +40,13 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 def start(
-    price_stars: int, card: bool, preview_s: float, retention_hours: int, max_minutes: int
+    price: str, card: bool, preview_s: float, retention_hours: int, max_minutes: int
 ) -> str:
     return (
         "Hi! I split a song into vocals and instrumental.\n\n"
         "Send me a song (audio file, voice note, document or video). In a few seconds you get a "
         f"free {preview_s:.0f}-second preview of both parts and a waveform picture.\n"
-        f"The full stems cost {price_stars} ⭐{' (or pay by card)' if card else ''}. "
+        f"The full stems cost {price}{' (or pay by card)' if card else ''}. "
         f"Songs up to {max_minutes} minutes.\n\n"
         f"Privacy: your audio is deleted after {retention_hours} hours; we keep only your user "
         "id and your orders. /forget deletes that too.\n\n"
@@ -97,10 +103,13 @@ BANNED = "Sorry, this account can't use the bot."
 INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again in a minute."
 
 
+def _place(position: int | None) -> str:
+    """Where a song is in line, as the end of a sentence (1st in line: it starts now)."""
+    return " now." if position is None or position <= 1 else f", you are #{position} in line."
+
+
 def received(position: int | None) -> str:
-    if position is None or position <= 1:
-        return "Got it — separating the preview now."
-    return f"Got it — separating the preview, you are #{position} in line."
+    return f"Got it — separating the preview{_place(position)}"
 
 
 def progress(percent: int, full: bool = False) -> str:
@@ -124,12 +133,12 @@ JOB_FAILED = "Sorry, I couldn't separate that song. Please try again."
 # ------------------------------------------------------------------------------------ preview
 
 
-def preview_caption(start_s: float, length_s: float, price_stars: int, card: bool) -> str:
+def preview_caption(start_s: float, length_s: float, price: str, card: bool) -> str:
     start = f"{int(start_s) // 60}:{int(start_s) % 60:02d}"
     return (
         f"Preview: {length_s:.0f} s from {start}, where the vocals come in.\n"
         "Top: the original, middle: vocals, bottom: instrumental.\n"
-        f"Full stems: {price_stars} ⭐{' or by card' if card else ''}. "
+        f"Full stems: {price}{' or by card' if card else ''}. "
         "Pick the format for them below."
     )
 
@@ -146,8 +155,8 @@ def stem_title(title: str, stem: str) -> str:
     return f"{title} ({stem})"
 
 
-def buy_stars_button(price_stars: int) -> str:
-    return f"Full stems — {price_stars} ⭐"
+def buy_button(price: str) -> str:
+    return f"Full stems — {price}"
 
 
 PAY_BY_CARD_BUTTON = "Pay by card"
@@ -182,9 +191,7 @@ CHECKOUT_REFUSED = "This payment can't go ahead. Please send the song again."
 
 
 def payment_received(position: int | None) -> str:
-    if position is None or position <= 1:
-        return "Payment received — thank you! Separating the full song now."
-    return f"Payment received — thank you! Separating the full song, you are #{position} in line."
+    return f"Payment received — thank you! Separating the full song{_place(position)}"
 
 
 def delivered(fmt: str) -> str:
@@ -247,6 +254,10 @@ FEEDBACK_UNKNOWN = "I couldn't match that to a song — thanks anyway!"
 NO_ORDERS = "You have no orders yet. Send me a song to start."
 
 
+def order_line(created: datetime, price: str, state: str) -> str:
+    return f"{created:%Y-%m-%d} · {price} · {state}"
+
+
 def history(lines: Iterable[str]) -> str:
     body = "\n".join(lines)
     return f"Your orders:\n{body}" if body else NO_ORDERS
@@ -269,34 +280,30 @@ def usage(command: str, args: str) -> str:
     return f"Usage: /{command} {args}"
 
 
-def stats(
-    *,
-    users_total: int,
-    users_paid: int,
-    users_banned: int,
-    previews_today: int,
-    queued: Mapping[str, int],
-    orders: Mapping[str, int],
-    revenue: Mapping[str, int],
-    refunds: int,
-    approval: Iterable[tuple[str, int, int, float | None]],
-) -> str:
+def stats(figures: payments.Stats, job_figures: jobs.JobStats) -> str:
+    """The admins' /stats: people and money from the store, jobs from the pipeline."""
+
     def pairs(values: Mapping[str, int]) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "none"
 
+    wait = job_figures.mean_preview_latency_s
     lines = [
-        f"Users: {users_total} ({users_paid} paid, {users_banned} banned)",
-        f"Previews today: {previews_today}",
-        f"Jobs waiting: {pairs(queued)}",
-        f"Orders: {pairs(orders)}",
-        f"Revenue: {pairs({k.upper(): v for k, v in revenue.items()})}",
-        f"Refunds: {refunds}",
+        f"Users: {figures.users_total} ({figures.users_paid} paid, "
+        f"{figures.users_banned} banned)",
+        f"Previews today: {figures.previews_today}",
+        f"Jobs today: done {pairs(job_figures.done)} · failed {pairs(job_figures.failed)} · "
+        f"cancelled {sum(job_figures.cancelled.values())} · from cache {job_figures.cached}",
+        f"Jobs now: waiting {pairs(job_figures.waiting)} · running {job_figures.running}",
+        "Preview wait today: " + (f"{wait:.1f} s on average" if wait is not None else "none yet"),
+        f"Orders: {pairs(figures.orders_by_state)}",
+        f"Revenue: {pairs({k.upper(): v for k, v in figures.revenue.items()})}",
+        f"Refunds: {figures.refunds}",
         "Feedback by model version:",
     ]
     rows = [
-        f"  {version}: 👍 {up} / 👎 {down}"
-        + (f" ({rate:.0%} approval)" if rate is not None else "")
-        for version, up, down, rate in approval
+        f"  {a.model_version}: 👍 {a.up} / 👎 {a.down}"
+        + (f" ({a.approval_rate:.0%} approval)" if a.approval_rate is not None else "")
+        for a in figures.approval
     ]
     lines += rows or ["  none yet"]
     return "\n".join(lines)

@@ -27,6 +27,7 @@ Submitting and watching (a bot)::
     queue.position(job_id) -> int | None        # jobs ahead; None once running or ended
     queue.cancel(job_id, user_id) -> bool       # a CANCELLED event follows
     queue.fetch_output(job_id, "vocals", dest)  # or queue.output_path(...) with local storage
+    queue.stats() -> JobStats                   # today's jobs done/failed, waiting, preview wait
 
 Paying and delivering (payments + bot)::
 
@@ -47,6 +48,7 @@ from jobs.queue import JobQueue
 from jobs.records import JobKind, JobRecord, JobStatus
 from jobs.retention import SweepReport, sweep
 from jobs.settings import Settings
+from jobs.stats import JobStats
 from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "JobNotFoundError",
     "JobQueue",
     "JobRecord",
+    "JobStats",
     "JobStatus",
     "LocalStorage",
     "S3Storage",

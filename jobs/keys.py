@@ -43,4 +43,11 @@ PINNED = f"{PREFIX}:pinned"  # set of storage keys the retention sweep must keep
 def pins(storage_key: str) -> str:
     """Set of the order ids that keep one stored object (two orders may share a cached result)."""
     return f"{PREFIX}:pin:{storage_key}"
+
+
 MODEL_VERSION = f"{PREFIX}:model-version"  # the version the workers have loaded (cache key part)
+
+
+def stats(day: str) -> str:
+    """Hash of one UTC day's job counters (:mod:`jobs.stats`)."""
+    return f"{PREFIX}:stats:{day}"

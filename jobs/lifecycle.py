@@ -1,10 +1,11 @@
 """The one place a job ends: done, failed or cancelled, exactly once.
 
-Ending a job touches three things that must agree — the record's status, the person's in-flight
-slot (the per-user limit) and the event the bot turns into a message (or a refund). A Lua script
-does all three atomically and only if the job has not ended yet, so a worker finishing a job, a
-user cancelling it and RQ's clean-up of a dead worker can race without a job ending twice, without
-a slot leaking, and without an ended job whose bot was never told.
+Ending a job touches four things that must agree — the record's status, the person's in-flight
+slot (the per-user limit), the event the bot turns into a message (or a refund) and the day's
+counters (:mod:`jobs.stats`). A Lua script does all of it atomically and only if the job has not
+ended yet, so a worker finishing a job, a user cancelling it and RQ's clean-up of a dead worker
+can race without a job ending (or being counted) twice, without a slot leaking, and without an
+ended job whose bot was never told.
 """
 
 from __future__ import annotations
@@ -14,21 +15,28 @@ from typing import Any
 
 import redis
 
-from jobs import keys
+from jobs import keys, stats
 from jobs.events import EventType, JobEvent, publish
-from jobs.records import FINISHED_STATUSES, JobRecord, JobStatus, encode_field
+from jobs.records import FINISHED_STATUSES, JobKind, JobRecord, JobStatus, encode_field
 
-# KEYS: record, user-active set, events stream
-# ARGV: job_id, maxlen, event json, then field/value pairs for the record
+# KEYS: record, user-active set, events stream, the day's stats hash
+# ARGV: job_id, maxlen, event json, stats counter, preview latency ("" if none), stats ttl,
+#       then field/value pairs for the record
 _FINISH_SCRIPT = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if status == 'done' or status == 'failed' or status == 'cancelled' then return 0 end
 local fields = {}
-for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
+redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
+if ARGV[5] ~= '' then
+    redis.call('HINCRBYFLOAT', KEYS[4], 'preview_latency_sum', ARGV[5])
+    redis.call('HINCRBY', KEYS[4], 'preview_latency_count', 1)
+end
+redis.call('EXPIRE', KEYS[4], ARGV[6])
 return 1
 """
 
@@ -69,9 +77,10 @@ def finish(
     """End the job with ``status``; return False (and change nothing) if it had already ended."""
     if status not in FINISHED_STATUSES:
         raise ValueError(f"{status} is not a final status")
+    now = time.time()
     changes: dict[str, Any] = {
         "status": status,
-        "finished_at": time.time(),
+        "finished_at": now,
         "error_code": error_code,
         "error_message": error_message,
         **fields,
@@ -90,7 +99,15 @@ def finish(
         error_message=error_message,
         refund=refund,
     )
-    argv: list[str] = [record.id, str(maxlen), event.to_fields()["data"]]
+    waited = status is JobStatus.DONE and record.kind == JobKind.PREVIEW
+    argv: list[str] = [
+        record.id,
+        str(maxlen),
+        event.to_fields()["data"],
+        stats.ended_field(status, record.kind),
+        f"{max(0.0, now - record.created_at):.3f}" if waited else "",
+        str(stats.STATS_TTL_S),
+    ]
     for name, value in changes.items():
         argv += [name, encode_field(value)]
     script = connection.register_script(_FINISH_SCRIPT)
@@ -99,6 +116,7 @@ def finish(
             keys.record(record.id),
             keys.user_active(record.platform, record.user_id),
             keys.events(record.platform),
+            keys.stats(stats.day(now)),
         ],
         args=argv,
     )

@@ -32,10 +32,11 @@ from rq.rate_limit import RateLimit, RateLimitRegistry
 
 from engine.audio import content_hash, decode
 from engine.constants import OUTPUT_FORMATS, SAMPLE_RATE
-from jobs import cache, keys, lifecycle, retention
+from jobs import cache, keys, lifecycle, retention, stats
 from jobs.errors import InputExpiredError, JobNotFoundError, UserLimitError
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
+from jobs.stats import JobStats
 from jobs.storage import Storage, open_storage, safe_name
 from jobs.timeouts import CALLBACK_TIMEOUT_S, job_timeout, retry_policy
 
@@ -314,6 +315,11 @@ class JobQueue:
         key = record.outputs.get(name)
         return self.storage.local_path(key) if key else None
 
+    def stats(self, day: str | None = None) -> JobStats:
+        """Jobs ended and served from the cache on a UTC day (default today), jobs waiting and
+        running now, and the mean wait for a preview (see :mod:`jobs.stats`)."""
+        return stats.read(self.connection, self.queues, day)
+
     def model_version(self) -> str | None:
         """The model version the workers announced (None before any worker has started)."""
         raw = self.connection.get(keys.MODEL_VERSION)
@@ -368,6 +374,7 @@ class JobQueue:
             finished_at=now,
         )
         self.records.create(record)
+        stats.count_cached(self.connection)
         if order_id:
             retention.pin(self.connection, record.outputs.values(), order_id)
         return record

@@ -21,6 +21,7 @@ from jobs.settings import Settings
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 PRESIGNED_URL_TTL_S = 24 * 3600
+MAX_NAME_CHARS = 80
 
 
 class StorageError(Exception):
@@ -42,9 +43,10 @@ def check_key(key: str) -> str:
 
 
 def safe_name(name: str, default: str = "audio") -> str:
-    """A user's file name made safe for a key: letters, digits, dot, dash, underscore."""
+    """A user's file name made safe for a key or a path: letters, digits, dot, dash, underscore.
+    A long name keeps its end, where the extension is (decoders and people go by it)."""
     cleaned = re.sub(r"[^A-Za-z0-9_.\-]+", "_", Path(name).name).strip("._")
-    return cleaned[:80] or default
+    return cleaned[-MAX_NAME_CHARS:].lstrip("._") or default
 
 
 class Storage(ABC):
@@ -57,11 +59,15 @@ class Storage(ABC):
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
     @abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """The object's contents; raise :class:`StorageError` if it is gone."""
+
     def get_file(self, key: str, dest: str | os.PathLike[str]) -> Path:
         """Copy the object to ``dest``; raise :class:`StorageError` if it is gone."""
-
-    @abstractmethod
-    def read_bytes(self, key: str) -> bytes: ...
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(self.read_bytes(key))
+        return dest
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
@@ -115,12 +121,6 @@ class LocalStorage(Storage):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-
-    def get_file(self, key: str, dest: str | os.PathLike[str]) -> Path:
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(self.read_bytes(key))
-        return dest
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -200,12 +200,6 @@ class S3Storage(Storage):
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-
-    def get_file(self, key: str, dest: str | os.PathLike[str]) -> Path:
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(self.read_bytes(key))
-        return dest
 
     def read_bytes(self, key: str) -> bytes:
         try:

@@ -43,7 +43,7 @@ class JobsFulfilment:
         self.ledger = ledger
 
     def on_paid(self, order: Order) -> bool:
-        """Submit the full job unless one already exists for this order (idempotent).
+        """Submit the full job, in the format the buyer chose, unless the order has one already.
 
         A job that exists in any state is left alone: while it runs it will finish; when it
         ended, its DONE/FAILED event (kept in the bots' consumer group until handled) makes the
@@ -67,7 +67,9 @@ class JobsFulfilment:
         if not self.ledger.swap_fulfil_job(order.id, current, claim):
             return False  # another process claimed it between our read and our write
         try:
-            record = self.queue.submit_full(fresh.job_id, fresh.id)
+            record = self.queue.submit_full(
+                fresh.job_id, fresh.id, output_format=fresh.output_format
+            )
         except (InputExpiredError, JobNotFoundError) as exc:
             raise FulfilmentImpossible(exc.user_message) from exc
         self.ledger.swap_fulfil_job(order.id, claim, record.id)

@@ -40,7 +40,6 @@ from payments.models import (
 )
 from payments.records import (
     KIND_FULL_STEMS,
-    STARS_CURRENCY,
     IncomingPayment,
     LedgerEntry,
     Order,
@@ -56,6 +55,7 @@ log = logging.getLogger(__name__)
 
 SONG_KEY_MAX = 128
 JOB_ID_MAX = 128
+FORMAT_MAX = 8  # orders.output_format: wav, flac, mp3 (the pipeline checks which)
 
 
 class OrderError(Exception):
@@ -121,16 +121,27 @@ class Ledger:
 
     # ----- orders ---------------------------------------------------------------------------
 
-    def create_order(self, user: User, song_key: str, job_id: str, kind: str = KIND_FULL_STEMS) -> Order:
+    def create_order(
+        self,
+        user: User,
+        song_key: str,
+        job_id: str,
+        kind: str = KIND_FULL_STEMS,
+        output_format: str | None = None,
+    ) -> Order:
         """The one live order for (user, song, kind); created at today's prices if none exists.
 
         Pressing "buy" twice, or on two devices at once, yields the same order (the partial unique
         index picks the winner). A refunded order does not block buying the song again.
+        ``output_format`` is the buyer's choice for the stems (None: the pipeline's default); an
+        unpaid order takes the latest choice, since the latest invoice names it.
         """
         if not song_key or len(song_key) > SONG_KEY_MAX:
             raise OrderError("song_key must be 1..128 characters")
         if not job_id or len(job_id) > JOB_ID_MAX:
             raise OrderError("job_id must be 1..128 characters")
+        if output_format is not None and not 0 < len(output_format) <= FORMAT_MAX:
+            raise OrderError(f"output_format must be 1..{FORMAT_MAX} characters")
 
         def work(session: Session) -> Order:
             existing = session.scalars(
@@ -142,6 +153,20 @@ class Ledger:
                 )
             ).one_or_none()
             if existing is not None:
+                if (
+                    output_format is not None
+                    and existing.output_format != output_format
+                    and existing.state == OrderState.CREATED.value
+                ):
+                    append_entry(
+                        session,
+                        actor=user.actor,
+                        action="format_chosen",
+                        order_id=existing.id,
+                        detail={"from": existing.output_format, "to": output_format},
+                    )
+                    existing.output_format = output_format
+                    existing.updated_at = utcnow()
                 return Order.from_row(existing)
             row = OrderRow(
                 id=uuid.uuid4().hex,
@@ -153,6 +178,7 @@ class Ledger:
                 price_cents=self.settings.price_cents,
                 currency=self.settings.currency,
                 price_stars=self.settings.price_stars,
+                output_format=output_format,
                 fulfil_attempts=0,
             )
             session.add(row)
@@ -165,7 +191,12 @@ class Ledger:
                 to_state=OrderState.CREATED.value,
                 amount=row.price_cents,
                 currency=row.currency,
-                detail={"kind": kind, "job_id": job_id, "price_stars": row.price_stars},
+                detail={
+                    "kind": kind,
+                    "job_id": job_id,
+                    "price_stars": row.price_stars,
+                    "output_format": output_format,
+                },
             )
             return Order.from_row(row)
 
@@ -269,11 +300,6 @@ class Ledger:
 
         return self.db.run(work)
 
-    def _expected_price(self, order: OrderRow, provider: Provider) -> tuple[int, str]:
-        if provider is Provider.STARS:
-            return order.price_stars, STARS_CURRENCY
-        return order.price_cents, order.currency
-
     def record_payment(self, incoming: IncomingPayment) -> PaidResult:
         """Record money that arrived and, if it is the order's first valid payment, grant it.
 
@@ -316,7 +342,7 @@ class Ledger:
                     PaidOutcome.ALREADY_RECORDED, Order.from_row(order), Payment.from_row(known)
                 )
 
-            price, currency = self._expected_price(order, provider)
+            price, currency = Order.from_row(order).price_for(provider)
             if (incoming.amount, incoming.currency.lower()) != (price, currency.lower()):
                 outcome = PaidOutcome.MISMATCH
             elif order.state == OrderState.CREATED.value:
@@ -449,17 +475,7 @@ class Ledger:
         user = session.get(UserRow, order.user_id) if order is not None else None
         if order is None or user is None:
             raise OrderError(f"payment {payment.id} has no order/user")
-        return RefundRequest(
-            payment_id=payment.id,
-            order_id=order.id,
-            provider=Provider(payment.provider),
-            charge_id=payment.charge_id,
-            amount=payment.amount,
-            currency=payment.currency,
-            platform=user.platform,
-            platform_user_id=user.platform_user_id,
-            reason=reason,
-        )
+        return RefundRequest(Payment.from_row(payment), user.platform, user.platform_user_id, reason)
 
     def begin_order_refund(
         self, order_id: str, reason: str, actor: str, *, allow_delivered: bool = False

@@ -90,8 +90,13 @@ class PaymentStatus(enum.StrEnum):
 
 
 class Provider(enum.StrEnum):
-    STRIPE = "stripe"
-    STARS = "stars"
+    """Where money came from, which decides how it goes back."""
+
+    STRIPE = "stripe"  # Stripe Checkout link; refunded through Stripe by PaymentIntent
+    STARS = "stars"  # Telegram Stars invoice; refunded with refundStarPayment
+    # A Telegram invoice paid by card through a payment-provider token (Stripe); refunded through
+    # Stripe's API by the charge Telegram reports (provider_payment_charge_id).
+    TELEGRAM_CARD = "telegram_card"
 
 
 class Base(DeclarativeBase):
@@ -136,6 +141,8 @@ class OrderRow(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     price_stars: Mapped[int] = mapped_column(Integer)
+    # The stems' format the buyer chose (wav/flac/mp3); None: the pipeline's default.
+    output_format: Mapped[str | None] = mapped_column(String(8), nullable=True)
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     fulfil_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The pipeline job currently producing this order's stems (set by the fulfilment hook).
@@ -155,9 +162,9 @@ class PaymentRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     provider: Mapped[str] = mapped_column(String(16))
-    # Stripe: the PaymentIntent id (what a refund needs); Stars: telegram_payment_charge_id.
+    # Stripe: the PaymentIntent id (what a refund needs); Telegram: telegram_payment_charge_id.
     charge_id: Mapped[str] = mapped_column(String(255))
-    # Stripe: the Checkout Session id; Stars: provider_payment_charge_id.
+    # Stripe: the Checkout Session id; Telegram: provider_payment_charge_id (card: Stripe's id).
     provider_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(8))

@@ -7,8 +7,10 @@ badly (lazy loads, stale state), a snapshot does not.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any, TypeVar
 
 from payments.models import (
     AccessLevel,
@@ -24,6 +26,17 @@ from payments.models import (
 # What an order buys. One kind today (full-length stems of one song); the column allows more.
 KIND_FULL_STEMS = "full_stems"
 STARS_CURRENCY = "XTR"
+
+
+T = TypeVar("T")
+
+
+def _snapshot(cls: type[T], row: object, **convert: Callable[[Any], Any]) -> T:
+    """A frozen copy of the row's columns that ``cls`` names; ``convert`` types some of them."""
+    values = {f.name: getattr(row, f.name) for f in fields(cls)}  # type: ignore[arg-type]
+    for name, to_type in convert.items():
+        values[name] = to_type(values[name])
+    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -46,14 +59,7 @@ class User:
 
     @classmethod
     def from_row(cls, row: UserRow) -> User:
-        return cls(
-            id=row.id,
-            platform=row.platform,
-            platform_user_id=row.platform_user_id,
-            level=AccessLevel(row.level),
-            banned=row.banned,
-            created_at=row.created_at,
-        )
+        return _snapshot(cls, row, level=AccessLevel)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Order:
     price_cents: int
     currency: str
     price_stars: int
+    output_format: str | None  # the stems' format the buyer chose; None: pipeline default
     stripe_session_id: str | None
     fulfil_attempts: int
     fulfil_job_id: str | None
@@ -78,25 +85,16 @@ class Order:
     def payable(self) -> bool:
         return self.state is OrderState.CREATED
 
+    def price_for(self, provider: Provider) -> tuple[int, str]:
+        """(amount, currency) a payment through ``provider`` must bring: Stars are their own
+        currency; every card path pays the price in cents of the order's currency."""
+        if provider is Provider.STARS:
+            return self.price_stars, STARS_CURRENCY
+        return self.price_cents, self.currency
+
     @classmethod
     def from_row(cls, row: OrderRow) -> Order:
-        return cls(
-            id=row.id,
-            user_id=row.user_id,
-            song_key=row.song_key,
-            kind=row.kind,
-            job_id=row.job_id,
-            state=OrderState(row.state),
-            price_cents=row.price_cents,
-            currency=row.currency,
-            price_stars=row.price_stars,
-            stripe_session_id=row.stripe_session_id,
-            fulfil_attempts=row.fulfil_attempts,
-            fulfil_job_id=row.fulfil_job_id,
-            created_at=row.created_at,
-            paid_at=row.paid_at,
-            delivered_at=row.delivered_at,
-        )
+        return _snapshot(cls, row, state=OrderState)
 
 
 @dataclass(frozen=True)
@@ -115,19 +113,7 @@ class Payment:
 
     @classmethod
     def from_row(cls, row: PaymentRow) -> Payment:
-        return cls(
-            id=row.id,
-            order_id=row.order_id,
-            provider=Provider(row.provider),
-            charge_id=row.charge_id,
-            provider_ref=row.provider_ref,
-            amount=row.amount,
-            currency=row.currency,
-            granted=row.granted,
-            status=PaymentStatus(row.status),
-            refund_ref=row.refund_ref,
-            created_at=row.created_at,
-        )
+        return _snapshot(cls, row, provider=Provider, status=PaymentStatus)
 
 
 @dataclass(frozen=True)
@@ -147,20 +133,7 @@ class LedgerEntry:
 
     @classmethod
     def from_row(cls, row: LedgerEntryRow) -> LedgerEntry:
-        return cls(
-            id=row.id,
-            order_id=row.order_id,
-            payment_id=row.payment_id,
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            from_state=row.from_state,
-            to_state=row.to_state,
-            amount=row.amount,
-            currency=row.currency,
-            ref=row.ref,
-            detail=row.detail,
-        )
+        return _snapshot(cls, row)
 
 
 @dataclass(frozen=True)
@@ -169,13 +142,14 @@ class IncomingPayment:
 
     provider: Provider
     order_id: str
-    # Stripe: PaymentIntent id; Stars: telegram_payment_charge_id. Unique per provider.
+    # Stripe: PaymentIntent id; Telegram: telegram_payment_charge_id. Unique per provider.
     charge_id: str
     amount: int
     currency: str
-    # Unique id of the notification (Stripe event id; Stars: derived from the charge id).
+    # Unique id of the notification (Stripe event id; Telegram: derived from the charge id).
     event_id: str
     event_type: str
+    # Stripe: the Checkout Session id; Telegram: provider_payment_charge_id.
     provider_ref: str | None = None
 
 
@@ -205,18 +179,22 @@ class PaidResult:
 
 @dataclass(frozen=True)
 class RefundRequest:
-    """Everything a provider's refund call needs; ``idempotency_key`` is stable per payment."""
+    """Everything a provider's refund call needs: the payment, whose it was, and why."""
 
-    payment_id: int
-    order_id: str
-    provider: Provider
-    charge_id: str
-    amount: int
-    currency: str
+    payment: Payment
     platform: str
     platform_user_id: str
     reason: str
 
     @property
+    def payment_id(self) -> int:
+        return self.payment.id
+
+    @property
+    def provider(self) -> Provider:
+        return self.payment.provider
+
+    @property
     def idempotency_key(self) -> str:
-        return f"refund-payment-{self.payment_id}"
+        """Stable per payment, so a refund retried after a crash is one refund at the provider."""
+        return f"refund-payment-{self.payment.id}"

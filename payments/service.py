@@ -40,6 +40,7 @@ class Payments:
         if settings.stripe_api_key:
             self.stripe = StripeCheckout(settings)
             self.refunder.register(Provider.STRIPE, self.stripe.refund)
+            self.refunder.register(Provider.TELEGRAM_CARD, self.stripe.refund)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> Payments:
@@ -48,7 +49,9 @@ class Payments:
         return cls(settings, open_database(settings.database_url, migrate=migrate))
 
     def stars(self, song_available: SongAvailable) -> StarsPayments:
-        return StarsPayments(self.ledger, self.users, song_available)
+        return StarsPayments(
+            self.ledger, self.users, song_available, self.settings.telegram_provider_token
+        )
 
     def fulfilment(self, on_paid: OnPaid) -> Fulfilment:
         return Fulfilment(self.ledger, on_paid, self.refunder)

@@ -77,6 +77,10 @@ class Settings:
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     # Override for the Stripe API address (tests point it at a loopback stub).
     stripe_api_base: str | None = None
+    # A Telegram payment-provider token (BotFather, connected to our Stripe account): Telegram
+    # invoices then charge cards in ``currency`` instead of Stars. Only for deployments whose
+    # goods Telegram lets be paid by card; its refunds go through Stripe, so it needs the key.
+    telegram_provider_token: str | None = field(default=None, repr=False)
     public_base_url: str = f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
     currency: str = DEFAULT_CURRENCY
     price_cents: int = DEFAULT_PRICE_CENTS
@@ -91,6 +95,13 @@ class Settings:
     download_ttl_s: int = DEFAULT_DOWNLOAD_TTL_S
     max_fulfil_attempts: int = DEFAULT_MAX_FULFIL_ATTEMPTS
 
+    def __post_init__(self) -> None:
+        if self.telegram_provider_token and not self.stripe_api_key:
+            raise SettingsError(
+                "TELEGRAM_PROVIDER_TOKEN needs STRIPE_API_KEY: card payments made in Telegram "
+                "are refunded through Stripe's API"
+            )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``env`` (default ``os.environ``); unknown variables are ignored."""
@@ -101,6 +112,7 @@ class Settings:
             stripe_api_key=_optional(env, "STRIPE_API_KEY"),
             stripe_webhook_secret=_optional(env, "STRIPE_WEBHOOK_SECRET"),
             stripe_api_base=_optional(env, "STRIPE_API_BASE"),
+            telegram_provider_token=_optional(env, "TELEGRAM_PROVIDER_TOKEN"),
             public_base_url=(
                 _optional(env, "PUBLIC_BASE_URL") or f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
             ).rstrip("/"),

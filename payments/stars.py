@@ -1,9 +1,12 @@
-"""Telegram Stars: invoice contents, pre-checkout rules, and recording ``successful_payment``.
+"""Telegram invoices: their contents, pre-checkout rules, and recording ``successful_payment``.
 
 The bot does the Bot API calls (``sendInvoice``, ``answerPreCheckoutQuery``,
 ``refundStarPayment``); this module decides what to send and whether to accept, so the rules live
-once and are testable without Telegram. Stars are Telegram's digital-goods currency ``XTR``; the
-amount is a whole number of Stars and no payment provider token is needed.
+once and are testable without Telegram. By default invoices are in Stars, Telegram's
+digital-goods currency ``XTR`` (a whole number of Stars, no payment provider token). A deployment
+allowed to take cards in Telegram sets ``TELEGRAM_PROVIDER_TOKEN``: invoices then carry that token
+and the order's card price (``PRICE_CENTS`` in ``PRICE_CURRENCY``), payments are recorded as
+``Provider.TELEGRAM_CARD`` and refunded through Stripe (``refundStarPayment`` is for Stars only).
 """
 
 from __future__ import annotations
@@ -55,6 +58,17 @@ def parse_payload(payload: str) -> str:
     return match.group(1)
 
 
+def in_chat_provider(provider_token: str | None) -> Provider:
+    """Who takes the money of a Telegram invoice: Stars, or a card through the provider token."""
+    return Provider.TELEGRAM_CARD if provider_token else Provider.STARS
+
+
+def provider_of(currency: str) -> Provider:
+    """Who took the money of a ``successful_payment``: its currency says (Stars are ``XTR``), so
+    an invoice sent before the configuration changed is still recorded, and refunded, rightly."""
+    return Provider.STARS if currency.upper() == STARS_CURRENCY else Provider.TELEGRAM_CARD
+
+
 @dataclass(frozen=True)
 class StarsInvoice:
     """Arguments for ``Bot.send_invoice`` (``prices=[LabeledPrice(label, amount)]``)."""
@@ -62,21 +76,24 @@ class StarsInvoice:
     title: str
     description: str
     payload: str
-    currency: str
+    currency: str  # ISO 4217, upper case, as Telegram wants it ("XTR" for Stars)
     label: str
     amount: int
+    provider_token: str | None = None
 
 
-def build_invoice(order: Order) -> StarsInvoice:
+def build_invoice(order: Order, provider_token: str | None = None) -> StarsInvoice:
     if not order.payable:
         raise ValueError(f"order {order.id} is {order.state.value}, not payable")
+    amount, currency = order.price_for(in_chat_provider(provider_token))
     return StarsInvoice(
         title=INVOICE_TITLE,
         description=INVOICE_DESCRIPTION,
         payload=invoice_payload(order),
-        currency=STARS_CURRENCY,
+        currency=currency.upper(),
         label=INVOICE_LABEL,
-        amount=order.price_stars,
+        amount=amount,
+        provider_token=provider_token,
     )
 
 
@@ -90,10 +107,30 @@ class PreCheckoutDecision:
 
 
 class StarsPayments:
-    def __init__(self, ledger: Ledger, users: Users, song_available: SongAvailable) -> None:
+    """Telegram invoices in Stars or, with ``provider_token``, by card (see the module doc)."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        users: Users,
+        song_available: SongAvailable,
+        provider_token: str | None = None,
+    ) -> None:
         self.ledger = ledger
         self.users = users
         self.song_available = song_available
+        self._provider_token = provider_token
+        self.provider = in_chat_provider(provider_token)
+
+    def invoice(self, order: Order) -> StarsInvoice:
+        return build_invoice(order, self._provider_token)
+
+    def list_price(self) -> tuple[int, str]:
+        """(amount, currency) a new order costs in a Telegram invoice (for buttons and texts)."""
+        settings = self.ledger.settings
+        if self.provider is Provider.STARS:
+            return settings.price_stars, STARS_CURRENCY
+        return settings.price_cents, settings.currency
 
     def check_pre_checkout(
         self, platform_user_id: str | int, payload: str, currency: str, total_amount: int
@@ -117,7 +154,8 @@ class StarsPayments:
             return PreCheckoutDecision(False, MSG_ALREADY_PAID, order)
         if order.state is not OrderState.CREATED:
             return PreCheckoutDecision(False, MSG_CLOSED, order)
-        if currency != STARS_CURRENCY or total_amount != order.price_stars:
+        price, price_currency = order.price_for(self.provider)
+        if currency.upper() != price_currency.upper() or total_amount != price:
             return PreCheckoutDecision(False, MSG_PRICE, order)
         try:
             available = self.song_available(order)
@@ -136,7 +174,8 @@ class StarsPayments:
         telegram_payment_charge_id: str,
         provider_payment_charge_id: str | None = None,
     ) -> PaidResult:
-        """Record a ``successful_payment`` message; a redelivered update is a harmless replay.
+        """Record a ``successful_payment`` message with both charge ids; a redelivered update is
+        a harmless replay.
 
         The money has already moved when this runs, so nothing is rejected here: a payment that
         cannot be granted (order already paid, price changed) is recorded and comes back with
@@ -144,7 +183,7 @@ class StarsPayments:
         """
         return self.ledger.record_payment(
             IncomingPayment(
-                provider=Provider.STARS,
+                provider=provider_of(currency),
                 order_id=parse_payload(payload),
                 charge_id=telegram_payment_charge_id,
                 amount=total_amount,

@@ -24,6 +24,10 @@ PRODUCT_NAME = "Full-length stems: vocals + instrumental"
 SESSION_WINDOW_S = 12 * 3600
 SESSION_LIFETIME_S = 23 * 3600  # from the window start; always 11..23 h from creation
 MAX_NETWORK_RETRIES = 2
+# Stripe id prefixes: what a refund can name.
+PAYMENT_INTENT_PREFIX = "pi_"
+CHARGE_PREFIXES = ("ch_", "py_")
+SESSION_PREFIX = "cs_"
 
 
 @dataclass(frozen=True)
@@ -122,14 +126,40 @@ class StripeCheckout:
         return CheckoutLink(session_id=session.id, url=session.url, expires_at=session.expires_at)
 
     async def refund(self, request: RefundRequest) -> str | None:
-        """Refund the whole PaymentIntent; the key makes a retried refund a no-op at Stripe."""
-        if request.amount == 0 or not request.charge_id.startswith("pi_"):
+        """Refund the whole payment; the key makes a retried refund a no-op at Stripe."""
+        target = refund_target(request)
+        if target is None:
             return None  # a session that took no money (100 % coupon): nothing to send back
+        payment = request.payment
         refund = await self.client.v1.refunds.create_async(
             {
-                "payment_intent": request.charge_id,
-                "metadata": {"order_id": request.order_id, "reason": request.reason[:400]},
+                **target,
+                "metadata": {"order_id": payment.order_id, "reason": request.reason[:400]},
             },
             options={"idempotency_key": request.idempotency_key},
         )
         return refund.id
+
+
+def refund_target(request: RefundRequest) -> dict[str, str] | None:
+    """What Stripe's refund call names: ``payment_intent`` or ``charge``.
+
+    A Checkout payment is recorded by its PaymentIntent (or, when it took no money, by its
+    session: None). A card payment made in a Telegram invoice is known to Stripe by the id
+    Telegram reports as ``provider_payment_charge_id`` (a charge or a PaymentIntent); without one
+    the refund cannot be sent, which must not pass for success.
+    """
+    payment = request.payment
+    if payment.provider is Provider.TELEGRAM_CARD:
+        stripe_id = payment.provider_ref or ""
+    elif payment.amount == 0:
+        return None
+    else:
+        stripe_id = payment.charge_id
+    if stripe_id.startswith(PAYMENT_INTENT_PREFIX):
+        return {"payment_intent": stripe_id}
+    if stripe_id.startswith(CHARGE_PREFIXES):
+        return {"charge": stripe_id}
+    if payment.provider is Provider.STRIPE and stripe_id.startswith(SESSION_PREFIX):
+        return None
+    raise ValueError(f"payment {payment.id} names no Stripe charge to refund ({stripe_id[:8]!r})")

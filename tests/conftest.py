@@ -1,4 +1,5 @@
-"""Fixtures every test folder may use: a real redis-server and tiny generated songs.
+"""Fixtures every test folder may use: a real redis-server, the Stripe stub, the tiny model and
+short generated songs (the helpers behind them are in ``tests/support``).
 
 ``redis_server`` starts a real ``redis-server`` on a free loopback port in the test's own temporary
 directory, with the append-only file on (``appendfsync always``, as in production), and can be
@@ -8,92 +9,18 @@ survives a Redis restart.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import redis
 import soundfile as sf
 
+from tests.support.redis_server import RedisServer
+from tests.support.stripe_stub import StripeStub, running_stripe_stub
+from tests.support.workers import export_tiny_model
+
 SAMPLE_RATE = 44_100
-REDIS_START_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """One redis-server process with its data directory; restartable on the same port."""
-
-    def __init__(self, directory: Path, port: int | None = None) -> None:
-        self.directory = directory
-        self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.directory),
-                "--appendonly", "yes",
-                "--appendfsync", "always",
-                "--save", "",
-                "--daemonize", "no",
-                "--loglevel", "warning",
-                "--logfile", str(self.directory / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + REDIS_START_TIMEOUT_S
-        while True:
-            try:
-                if self.client().ping():
-                    return
-            except redis.ConnectionError:
-                pass
-            if self.process.poll() is not None:
-                log = (self.directory / "redis.log").read_text(errors="replace")
-                raise RuntimeError(f"redis-server exited: {log[-1000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start in time")
-            time.sleep(0.02)
-
-    def stop(self, kill: bool = False) -> None:
-        """Stop the server; ``kill=True`` is a crash (SIGKILL: no shutdown save)."""
-        if self.process is None:
-            return
-        if kill:
-            self.process.kill()
-        else:
-            self.process.terminate()
-        self.process.wait(timeout=10)
-        self.process = None
-
-    def restart(self, kill: bool = True) -> None:
-        self.stop(kill=kill)
-        self.start()
 
 
 @pytest.fixture
@@ -104,6 +31,20 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop(kill=True)
+
+
+@pytest.fixture
+async def stripe_stub() -> AsyncIterator[StripeStub]:
+    """api.stripe.com on loopback; point the SDK at ``stripe_stub.url``."""
+    async with running_stripe_stub() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real exported checkpoint of the engine's U-Net, narrow and untrained: the pipeline
+    needs a model that loads and runs like the shipped one, not one that separates well."""
+    return export_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pt")
 
 
 def tone_song(seconds: float, seed: int = 0, sr: int = SAMPLE_RATE) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Paying: an order per song, a Stars invoice or a card link, pre-checkout, payment, refunds.
+"""Paying: an order per song, an in-chat invoice or a card link, pre-checkout, payment, refunds.
 
 Every rule about money lives in ``payments`` (what may be paid, at what price, whether a payment
 grants or must go back); this module asks it and talks to the person. The order of operations
@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
-from bots.core.ports import Chat, Invoice, MessageRef, Person
+from bots.core.ports import Chat, ChatPayment, Invoice, MessageRef, Person
 from jobs import JobKind, JobRecord, JobStatus
-from payments import OrderState, PaidOutcome, RefundRequest, RefundStatus, build_invoice
+from payments import OrderState, PaidOutcome, Payment, RefundRequest, RefundStatus
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ class Checkout:
         if user.banned:
             return messages.BANNED
         ledger = ctx.pay.ledger
+        # The order carries the format: the paid job runs in it, whoever starts the job.
+        fmt = await ctx.output_format(person.user_id)
         order = await asyncio.to_thread(
-            ledger.create_order, user, preview.content_hash, preview.id
+            ledger.create_order, user, preview.content_hash, preview.id, output_format=fmt
         )
         if order.state in (OrderState.PAID, OrderState.DELIVERED):
             await chat.send_text(messages.ORDER_ALREADY_PAID)
@@ -64,17 +66,17 @@ class Checkout:
             await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)
             await chat.send_text(messages.card_link(link.url), keyboards.card_link(link.url))
             return None
-        stars = build_invoice(order)
+        invoice = ctx.services.stars.invoice(order)
         title, _ = await ctx.tags(preview)
-        fmt = await ctx.output_format(person.user_id)
         await chat.send_invoice(
             Invoice(
-                payload=stars.payload,
+                payload=invoice.payload,
                 title=messages.invoice_title(title),
                 description=messages.invoice_description(preview.duration_s / 60, fmt),
-                label=stars.label,
-                amount=stars.amount,
-                currency=stars.currency,
+                label=invoice.label,
+                amount=invoice.amount,
+                currency=invoice.currency,
+                provider_token=invoice.provider_token,
             )
         )
         return None
@@ -102,19 +104,16 @@ class Checkout:
             return messages.CHECKOUT_REFUSED
         return None if decision.ok else (decision.error_message or messages.CHECKOUT_REFUSED)
 
-    async def payment(
-        self,
-        chat: Chat,
-        payload: str,
-        amount: int,
-        currency: str,
-        charge_id: str,
-        provider_ref: str | None,
-    ) -> None:
+    async def payment(self, chat: Chat, paid: ChatPayment) -> None:
         """Money arrived: record it first (so it can't be lost), then start the full job."""
         ctx = self.ctx
         result = await asyncio.to_thread(
-            ctx.services.stars.record_payment, payload, currency, amount, charge_id, provider_ref
+            ctx.services.stars.record_payment,
+            paid.payload,
+            paid.currency,
+            paid.amount,
+            paid.charge_id,
+            paid.provider_ref,
         )
         if result.outcome in (PaidOutcome.REPLAY, PaidOutcome.ALREADY_RECORDED):
             return  # the same payment reported again
@@ -123,13 +122,15 @@ class Checkout:
                 result.payment.id, f"payment {result.outcome.value}", ctx.actor
             )
             await chat.send_text(
-                messages.refunded(amount, currency)
+                messages.refunded(paid.amount, paid.currency)
                 if status is RefundStatus.REFUNDED
                 else messages.REFUND_FAILED
             )
             return
         if result.order is None:  # PaidOutcome.UNKNOWN_ORDER: nothing to grant or refund by
-            log.error("payment %s for an unknown order (payload %r)", charge_id, payload[:40])
+            log.error(
+                "payment %s for an unknown order (payload %r)", paid.charge_id, paid.payload[:40]
+            )
             await chat.send_text(messages.REFUND_FAILED)
             return
         status = await chat.send_text(messages.payment_received(None))
@@ -183,10 +184,11 @@ class Checkout:
             await chat.send_text(messages.REFUND_FAILED)
 
     async def refund_in_chat(self, request: RefundRequest) -> str | None:
-        """The ledger's refund callback for in-chat payments (Telegram Stars)."""
+        """The ledger's refund callback for Telegram Stars (a card paid in Telegram is refunded
+        through Stripe by payments itself)."""
         try:
             await self.ctx.frontend.refund(
-                Person(request.platform, int(request.platform_user_id)), request.charge_id
+                Person(request.platform, int(request.platform_user_id)), request.payment.charge_id
             )
         except Exception as err:
             if any(marker in str(err).lower() for marker in ALREADY_REFUNDED_MARKERS):
@@ -194,6 +196,6 @@ class Checkout:
             raise
         return None
 
-    async def _payment_of(self, order_id: str):  # noqa: ANN202 - payments.Payment | None
+    async def _payment_of(self, order_id: str) -> Payment | None:
         paid = await asyncio.to_thread(self.ctx.pay.ledger.payments_for, order_id)
         return next((p for p in paid if p.granted), paid[0] if paid else None)

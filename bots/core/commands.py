@@ -30,8 +30,8 @@ class Commands:
         settings = ctx.services.queue.settings
         await chat.send_text(
             messages.start(
-                price_stars=ctx.pay.settings.price_stars,
-                card=ctx.pay.stripe is not None,
+                price=ctx.price,
+                card=ctx.offers_card_link,
                 preview_s=settings.preview_length_s,
                 retention_hours=round(settings.retention_s / 3600),
                 max_minutes=round(settings.max_duration_s / 60),
@@ -48,8 +48,10 @@ class Commands:
     async def history(self, chat: Chat, person: Person) -> None:
         user = await self.ctx.user(person)
         orders = await asyncio.to_thread(self.ctx.pay.ledger.user_orders, user.id)
+        provider = self.ctx.services.stars.provider
         lines = [
-            f"{o.created_at:%Y-%m-%d} · {o.price_stars} ⭐ · {o.state.value}" for o in orders
+            messages.order_line(o.created_at, messages.money(*o.price_for(provider)), o.state.value)
+            for o in orders
         ]
         await chat.send_text(messages.history(lines))
 
@@ -101,20 +103,9 @@ class Commands:
         await chat.send_text(await handler(admin, command, list(args)))
 
     async def _stats(self, admin: User, command: str, args: list[str]) -> str:
-        stats = await asyncio.to_thread(self.ctx.pay.stats)
-        queues = self.ctx.services.queue.queues
-        waiting = await asyncio.to_thread(lambda: {str(k): q.count for k, q in queues.items()})
-        return messages.stats(
-            users_total=stats.users_total,
-            users_paid=stats.users_paid,
-            users_banned=stats.users_banned,
-            previews_today=stats.previews_today,
-            queued=waiting,
-            orders=stats.orders_by_state,
-            revenue=stats.revenue,
-            refunds=stats.refunds,
-            approval=[(a.model_version, a.up, a.down, a.approval_rate) for a in stats.approval],
-        )
+        figures = await asyncio.to_thread(self.ctx.pay.stats)
+        job_figures = await asyncio.to_thread(self.ctx.services.queue.stats)
+        return messages.stats(figures, job_figures)
 
     async def _target(self, raw: str) -> User | None:
         if not raw.isdigit():

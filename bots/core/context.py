@@ -11,10 +11,11 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from bots import messages
 from bots.core.ports import Chat, Frontend, Person
 from bots.core.services import Services
 from jobs import JobRecord
-from payments import Payments, User
+from payments import Payments, Provider, User
 
 DEFAULT_PERFORMER = "Vocal Remover"
 
@@ -45,6 +46,21 @@ class Context:
 
     async def user(self, person: Person) -> User:
         return await asyncio.to_thread(self.pay.users.get_or_create, person.platform, person.user_id)
+
+    @property
+    def price(self) -> str:
+        """What the full stems cost as this platform sells them: the price of its own invoice
+        (Stars, or a card price with a provider token), else the card price of the link."""
+        if self.frontend.supports_invoices:
+            return messages.money(*self.services.stars.list_price())
+        return messages.money(self.pay.settings.price_cents, self.pay.settings.currency)
+
+    @property
+    def offers_card_link(self) -> bool:
+        """A Stripe Checkout link is offered when Stripe is set up, unless the chat's own invoice
+        already takes cards (a provider token): one card button, not two."""
+        card_invoice = self.services.stars.provider is Provider.TELEGRAM_CARD
+        return self.pay.stripe is not None and not (self.frontend.supports_invoices and card_invoice)
 
     def is_admin(self, person: Person) -> bool:
         return self.pay.settings.is_admin(person.platform, person.user_id)

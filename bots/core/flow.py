@@ -28,7 +28,7 @@ from bots.core import keyboards
 from bots.core.checkout import Checkout
 from bots.core.commands import Commands
 from bots.core.context import Context
-from bots.core.ports import Chat, Frontend, MessageRef, Person, Upload
+from bots.core.ports import Chat, ChatPayment, Frontend, MessageRef, Person, Upload
 from bots.core.results import Results
 from bots.core.services import Services
 from bots.core.songs import Songs
@@ -157,18 +157,8 @@ class Flow:
         """None to accept, else the refusal shown in the payment sheet."""
         return await self.checkout.pre_checkout(person, payload, amount, currency)
 
-    async def on_payment(
-        self,
-        chat: Chat,
-        person: Person,
-        *,
-        payload: str,
-        amount: int,
-        currency: str,
-        charge_id: str,
-        provider_ref: str | None,
-    ) -> None:
-        await self.checkout.payment(chat, payload, amount, currency, charge_id, provider_ref)
+    async def on_payment(self, chat: Chat, person: Person, paid: ChatPayment) -> None:
+        await self.checkout.payment(chat, paid)
 
     # ================================================================== feedback
 

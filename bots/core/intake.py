@@ -10,7 +10,6 @@ queued.
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -21,10 +20,7 @@ from bots.core.ports import DownloadTooLarge, Upload
 from engine.audio import AudioInfo, probe
 from engine.constants import MAX_DURATION_S, MAX_FILE_BYTES
 from engine.errors import AudioError, TooLargeError
-
-# Names from users end up in paths: keep letters, digits, dot, dash, underscore.
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-MAX_NAME_CHARS = 80
+from jobs.storage import safe_name
 
 
 class Rejected(Exception):
@@ -48,11 +44,6 @@ class Received:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def safe_name(name: str) -> str:
-    cleaned = _SAFE_NAME.sub("_", Path(name).name).strip("._") or "upload"
-    return cleaned[-MAX_NAME_CHARS:]
-
-
 async def receive(
     upload: Upload,
     download_limit: int | None,
@@ -70,7 +61,8 @@ async def receive(
     workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=spool_dir))
     try:
         try:
-            path = await upload.fetch(workdir / safe_name(upload.file_name))
+            # Names from users end up in paths: the pipeline's safe form of them.
+            path = await upload.fetch(workdir / safe_name(upload.file_name, "upload"))
         except DownloadTooLarge as err:
             raise Rejected(messages.too_big_to_download(None, download_limit), "too_big") from err
         except Exception as err:  # the platform's errors differ; all mean "couldn't fetch"

@@ -9,7 +9,7 @@ from bots import messages
 from bots.core.ports import Button, Keyboard
 from engine.constants import OUTPUT_FORMATS
 
-BUY = "buy"  # arg: preview job id → a Stars invoice
+BUY = "buy"  # arg: preview job id → an invoice in the chat (Stars, or card by provider token)
 CARD = "card"  # arg: preview job id → a Stripe Checkout link
 FORMAT = "fmt"  # arg: wav | flac | mp3
 FEEDBACK = "fb"  # arg: "up:<job id>" | "down:<job id>"
@@ -21,10 +21,11 @@ def formats(current: str) -> list[Button]:
     return [Button(messages.format_button(fmt, current), FORMAT, fmt) for fmt in OUTPUT_FORMATS]
 
 
-def preview(job_id: str, price_stars: int, stars: bool, card: bool, current: str) -> Keyboard:
+def preview(job_id: str, price: str, in_chat: bool, card: bool, current: str) -> Keyboard:
+    """Buy in the chat (an invoice), pay by card (a Checkout link), and the stems' format."""
     rows: list[list[Button]] = []
-    if stars:
-        rows.append([Button(messages.buy_stars_button(price_stars), BUY, job_id)])
+    if in_chat:
+        rows.append([Button(messages.buy_button(price), BUY, job_id)])
     if card:
         rows.append([Button(messages.PAY_BY_CARD_BUTTON, CARD, job_id)])
     rows.append(formats(current))

@@ -10,7 +10,7 @@ frontend renders its own way — inline keyboards on Telegram, components on Dis
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -46,7 +46,8 @@ class Person:
 
 @dataclass(frozen=True)
 class Invoice:
-    """An in-chat payment request (Telegram Stars), bound to one order by ``payload``."""
+    """An in-chat payment request bound to one order by ``payload``: Telegram Stars, or a card
+    payment through a payment-provider token (a secret: kept out of ``repr``)."""
 
     payload: str
     title: str
@@ -54,6 +55,18 @@ class Invoice:
     label: str
     amount: int
     currency: str
+    provider_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ChatPayment:
+    """Money a person paid in the chat (Telegram's ``successful_payment``), as reported."""
+
+    payload: str  # the invoice's, naming the order
+    amount: int
+    currency: str
+    charge_id: str  # the platform's (Telegram: telegram_payment_charge_id)
+    provider_ref: str | None = None  # the payment provider's (Telegram: provider_payment_charge_id)
 
 
 class DownloadTooLarge(Exception):

@@ -84,39 +84,31 @@ class Results:
         record = await ctx.owned_job(person, job_id)
         if record is None:
             return  # a reaction on a message that isn't a result of theirs
-        user = await ctx.user(person)
         if emoji is None:
+            user = await ctx.user(person)
             await asyncio.to_thread(ctx.pay.feedback.withdraw, user, record.id)
             return
         rating = rating_for_reaction(emoji)
         if rating is None:
             return  # an emoji that says nothing about quality
-        await asyncio.to_thread(
-            ctx.pay.feedback.record,
-            user,
-            record.id,
-            record.model_version,
-            rating,
-            SOURCE_REACTION,
-            emoji,
-        )
+        await self._rate(person, record, rating, SOURCE_REACTION, emoji)
 
     async def button(self, person: Person, arg: str) -> str:
         vote, _, job_id = arg.partition(":")
-        ctx = self.ctx
-        record = await ctx.owned_job(person, job_id)
+        record = await self.ctx.owned_job(person, job_id)
         if record is None or vote not in (keyboards.FEEDBACK_UP, keyboards.FEEDBACK_DOWN):
             return messages.FEEDBACK_UNKNOWN
-        user = await ctx.user(person)
         rating = 1 if vote == keyboards.FEEDBACK_UP else -1
         value = messages.THUMBS_UP if rating > 0 else messages.THUMBS_DOWN
-        await asyncio.to_thread(
-            ctx.pay.feedback.record,
-            user,
-            record.id,
-            record.model_version,
-            rating,
-            SOURCE_BUTTON,
-            value,
-        )
+        await self._rate(person, record, rating, SOURCE_BUTTON, value)
         return messages.FEEDBACK_THANKS
+
+    async def _rate(
+        self, person: Person, record: JobRecord, rating: int, source: str, value: str
+    ) -> None:
+        """One rating per person and job (a new one replaces it), with the job's model version."""
+        ctx = self.ctx
+        user = await ctx.user(person)
+        await asyncio.to_thread(
+            ctx.pay.feedback.record, user, record.id, record.model_version, rating, source, value
+        )

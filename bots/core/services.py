@@ -7,7 +7,6 @@ redis-server and database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -18,30 +17,6 @@ from bots.core.state import BotState
 from jobs import EventConsumer, JobQueue
 from payments import Fulfilment, Payments, StarsPayments
 from payments.jobs_bridge import JobsFulfilment
-
-FormatFor = Callable[[str], str]
-
-
-class _FormatChoosingQueue:
-    """The job queue as ``JobsFulfilment`` sees it, passing on the buyer's chosen format.
-
-    ``JobsFulfilment.on_paid`` starts the full job without an output format (so it would always
-    be MP3); this forwards every call to the real queue and fills the format in from the
-    person's /settings. (Gap reported: the bridge should take the format itself.)
-    """
-
-    def __init__(self, queue: JobQueue, format_for: FormatFor) -> None:
-        self._queue = queue
-        self._format_for = format_for
-
-    def submit_full(
-        self, preview_job_id: str, order_id: str, output_format: str | None = None
-    ) -> jobs.JobRecord:
-        fmt = output_format or self._format_for(preview_job_id)
-        return self._queue.submit_full(preview_job_id, order_id, output_format=fmt)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._queue, name)
 
 
 @dataclass
@@ -66,12 +41,7 @@ class Services:
         queue = JobQueue(jobs_settings)
         pay = Payments.open(payments_settings)
         state = BotState(queue.connection, platform, jobs_settings.record_ttl_s)
-
-        def format_for(preview_job_id: str) -> str:
-            preview = queue.get(preview_job_id)
-            return state.output_format(preview.user_id) if preview else "mp3"
-
-        bridge = JobsFulfilment(_FormatChoosingQueue(queue, format_for), pay.ledger)  # type: ignore[arg-type]
+        bridge = JobsFulfilment(queue, pay.ledger)
         event_connection = aioredis.Redis.from_url(jobs_settings.redis_url)
         return cls(
             queue=queue,

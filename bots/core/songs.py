@@ -109,16 +109,16 @@ class Songs:
         title, performer = await ctx.tags(record)
         keyboard = keyboards.preview(
             record.id,
-            ctx.pay.settings.price_stars,
-            stars=ctx.frontend.supports_invoices,
-            card=ctx.pay.stripe is not None,
+            ctx.price,
+            in_chat=ctx.frontend.supports_invoices,
+            card=ctx.offers_card_link,
             current=await ctx.output_format(record.user_id),
         )
         caption = messages.preview_caption(
             record.preview_start_s or 0.0,
             min(queue.settings.preview_length_s, record.duration_s),
-            ctx.pay.settings.price_stars,
-            card=ctx.pay.stripe is not None,
+            ctx.price,
+            card=ctx.offers_card_link,
         )
         workdir = Path(tempfile.mkdtemp(prefix=f"preview-{record.id[:8]}-", dir=ctx.spool()))
         try:

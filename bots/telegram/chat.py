@@ -123,6 +123,7 @@ class TelegramChat:
             payload=invoice.payload,
             currency=invoice.currency,
             prices=[LabeledPrice(invoice.label, invoice.amount)],
+            provider_token=invoice.provider_token,
         )
         return _ref(message)
 

@@ -8,6 +8,7 @@ Everything a person sees is decided in the core; nothing here formats a message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import (
@@ -24,7 +25,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
 
 from bots.core.flow import Flow
-from bots.core.ports import DownloadTooLarge, MessageRef, Person, Upload
+from bots.core.ports import Chat, ChatPayment, DownloadTooLarge, MessageRef, Person, Upload
 from bots.telegram.chat import PLATFORM, TelegramChat, TelegramFrontend, parse_callback_data
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 TOO_BIG = "file is too big"
 FLOW_KEY = "flow"
 FRONTEND_KEY = "frontend"
+
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+ChatCall = Callable[[Flow, Chat, Person], Awaitable[None]]
 
 
 def flow_of(context: ContextTypes.DEFAULT_TYPE) -> Flow:
@@ -57,31 +62,23 @@ def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
 # ------------------------------------------------------------------------------------ commands
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_chat is not None
-    await flow_of(context).on_start(chat_of(context, update.effective_chat.id), person_of(update))
+def _command(call: ChatCall) -> Handler:
+    """A handler for a command that needs nothing but who asked and where."""
+
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        await call(flow_of(context), chat_of(context, update.effective_chat.id), person_of(update))
+
+    return handler
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_chat is not None
-    await flow_of(context).on_help(chat_of(context, update.effective_chat.id), person_of(update))
-
-
-async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_chat is not None
-    await flow_of(context).on_settings(
-        chat_of(context, update.effective_chat.id), person_of(update)
-    )
-
-
-async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_chat is not None
-    await flow_of(context).on_history(chat_of(context, update.effective_chat.id), person_of(update))
-
-
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_chat is not None
-    await flow_of(context).on_cancel(chat_of(context, update.effective_chat.id), person_of(update))
+start = _command(Flow.on_start)
+help_command = _command(Flow.on_help)
+settings = _command(Flow.on_settings)
+history = _command(Flow.on_history)
+cancel = _command(Flow.on_cancel)
+# Text, stickers, photos: tell the person what we take.
+other_message = _command(Flow.on_unsupported)
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -153,14 +150,6 @@ async def song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await flow_of(context).on_upload(chat, person_of(update), upload)
 
 
-async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Text, stickers, photos: tell the person what we take."""
-    assert update.effective_chat is not None
-    await flow_of(context).on_unsupported(
-        chat_of(context, update.effective_chat.id), person_of(update)
-    )
-
-
 # ------------------------------------------------------------------------------------ buttons
 
 
@@ -205,11 +194,13 @@ async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await flow_of(context).on_payment(
         chat_of(context, message.chat_id),
         person_of(update),
-        payload=paid.invoice_payload,
-        amount=paid.total_amount,
-        currency=paid.currency,
-        charge_id=paid.telegram_payment_charge_id,
-        provider_ref=paid.provider_payment_charge_id or None,
+        ChatPayment(
+            payload=paid.invoice_payload,
+            amount=paid.total_amount,
+            currency=paid.currency,
+            charge_id=paid.telegram_payment_charge_id,
+            provider_ref=paid.provider_payment_charge_id or None,
+        ),
     )
 
 

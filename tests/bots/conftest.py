@@ -11,10 +11,7 @@ not separation quality).
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -22,9 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-import torch
-from rq import Worker
 
 import jobs
 import payments
@@ -33,22 +27,25 @@ from bots.telegram.app import build_application, serve
 from bots.telegram.config import TelegramConfig
 from tests.bots.fake_bot_api import Call, FakeBotApi, User
 from tests.bots.songs import (
+    write_converted,
     write_corrupt_mp3,
+    write_empty_file,
     write_large_short_wav,
     write_long_flac,
+    write_silence,
     write_song,
     write_text_file,
     write_voice_note,
+    write_zero_length_wav,
 )
-from tests.conftest import RedisServer
+from tests.support.redis_server import RedisServer
+from tests.support.workers import REPO, WorkerProcess, Workers, fast_settings
 
-REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = REPO / "models" / "vocals-unet.pt"
 TOKEN = "123456:TEST-token-for-the-fake-server"
 ADMIN_ID = 900
 PRICE_STARS = 50
 PREVIEW_LENGTH_S = 3.0
-WORKER_START_TIMEOUT_S = 90.0
 SERVE_START_TIMEOUT_S = 20.0
 
 
@@ -60,6 +57,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every input file the tests send, made once per session (about a second)."""
     root = tmp_path_factory.mktemp("media")
     song = write_song(root / "Blue Song.mp3", seconds=6.0, seed=0)
+    short = write_song(root / "short.wav", seconds=4.0, seed=9)
     return {
         "song": song,
         "song2": write_song(root / "Other Song.mp3", seconds=5.0, seed=3),
@@ -70,6 +68,12 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "corrupt": write_corrupt_mp3(root / "broken.mp3", song),
         "large": write_large_short_wav(root / "big.wav"),
         "long": write_long_flac(root / "two-hours.flac"),
+        "empty": write_empty_file(root / "empty.mp3"),
+        "zero_length": write_zero_length_wav(root / "zero.wav"),
+        "silence": write_silence(root / "silence.mp3"),
+        "mono": write_converted(root / "mono.wav", short, 44100, 1),
+        "phone": write_converted(root / "phone 8k.wav", short, 8000, 1),
+        "surround": write_converted(root / "surround 96k.flac", short, 96000, 6),
     }
 
 
@@ -91,26 +95,9 @@ def _video(path: Path, audio: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if SHIPPED_MODEL.is_file():
-        return SHIPPED_MODEL
-    from engine import checkpoint
-    from engine.model import UNet, UNetConfig
-    from engine.transforms import STFTConfig
-
-    torch.manual_seed(0)
-    cfg = UNetConfig(width=4)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    checkpoint.export(
-        {
-            "ema_state": UNet(cfg).state_dict(),
-            "unet": cfg.to_dict(),
-            "stft": STFTConfig().to_dict(),
-            "step": 0,
-        },
-        path,
-    )
-    return path
+def model_path(request: pytest.FixtureRequest) -> Path:
+    """The shipped model when there is one (the flow as people see it), else the tiny one."""
+    return SHIPPED_MODEL if SHIPPED_MODEL.is_file() else request.getfixturevalue("tiny_model")
 
 
 # ------------------------------------------------------------------------------ settings
@@ -118,17 +105,13 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def jobs_settings(redis_server: RedisServer, tmp_path: Path, model_path: Path) -> jobs.Settings:
-    return jobs.Settings(
-        redis_url=redis_server.url,
-        storage_dir=tmp_path / "storage",
-        model_path=model_path,
-        device="cpu",
+    # More heartbeat slack: the bot, its fake Bot API and the worker share the cores.
+    return fast_settings(
+        redis_server.url,
+        tmp_path / "storage",
+        model_path,
         preview_length_s=PREVIEW_LENGTH_S,
-        job_timeout_base_s=60.0,
-        retry_backoff_s=(1,),
-        worker_heartbeat_s=0.5,
         worker_heartbeat_ttl_s=5,
-        maintenance_interval_s=2,
     )
 
 
@@ -145,82 +128,14 @@ def payments_settings(tmp_path: Path) -> payments.Settings:
 # ------------------------------------------------------------------------------ the worker
 
 
-def _worker_env(settings: jobs.Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "REDIS_URL": settings.redis_url,
-        "STORAGE_DIR": str(settings.storage_dir),
-        "MODEL_PATH": str(settings.model_path),
-        "MODEL_DEVICE": settings.device or "",
-        "PREVIEW_LENGTH_S": str(settings.preview_length_s),
-        "JOB_TIMEOUT_BASE_S": str(settings.job_timeout_base_s),
-        "RETRY_BACKOFF_S": ",".join(str(s) for s in settings.retry_backoff_s),
-        "WORKER_HEARTBEAT_S": str(settings.worker_heartbeat_s),
-        "WORKER_HEARTBEAT_TTL_S": str(settings.worker_heartbeat_ttl_s),
-        "WORKER_MAINTENANCE_S": str(settings.maintenance_interval_s),
-        "TORCH_NUM_THREADS": "1",
-        "PYTHONPATH": str(REPO),
-    }
-
-
-class WorkerProcess:
-    """One real ``python worker.py`` process for the test's Redis and storage."""
-
-    def __init__(self, settings: jobs.Settings, log: Path) -> None:
-        self.settings = settings
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, str(REPO / "worker.py")],
-            cwd=REPO,
-            env=_worker_env(settings),
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_registered(self) -> None:
-        connection = redis.Redis.from_url(self.settings.redis_url)
-        deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-        try:
-            while not Worker.all(connection=connection):
-                if self.process.poll() is not None:
-                    output = self.log.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"worker exited:\n{output}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError("worker did not start in time")
-                time.sleep(0.1)
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # RQ's scheduler child, if any
-        except ProcessLookupError:
-            pass
-
-
 @pytest.fixture
 def start_worker(
     jobs_settings: jobs.Settings, tmp_path: Path
 ) -> Iterator[Callable[[], WorkerProcess]]:
     """``start_worker()`` starts a worker and returns once its model is loaded."""
-    started: list[WorkerProcess] = []
-
-    def start() -> WorkerProcess:
-        process = WorkerProcess(jobs_settings, tmp_path / f"worker-{len(started)}.log")
-        started.append(process)
-        process.wait_registered()
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+    workers = Workers(jobs_settings, tmp_path)
+    yield lambda: workers.start(1)[0]
+    workers.stop_all()
 
 
 @pytest.fixture

@@ -253,8 +253,10 @@ class FakeBotApi:
         total_amount: int,
         charge_id: str,
         currency: str = "XTR",
+        provider_charge_id: str = "",
     ) -> dict[str, Any]:
-        """The service message Telegram sends after the user paid."""
+        """The service message Telegram sends after the user paid (Stars have no provider id;
+        a card paid through a provider token has the provider's, e.g. Stripe's charge id)."""
         message = self._message(
             user,
             successful_payment={
@@ -262,7 +264,7 @@ class FakeBotApi:
                 "total_amount": total_amount,
                 "invoice_payload": payload,
                 "telegram_payment_charge_id": charge_id,
-                "provider_payment_charge_id": "",
+                "provider_payment_charge_id": provider_charge_id,
             },
         )
         self.push({"message": message})
@@ -529,6 +531,8 @@ class FakeBotApi:
         prices = params.get("prices") or []
         if params.get("currency") == "XTR" and (params.get("provider_token") or len(prices) != 1):
             raise _ApiError(400, "Bad Request: Stars invoices need one price and no provider")
+        if params.get("currency") != "XTR" and not params.get("provider_token"):
+            raise _ApiError(400, "Bad Request: PAYMENT_PROVIDER_INVALID")
         total = sum(int(p["amount"]) for p in prices)
         return self._sent(
             params,

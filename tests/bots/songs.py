@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from engine.audio import encode
 from engine.constants import SAMPLE_RATE
@@ -54,6 +55,31 @@ def write_corrupt_mp3(path: Path, good_mp3: Path) -> Path:
     start = 2000
     data[start : len(data) - 2000] = rng.integers(0, 256, len(data) - 4000, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
+    return path
+
+
+def write_empty_file(path: Path) -> Path:
+    """Zero bytes, as a failed upload or export leaves behind."""
+    path.write_bytes(b"")
+    return path
+
+
+def write_zero_length_wav(path: Path) -> Path:
+    """A well-formed WAV header with no samples in it."""
+    sf.write(path, np.zeros((0, 2), dtype=np.float32), SAMPLE_RATE)
+    return path
+
+
+def write_silence(path: Path, seconds: float = 4.0) -> Path:
+    """A real, decodable recording of digital silence."""
+    _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", str(seconds), str(path))
+    return path
+
+
+def write_converted(path: Path, source: Path, rate: int, channels: int) -> Path:
+    """``source`` at another sample rate and channel count (mono, 8 kHz phone audio, 96 kHz 5.1):
+    unusual, but good audio the bot must take."""
+    _ffmpeg("-i", str(source), "-ar", str(rate), "-ac", str(channels), str(path))
     return path
 
 

@@ -12,14 +12,14 @@ import payments
 from payments import IncomingPayment, OrderState, Provider
 from payments.jobs_bridge import JobsFulfilment
 from tests.bots.conftest import Harness
-from tests.payments.conftest import StripeStub, stripe_stub  # noqa: F401 - the stub fixture
+from tests.support.stripe_stub import StripeStub
 
 STRIPE_KEY = "sk_test_bots_suite"
 
 
 @pytest.fixture
 def payments_settings(
-    payments_settings: payments.Settings, stripe_stub: StripeStub  # noqa: F811
+    payments_settings: payments.Settings, stripe_stub: StripeStub
 ) -> payments.Settings:
     return dataclasses.replace(
         payments_settings, stripe_api_key=STRIPE_KEY, stripe_api_base=stripe_stub.url
@@ -30,7 +30,7 @@ async def test_pay_by_card_link_then_webhook_payment_delivers_stems(
     bot: Harness,
     worker: object,
     media: dict[str, Path],
-    stripe_stub: StripeStub,  # noqa: F811
+    stripe_stub: StripeStub,
     wait_until,
 ) -> None:
     api, user = bot.api, bot.user(501)

@@ -89,6 +89,8 @@ async def test_song_preview_payment_stems_and_reaction(
     api.send_text(admin, "/stats")
     stats_text = await api.wait_for_text(admin.id, "Refunds: 1")
     assert "👍 0 / 👎 1" in stats_text
+    assert "Jobs today: done full 1, preview 1 · failed full 0, preview 0" in stats_text
+    assert "s on average" in stats_text.split("Preview wait today: ")[1].splitlines()[0]
 
 
 

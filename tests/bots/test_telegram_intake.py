@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import CorruptAudioError, NotAudioError
+from engine.errors import CorruptAudioError, EmptyAudioError, NotAudioError, SilentAudioError
 from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
 
 
@@ -54,6 +54,41 @@ async def test_bad_inputs_get_their_friendly_messages(bot: Harness, media: dict[
     assert big["document"]["file_id"] not in fetched
     errors = [c.method for c in api.calls if str(c.result).startswith("<error")]
     assert errors == ["getFile"]  # the undeclared big file, refused by the Bot API
+
+
+async def test_empty_and_silent_audio_are_refused_kindly(
+    bot: Harness, media: dict[str, Path], wait_until
+) -> None:
+    api = bot.api
+    empty, zero, silent = (bot.user(i) for i in range(61, 64))
+    api.send_media(empty, media["empty"], "audio", mime_type="audio/mpeg")
+    api.send_media(zero, media["zero_length"], "document", mime_type="audio/wav")
+    api.send_media(silent, media["silence"], "audio", mime_type="audio/mpeg")
+    assert await api.wait_for_text(empty.id, EmptyAudioError.user_message)
+    assert await api.wait_for_text(zero.id, EmptyAudioError.user_message)
+    assert await api.wait_for_text(silent.id, SilentAudioError.user_message)
+    # Nothing queued, and the free preview a refused song took is given back.
+    for user in (empty, zero, silent):
+        assert bot.queue.active_jobs("telegram", user.id) == []
+        account = bot.pay.users.get("telegram", user.id)
+        await wait_until(lambda a=account: bot.pay.users.previews_used_today(a) == 0)
+
+
+async def test_mono_phone_and_surround_recordings_get_a_preview(
+    bot: Harness, worker: object, media: dict[str, Path]
+) -> None:
+    """Unusual but good audio: mono 44.1 kHz, 8 kHz phone audio, 96 kHz 5.1 — all accepted."""
+    api = bot.api
+    people = {bot.user(71): "mono", bot.user(72): "phone", bot.user(73): "surround"}
+    for user, name in people.items():
+        api.send_media(user, media[name], "document")
+    for user, name in people.items():
+        instrumental, vocals, photo = await bot.preview(user, timeout=120)
+        stem = media[name].stem
+        assert instrumental.params["title"] == f"{stem} (instrumental preview)"
+        assert vocals.files["audio"][1][:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
+        assert photo.files["photo"][1][:8] == b"\x89PNG\r\n\x1a\n"
+        assert bot.button(photo, "buy:")
 
 
 async def test_settings_button_changes_the_output_format(bot: Harness) -> None:

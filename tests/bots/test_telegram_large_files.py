@@ -73,6 +73,7 @@ async def test_local_bot_api_server_takes_a_26_mb_file_and_big_stems_step_down_t
         assert name.endswith(".flac") and data[:4] == b"fLaC" and len(data) <= SMALL_UPLOAD_LIMIT
     assert await api.wait_for_text(user.id, "Here are your stems (FLAC)")
     order = bot.pay.ledger.user_orders(bot.pay.users.get("telegram", user.id).id)[0]
+    assert order.output_format == "wav"  # the choice travels with the order
     full = bot.queue.get(order.fulfil_job_id)
     assert full.output_format == "wav"  # separated as asked; only the upload stepped down
     assert not [c for c in api.calls if str(c.result).startswith("<error")]

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import jobs
 import payments
-from tests.bots.conftest import REPO, TOKEN
+from tests.bots.conftest import TOKEN
 from tests.bots.fake_bot_api import FakeBotApi, User
+from tests.support.workers import REPO
 
 
 async def test_module_entry_point_answers_and_stops_cleanly(

@@ -102,6 +102,10 @@ def test_position_counts_previews_first_and_cancel_frees_the_slot(
     # Cancelling the first job of ua lets the waiting one into the queue.
     assert job_queue.cancel(a.id)
     assert Job.fetch(a2.id, connection=job_queue.connection).get_status() == RQStatus.QUEUED
+    # Each cancelled job counted once (the refused second cancel of b added nothing).
+    figures = job_queue.stats()
+    assert figures.cancelled == {"preview": 2, "full": 0}
+    assert figures.waiting["preview"] == job_queue.queues[JobKind.PREVIEW].count >= 1
 
 
 def test_paid_cancel_asks_for_a_refund_and_unpins_the_song(

@@ -33,6 +33,8 @@ def test_same_song_is_answered_from_the_cache_without_a_job(
     assert hit.cached and hit.status is JobStatus.DONE and hit.id != first.id
     assert hit.outputs == original.outputs and hit.source_job_id == first.id
     assert hit.content_hash == original.content_hash and hit.user_id == "u2"
+    figures = job_queue.stats()
+    assert (figures.done["preview"], figures.cached) == (1, 1)  # one job ran; two people served
     assert job_queue.get(hit.id) == hit  # a record the bot can look up later
     with pytest.raises(NoSuchJobError):
         Job.fetch(hit.id, connection=job_queue.connection)  # no RQ job was made

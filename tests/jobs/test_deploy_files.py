@@ -9,8 +9,7 @@ from pathlib import Path
 import yaml
 
 from jobs import Settings
-
-from .conftest import REPO
+from tests.support.workers import REPO
 
 # Variables the code reads that are not settings an operator sets.
 INTERNAL_VARS = {"RQ_WORKER_ID"}

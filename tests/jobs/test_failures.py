@@ -26,6 +26,9 @@ def test_audio_that_breaks_in_the_worker_fails_at_once_without_retries(
     types = [e.type for e in events_for(job_queue.connection, "telegram", record.id)]
     assert types == [EventType.FAILED]  # no retry for bad input
     assert job_queue.active_jobs("telegram", "u1") == []
+    figures = job_queue.stats()
+    assert figures.failed["preview"] == 1 and figures.done["preview"] == 0
+    assert figures.mean_preview_latency_s is None  # nobody got a preview
 
 
 def _kill_mid_job(job_queue: JobQueue, start_workers: Callable, record_id: str) -> int:

@@ -48,6 +48,10 @@ def test_preview_runs_to_done_with_progress_events_and_stems(
     assert (final.user_id, final.chat_id, final.kind) == ("u1", "c1", "preview")
     assert final.outputs == done.outputs and not final.refund
     assert Job.fetch(record.id, connection=job_queue.connection).meta["progress"] > 0
+    # Today's figures: one preview done, and how long its person waited for it.
+    figures = job_queue.stats()
+    assert figures.done == {"preview": 1, "full": 0} and figures.running == 0
+    assert 0 < figures.mean_preview_latency_s <= done.finished_at - record.created_at + 0.01
 
 
 def test_full_job_separates_the_whole_song(

@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from jobs import LocalStorage, S3Storage, Settings, Storage, StorageError, open_storage, sweep
 from jobs.retention import pin, pinned, unpin
 from jobs.storage import check_key, safe_name
-from tests.conftest import free_port
+from tests.support.redis_server import free_port
 
 RETENTION_S = 24 * 3600.0
 
@@ -74,6 +74,7 @@ def test_keys_cannot_escape_the_store(key: str) -> None:
     with pytest.raises(ValueError):
         check_key(key)
     assert safe_name("../../my song (live).mp3") == "my_song_live_.mp3"
+    assert safe_name("x" * 100 + ".flac") == "x" * 75 + ".flac"  # the extension survives
 
 
 def test_sweep_deletes_only_expired_unpinned_files(storage: Storage, redis_server) -> None:

@@ -35,7 +35,7 @@ async def test_paid_order_becomes_one_full_job_even_when_recovered_twice(
     pay = sqlite_pay
     preview = queue.submit("4242", "telegram", "4242", make_song(1.0, seed=1))
     user = pay.users.get_or_create("telegram", 4242)
-    order = pay.ledger.create_order(user, preview.content_hash, preview.id)
+    order = pay.ledger.create_order(user, preview.content_hash, preview.id, output_format="flac")
     bridge = JobsFulfilment(queue, pay.ledger)
     assert bridge.song_available(order)
 
@@ -45,6 +45,7 @@ async def test_paid_order_becomes_one_full_job_even_when_recovered_twice(
     full = queue.get(job_id)
     assert full.kind is JobKind.FULL
     assert (full.order_id, full.source_job_id) == (order.id, preview.id)
+    assert full.output_format == "flac"  # the buyer's choice, carried by the order
     assert bridge.locate_stem(pay.ledger.get_order(order.id), "vocals") is None  # not done yet
 
     await pay.recover(bridge.on_paid)  # a second restart while the job still waits
@@ -77,7 +78,7 @@ async def test_expired_song_is_refunded_instead_of_retried(
     paid = pay.ledger.record_payment(stripe_payment(order.id))
     assert not await pay.fulfilment(bridge.on_paid).start(paid.order, "stripe webhook")
     assert pay.ledger.get_order(order.id).state is OrderState.REFUNDED
-    assert [r.charge_id for r in refunds] == ["pi_1"]
+    assert [r.payment.charge_id for r in refunds] == ["pi_1"]
 
 
 def test_racing_recoveries_submit_one_job(

@@ -46,7 +46,7 @@ async def test_recover_redrives_paid_orders_and_refunds_stuck_ones(pay: Payments
     report = await pay.recover(lambda order: started.append(order.id))
 
     assert report.redriven == [fresh.id] and started == [fresh.id]
-    assert report.refunded == [stuck.id] and [r.charge_id for r in refunds] == ["pi_2"]
+    assert report.refunded == [stuck.id] and [r.payment.charge_id for r in refunds] == ["pi_2"]
     assert pay.ledger.get_order(stuck.id).state is OrderState.REFUNDED
     assert pay.ledger.get_order(done.id).state is OrderState.DELIVERED
     assert pay.ledger.get_order(unpaid.id).state is OrderState.CREATED

@@ -102,6 +102,24 @@ def test_successful_payment_grants_once(pay: Payments, stars: StarsPayments, ord
     assert len(pay.ledger.payments_for(order.id)) == 1
 
 
+def test_card_invoices_through_a_provider_token(pay: Payments, user: User, order: Order) -> None:
+    """With TELEGRAM_PROVIDER_TOKEN, Telegram invoices charge the card price, not Stars."""
+    card = StarsPayments(pay.ledger, pay.users, lambda o: True, provider_token="284685063:TEST:x")
+    assert card.list_price() == (199, "usd")
+    invoice = card.invoice(order)
+    assert (invoice.currency, invoice.amount, invoice.provider_token) == ("USD", 199, "284685063:TEST:x")
+    payload = invoice_payload(order)
+    assert not card.check_pre_checkout(TG_USER, payload, "XTR", 100).ok
+    assert card.check_pre_checkout(TG_USER, payload, "USD", 199).ok
+    paid = card.record_payment(payload, "USD", 199, "tg-card-1", "ch_stripe_1")
+    assert paid.granted and paid.payment.provider is Provider.TELEGRAM_CARD
+    assert (paid.payment.charge_id, paid.payment.provider_ref) == ("tg-card-1", "ch_stripe_1")
+    # A Stars invoice sent before the switch, paid after it, is still a Stars payment.
+    other = pay.ledger.create_order(user, "song-2", "preview-job")
+    stray = card.record_payment(invoice_payload(other), "XTR", 100, "tg-stars-1")
+    assert stray.granted and stray.payment.provider is Provider.STARS
+
+
 async def test_stars_refund_goes_through_the_bot_callback_once(
     pay: Payments, stars: StarsPayments, order: Order
 ) -> None:
@@ -119,7 +137,7 @@ async def test_stars_refund_goes_through_the_bot_callback_once(
     results = await asyncio.gather(pay.refunder.retry_pending(), pay.refunder.retry_pending())
     assert [s for r in results for s in r].count(RefundStatus.REFUNDED) == 1
     assert len(calls) == 1
-    assert (calls[0].platform_user_id, calls[0].charge_id, calls[0].amount) == (
+    assert (calls[0].platform_user_id, calls[0].payment.charge_id, calls[0].payment.amount) == (
         "4242",
         "tg-charge-9",
         100,
@@ -134,7 +152,7 @@ async def test_stars_payment_for_a_paid_order_is_sent_back(
     refunded: list[str] = []
 
     async def refund_star_payment(request: RefundRequest) -> None:
-        refunded.append(request.charge_id)
+        refunded.append(request.payment.charge_id)
 
     pay.refunder.register(Provider.STARS, refund_star_payment)
     payload = invoice_payload(order)

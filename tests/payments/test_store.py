@@ -7,7 +7,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -23,7 +25,11 @@ from payments import (
     Provider,
     User,
 )
-from payments.models import Base, EntitlementRow, LedgerEntryRow, ProviderEventRow
+from payments.db import MIGRATIONS_DIR
+from payments.ledger import Ledger
+from payments.models import Base, EntitlementRow, LedgerEntryRow, ProviderEventRow, utcnow
+
+from .conftest import make_settings
 
 CONCURRENCY = 8
 
@@ -97,6 +103,44 @@ def test_one_live_order_per_user_song_kind(pay: Payments, user: User) -> None:
     assert pay.ledger.create_order(user, "song-b", "job-b").id != first.id
     other = pay.users.get_or_create("telegram", 777)
     assert pay.ledger.create_order(other, "song-a", "job-c").id != first.id
+
+
+def test_order_keeps_the_format_chosen_until_it_is_paid(pay: Payments, user: User) -> None:
+    order = pay.ledger.create_order(user, "song-f", "job-f", output_format="wav")
+    assert order.output_format == "wav"
+    # A new choice before paying replaces it (the newest invoice names it), audited.
+    assert pay.ledger.create_order(user, "song-f", "job-f", output_format="flac").output_format == "flac"
+    assert pay.ledger.create_order(user, "song-f", "job-f").output_format == "flac"
+    pay.ledger.record_payment(stripe_payment(order.id))
+    # Paid: the stems are being made in that format; a later tap changes nothing.
+    assert pay.ledger.create_order(user, "song-f", "job-f", output_format="mp3").output_format == "flac"
+    actions = [e.action for e in pay.ledger.entries(order.id)]
+    assert actions == ["order_created", "format_chosen", "paid"]
+    with pytest.raises(OrderError):
+        pay.ledger.create_order(user, "song-g", "job-g", output_format="x" * 20)
+
+
+def test_upgrade_from_the_first_schema_keeps_orders(db_url: str) -> None:
+    """An order written by revision 0001 survives the upgrade with no format (the default)."""
+    db = Database(db_url)
+    try:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+            conn.execute(text("INSERT INTO users (platform, platform_user_id, level, banned, "
+                              "created_at) VALUES ('telegram', '1', 'free', false, :now)"),
+                         {"now": utcnow()})
+            conn.execute(text("INSERT INTO orders (id, user_id, song_key, kind, job_id, state, "
+                              "price_cents, currency, price_stars, fulfil_attempts, created_at, "
+                              "updated_at) VALUES ('o1', 1, 's', 'full_stems', 'j', 'created', 199, "
+                              "'usd', 100, 0, :now, :now)"), {"now": utcnow()})
+        db.migrate()
+        order = Ledger(db, make_settings(db_url)).get_order("o1")
+        assert order is not None and order.output_format is None
+    finally:
+        db.dispose()
 
 
 def test_concurrent_create_order_yields_one_order(pay: Payments, user: User) -> None:
@@ -190,7 +234,9 @@ def test_refund_begins_once_then_completes(pay: Payments, user: User) -> None:
     started = [r for r in requests if r is not None]
     assert len(started) == 1
     request = started[0]
-    assert (request.charge_id, request.amount, request.platform_user_id) == ("pi_1", 199, "4242")
+    assert (request.payment.charge_id, request.payment.amount, request.platform_user_id) == (
+        "pi_1", 199, "4242"
+    )
     assert pay.ledger.get_order(order.id).state is OrderState.REFUND_PENDING
     assert [r.payment_id for r in pay.ledger.pending_refunds()] == [request.payment_id]
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from payments import (
+    Payment,
     Payments,
+    PaymentStatus,
     Provider,
     RefundRequest,
     Settings,
@@ -16,8 +19,9 @@ from payments import (
     User,
 )
 from payments.stripe_checkout import SESSION_WINDOW_S
+from tests.support.stripe_stub import StripeStub
 
-from .conftest import STRIPE_KEY, StripeStub, make_settings
+from .conftest import STRIPE_KEY, make_settings
 
 
 @pytest.fixture
@@ -76,20 +80,27 @@ async def test_paid_orders_cannot_open_sessions(
     assert stripe_stub.requests == []
 
 
+def refund_request(provider: Provider, charge_id: str, provider_ref: str | None = None) -> RefundRequest:
+    payment = Payment(
+        id=7,
+        order_id="a" * 32,
+        provider=provider,
+        charge_id=charge_id,
+        provider_ref=provider_ref,
+        amount=199,
+        currency="usd",
+        granted=True,
+        status=PaymentStatus.REFUND_PENDING,
+        refund_ref=None,
+        created_at=datetime.now(UTC),
+    )
+    return RefundRequest(payment, "telegram", "1", "job failed")
+
+
 async def test_refund_uses_payment_intent_and_stable_key(
     checkout: StripeCheckout, stripe_stub: StripeStub
 ) -> None:
-    request = RefundRequest(
-        payment_id=7,
-        order_id="a" * 32,
-        provider=Provider.STRIPE,
-        charge_id="pi_123",
-        amount=199,
-        currency="usd",
-        platform="telegram",
-        platform_user_id="1",
-        reason="job failed",
-    )
+    request = refund_request(Provider.STRIPE, "pi_123", provider_ref="cs_test_1")
     ref = await checkout.refund(request)
     assert ref.startswith("re_")
     assert await checkout.refund(request) == ref  # a retried refund is the same refund
@@ -97,6 +108,30 @@ async def test_refund_uses_payment_intent_and_stable_key(
     assert [c.headers["Idempotency-Key"] for c in calls] == ["refund-payment-7"] * 2
     assert calls[0].form["payment_intent"] == "pi_123"
     assert calls[0].form["metadata[order_id]"] == "a" * 32
+
+
+async def test_card_payment_made_in_telegram_is_refunded_by_its_stripe_charge(
+    checkout: StripeCheckout, stripe_stub: StripeStub
+) -> None:
+    # charge_id is Telegram's id; Stripe knows the payment by provider_payment_charge_id.
+    assert await checkout.refund(refund_request(Provider.TELEGRAM_CARD, "tg-1", "ch_3Abc"))
+    (call,) = stripe_stub.calls("/v1/refunds")
+    assert call.form["charge"] == "ch_3Abc" and "payment_intent" not in call.form
+    # Without a Stripe id nothing can be sent back: the refund fails (stays pending), never
+    # passes for done.
+    with pytest.raises(ValueError, match="no Stripe charge"):
+        await checkout.refund(refund_request(Provider.TELEGRAM_CARD, "tg-2", None))
+    # A Checkout session that took no money has nothing to refund.
+    assert await checkout.refund(refund_request(Provider.STRIPE, "cs_test_free")) is None
+    assert len(stripe_stub.calls("/v1/refunds")) == 1
+
+
+def test_telegram_provider_token_needs_the_stripe_key(sqlite_url: str) -> None:
+    env = {"DATABASE_URL": sqlite_url, "TELEGRAM_PROVIDER_TOKEN": "284685063:TEST:abc"}
+    with pytest.raises(SettingsError, match="STRIPE_API_KEY"):
+        Settings.from_env(env)
+    settings = Settings.from_env({**env, "STRIPE_API_KEY": STRIPE_KEY})
+    assert settings.telegram_provider_token and "284685063" not in repr(settings)
 
 
 def test_missing_key_is_a_startup_error(sqlite_url: str) -> None:

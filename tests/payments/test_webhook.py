@@ -28,8 +28,9 @@ from payments import (
 )
 from payments.models import EntitlementRow, ProviderEventRow
 from payments.webhook import STRIPE_WEBHOOK_PATH, StripeWebhook, build_app
+from tests.support.stripe_stub import StripeStub
 
-from .conftest import STRIPE_KEY, StripeStub, session_object, sign, stripe_event
+from .conftest import STRIPE_KEY, session_object, sign, stripe_event
 from .test_store import count
 
 

@@ -1,0 +1,71 @@
+"""Mask post-processing experiments: residual vs own instrumental mask vs multichannel Wiener.
+
+    python bench/postprocess.py ../shared/data/eval [--model PATH] [--no-record]
+
+The Wiener variant (the ``norbert`` package, as Open-Unmix uses it) takes the model's two
+magnitude estimates as source spectrogram models and re-derives both stems with a multichannel
+Wiener filter that also uses the stereo covariance our per-channel U-Net ignores. Whole-clip STFT
+(the eval clips are seconds long), so this measures the filter, not the chunking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import norbert
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._record import record  # noqa: E402
+from engine.evaluate import Track, evaluate_estimator, format_table, load_tracks  # noqa: E402
+from engine.predict import Separator, Stems, load_model  # noqa: E402
+from engine.transforms import istft, stft  # noqa: E402
+
+
+def estimate(track: Track, model: Separator, mode: str) -> Stems:
+    x = torch.from_numpy(track.mixture)
+    spec = stft(x, model.stft_cfg)  # (2, freq, frames)
+    masks = model.masks(spec.abs())  # (2, sources, freq, frames)
+    n = track.mixture.shape[-1]
+    if mode == "residual":
+        vocals = istft(spec * masks[:, 0], model.stft_cfg, n).numpy()
+        return Stems(vocals, track.mixture - vocals)
+    if mode == "mask":
+        return Stems(istft(spec * masks[:, 0], model.stft_cfg, n).numpy(),
+                     istft(spec * masks[:, 1], model.stft_cfg, n).numpy())
+    # wiener-N: N EM iterations of the multichannel filter (0: the soft mask of the estimates).
+    # norbert wants (frames, freq, channels, sources) magnitudes and (frames, freq, channels) mix.
+    v = (masks * spec.abs()[:, None]).permute(3, 2, 0, 1).numpy().astype(np.float64)
+    mix = spec.permute(2, 1, 0).numpy().astype(np.complex128)
+    y = norbert.wiener(v, mix, iterations=int(mode.split("-")[1]))
+    out = torch.from_numpy(y).permute(3, 2, 1, 0)  # (sources, channels, freq, frames)
+    return Stems(istft(out[0].to(spec.dtype), model.stft_cfg, n).numpy(),
+                 istft(out[1].to(spec.dtype), model.stft_cfg, n).numpy())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder")
+    parser.add_argument("--model")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    tracks = load_tracks(Path(args.folder))
+    model = load_model(args.model)
+    rows = [
+        evaluate_estimator(f"{model.version} {mode}", tracks,
+                           lambda t, m=mode: estimate(t, model, m))
+        for mode in ("residual", "mask", "wiener-0", "wiener-1", "wiener-2")
+    ]
+    body = f"Post-processing of one model's masks on `{args.folder}`.\n\n{format_table(rows)}"
+    if args.no_record:
+        print(body)
+    else:
+        record("Mask post-processing: residual, own mask, Wiener", body)
+
+
+if __name__ == "__main__":
+    main()
