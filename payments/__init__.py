@@ -11,12 +11,12 @@ Public API (stable; bots and services import from here)::
     pay.rate_limiter.allow(f"telegram:{tg_user_id}")  # per-user requests/minute (in memory)
     pay.users.set_banned(user.id, True, actor=admin.actor)
 
-    order = pay.ledger.create_order(user, song_key=content_hash, job_id=preview_job_id)
+    order = pay.ledger.create_order(user, content_hash, preview_job_id, output_format="flac")
     pay.ledger.is_entitled(user.id, song_key)       # bought (and not refunded)?
     # Stripe: await pay.stripe.create_session(order) -> CheckoutLink(url, session_id, expires_at)
-    # Stars:
+    # Telegram invoices (Stars; by card when TELEGRAM_PROVIDER_TOKEN is set):
     stars = pay.stars(song_available=lambda order: ...)
-    invoice = build_invoice(order)                  # -> StarsInvoice for Bot.send_invoice
+    invoice = stars.invoice(order)                  # -> StarsInvoice for Bot.send_invoice
     decision = stars.check_pre_checkout(tg_user_id, payload, currency, total_amount)
     result = stars.record_payment(payload, currency, total_amount, tg_charge_id, provider_charge_id)
     #   result.granted -> await pay.fulfilment(on_paid).start(result.order, why)

@@ -31,6 +31,16 @@ STARS_CURRENCY = "XTR"
 T = TypeVar("T")
 
 
+def price_in(
+    provider: Provider, price_stars: int, price_cents: int, currency: str
+) -> tuple[int, str]:
+    """(amount, currency) through ``provider``: Stars are their own currency; every card path
+    (a Checkout link, a card invoice in Telegram) pays the price in cents of ``currency``."""
+    if provider is Provider.STARS:
+        return price_stars, STARS_CURRENCY
+    return price_cents, currency
+
+
 def _snapshot(cls: type[T], row: object, **convert: Callable[[Any], Any]) -> T:
     """A frozen copy of the row's columns that ``cls`` names; ``convert`` types some of them."""
     values = {f.name: getattr(row, f.name) for f in fields(cls)}  # type: ignore[arg-type]
@@ -86,11 +96,8 @@ class Order:
         return self.state is OrderState.CREATED
 
     def price_for(self, provider: Provider) -> tuple[int, str]:
-        """(amount, currency) a payment through ``provider`` must bring: Stars are their own
-        currency; every card path pays the price in cents of the order's currency."""
-        if provider is Provider.STARS:
-            return self.price_stars, STARS_CURRENCY
-        return self.price_cents, self.currency
+        """(amount, currency) a payment through ``provider`` must bring for this order."""
+        return price_in(provider, self.price_stars, self.price_cents, self.currency)
 
     @classmethod
     def from_row(cls, row: OrderRow) -> Order:

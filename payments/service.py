@@ -17,6 +17,7 @@ from payments.ledger import Ledger
 from payments.models import Provider
 from payments.privacy import ForgetResult, forget_user
 from payments.ratelimit import RateLimiter
+from payments.records import price_in
 from payments.recovery import RecoveryReport, recover
 from payments.refunds import Refunder
 from payments.settings import Settings
@@ -52,6 +53,11 @@ class Payments:
         return StarsPayments(
             self.ledger, self.users, song_available, self.settings.telegram_provider_token
         )
+
+    def list_price(self, provider: Provider) -> tuple[int, str]:
+        """(amount, currency) a new order costs through ``provider`` (buttons, texts)."""
+        s = self.settings
+        return price_in(provider, s.price_stars, s.price_cents, s.currency)
 
     def fulfilment(self, on_paid: OnPaid) -> Fulfilment:
         return Fulfilment(self.ledger, on_paid, self.refunder)

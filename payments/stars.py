@@ -125,13 +125,6 @@ class StarsPayments:
     def invoice(self, order: Order) -> StarsInvoice:
         return build_invoice(order, self._provider_token)
 
-    def list_price(self) -> tuple[int, str]:
-        """(amount, currency) a new order costs in a Telegram invoice (for buttons and texts)."""
-        settings = self.ledger.settings
-        if self.provider is Provider.STARS:
-            return settings.price_stars, STARS_CURRENCY
-        return settings.price_cents, settings.currency
-
     def check_pre_checkout(
         self, platform_user_id: str | int, payload: str, currency: str, total_amount: int
     ) -> PreCheckoutDecision:

@@ -48,9 +48,9 @@ class Commands:
     async def history(self, chat: Chat, person: Person) -> None:
         user = await self.ctx.user(person)
         orders = await asyncio.to_thread(self.ctx.pay.ledger.user_orders, user.id)
-        provider = self.ctx.services.stars.provider
+        sold = self.ctx.sold_through
         lines = [
-            messages.order_line(o.created_at, messages.money(*o.price_for(provider)), o.state.value)
+            messages.order_line(o.created_at, messages.money(*o.price_for(sold)), o.state.value)
             for o in orders
         ]
         await chat.send_text(messages.history(lines))

@@ -48,19 +48,22 @@ class Context:
         return await asyncio.to_thread(self.pay.users.get_or_create, person.platform, person.user_id)
 
     @property
-    def price(self) -> str:
-        """What the full stems cost as this platform sells them: the price of its own invoice
-        (Stars, or a card price with a provider token), else the card price of the link."""
+    def sold_through(self) -> Provider:
+        """How this platform sells the stems first: its own invoice (Stars, or a card through a
+        provider token), else the Stripe Checkout link."""
         if self.frontend.supports_invoices:
-            return messages.money(*self.services.stars.list_price())
-        return messages.money(self.pay.settings.price_cents, self.pay.settings.currency)
+            return self.services.stars.provider
+        return Provider.STRIPE
+
+    @property
+    def price(self) -> str:
+        return messages.money(*self.pay.list_price(self.sold_through))
 
     @property
     def offers_card_link(self) -> bool:
-        """A Stripe Checkout link is offered when Stripe is set up, unless the chat's own invoice
-        already takes cards (a provider token): one card button, not two."""
-        card_invoice = self.services.stars.provider is Provider.TELEGRAM_CARD
-        return self.pay.stripe is not None and not (self.frontend.supports_invoices and card_invoice)
+        """A Checkout link when Stripe is set up, unless the chat's own invoice already takes
+        cards: one card button, not two."""
+        return self.pay.stripe is not None and self.sold_through is not Provider.TELEGRAM_CARD
 
     def is_admin(self, person: Person) -> bool:
         return self.pay.settings.is_admin(person.platform, person.user_id)

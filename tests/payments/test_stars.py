@@ -105,7 +105,8 @@ def test_successful_payment_grants_once(pay: Payments, stars: StarsPayments, ord
 def test_card_invoices_through_a_provider_token(pay: Payments, user: User, order: Order) -> None:
     """With TELEGRAM_PROVIDER_TOKEN, Telegram invoices charge the card price, not Stars."""
     card = StarsPayments(pay.ledger, pay.users, lambda o: True, provider_token="284685063:TEST:x")
-    assert card.list_price() == (199, "usd")
+    assert pay.list_price(card.provider) == (199, "usd")
+    assert pay.list_price(Provider.STARS) == (100, "XTR")
     invoice = card.invoice(order)
     assert (invoice.currency, invoice.amount, invoice.provider_token) == ("USD", 199, "284685063:TEST:x")
     payload = invoice_payload(order)
