@@ -42,6 +42,14 @@ FFPROBE = os.environ.get("FFPROBE_BINARY", "ffprobe")
 PROBE_TIMEOUT_S = 30
 # Decoding a 20-minute song takes a few seconds; this only stops a pathological file.
 DECODE_TIMEOUT_S = 300
+# Only local files, and only demuxers of real audio/video containers: a playlist format (HLS,
+# concat, ...) disguised as a song could otherwise make ffmpeg open other files on the server.
+SAFE_INPUT_ARGS = [
+    "-protocol_whitelist", "file,pipe",
+    "-format_whitelist",
+    "mp3,mov,matroska,ogg,flac,wav,aac,w64,aiff,caf,asf,amr,ac3,eac3,dts,mpeg,mpegts,avi,flv,wv,"
+    "ape,tta,au,voc",
+]
 # A file that decodes to less than this share of its declared length was cut off.
 TRUNCATION_RATIO = 0.9
 # ffmpeg reports a damaged stream with lines like these; anything else on stderr is only a warning.
@@ -86,7 +94,7 @@ def probe(
     if size > max_bytes:
         raise TooLargeError(size, max_bytes)
     cmd = [
-        FFPROBE, "-v", "error", "-print_format", "json",
+        FFPROBE, "-v", "error", *SAFE_INPUT_ARGS, "-print_format", "json",
         "-show_format", "-show_streams", "--", str(path),
     ]
     result = subprocess.run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
@@ -128,7 +136,7 @@ def decode(
     """
     info = probe(path, max_duration_s=max_duration_s, max_bytes=max_bytes)
     cmd = [
-        FFMPEG, "-nostdin", "-v", "error", "-i", str(path),
+        FFMPEG, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         # One second over the limit is enough to know it is too long if probing could not tell.
         "-t", f"{max_duration_s + 1:.3f}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,21 @@ def test_file_names_never_reach_a_shell(tmp_path: Path, clips: dict[str, Path]) 
     assert audio.decode(hostile).shape[0] == 2
     assert not (tmp_path / "pwned").exists()
     assert not Path("pwned").exists()
+
+
+def test_playlists_cannot_make_ffmpeg_read_other_files(tmp_path: Path, clips: dict[str, Path]) -> None:
+    """An HLS playlist renamed .mp3 must not pull in another file from the server (plain ffmpeg
+    follows it: its segment below is a valid MPEG-TS file)."""
+    segment = tmp_path / "secret.ts"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(clips["wav"]), "-c:a", "aac",
+         "-f", "mpegts", str(segment)],
+        check=True,
+    )
+    hls = tmp_path / "song.mp3"
+    hls.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:4,\n{segment}\n#EXT-X-ENDLIST\n")
+    plain = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=format_name",
+                            str(hls)], capture_output=True, text=True, check=False)
+    assert "hls" in plain.stdout  # the attack works on an unguarded ffprobe
+    with pytest.raises(NotAudioError):
+        audio.decode(hls)
