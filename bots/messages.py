@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "How to use the bot"),
     ("settings", "Choose the output format"),
     ("history", "Your orders"),
+    ("status", "Where your songs are: place in line, progress"),
     ("cancel", "Cancel your song in line"),
     ("forget", "Delete everything we store about you"),
 )
@@ -34,6 +35,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "Users, jobs, revenue, feedback by model version"),
     ("grant", "<user id> paid|free — set a user's level (paid: more previews a day)"),
     ("refund", "<order id> — refund an order, even a delivered one"),
+    ("export", "— all ratings as a CSV file"),
     ("ban", "<user id> [reason] — block a user"),
     ("unban", "<user id> — lift a ban"),
 )
@@ -229,11 +231,14 @@ def money(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency.upper()}"
 
 
-def refunded(amount: int, currency: str) -> str:
-    return (
-        f"Sorry — I couldn't separate your song. Your payment ({money(amount, currency)}) has "
-        "been refunded."
-    )
+def refunded(amount: int, currency: str, reason: str | None = None) -> str:
+    """The refund notice; ``reason`` (a friendly sentence from the pipeline) replaces the
+    generic apology when we know what went wrong."""
+    why = reason.strip() if reason and reason.strip() else "Sorry — I couldn't separate your song."
+    return f"{why}\nYour payment ({money(amount, currency)}) has been refunded."
+
+
+UNDELIVERABLE = "Sorry — I couldn't send you the stems."
 
 
 REFUND_FAILED = (
@@ -264,6 +269,24 @@ def history(lines: Iterable[str]) -> str:
 
 
 CANCELLED = "Cancelled — that song is out of the queue."
+NOTHING_IN_FLIGHT = "You have no songs in progress. Send me a song to start."
+
+
+def job_line(title: str, full: bool, place: int | None, progress: int, retrying: bool) -> str:
+    """One song in /status: what it is and where it is."""
+    what = f"{title} — {'full stems' if full else 'preview'}"
+    if place is not None:
+        where = "next in line" if place <= 1 else f"#{place} in line"
+    elif retrying:
+        where = "trying again"
+    else:
+        where = f"separating, {progress}%"
+    return f"• {what}: {where}"
+
+
+def in_flight(lines: Iterable[str]) -> str:
+    body = "\n".join(lines)
+    return f"Your songs in progress:\n{body}" if body else NOTHING_IN_FLIGHT
 NOTHING_TO_CANCEL = "You have nothing in line to cancel."
 FORGOTTEN = "Done — I've deleted your data and your songs."
 FORGET_CONFIRM = (
@@ -314,6 +337,13 @@ def granted(user_id: str, level: str) -> str:
 
 
 UNKNOWN_USER = "I don't know that user id (they have to message the bot first)."
+
+
+def unknown_order(order_id: str) -> str:
+    return f"There is no order {order_id!r} — check the id and try again."
+
+
+EXPORT_CAPTION = "All ratings so far (users as internal ids)."
 
 
 def banned(user_id: int) -> str:

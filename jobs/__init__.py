@@ -16,13 +16,15 @@ Submitting and watching (a bot)::
     except (AudioError, UserLimitError) as exc:      # bad file / too many songs in flight
         await reply(exc.user_message)
     if record.cached:                                # same song done before: answer now,
-        await send_results(record)                   # no event will follow for it
+        await send_results(record)                   # (no event for an unpaid answer)
     else:
         await reply(f"Queued, {queue.position(record.id)} ahead of you")
 
     consumer = EventConsumer(redis.asyncio.Redis.from_url(url), platform="telegram")
-    await consumer.run(handle)   # handle(event): PROGRESS / RETRYING / DONE / FAILED / CANCELLED;
-                                 # acked when handle returns; a restarted bot gets what it missed
+    await consumer.run(handle, stop, give_up)  # handle(event): PROGRESS / RETRYING / DONE /
+        # FAILED / CANCELLED, several jobs at once, each job's in order; acked when handle
+        # returns; a restarted bot gets what it missed; give_up(event, error) after
+        # max_deliveries failures, then the event is dead-lettered
 
     queue.position(job_id) -> int | None        # jobs ahead; None once running or ended
     queue.cancel(job_id, user_id) -> bool       # a CANCELLED event follows
@@ -31,11 +33,16 @@ Submitting and watching (a bot)::
 
 Paying and delivering (payments + bot)::
 
+    queue.keep_song(preview_job_id) -> float  # about to be paid for: seconds it stays stored
     full = queue.submit_full(preview_job_id, order_id, output_format="mp3")  # pins the song
-    # ... DONE event with event.order_id; results stay pinned (kept past retention) ...
+    # ... DONE event with event.order_id (also when answered from the cache); results stay
+    # pinned (kept past retention) ...
+    queue.fail_full(preview_job_id, order_id, InputExpiredError(...))  # song gone: refund event
     queue.mark_delivered(full.id)   # unpin: they now expire RETENTION_HOURS from now
     # FAILED / CANCELLED events for a paid job carry refund=True: refund or credit the order.
     queue.pin(job_id, order_id)     # keep any finished job's results until mark_delivered
+    queue.release(job_id)           # a paid result refunded instead of delivered: let it go
+    queue.forget_user(platform, user_id)  # /forget: records, RQ jobs, stored songs and results
 
 The worker (``python worker.py``) and the design are described in docs/PIPELINE.md.
 """

@@ -32,6 +32,16 @@ def events(platform: str) -> str:
     return f"{PREFIX}:events:{platform}"
 
 
+def dead_events(platform: str) -> str:
+    """Stream of one platform's events its bots gave up on (operators read it with XRANGE)."""
+    return f"{PREFIX}:events:{platform}:dead"
+
+
+def user_jobs(platform: str, user_id: str) -> str:
+    """Set of every job id of one person whose record may still exist (for /forget)."""
+    return f"{PREFIX}:user:{platform}:{user_id}:jobs"
+
+
 def cache(model_version: str, kind: str, fmt: str, content_hash: str) -> str:
     """Pointer from a song (decoded-audio hash) to the job whose stored results answer it."""
     return f"{PREFIX}:cache:{model_version}:{kind}:{fmt}:{content_hash}"

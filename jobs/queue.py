@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -33,7 +34,8 @@ from rq.rate_limit import RateLimit, RateLimitRegistry
 from engine.audio import content_hash, decode
 from engine.constants import OUTPUT_FORMATS, SAMPLE_RATE
 from jobs import cache, keys, lifecycle, retention, stats
-from jobs.errors import InputExpiredError, JobNotFoundError, UserLimitError
+from jobs.errors import InputExpiredError, JobError, JobNotFoundError, UserLimitError
+from jobs.events import EventType
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.stats import JobStats
@@ -61,6 +63,16 @@ end
 redis.call('SADD', KEYS[1], ARGV[2])
 return 1
 """
+
+
+@dataclass
+class ForgetReport:
+    """What :meth:`JobQueue.forget_user` deleted, and what an open order still keeps."""
+
+    deleted_records: list[str] = field(default_factory=list)
+    deleted_files: list[str] = field(default_factory=list)
+    kept_pinned: list[str] = field(default_factory=list)  # stored objects an order still pins
+    kept_jobs: list[str] = field(default_factory=list)  # paid results not delivered yet
 
 
 def _check_platform(platform: str) -> str:
@@ -110,8 +122,9 @@ class JobQueue:
 
         ``source`` is a file path or the file's bytes. The returned record is either a queued
         job (watch the events for progress and the result) or, when the same song was already
-        separated by the same model, a finished record with ``cached=True`` and ``outputs`` set —
-        deliver it right away; no event follows for it.
+        separated by the same model, a finished record with ``cached=True`` and ``outputs`` set.
+        An unpaid cached answer has no event: deliver it right away. A paid one (``order_id``)
+        gets its ``done`` event like any paid job, so delivery has one path.
 
         Raises :class:`engine.errors.AudioError` (bad file; ``.user_message`` says why),
         :class:`UserLimitError` (too many songs in progress; never for a paid ``order_id``) or
@@ -132,11 +145,6 @@ class JobQueue:
                 duration_s = audio.shape[1] / SAMPLE_RATE
                 song_hash = content_hash(audio)
                 del audio
-            cached = self._from_cache(
-                user_id, platform, chat_id, kind, fmt, song_hash, duration_s, name, order_id
-            )
-            if cached is not None:
-                return cached
             job_id = uuid.uuid4().hex
             record = JobRecord(
                 id=job_id,
@@ -151,6 +159,14 @@ class JobQueue:
                 content_hash=song_hash,
                 order_id=order_id,
             )
+            source_job = self._cached_source(kind, fmt, song_hash)
+            if source_job is not None:
+                # The person's own copy of the song, kept for them for a full retention period
+                # (the first uploader's copy may be deleted sooner): they may buy the full song.
+                self.storage.put_file(record.input_key, path)
+                if order_id:
+                    retention.pin(self.connection, [record.input_key], order_id)
+                return self._answer_from_cache(record, source_job)
             self._reserve(record)
             try:
                 self.storage.put_file(record.input_key, path)
@@ -165,10 +181,13 @@ class JobQueue:
     def submit_full(
         self, preview_job_id: str, order_id: str, output_format: str | None = None
     ) -> JobRecord:
-        """Start the paid full-song job for a preview's song (or answer it from the cache).
+        """Start the paid full-song job for a preview's song, or answer it from the cache (a
+        finished record whose ``done`` event is already published). Either way the result
+        arrives as an event.
 
         Pins the stored song so retention cannot delete it while the order is open. Raises
-        :class:`JobNotFoundError` or :class:`InputExpiredError` (refund: the song is gone).
+        :class:`JobNotFoundError` or :class:`InputExpiredError` (the song is gone:
+        :meth:`fail_full` tells the person's bot to refund).
         """
         preview = self.records.get(preview_job_id)
         if preview is None:
@@ -177,26 +196,10 @@ class JobQueue:
             raise InputExpiredError(preview.input_key)
         fmt = self._format(JobKind.FULL, output_format)
         retention.pin(self.connection, [preview.input_key], order_id)
-        cached = self._from_cache(
-            preview.user_id, preview.platform, preview.chat_id, JobKind.FULL, fmt,
-            preview.content_hash, preview.duration_s, preview.filename, order_id,
-        )
-        if cached is not None:
-            return cached
-        record = JobRecord(
-            id=uuid.uuid4().hex,
-            user_id=preview.user_id,
-            platform=preview.platform,
-            chat_id=preview.chat_id,
-            kind=JobKind.FULL,
-            output_format=fmt,
-            input_key=preview.input_key,
-            filename=preview.filename,
-            duration_s=preview.duration_s,
-            content_hash=preview.content_hash,
-            order_id=order_id,
-            source_job_id=preview.id,
-        )
+        record = self._full_record(preview, order_id, fmt)
+        source_job = self._cached_source(JobKind.FULL, fmt, preview.content_hash)
+        if source_job is not None:
+            return self._answer_from_cache(record, source_job)
         self._reserve(record)
         try:
             self._enqueue(record)
@@ -204,6 +207,33 @@ class JobQueue:
             self._abandon(record, delete_input=False)
             raise
         return record
+
+    def fail_full(
+        self, preview_job_id: str, order_id: str, error: JobError, output_format: str | None = None
+    ) -> JobRecord:
+        """Record the paid full job of a preview as failed at once (``error``: its song is gone)
+        and publish its ``failed`` event with ``refund=True``: the person's bot refunds the order
+        and tells them why, as for any paid job that fails. Raises :class:`JobNotFoundError` if
+        the preview's record is gone too (nobody left to tell)."""
+        preview = self._require(preview_job_id)
+        record = self._full_record(preview, order_id, self._format(JobKind.FULL, output_format))
+        self._create(record)
+        lifecycle.finish(
+            self.connection, record, JobStatus.FAILED, self.settings.events_maxlen,
+            error_code=error.code, error_message=error.user_message,
+        )
+        self._release_paid_input(record)
+        return self.records.get(record.id) or record
+
+    def keep_song(self, job_id: str) -> float:
+        """Someone is about to pay for this job's song: restart its retention clock and return
+        how many seconds it is now sure to stay stored (a card checkout must expire before).
+        Raises :class:`JobNotFoundError` / :class:`InputExpiredError` if it is already gone."""
+        record = self._require(job_id)
+        if not self.storage.exists(record.input_key):
+            raise InputExpiredError(record.input_key)
+        self.storage.touch(record.input_key)
+        return self.settings.retention_s
 
     # ----------------------------------------------------------------- look-ups
 
@@ -302,6 +332,62 @@ class JobQueue:
             )
         self.records.update(job_id, delivered_at=time.time())
 
+    def release(self, job_id: str) -> None:
+        """The paid results will never be delivered (the order was refunded): drop the order's
+        pins so normal retention deletes them. Unlike :meth:`mark_delivered`, the job stays
+        undelivered."""
+        record = self._require(job_id)
+        if record.order_id:
+            retention.unpin(
+                self.connection, self.storage, self._stored_keys(record), record.order_id
+            )
+
+    def forget_user(self, platform: str, user_id: str | int) -> ForgetReport:
+        """Delete what the pipeline holds about a person (``/forget``): their job records, RQ's
+        jobs for them, and the songs and results stored for their jobs.
+
+        Unfinished jobs are cancelled first (a paid one gets its refund event); a running one
+        stops at its next progress step (its record is gone, which the worker reads as a
+        cancel). Kept: a paid job whose results were not delivered yet (the order still needs
+        it), objects another order pins, and other people's results that answered this
+        person's songs from the cache. Events already in the stream age out with it
+        (``EVENTS_MAXLEN``)."""
+        platform = _check_platform(platform)
+        uid = str(user_id)
+        index, active = keys.user_jobs(platform, uid), keys.user_active(platform, uid)
+        ids = {raw.decode() for raw in self.connection.sunion(index, active)}
+        report = ForgetReport()
+        for job_id in sorted(ids):
+            record = self.records.get(job_id)
+            if record is not None and (record.platform, record.user_id) != (platform, uid):
+                continue  # never someone else's
+            if (
+                record is not None
+                and record.order_id
+                and record.status is JobStatus.DONE
+                and record.delivered_at is None
+            ):
+                report.kept_jobs.append(job_id)  # paid, not delivered yet
+                continue
+            if record is not None and not record.finished:
+                self.cancel(job_id)
+            for prefix in (f"inputs/{job_id}/", f"results/{job_id}/"):
+                for obj in list(self.storage.list(prefix)):
+                    if self.connection.scard(keys.pins(obj.key)):
+                        report.kept_pinned.append(obj.key)
+                        continue
+                    self.storage.delete(obj.key)
+                    report.deleted_files.append(obj.key)
+            try:
+                Job.fetch(job_id, connection=self.connection).delete()
+            except NoSuchJobError:
+                pass
+            if self.connection.delete(keys.record(job_id)):
+                report.deleted_records.append(job_id)
+            self.connection.srem(index, job_id)
+            self.connection.srem(active, job_id)
+        return report
+
     def fetch_output(self, job_id: str, name: str, dest: str | os.PathLike[str]) -> Path:
         """Copy one result (``vocals``, ``instrumental``, ``waveform``) to a local file."""
         record = self._require(job_id)
@@ -334,10 +420,25 @@ class JobQueue:
             raise ValueError(f"output format must be one of {OUTPUT_FORMATS}, got {fmt!r}")
         return fmt
 
-    def _from_cache(
-        self, user_id: str | int, platform: str, chat_id: str | int, kind: JobKind, fmt: str,
-        song_hash: str, duration_s: float, filename: str, order_id: str | None,
-    ) -> JobRecord | None:
+    def _full_record(self, preview: JobRecord, order_id: str, fmt: str) -> JobRecord:
+        """The paid full job of a preview: the preview's stored song, the buyer's format."""
+        return JobRecord(
+            id=uuid.uuid4().hex,
+            user_id=preview.user_id,
+            platform=preview.platform,
+            chat_id=preview.chat_id,
+            kind=JobKind.FULL,
+            output_format=fmt,
+            input_key=preview.input_key,
+            filename=preview.filename,
+            duration_s=preview.duration_s,
+            content_hash=preview.content_hash,
+            order_id=order_id,
+            source_job_id=preview.id,
+        )
+
+    def _cached_source(self, kind: JobKind, fmt: str, song_hash: str) -> JobRecord | None:
+        """The finished job whose stored results answer this song, if there is one."""
         version = self.model_version()
         if not version:
             return None
@@ -347,40 +448,53 @@ class JobQueue:
             return None
         if not all(self.storage.exists(key) for key in source.outputs.values()):
             return None  # retention got there first: run the job again
+        return source
+
+    def _answer_from_cache(self, record: JobRecord, source: JobRecord) -> JobRecord:
+        """Finish ``record`` with ``source``'s stored results, no job run.
+
+        A paid answer (``order_id``) also publishes its ``done`` event, in the same transaction
+        as the record: the bot delivers it the way it delivers every paid job, so a crash or a
+        failed send can't leave it paid and undelivered."""
         for key in source.outputs.values():
             self.storage.touch(key)  # answered again: keep it a full period from now
         now = time.time()
-        record = JobRecord(
-            id=uuid.uuid4().hex,
-            user_id=str(user_id),
-            platform=platform,
-            chat_id=str(chat_id),
-            kind=kind,
-            output_format=fmt,
-            input_key=source.input_key,
-            filename=filename,
-            duration_s=duration_s,
-            content_hash=song_hash,
-            status=JobStatus.DONE,
-            progress=100,
-            outputs=dict(source.outputs),
-            preview_start_s=source.preview_start_s,
-            order_id=order_id,
-            source_job_id=source.id,
-            cached=True,
-            model_version=version,
-            created_at=now,
-            started_at=now,
-            finished_at=now,
-        )
-        self.records.create(record)
+        record.status = JobStatus.DONE
+        record.progress = 100
+        record.outputs = dict(source.outputs)
+        record.preview_start_s = source.preview_start_s
+        record.source_job_id = record.source_job_id or source.id
+        record.cached = True
+        record.model_version = source.model_version
+        record.created_at = record.started_at = record.finished_at = now
+        if record.order_id:
+            retention.pin(self.connection, record.outputs.values(), record.order_id)
+        with self.connection.pipeline() as pipe:  # MULTI/EXEC: the record and its event together
+            self._create(record, pipe)
+            if record.order_id:
+                event = lifecycle.event_for(
+                    record, EventType.DONE, progress=100, outputs=dict(record.outputs)
+                )
+                pipe.xadd(
+                    keys.events(record.platform), event.to_fields(),
+                    maxlen=self.settings.events_maxlen, approximate=True,
+                )
+            pipe.execute()
         stats.count_cached(self.connection)
-        if order_id:
-            retention.pin(self.connection, record.outputs.values(), order_id)
         return record
 
+    def _create(self, record: JobRecord, pipeline: redis.client.Pipeline | None = None) -> None:
+        """Store a new record and list it under its person (what /forget deletes)."""
+        pipe = pipeline if pipeline is not None else self.connection.pipeline()
+        self.records.create(record, pipe)
+        index = keys.user_jobs(record.platform, record.user_id)
+        pipe.sadd(index, record.id)
+        pipe.expire(index, int(self.settings.record_ttl_s))
+        if pipeline is None:
+            pipe.execute()
+
     def _reserve(self, record: JobRecord) -> None:
-        self.records.create(record)
+        self._create(record)
         script = self.connection.register_script(_RESERVE_SCRIPT)
         ok = script(
             keys=[keys.user_active(record.platform, record.user_id)],
@@ -393,11 +507,13 @@ class JobQueue:
         )
         if not ok:
             self.connection.delete(keys.record(record.id))
+            self.connection.srem(keys.user_jobs(record.platform, record.user_id), record.id)
             raise UserLimitError(self.settings.max_jobs_per_user)
 
     def _abandon(self, record: JobRecord, delete_input: bool = True) -> None:
         """Undo a submission that failed before it was enqueued."""
         self.connection.srem(keys.user_active(record.platform, record.user_id), record.id)
+        self.connection.srem(keys.user_jobs(record.platform, record.user_id), record.id)
         self.connection.delete(keys.record(record.id))
         if delete_input:
             self.storage.delete(record.input_key)

@@ -146,7 +146,10 @@ class RecordStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         raw = self.connection.hgetall(keys.record(job_id))
-        return JobRecord.from_mapping(raw) if raw else None
+        # A record deleted (/forget) while a worker still wrote a field to it is only a stub.
+        if not raw or (b"id" not in raw and "id" not in raw):
+            return None
+        return JobRecord.from_mapping(raw)
 
     def update(
         self, job_id: str, pipeline: redis.client.Pipeline | None = None, **changes: Any

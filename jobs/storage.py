@@ -144,7 +144,10 @@ class LocalStorage(Storage):
                 break
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
-        for dirpath, _dirs, files in os.walk(self.root):
+        # Walk only the folder the prefix names ("results/<job>/"), not the whole store.
+        folder = prefix.rpartition("/")[0]
+        start = self._path(folder) if folder else self.root
+        for dirpath, _dirs, files in os.walk(start):
             for name in files:
                 if name.startswith(".tmp-"):
                     continue

@@ -267,7 +267,8 @@ class ProgressReporter:
 
     def check_cancel(self) -> None:
         flag = self.ctx.connection.hget(keys.record(self.record.id), "cancel_requested")
-        if flag == b"1":
+        # No flag at all: the record was deleted (the person used /forget): stop as well.
+        if flag is None or flag == b"1":
             raise JobCancelled(self.record.id)
 
     def report(self, percent: float) -> None:
@@ -296,6 +297,9 @@ def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
         error_code="cancelled",
     )
     _release_paid_input(ctx, record)
+    # A cancel seen after the results were stored (the last check): nobody will fetch them.
+    for obj in list(ctx.storage.list(f"results/{record.id}/")):
+        ctx.storage.delete(obj.key)
 
 
 def _release_paid_input(ctx: WorkerContext, record: JobRecord) -> None:

@@ -13,7 +13,8 @@ Public API (stable; bots and services import from here)::
 
     order = pay.ledger.create_order(user, content_hash, preview_job_id, output_format="flac")
     pay.ledger.is_entitled(user.id, song_key)       # bought (and not refunded)?
-    # Stripe: await pay.stripe.create_session(order) -> CheckoutLink(url, session_id, expires_at)
+    # Stripe: await pay.stripe.create_session(order, keep_s=seconds_the_song_stays)
+    #   -> CheckoutLink(url, session_id, expires_at); expires before the song can be deleted
     # Telegram invoices (Stars; by card when TELEGRAM_PROVIDER_TOKEN is set):
     stars = pay.stars(song_available=lambda order: ...)
     invoice = stars.invoice(order)                  # -> StarsInvoice for Bot.send_invoice
@@ -80,7 +81,7 @@ from payments.stars import (
     invoice_payload,
     parse_payload,
 )
-from payments.stripe_checkout import CheckoutLink, StripeCheckout
+from payments.stripe_checkout import CheckoutLink, SongExpiring, StripeCheckout
 from payments.users import PreviewQuota, UserError, Users
 
 __all__ = [
@@ -124,6 +125,7 @@ __all__ = [
     "ServiceHooks",
     "SettingsError",
     "SongAvailable",
+    "SongExpiring",
     "StarsInvoice",
     "StarsPayments",
     "Stats",

@@ -15,10 +15,12 @@ second engine with plain deferred transactions, so readers never wait for writer
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -33,6 +35,8 @@ T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 15.0
+WAL_RETRY_FIRST_S = 0.01
+WAL_RETRY_MAX_S = 0.5
 # A transaction that lost a race on a unique key is re-run this often; the re-run sees the winner.
 RACE_RETRIES = 3
 # Arbitrary constant: PostgreSQL advisory lock that serialises concurrent migrators at start-up.
@@ -57,10 +61,10 @@ def _sqlite_engine(url: str, *, immediate: bool = True) -> Engine:
         # Let SQLAlchemy's "begin" hook below own transaction control.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode at commit
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        if not in_memory:
+            set_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode at commit
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -69,6 +73,29 @@ def _sqlite_engine(url: str, *, immediate: bool = True) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def set_wal(cursor: Any, timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> None:
+    """Switch the database file to WAL, retrying while another process holds it.
+
+    Processes starting together on a fresh file race to change its journal mode, and SQLite can
+    answer "database is locked" at once, without its busy handler (seen in the concurrent
+    start-up test), so the busy timeout alone does not cover it: retry with a short backoff
+    until ``timeout_s``. Once one process has switched the file, the rest see WAL and return.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = WAL_RETRY_FIRST_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, WAL_RETRY_MAX_S)
 
 
 def _is_sqlite(url: str) -> bool:

@@ -4,9 +4,11 @@
 full-length job). It must be idempotent per order: recovery calls it again for every order that is
 still ``paid`` at start-up, and a job that is already queued or done must not run twice.
 
-``on_paid`` raises ``FulfilmentImpossible`` when the work can never happen (the song was deleted):
-the order is refunded at once. Any other exception is treated as transient (queue down): the
-order stays ``paid`` and is retried by the sweep or at the next start-up.
+``on_paid`` raises ``FulfilmentImpossible`` when the work can never happen and there is nobody to
+tell (the preview's job record is gone): the order is refunded at once. A song that expired is
+not that case: the job bridge records a failed job whose event makes the person's bot refund the
+order and tell them. Any other exception is treated as transient (queue down): the order stays
+``paid`` and is retried by the sweep or at the next start-up.
 """
 
 from __future__ import annotations

@@ -47,7 +47,9 @@ class JobsFulfilment:
 
         A job that exists in any state is left alone: while it runs it will finish; when it
         ended, its DONE/FAILED event (kept in the bots' consumer group until handled) makes the
-        bot deliver or refund. Only a job that vanished (or never started) is submitted again.
+        bot deliver or refund — also for an answer from the same-song cache, and for a song that
+        expired before the payment (a failed job with a refund event). Only a job that vanished
+        (or never started) is submitted again.
         Two processes racing here agree through a compare-and-set claim on the order row.
         """
         fresh = self.ledger.get_order(order.id)
@@ -67,10 +69,19 @@ class JobsFulfilment:
         if not self.ledger.swap_fulfil_job(order.id, current, claim):
             return False  # another process claimed it between our read and our write
         try:
-            record = self.queue.submit_full(
-                fresh.job_id, fresh.id, output_format=fresh.output_format
-            )
-        except (InputExpiredError, JobNotFoundError) as exc:
+            try:
+                record = self.queue.submit_full(
+                    fresh.job_id, fresh.id, output_format=fresh.output_format
+                )
+            except InputExpiredError as exc:
+                # The song is gone: a full job that failed at once, whose FAILED event
+                # (refund=True) makes the person's bot refund and tell them, from whichever
+                # process took the payment.
+                record = self.queue.fail_full(
+                    fresh.job_id, fresh.id, exc, output_format=fresh.output_format
+                )
+                log.warning("order %s: the song expired; failed job %s", order.id, record.id)
+        except JobNotFoundError as exc:  # not even the preview's record: nobody to tell
             raise FulfilmentImpossible(exc.user_message) from exc
         self.ledger.swap_fulfil_job(order.id, claim, record.id)
         log.info("order %s: full job %s submitted", order.id, record.id)

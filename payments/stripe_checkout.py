@@ -5,6 +5,11 @@ the payment to the order without trusting anything the buyer's browser says. Cre
 idempotency key derived from the order and a 12-hour window: a double-tapped "pay" button gets the
 same session back from Stripe instead of a second one; the next window opens a fresh session
 (and ``expires_at`` is set inside the window, so a reused key never returns an expired session).
+
+A session must not outlive the song it pays for: the caller says how long the song is sure to stay
+stored (``keep_s``; the bot restarts the song's retention clock when someone asks to pay), and the
+session expires before then. Window and lifetime shrink with it, so ``expires_at`` stays a pure
+function of the window and a repeated request still matches Stripe's idempotent replay.
 """
 
 from __future__ import annotations
@@ -23,11 +28,17 @@ PRODUCT_NAME = "Full-length stems: vocals + instrumental"
 # Idempotency window; Stripe keeps keys for at least 24 h and sessions live at most 24 h.
 SESSION_WINDOW_S = 12 * 3600
 SESSION_LIFETIME_S = 23 * 3600  # from the window start; always 11..23 h from creation
+# Stripe refuses an ``expires_at`` under 30 minutes away; five minutes of margin on top.
+MIN_SESSION_S = 35 * 60
 MAX_NETWORK_RETRIES = 2
 # Stripe id prefixes: what a refund can name.
 PAYMENT_INTENT_PREFIX = "pi_"
 CHARGE_PREFIXES = ("ch_", "py_")
 SESSION_PREFIX = "cs_"
+
+
+class SongExpiring(ValueError):
+    """The song will be deleted too soon for a Checkout Session Stripe accepts (30 min+)."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +99,20 @@ class StripeCheckout:
         self.client = client
         self.settings = settings
 
-    def session_params(self, order: Order, now: float | None = None) -> tuple[dict, str]:
-        """The create-session parameters and idempotency key (pure: same window, same result)."""
+    def session_params(
+        self, order: Order, now: float | None = None, keep_s: float | None = None
+    ) -> tuple[dict, str]:
+        """The create-session parameters and idempotency key (pure: same window, same result).
+
+        With ``keep_s`` (seconds the song is sure to stay stored from ``now``) the session expires
+        within it: ``now + MIN_SESSION_S <= expires_at <= now + keep_s``. Raises
+        :class:`SongExpiring` when ``keep_s`` is too short for any session Stripe accepts."""
         now = time.time() if now is None else now
-        window = int(now // SESSION_WINDOW_S)
+        lifetime = SESSION_LIFETIME_S if keep_s is None else min(SESSION_LIFETIME_S, int(keep_s))
+        window_s = min(SESSION_WINDOW_S, lifetime - MIN_SESSION_S)
+        if window_s <= 0:
+            raise SongExpiring(f"the song stays {keep_s:.0f} s, too short for a checkout")
+        window = int(now // window_s)
         base = self.settings.public_base_url
         params = {
             "mode": "payment",
@@ -110,15 +131,17 @@ class StripeCheckout:
             "payment_intent_data": {"metadata": {"order_id": order.id}},
             "success_url": f"{base}/checkout/done?order={order.id}",
             "cancel_url": f"{base}/checkout/cancelled?order={order.id}",
-            "expires_at": window * SESSION_WINDOW_S + SESSION_LIFETIME_S,
+            "expires_at": window * window_s + lifetime,
         }
-        return params, f"checkout-{order.id}-{window}"
+        span = "" if window_s == SESSION_WINDOW_S else f"{window_s}s-"
+        return params, f"checkout-{order.id}-{span}{window}"
 
-    async def create_session(self, order: Order) -> CheckoutLink:
-        """Open (or get back, within the window) the Checkout Session that pays ``order``."""
+    async def create_session(self, order: Order, keep_s: float | None = None) -> CheckoutLink:
+        """Open (or get back, within the window) the Checkout Session that pays ``order``,
+        expiring within ``keep_s`` seconds (how long the song is sure to stay stored)."""
         if not order.payable:
             raise ValueError(f"order {order.id} is {order.state.value}, not payable")
-        params, key = self.session_params(order)
+        params, key = self.session_params(order, keep_s=keep_s)
         session = await self.client.v1.checkout.sessions.create_async(
             params,  # type: ignore[arg-type]
             options={"idempotency_key": key},

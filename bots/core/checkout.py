@@ -4,20 +4,30 @@ Every rule about money lives in ``payments`` (what may be paid, at what price, w
 grants or must go back); this module asks it and talks to the person. The order of operations
 protects the money: a payment is recorded in the ledger before anything else happens, and a paid
 order that cannot be fulfilled is refunded through the ledger exactly once.
+
+What happens after a payment reaches the person through job events only — stems from a job or
+from the same-song cache (``done``), a refund when the job failed or the song had expired
+(``failed`` with ``refund``) — whichever process took the money.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.ports import Chat, ChatPayment, Invoice, MessageRef, Person
-from jobs import JobKind, JobRecord, JobStatus
-from payments import OrderState, PaidOutcome, Payment, RefundRequest, RefundStatus
+from jobs import JobError, JobKind
+from payments import (
+    OrderState,
+    PaidOutcome,
+    Payment,
+    RefundRequest,
+    RefundStatus,
+    SongExpiring,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +36,10 @@ PRE_CHECKOUT_TIMEOUT_S = 8.0
 # A Stars refund retried after a crash: Telegram says it was already made, which is success.
 ALREADY_REFUNDED_MARKERS = ("already_refunded", "charge_already_refunded")
 
-DeliverFull = Callable[[Chat, JobRecord], Awaitable[None]]
-
 
 class Checkout:
-    def __init__(self, ctx: Context, deliver_full: DeliverFull) -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        # A paid order answered from the cache has no job event to trigger delivery.
-        self.deliver_full = deliver_full
 
     # ------------------------------------------------------------------ buy buttons
 
@@ -46,6 +52,12 @@ class Checkout:
         user = await ctx.user(person)
         if user.banned:
             return messages.BANNED
+        try:
+            # Someone wants to pay for it: keep the song a full retention period from now.
+            keep_s = await asyncio.to_thread(ctx.services.queue.keep_song, preview.id)
+        except JobError:
+            await chat.send_text(messages.SONG_EXPIRED)
+            return None
         ledger = ctx.pay.ledger
         # The order carries the format: the paid job runs in it, whoever starts the job.
         fmt = await ctx.output_format(person.user_id)
@@ -62,7 +74,11 @@ class Checkout:
             stripe = ctx.pay.stripe
             if stripe is None:
                 return messages.CARD_UNAVAILABLE
-            link = await stripe.create_session(order)
+            try:  # the session expires before the song can be deleted
+                link = await stripe.create_session(order, keep_s=keep_s)
+            except SongExpiring:
+                await chat.send_text(messages.SONG_EXPIRED)
+                return None
             await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)
             await chat.send_text(messages.card_link(link.url), keyboards.card_link(link.url))
             return None
@@ -133,9 +149,16 @@ class Checkout:
             )
             await chat.send_text(messages.REFUND_FAILED)
             return
-        status = await chat.send_text(messages.payment_received(None))
+        try:
+            status: MessageRef | None = await chat.send_text(messages.payment_received(None))
+        except Exception:
+            # A chat that refuses messages (the person blocked the bot) must not leave a paid
+            # order unstarted: start it anyway; its events end in stems or a refund.
+            log.warning("could not confirm the payment in chat %s", chat.chat_id, exc_info=True)
+            status = None
         started = await ctx.services.fulfilment.start(result.order, f"{ctx.platform} payment")
-        await self._after_start(chat, result.order.id, status, started)
+        if status is not None:
+            await self._after_start(chat, result.order.id, status, started)
 
     async def _after_start(
         self, chat: Chat, order_id: str, status: MessageRef, started: bool
@@ -144,43 +167,59 @@ class Checkout:
         order = await asyncio.to_thread(ctx.pay.ledger.get_order, order_id)
         if order is None:
             return
-        if order.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED):
-            # The work can never happen (the song expired): fulfilment refunded the order.
-            payment = await self._payment_of(order_id)
-            if order.state is OrderState.REFUNDED and payment is not None:
-                refunded = messages.refunded(payment.amount, payment.currency)
-                text = f"{messages.SONG_EXPIRED}\n{refunded}"
+        if not started:
+            if order.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED):
+                # The work can never happen and no job will say so (the preview's record is
+                # gone): fulfilment refunded the order itself.
+                payment = await self._payment_of(order_id)
+                if order.state is OrderState.REFUNDED and payment is not None:
+                    text = messages.refunded(
+                        payment.amount, payment.currency, messages.SONG_EXPIRED
+                    )
+                else:
+                    text = messages.REFUND_FAILED
             else:
-                text = messages.REFUND_FAILED
-            await chat.edit_text(status, text)
+                # A passing failure (queue down): the order stays paid and recovery starts it.
+                text = messages.PAYMENT_DELAYED
+            await ctx.show(chat, status, text)
             return
-        job_id = order.fulfil_job_id
-        record = await ctx.job(job_id)
-        if not started or record is None:
-            # A passing failure (queue down): the order stays paid and recovery starts it.
-            await chat.edit_text(status, messages.PAYMENT_DELAYED)
+        record = await ctx.job(order.fulfil_job_id)
+        if record is None:  # another process is submitting it right now
+            await ctx.show(chat, status, messages.PAYMENT_DELAYED)
             return
+        # Its events (progress, then the stems or a refund) edit this message from now on; one
+        # answered from the cache or failed at once has its event in the stream already.
         await asyncio.to_thread(ctx.services.state.set_status_message, record.id, status)
-        if record.status is JobStatus.DONE:
-            await self.deliver_full(chat, record)
+        if record.finished:
             return
         ahead = await asyncio.to_thread(ctx.services.queue.position, record.id)
         if ahead:  # the message already says "separating now"
-            await chat.edit_text(status, messages.payment_received(ahead + 1))
+            await ctx.status(chat, record.id, messages.payment_received(ahead + 1))
 
     # ------------------------------------------------------------------ refunds
 
-    async def refund(self, chat: Chat, order_id: str, reason: str) -> None:
-        """Refund a paid order once and tell the person; repeated events change nothing."""
+    async def refund(
+        self, chat: Chat | None, order_id: str, reason: str, told: str | None = None
+    ) -> None:
+        """Refund a paid order once and tell the person (``told``: why, in their words; no
+        ``chat``: don't try); repeated events change nothing."""
         ctx = self.ctx
         status = await ctx.pay.refunder.refund_order(order_id, reason, ctx.actor)
         if status is RefundStatus.SKIPPED:
             return  # already refunded (a redelivered event) or never paid
-        payment = await self._payment_of(order_id)
-        if status is RefundStatus.REFUNDED and payment is not None:
-            await chat.send_text(messages.refunded(payment.amount, payment.currency))
-        else:
+        if status is not RefundStatus.REFUNDED:
             log.error("refund of order %s is pending; it is retried at start-up", order_id)
+        if chat is not None:
+            await self.tell_refunded(chat, order_id, told)
+
+    async def tell_refunded(self, chat: Chat, order_id: str, told: str | None = None) -> None:
+        """Tell the person where their order's refund is: done (with ``told``, why), or not
+        confirmed yet (it is retried, and an admin sees it)."""
+        order = await asyncio.to_thread(self.ctx.pay.ledger.get_order, order_id)
+        payment = await self._payment_of(order_id)
+        if order is not None and order.state is OrderState.REFUNDED and payment is not None:
+            await chat.send_text(messages.refunded(payment.amount, payment.currency, told))
+        else:
             await chat.send_text(messages.REFUND_FAILED)
 
     async def refund_in_chat(self, request: RefundRequest) -> str | None:

@@ -1,5 +1,5 @@
-"""The commands around the songs: /start, /help, /settings, /history, /cancel, /forget, and the
-admins' /stats, /grant, /refund, /ban, /unban.
+"""The commands around the songs: /start, /help, /settings, /history, /status, /cancel, /forget,
+and the admins' /stats, /grant, /refund, /ban, /unban, /export.
 
 Admins are the ids in ``ADMIN_IDS`` (payments' settings), checked on every command: a database
 row can't make anyone an admin.
@@ -8,14 +8,18 @@ row can't make anyone an admin.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.ports import Chat, Person
-from jobs import JobKind
-from payments import AccessLevel, User, UserError
+from jobs import JobKind, JobStatus
+from payments import AccessLevel, OrderError, User, UserError
 
 AdminHandler = Callable[[User, str, list[str]], Awaitable[str]]
 
@@ -55,6 +59,26 @@ class Commands:
         ]
         await chat.send_text(messages.history(lines))
 
+    async def status(self, chat: Chat, person: Person) -> None:
+        """The person's songs in flight: place in line for a waiting one, progress once running."""
+        ctx = self.ctx
+        queue = ctx.services.queue
+        active = await asyncio.to_thread(queue.active_jobs, person.platform, person.user_id)
+        lines = []
+        for record in active:
+            ahead = await asyncio.to_thread(queue.position, record.id)
+            title, _ = await ctx.tags(record)
+            lines.append(
+                messages.job_line(
+                    title,
+                    full=record.kind is JobKind.FULL,
+                    place=None if ahead is None else ahead + 1,
+                    progress=record.progress,
+                    retrying=record.status is JobStatus.RETRYING,
+                )
+            )
+        await chat.send_text(messages.in_flight(lines))
+
     async def cancel(self, chat: Chat, person: Person) -> None:
         """Cancel the person's previews in line; paid jobs run to the end (they were bought)."""
         queue = self.ctx.services.queue
@@ -76,10 +100,12 @@ class Commands:
         if not result.forgotten:
             await chat.send_text(result.message or messages.INTERNAL_ERROR)
             return
+        # Their jobs too: records (file names, song tags, chat ids), stored songs and results.
         queue = ctx.services.queue
-        for record in await asyncio.to_thread(queue.active_jobs, person.platform, person.user_id):
-            await asyncio.to_thread(queue.cancel, record.id, person.user_id)
-        await asyncio.to_thread(ctx.services.state.forget, person.user_id)
+        report = await asyncio.to_thread(queue.forget_user, person.platform, person.user_id)
+        await asyncio.to_thread(
+            ctx.services.state.forget, person.user_id, report.deleted_records, chat.chat_id
+        )
         await chat.send_text(messages.FORGOTTEN)
 
     # ------------------------------------------------------------------ admin
@@ -95,6 +121,9 @@ class Commands:
             "ban": self._ban,
             "unban": self._ban,
         }
+        if command == "export":
+            await self._export(chat)
+            return
         handler = handlers.get(command)
         if handler is None:
             await chat.send_text(messages.help_text(is_admin=True))
@@ -129,10 +158,27 @@ class Commands:
     async def _refund(self, admin: User, command: str, args: list[str]) -> str:
         if len(args) != 1:
             return messages.usage("refund", "<order id>")
-        status = await self.ctx.pay.refunder.refund_order(
-            args[0], "refunded by an admin", admin.actor, allow_delivered=True
-        )
-        return messages.admin_refund(args[0], status.value)
+        order = await asyncio.to_thread(self.ctx.pay.ledger.get_order, args[0])
+        if order is None:
+            return messages.unknown_order(args[0])
+        try:
+            status = await self.ctx.pay.refunder.refund_order(
+                order.id, "refunded by an admin", admin.actor, allow_delivered=True
+            )
+        except OrderError as err:  # e.g. a paid order with no granted payment to send back
+            return f"{messages.admin_refund(order.id, 'failed')} {err}"
+        return messages.admin_refund(order.id, status.value)
+
+    async def _export(self, chat: Chat) -> None:
+        """Every rating as a CSV document (users as internal ids, see FeedbackStore)."""
+        csv_text = await asyncio.to_thread(self.ctx.pay.feedback.export_csv)
+        workdir = Path(tempfile.mkdtemp(prefix="export-", dir=self.ctx.spool()))
+        try:
+            path = workdir / f"feedback-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.csv"
+            path.write_text(csv_text, encoding="utf-8")
+            await chat.send_file(path, caption=messages.EXPORT_CAPTION)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     async def _ban(self, admin: User, command: str, args: list[str]) -> str:
         if not args:

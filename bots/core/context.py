@@ -1,23 +1,39 @@
 """What every part of the flow shares: the frontend, the back-end services, and small look-ups.
 
 The job pipeline and the payments store are synchronous libraries; every call into them here goes
-through ``asyncio.to_thread`` so a chat stays responsive while a song is decoded or a transaction
-commits.
+through a thread so a chat stays responsive while a song is decoded or a transaction commits. Two
+kinds of threads, so the quick calls never queue behind the slow ones: short store and Redis calls
+(a pre-checkout answer has a 10 s deadline) use asyncio's default pool; decoding and transcoding
+audio (seconds each, CPU-bound) use :attr:`Context.audio_pool`, a small pool of its own, and at
+most ``MAX_CONCURRENT_INTAKES`` uploads are downloaded and checked at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from bots import messages
-from bots.core.ports import Chat, Frontend, Person
+from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person
 from bots.core.services import Services
 from jobs import JobRecord
+from jobs.queue import MAX_CONCURRENT_DECODES
 from payments import Payments, Provider, User
 
 DEFAULT_PERFORMER = "Vocal Remover"
+# Threads for audio work (decode + hash at submit, transcodes for delivery): as many as the job
+# queue lets decode at once, so a burst waits in this pool's queue, not in everyone's.
+AUDIO_THREADS = MAX_CONCURRENT_DECODES
+# Uploads being downloaded, probed and submitted at once (each holds a file on disk).
+MAX_CONCURRENT_INTAKES = 4
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -25,6 +41,20 @@ class Context:
     frontend: Frontend
     services: Services
     spool_dir: Path
+    audio_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(AUDIO_THREADS, thread_name_prefix="bot-audio")
+    )
+    intake_slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_INTAKES)
+    )
+
+    async def audio_work(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run CPU-heavy audio work (decode, transcode) on :attr:`audio_pool`."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.audio_pool, functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self.audio_pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def platform(self) -> str:
@@ -95,12 +125,21 @@ class Context:
         return Path(record.filename or "song").stem or "song", DEFAULT_PERFORMER
 
     async def status(self, chat: Chat, job_id: str, text: str) -> None:
-        """Edit the job's status message, or send one if there is none yet (e.g. a job started
-        by a card payment or by recovery)."""
+        """Edit the job's status message, or send one if there is none (a job started by a card
+        payment or by recovery) or it was deleted; later updates edit the new one."""
         state = self.services.state
         ref = await asyncio.to_thread(state.status_message, job_id)
-        if ref is None:
-            ref = await chat.send_text(text)
-            await asyncio.to_thread(state.set_status_message, job_id, ref)
-        else:
-            await chat.edit_text(ref, text)
+        shown = await self.show(chat, ref, text)
+        if shown != ref:
+            await asyncio.to_thread(state.set_status_message, job_id, shown)
+
+    async def show(self, chat: Chat, ref: MessageRef | None, text: str) -> MessageRef:
+        """Put ``text`` in the message ``ref`` — or in a new message when there is none or the
+        person deleted it. Returns where the text now is."""
+        if ref is not None:
+            try:
+                await chat.edit_text(ref, text)
+                return ref
+            except MessageGone:
+                pass
+        return await chat.send_text(text)

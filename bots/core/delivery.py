@@ -9,7 +9,9 @@ every stem of one delivery so a person never gets a WAV vocal and an MP3 instrum
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,21 +67,28 @@ def _transcode(source: Path, fmt: str, workdir: Path) -> Path:
 
 
 async def fit_for_upload(
-    stems: Sequence[Path], wanted: str, limit_bytes: int, workdir: Path
+    stems: Sequence[Path],
+    wanted: str,
+    limit_bytes: int,
+    workdir: Path,
+    executor: Executor | None = None,
 ) -> Fitted:
     """Return the stems in the first format of :func:`candidate_formats` in which all fit.
 
-    Files already in a format are used as they are; others are transcoded (in a thread: ffmpeg
-    work must not block the bot's event loop) from whichever given file is present.
+    Files already in a format are used as they are; others are transcoded from whichever given
+    file is present, on ``executor`` (the bot's audio pool: seconds of CPU work each must neither
+    block the event loop nor fill the pool that quick calls use; None: asyncio's default pool).
     """
     workdir.mkdir(parents=True, exist_ok=True)
+    loop = asyncio.get_running_loop()
     for fmt in candidate_formats(wanted):
         files: list[Path] = []
         for stem in stems:
             if _format_of(stem) == fmt:
                 files.append(stem)
             else:
-                files.append(await asyncio.to_thread(_transcode, stem, fmt, workdir))
+                work = functools.partial(_transcode, stem, fmt, workdir)
+                files.append(await loop.run_in_executor(executor, work))
         if all(f.stat().st_size <= limit_bytes for f in files):
             return Fitted(files=files, fmt=fmt, wanted=wanted)
     raise StemsTooLarge(f"stems over {limit_bytes} bytes even as {FALLBACK_ORDER[-1]}")

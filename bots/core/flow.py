@@ -12,7 +12,10 @@ decides what to say. :class:`Flow` routes each call to the part that owns it:
 
 Results arrive as job events (a Redis Stream read by :meth:`Flow.run_events`), not as replies to
 the upload, so a bot that restarts mid-job still delivers; delivery is idempotent because an
-event can come twice (``record.delivered_at`` is checked first).
+event can come twice (``record.delivered_at`` is checked first). Every paid result arrives this
+way, also one answered from the same-song cache. Events are handled concurrently (one job's in
+order); one that keeps failing (the person blocked the bot) is given up after a few tries
+(:meth:`Flow.on_event_given_up`: a paid result that can't be handed over is refunded).
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from bots.core.ports import Chat, ChatPayment, Frontend, MessageRef, Person, Upl
 from bots.core.results import Results
 from bots.core.services import Services
 from bots.core.songs import Songs
-from jobs import EventType, JobEvent, JobKind, JobStatus
-from payments import OrderState, Provider
+from jobs import EventType, JobEvent, JobKind
+from payments import Provider
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ class Flow:
         self.ctx = Context(frontend, services, spool_dir)
         self.songs = Songs(self.ctx)
         self.results = Results(self.ctx, refund=self._refund)
-        self.checkout = Checkout(self.ctx, deliver_full=self.results.deliver_full)
+        self.checkout = Checkout(self.ctx)
         self.commands = Commands(self.ctx)
 
     @property
@@ -59,21 +62,15 @@ class Flow:
 
     async def resume(self) -> None:
         """At start-up: register in-chat refunds, run payments' recovery (pending refunds sent
-        again, paid orders whose job never started started now), then deliver paid orders that
-        were answered from the cache — they finished without an event to say so."""
+        again, paid orders whose job never started started now). Finished work needs nothing
+        here: its events wait in the stream for :meth:`run_events`."""
         pay, ctx = self.ctx.pay, self.ctx
         if self.frontend.supports_invoices:
             pay.refunder.register(Provider.STARS, self.checkout.refund_in_chat)
         await pay.recover(ctx.services.bridge.on_paid)
-        for order in await asyncio.to_thread(pay.ledger.orders_in_state, OrderState.PAID):
-            record = await ctx.job(order.fulfil_job_id)
-            if (
-                record is not None
-                and record.platform == ctx.platform
-                and record.cached
-                and record.status is JobStatus.DONE
-            ):
-                await self.results.deliver_full(self.frontend.chat(int(record.chat_id)), record)
+
+    def close(self) -> None:
+        self.ctx.close()
 
     async def run_recovery(self, stop: asyncio.Event, interval_s: float) -> None:
         """Every ``interval_s`` until ``stop``: payments' recovery again — a paid order whose job
@@ -92,7 +89,7 @@ class Flow:
 
     async def run_events(self, stop: asyncio.Event) -> None:
         """Consume this platform's job events until ``stop`` is set."""
-        await self.ctx.services.events.run(self.on_job_event, stop)
+        await self.ctx.services.events.run(self.on_job_event, stop, self.on_event_given_up)
 
     async def on_job_event(self, event: JobEvent) -> None:
         chat = self.frontend.chat(int(event.chat_id))
@@ -115,6 +112,8 @@ class Flow:
     async def _ended_badly(self, chat: Chat, event: JobEvent) -> None:
         """A failed or cancelled job: free preview given back, paid job refunded once."""
         if event.type is EventType.CANCELLED:
+            if not event.refund and await self.ctx.job(event.job_id) is None:
+                return  # the person used /forget: their jobs were cancelled and deleted
             text = messages.CANCELLED
         else:
             text = event.error_message or messages.JOB_FAILED
@@ -125,9 +124,39 @@ class Flow:
             if user is not None:
                 await asyncio.to_thread(users.release_preview, user)
         if event.refund and event.order_id:
-            await self.checkout.refund(chat, event.order_id, f"{event.type}: {event.error_code}")
+            told = event.error_message if event.type is EventType.FAILED else None
+            await self.checkout.refund(
+                chat, event.order_id, f"{event.type}: {event.error_code}", told
+            )
         else:
             await self.ctx.status(chat, event.job_id, text)
+
+    async def on_event_given_up(self, event: JobEvent, error: BaseException | None) -> None:
+        """An event that failed every try (the person blocked the bot, a file that can't be
+        sent). Only money needs an answer: a paid result that can't be handed over is refunded,
+        and its files are let go; a paid job that ended badly is refunded. The person is told if
+        the chat still takes messages. Raising here keeps the event for another try."""
+        if not event.order_id:
+            return
+        if event.type is EventType.DONE:
+            reason = f"could not deliver: {type(error).__name__ if error else 'no answer'}"
+            told: str | None = messages.UNDELIVERABLE
+        elif event.refund:
+            reason, told = f"{event.type}: {event.error_code}", event.error_message or None
+        else:
+            return
+        await self.checkout.refund(None, event.order_id, reason)
+        if event.type is EventType.DONE:
+            record = await self.ctx.job(event.job_id)
+            if record is not None:
+                await asyncio.to_thread(self.ctx.services.queue.release, record.id)
+        try:
+            await self.checkout.tell_refunded(
+                self.frontend.chat(int(event.chat_id)), event.order_id, told
+            )
+        except Exception:  # the chat is what failed in the first place
+            log.warning("could not tell chat %s about the refund of %s", event.chat_id,
+                        event.order_id, exc_info=True)
 
     # ================================================================== songs and buttons
 
@@ -183,6 +212,9 @@ class Flow:
 
     async def on_cancel(self, chat: Chat, person: Person) -> None:
         await self.commands.cancel(chat, person)
+
+    async def on_status(self, chat: Chat, person: Person) -> None:
+        await self.commands.status(chat, person)
 
     async def on_forget(self, chat: Chat, person: Person, confirmed: bool) -> None:
         await self.commands.forget(chat, person, confirmed)

@@ -69,6 +69,11 @@ class ChatPayment:
     provider_ref: str | None = None  # the payment provider's (Telegram: provider_payment_charge_id)
 
 
+class MessageGone(Exception):
+    """Raised by :meth:`Chat.edit_text` when the message can no longer be edited (the person
+    deleted it, or it is too old): send a new one instead."""
+
+
 class DownloadTooLarge(Exception):
     """Raised by :attr:`Upload.fetch` when the platform refuses a file for its size (a file
     whose size was not declared up front)."""
@@ -99,7 +104,9 @@ class Chat(Protocol):
 
     async def edit_text(
         self, ref: MessageRef, text: str, buttons: Keyboard | None = None
-    ) -> None: ...
+    ) -> None:
+        """Replace a sent message's text; raises :class:`MessageGone` if it no longer exists."""
+        ...
 
     async def send_audio(
         self, path: Path, *, title: str, performer: str, caption: str | None = None

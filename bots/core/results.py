@@ -48,7 +48,9 @@ class Results:
                 for name in STEMS
             ]
             try:
-                fitted = await fit_for_upload(stems, record.output_format, limit, workdir / "fit")
+                fitted = await fit_for_upload(
+                    stems, record.output_format, limit, workdir / "fit", ctx.audio_pool
+                )
             except StemsTooLarge:
                 await chat.send_text(messages.still_too_big(limit))
                 if record.order_id:

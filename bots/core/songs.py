@@ -4,6 +4,8 @@ The upload is answered at once with a status message that is then edited as the 
 (checked, place in line, progress %, ready), so a person always sees where their song is.
 Rejections cost nothing: the declared size is checked before downloading, ``intake`` probes the
 file before anything is queued, and a preview that never happened gives its free quota back.
+A burst of uploads waits for one of ``MAX_CONCURRENT_INTAKES`` slots (its status message already
+says "checking"), and decoding runs on the audio pool, so payments and commands stay quick.
 """
 
 from __future__ import annotations
@@ -42,20 +44,21 @@ class Songs:
             await chat.send_text(messages.too_big_to_download(upload.size, limit))
             return
         status = await chat.send_text(messages.CHECKING)
-        try:
-            received = await intake.receive(
-                upload,
-                limit,
-                ctx.spool(),
-                max_duration_s=ctx.services.queue.settings.max_duration_s,
-            )
-        except intake.Rejected as rejected:
-            await chat.edit_text(status, rejected.user_message)
-            return
-        try:
-            await self._submit(chat, person, user, upload, received, status)
-        finally:
-            received.discard()
+        async with ctx.intake_slots:
+            try:
+                received = await intake.receive(
+                    upload,
+                    limit,
+                    ctx.spool(),
+                    max_duration_s=ctx.services.queue.settings.max_duration_s,
+                )
+            except intake.Rejected as rejected:
+                await ctx.show(chat, status, rejected.user_message)
+                return
+            try:
+                await self._submit(chat, person, user, upload, received, status)
+            finally:
+                received.discard()
 
     async def _submit(
         self,
@@ -70,10 +73,10 @@ class Songs:
         users, queue, state = ctx.pay.users, ctx.services.queue, ctx.services.state
         quota = await asyncio.to_thread(users.consume_preview, user)
         if not quota.allowed:
-            await chat.edit_text(status, messages.quota_exhausted(quota.limit or 0))
+            await ctx.show(chat, status, messages.quota_exhausted(quota.limit or 0))
             return
         try:
-            record = await asyncio.to_thread(
+            record = await ctx.audio_work(  # decodes and hashes the whole song
                 queue.submit,
                 person.user_id,
                 person.platform,
@@ -84,7 +87,7 @@ class Songs:
             )
         except (AudioError, JobError) as err:
             await asyncio.to_thread(users.release_preview, user)
-            await chat.edit_text(status, err.user_message)
+            await ctx.show(chat, status, err.user_message)
             return
         except BaseException:
             await asyncio.to_thread(users.release_preview, user)
@@ -94,11 +97,11 @@ class Songs:
         await asyncio.to_thread(state.set_tags, record.id, title, performer)
         await asyncio.to_thread(state.set_status_message, record.id, status)
         if record.cached:  # separated before: no job ran and no event will come
-            await chat.edit_text(status, messages.CACHED)
+            await ctx.status(chat, record.id, messages.CACHED)
             await self.deliver_preview(chat, record)
             return
         ahead = await asyncio.to_thread(queue.position, record.id)
-        await chat.edit_text(status, messages.received(None if ahead is None else ahead + 1))
+        await ctx.status(chat, record.id, messages.received(None if ahead is None else ahead + 1))
 
     async def deliver_preview(self, chat: Chat, record: JobRecord) -> None:
         """Both 30 s stems as audio with title/performer, then the waveform with the buttons."""

@@ -12,6 +12,8 @@ synchronous like the job and payments APIs; async callers wrap them in ``asyncio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import redis
 
 from bots.core.ports import MessageRef
@@ -80,5 +82,14 @@ class BotState:
     def set_output_format(self, user_id: str | int, fmt: str) -> None:
         self.connection.hset(self._key("user", user_id), FIELD_FORMAT, fmt)
 
-    def forget(self, user_id: str | int) -> None:
-        self.connection.delete(self._key("user", user_id))
+    def forget(
+        self, user_id: str | int, job_ids: Iterable[str] = (), chat_id: int | None = None
+    ) -> None:
+        """Drop a person's settings, their jobs' status messages and song tags and (with
+        ``chat_id``) which of that chat's messages carried results."""
+        names = [self._key("user", user_id)]
+        for job_id in job_ids:
+            names += [self._key("status", job_id), self._key("tags", job_id)]
+        if chat_id is not None:
+            names += self.connection.scan_iter(match=self._key("msg", chat_id, "*"), count=500)
+        self.connection.delete(*names)

@@ -31,6 +31,7 @@ from bots.core.services import Services
 from bots.telegram import handlers
 from bots.telegram.chat import PLATFORM, TelegramFrontend
 from bots.telegram.config import ConfigError, TelegramConfig
+from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ ALLOWED_UPDATES: list[str] = [
 POLL_TIMEOUT_S = 10
 # How often paid orders whose job could not be started (queue briefly down) are tried again.
 RECOVERY_INTERVAL_S = 300.0
+# On stop, how long the job-event loop may take to finish the deliveries it is running (an event
+# cut off half-way is handled again after a restart, which may send some of its files twice): its
+# handlers' grace plus the read in progress.
+STOP_GRACE_S = EVENTS_STOP_GRACE_S + 10.0
 SONG_FILTER = filters.AUDIO | filters.VOICE | filters.Document.ALL | filters.VIDEO
 
 
@@ -74,6 +79,7 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     application.add_handler(
         CommandHandler(["history", "balance"], handlers.history, filters=private)
     )
+    application.add_handler(CommandHandler("status", handlers.status, filters=private))
     application.add_handler(CommandHandler("cancel", handlers.cancel, filters=private))
     application.add_handler(CommandHandler("forget", handlers.forget, filters=private))
     application.add_handler(
@@ -122,6 +128,8 @@ async def serve(
             )
             for task in done & background:
                 task.result()  # a background loop died: raise why, don't run without it
+            # Stopping: the loops see ``stop`` and return once their running work is done.
+            await asyncio.wait(background, timeout=STOP_GRACE_S)
         finally:
             for task in (*background, waiter):
                 task.cancel()
@@ -130,6 +138,7 @@ async def serve(
                     await task
             await application.updater.stop()
             await application.stop()
+            flow.close()
 
 
 async def _run(config: TelegramConfig) -> None:

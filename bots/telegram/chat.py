@@ -2,7 +2,8 @@
 
 Buttons become inline keyboards whose ``callback_data`` is ``action:arg`` (Telegram allows 64
 bytes; our actions are short words and args are ids). Telegram's "message is not modified" on an
-unchanged progress edit is not an error for us.
+unchanged progress edit is not an error for us; "message to edit not found" (the person deleted
+it) becomes the core's :class:`~bots.core.ports.MessageGone`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from pathlib import Path
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message
 from telegram.error import BadRequest
 
-from bots.core.ports import Invoice, Keyboard, MessageRef, Person
+from bots.core.ports import Invoice, Keyboard, MessageGone, MessageRef, Person
 from bots.telegram.config import TelegramConfig
 
 PLATFORM = "telegram"
 CALLBACK_SEPARATOR = ":"
 MAX_CALLBACK_BYTES = 64
 MAX_CAPTION_CHARS = 1024
+# How the Bot API says a message can't be edited any more.
+GONE_MARKERS = ("message to edit not found", "message can't be edited")
 
 
 def callback_data(action: str, arg: str) -> str:
@@ -76,7 +79,10 @@ class TelegramChat:
                 text, chat_id=ref.chat_id, message_id=ref.message_id, reply_markup=keyboard(buttons)
             )
         except BadRequest as err:
-            if "not modified" not in str(err).lower():
+            reason = str(err).lower()
+            if any(marker in reason for marker in GONE_MARKERS):
+                raise MessageGone(str(err)) from err
+            if "not modified" not in reason:
                 raise
 
     async def send_audio(

@@ -77,6 +77,7 @@ help_command = _command(Flow.on_help)
 settings = _command(Flow.on_settings)
 history = _command(Flow.on_history)
 cancel = _command(Flow.on_cancel)
+status = _command(Flow.on_status)
 # Text, stickers, photos: tell the person what we take.
 other_message = _command(Flow.on_unsupported)
 
@@ -90,7 +91,8 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def admin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats, /grant, /refund, /ban, /unban: the core checks the admin list and the arguments."""
+    """/stats, /grant, /refund, /ban, /unban, /export: the core checks the admin list and the
+    arguments."""
     assert update.effective_chat is not None and update.effective_message is not None
     text = update.effective_message.text or ""
     command = text.split()[0].lstrip("/").split("@")[0].lower()

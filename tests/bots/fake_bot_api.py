@@ -94,6 +94,8 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.allowed_updates: list[list[str] | None] = []
         self.failures: dict[str, int] = {}
+        self.deleted: set[tuple[int, int]] = set()  # (chat id, message id) the user deleted
+        self.blocked: set[int] = set()  # users who blocked the bot
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -285,6 +287,14 @@ class FakeBotApi:
             }
         )
 
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes one of the bot's messages: editing it fails from now on."""
+        self.deleted.add((chat_id, message_id))
+
+    def block(self, user: User) -> None:
+        """The user blocks the bot: every message to them is refused with 403."""
+        self.blocked.add(user.id)
+
     # ---------------------------------------------------------------- test-side: assertions
 
     def calls_to(self, chat_id: int, *methods: str) -> list[Call]:
@@ -296,6 +306,8 @@ class FakeBotApi:
         """Every text the user saw, in order: sent messages, edits, captions, callback alerts."""
         texts = []
         for call in self.calls_to(chat_id):
+            if isinstance(call.result, str) and call.result.startswith("<"):
+                continue  # refused or failed: never reached the user
             text = call.params.get("text") or call.params.get("caption")
             if text:
                 texts.append(str(text))
@@ -367,6 +379,11 @@ class FakeBotApi:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, f"Not Found: method {method} is not in the fake")
+        chat = params.get("chat_id")
+        if method.startswith(("send", "edit")) and chat and int(chat) in self.blocked:
+            self.calls.append(Call(method, params, files, result="<error blocked>"))
+            self._notify()
+            return _error(403, "Forbidden: bot was blocked by the user")
         if method == "getUpdates":
             return await handler(params)
         try:
@@ -572,6 +589,8 @@ class FakeBotApi:
         return True
 
     def _find_message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        if (chat_id, message_id) in self.deleted:
+            return None
         for call in reversed(self.calls):
             result = call.result
             if (

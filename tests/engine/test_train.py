@@ -95,6 +95,7 @@ def test_band_limited_examples_are_not_scored_above_their_band() -> None:
     assert float(masked_l1(Mask(0.0), mix, targets, cfg, full)) > 0.01
 
 
+@pytest.mark.timeout(900)  # trains for real: slow on a loaded 2-core machine
 def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "run", steps=30, batch=2, lr=3e-3,
                       width=2, validate_every=10, seed=3, validation_examples=2, export=tmp_path / "model.pt")

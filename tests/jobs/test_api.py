@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rq import Queue
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
@@ -22,7 +25,7 @@ from jobs import (
     UserLimitError,
     keys,
 )
-from jobs.retention import pinned
+from jobs.retention import pin, pinned
 
 from .conftest import events_for
 
@@ -135,3 +138,68 @@ def test_submit_full_reuses_the_stored_song_and_needs_it(
     with pytest.raises(InputExpiredError) as gone:
         job_queue.submit_full(preview.id, "order-3")
     assert "send it again" in gone.value.user_message
+
+
+def test_keep_song_restarts_the_retention_clock_of_a_song_about_to_be_bought(
+    job_queue: JobQueue, settings: Settings, make_song: Callable
+) -> None:
+    preview = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 2))
+    path = job_queue.storage.local_path(preview.input_key)
+    old = time.time() - settings.retention_s + 30  # half a minute before the sweep takes it
+    os.utime(path, (old, old))
+    assert job_queue.keep_song(preview.id) == settings.retention_s
+    assert path.stat().st_mtime > time.time() - 5
+    job_queue.storage.delete(preview.input_key)
+    with pytest.raises(InputExpiredError):
+        job_queue.keep_song(preview.id)
+    with pytest.raises(JobNotFoundError):
+        job_queue.keep_song("nope")
+
+
+def test_forget_user_deletes_their_records_jobs_and_files_but_not_others_or_paid_ones(
+    job_queue: JobQueue, make_song: Callable
+) -> None:
+    queue = job_queue
+    first = queue.submit("u1", "telegram", "c1", make_song(1.0, 1), filename="My Song.wav")
+    waiting = queue.submit("u1", "telegram", "c1", make_song(1.0, 2))
+    paid_waiting = queue.submit("u1", "telegram", "c1", make_song(1.0, 3), kind="full",
+                                order_id="o-8")
+    paid_done = queue.submit("u1", "telegram", "c1", make_song(1.0, 6), kind="full",
+                             order_id="o-9")
+    other = queue.submit("u2", "telegram", "c2", make_song(1.0, 4))
+    same_id_elsewhere = queue.submit("u1", "discord", "d1", make_song(1.0, 5))
+    # As if two had finished: results stored under their ids; one of them paid, not delivered.
+    for job in (first, paid_done):
+        queue.storage.put_bytes(f"results/{job.id}/vocals.mp3", b"ID3 vocals")
+        queue.records.update(job.id, status="done",
+                             outputs={"vocals": f"results/{job.id}/vocals.mp3"})
+    queue.pin(paid_done.id, "o-9")
+    # Someone else's paid order pins a result this person's job made (the cache shared it).
+    queue.storage.put_bytes(f"results/{first.id}/instrumental.mp3", b"ID3 inst")
+    pin(queue.connection, [f"results/{first.id}/instrumental.mp3"], "o-other")
+
+    report = queue.forget_user("telegram", "u1")
+
+    assert sorted(report.deleted_records) == sorted([first.id, waiting.id, paid_waiting.id])
+    for job in (first, waiting, paid_waiting):
+        assert queue.get(job.id) is None
+        with pytest.raises(NoSuchJobError):
+            Job.fetch(job.id, connection=queue.connection)
+        assert not queue.storage.exists(job.input_key)
+    assert not queue.storage.exists(f"results/{first.id}/vocals.mp3")
+    # The paid job that was waiting was cancelled first: its refund event is out.
+    assert events_for(queue.connection, "telegram", paid_waiting.id)[-1].refund
+    # Kept: the undelivered paid result (its order needs it), and another order's pin.
+    assert report.kept_jobs == [paid_done.id]
+    assert queue.get(paid_done.id) is not None
+    assert queue.storage.exists(f"results/{paid_done.id}/vocals.mp3")
+    assert report.kept_pinned == [f"results/{first.id}/instrumental.mp3"]
+    assert queue.active_jobs("telegram", "u1") == []
+    assert queue.connection.smembers(keys.user_jobs("telegram", "u1")) == {paid_done.id.encode()}
+    # Nobody else's jobs, nor the same id on another platform.
+    for job in (other, same_id_elsewhere):
+        assert queue.get(job.id) is not None and queue.storage.exists(job.input_key)
+    assert Queue(keys.PREVIEW_QUEUE, connection=queue.connection).job_ids == [
+        other.id,
+        same_id_elsewhere.id,
+    ]

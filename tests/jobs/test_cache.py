@@ -10,9 +10,10 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from jobs import JobQueue, JobStatus, keys
+from jobs import EventType, JobQueue, JobStatus, keys
+from jobs.retention import pinned
 
-from .conftest import wait_for
+from .conftest import events_for, wait_for
 
 
 def test_same_song_is_answered_from_the_cache_without_a_job(
@@ -41,10 +42,28 @@ def test_same_song_is_answered_from_the_cache_without_a_job(
     assert Queue(keys.PREVIEW_QUEUE, connection=job_queue.connection).count == 0
     assert len(job_queue.connection.xrange(keys.events("discord"))) == events_before
     assert job_queue.active_jobs("discord", "u2") == []
+    # u1 buys the full song (a job runs).
+    bought = job_queue.submit_full(first.id, "order-u1")
+    wait_for(lambda: (r := job_queue.get(bought.id)) and r.status is JobStatus.DONE)
+    job_queue.mark_delivered(bought.id)
+    # u2's own copy of the song is stored: it outlives u1's upload, so u2 can still buy. The
+    # cache answers u2's purchase — and, paid, it is announced like every paid result, so the
+    # bot delivers it the usual way.
+    assert hit.input_key != first.input_key and hit.input_key.startswith(f"inputs/{hit.id}/")
+    job_queue.storage.delete(first.input_key)
+    assert job_queue.storage.exists(hit.input_key)
+    paid_hit = job_queue.submit_full(hit.id, "order-u2")
+    assert paid_hit.cached and paid_hit.status is JobStatus.DONE
+    assert paid_hit.input_key == hit.input_key and paid_hit.source_job_id == hit.id
+    (done,) = [e for e in events_for(job_queue.connection, "discord", paid_hit.id)]
+    assert done.type is EventType.DONE and done.order_id == "order-u2"
+    assert (done.user_id, done.chat_id) == ("u2", "c2") and done.outputs == paid_hit.outputs
+    assert all("order-u2" in orders for key, orders in pinned(job_queue.connection).items()
+               if key in paid_hit.outputs.values())
 
     # Another output format, another kind or another model version is a new job.
     assert not job_queue.submit("u3", "telegram", "c3", wav, output_format="wav").cached
-    assert not job_queue.submit("u3", "telegram", "c3", wav, kind="full").cached
+    assert not job_queue.submit("u3", "telegram", "c3", wav, kind="full", output_format="flac").cached
     job_queue.connection.set(keys.MODEL_VERSION, "unet-retrained")
     assert not job_queue.submit("u4", "telegram", "c4", wav).cached
 

@@ -69,3 +69,120 @@ async def test_run_acks_handled_events_and_hands_failed_ones_out_again(redis_ser
                           block_ms=50)
     assert [e.job_id for e in await other.read()] == ["job9"]
     await connection.aclose()
+
+
+def _job_event(job: str, n: int, type_: EventType = EventType.PROGRESS) -> JobEvent:
+    return JobEvent(type=type_, job_id=job, platform="telegram", user_id="u", chat_id="c",
+                    kind="full", progress=n, order_id=f"order-{job}")
+
+
+async def test_run_handles_jobs_at_once_each_job_in_order_and_within_the_cap(
+    redis_server,
+) -> None:
+    """One slow delivery must not hold up everyone else's events (a handler for job A waits
+    until job B's event was handled: handled one at a time, this never finishes)."""
+    sync = redis_server.client()
+    publish(sync, _job_event("A", 1), maxlen=1000)
+    publish(sync, _job_event("A", 2, EventType.DONE), maxlen=1000)
+    publish(sync, _job_event("B", 1), maxlen=1000)
+    for n in range(4):
+        publish(sync, _job_event(f"C{n}", 1), maxlen=1000)
+    connection = aioredis.Redis.from_url(redis_server.url)
+    b_done = asyncio.Event()
+    handled: list[tuple[str, int]] = []
+    running, most = 0, 0
+    stop = asyncio.Event()
+
+    async def handle(event: JobEvent) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            if (event.job_id, event.progress) == ("A", 1):
+                await asyncio.wait_for(b_done.wait(), 5)  # a long upload for A
+            else:
+                await asyncio.sleep(0.05)
+            handled.append((event.job_id, event.progress))
+            if event.job_id == "B":
+                b_done.set()
+            if len(handled) == 7:
+                stop.set()
+        finally:
+            running -= 1
+
+    consumer = EventConsumer(connection, "telegram", consumer="tg-par", block_ms=50,
+                             concurrency=3)
+    await asyncio.wait_for(consumer.run(handle, stop), timeout=10)
+    assert handled.index(("B", 1)) < handled.index(("A", 1))  # B did not wait for A
+    assert handled.index(("A", 1)) < handled.index(("A", 2))  # A's events in stream order
+    assert most == 3  # as many at once as allowed, never more
+    pending = await connection.xpending("vr:events:telegram", "bots")
+    assert pending["pending"] == 0  # each acknowledged once handled
+    await connection.aclose()
+
+
+async def test_a_long_handler_keeps_its_event_from_other_replicas(redis_server) -> None:
+    sync = redis_server.client()
+    publish(sync, _job_event("slow", 1, EventType.DONE), maxlen=1000)
+    connection = aioredis.Redis.from_url(redis_server.url)
+    stop = asyncio.Event()
+    other = EventConsumer(connection, "telegram", consumer="tg-other", claim_idle_ms=150,
+                          block_ms=20)
+    taken_over: list[JobEvent] = []
+
+    async def handle(event: JobEvent) -> None:
+        # A 50 MB upload: several claim periods long. Meanwhile another replica keeps looking.
+        for _ in range(8):
+            await asyncio.sleep(0.1)
+            taken_over.extend(await other.read(block_ms=10))
+        stop.set()
+
+    consumer = EventConsumer(connection, "telegram", consumer="tg-busy", claim_idle_ms=150,
+                             block_ms=20)
+    await asyncio.wait_for(consumer.run(handle, stop), timeout=10)
+    assert taken_over == []
+    assert (await connection.xpending("vr:events:telegram", "bots"))["pending"] == 0
+    await connection.aclose()
+
+
+async def test_an_event_that_keeps_failing_is_given_up_dead_lettered_and_acknowledged(
+    redis_server,
+) -> None:
+    sync = redis_server.client()
+    publish(sync, _job_event("blocked", 100, EventType.DONE), maxlen=1000)
+    publish(sync, _job_event("fine", 1), maxlen=1000)
+    connection = aioredis.Redis.from_url(redis_server.url)
+    attempts: list[str] = []
+    given_up: list[tuple[str, str]] = []
+    give_up_calls = 0
+    stop = asyncio.Event()
+
+    async def handle(event: JobEvent) -> None:
+        attempts.append(event.job_id)
+        if event.job_id == "blocked":
+            raise PermissionError("Forbidden: bot was blocked by the user")
+
+    async def give_up(event: JobEvent, error: BaseException | None) -> None:
+        nonlocal give_up_calls
+        give_up_calls += 1
+        given_up.append((event.job_id, repr(error)))
+        if give_up_calls == 1:
+            raise ConnectionError("payments store down")  # kept pending: tried again
+        stop.set()
+
+    consumer = EventConsumer(connection, "telegram", consumer="tg-dl", claim_idle_ms=100,
+                             block_ms=20, max_deliveries=3)
+    await asyncio.wait_for(consumer.run(handle, stop, give_up), timeout=10)
+    # Three deliveries, then the hook; its failure kept the event, and the next delivery went
+    # straight to the hook again (the handler had had its tries).
+    assert attempts.count("blocked") == 3 and attempts.count("fine") == 1
+    assert given_up == [
+        ("blocked", "PermissionError('Forbidden: bot was blocked by the user')"),
+        ("blocked", "None"),
+    ]
+    assert (await connection.xpending("vr:events:telegram", "bots"))["pending"] == 0
+    (dead,) = await connection.xrange("vr:events:telegram:dead")
+    fields = dead[1]
+    assert JobEvent.from_fields(dead[0], fields).job_id == "blocked"
+    assert int(fields[b"deliveries"]) == 4 and b"no answer" in fields[b"error"]
+    await connection.aclose()

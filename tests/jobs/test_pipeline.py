@@ -6,10 +6,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pytest
 import soundfile as sf
 from rq.job import Job
 
+from engine.activity import FRAME_S, LEAD_IN_S, first_vocal_entry
+from engine.audio import decode
+from engine.constants import SAMPLE_RATE
+from engine.predict import load_model, separate
 from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, sweep
+from jobs.timeouts import PREVIEW_SCAN_S
+from tests.conftest import tone_song
 
 from .conftest import events_for, wait_for
 
@@ -108,3 +116,47 @@ def test_cancel_stops_a_running_job(
     final = events_for(job_queue.connection, "discord", record.id)[-1]
     assert final.type is EventType.CANCELLED and final.refund and final.order_id == "order-3"
     assert not list(job_queue.storage.list("results/"))
+
+    # A person who uses /forget while their song is being separated: the record is deleted at
+    # once, and the worker, finding it gone, stops instead of storing results for nobody.
+    second = job_queue.submit("u2", "discord", "c2", make_song(60.0, seed=9))
+    wait_for(lambda: (r := job_queue.get(second.id)) and r.status is JobStatus.RUNNING,
+             interval=0.02)
+    assert second.id in job_queue.forget_user("discord", "u2").deleted_records
+    started = job_queue.queues[JobKind.PREVIEW].started_job_registry
+    wait_for(lambda: started.count == 0, what="the worker to let go of the job")
+    assert job_queue.get(second.id) is None
+    assert not list(job_queue.storage.list(f"results/{second.id}/"))
+    assert not list(job_queue.storage.list(f"inputs/{second.id}/"))
+
+
+def test_preview_starts_where_the_voice_comes_in(
+    job_queue: JobQueue, settings: Settings, start_workers: Callable, tiny_model: Path,
+    tmp_path: Path,
+) -> None:
+    """The preview window starts at ``engine.activity.first_vocal_entry`` of the separated
+    opening, not at the intro: 4 s of silence, then the song, so the model's vocal estimate
+    (whatever model) enters at 4 s and the preview starts a lead-in before it."""
+    start_workers(1)
+    intro_s = 4.0
+    mixture = np.concatenate(
+        [np.zeros((int(intro_s * SAMPLE_RATE), 2), np.float32), tone_song(4.0, seed=11)]
+    )
+    path = tmp_path / "late entry.wav"
+    sf.write(path, mixture, SAMPLE_RATE, subtype="PCM_16")
+    record = job_queue.submit("u1", "telegram", "c1", path)
+    done = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
+    assert done.status is JobStatus.DONE
+
+    # What the worker computed, recomputed here with the same model on the same opening.
+    audio = decode(path)
+    opening = audio[:, : int(PREVIEW_SCAN_S * SAMPLE_RATE)]
+    entry = first_vocal_entry(separate(opening, load_model(tiny_model, device="cpu")).vocals)
+    expected = max(0.0, min(entry, done.duration_s - settings.preview_length_s))
+    assert done.preview_start_s == pytest.approx(expected, abs=FRAME_S)
+    assert done.preview_start_s == pytest.approx(intro_s - LEAD_IN_S, abs=2 * FRAME_S)
+    # And the stored preview is that window: a second of lead-in, then the song.
+    instrumental, rate = sf.read(job_queue.output_path(record.id, "instrumental"))
+    assert abs(len(instrumental) / rate - settings.preview_length_s) < 0.1
+    assert np.abs(instrumental[: int(0.9 * rate)]).max() < 1e-3
+    assert np.abs(instrumental[int(1.1 * rate) :]).max() > 0.01

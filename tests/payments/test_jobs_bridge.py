@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import JobKind, JobQueue
+from jobs import EventType, JobEvent, JobKind, JobQueue, JobStatus, keys
 from jobs import Settings as JobsSettings
 from payments import OrderState, Payments, Provider, RefundRequest
 from payments.jobs_bridge import JobsFulfilment
@@ -57,9 +57,11 @@ async def test_paid_order_becomes_one_full_job_even_when_recovered_twice(
     assert [r.id for r in full_jobs] == [job_id]
 
 
-async def test_expired_song_is_refunded_instead_of_retried(
+async def test_expired_song_becomes_a_failed_job_whose_event_asks_the_bot_to_refund(
     queue: JobQueue, sqlite_pay: Payments, make_song: Callable[..., Path]
 ) -> None:
+    """The webhook process can't reach the chat: it records a failed full job whose FAILED event
+    (refund=True, with the reason) the person's bot turns into a refund and a message."""
     pay = sqlite_pay
     refunds: list[RefundRequest] = []
 
@@ -68,7 +70,7 @@ async def test_expired_song_is_refunded_instead_of_retried(
         return "re_1"
 
     pay.refunder.register(Provider.STRIPE, refund)
-    preview = queue.submit("4242", "telegram", "4242", make_song(1.0, seed=2))
+    preview = queue.submit("4242", "telegram", "chat-4242", make_song(1.0, seed=2))
     user = pay.users.get_or_create("telegram", 4242)
     order = pay.ledger.create_order(user, preview.content_hash, preview.id)
     queue.storage.delete(preview.input_key)  # retention removed the upload
@@ -76,6 +78,35 @@ async def test_expired_song_is_refunded_instead_of_retried(
     assert not bridge.song_available(order)
 
     paid = pay.ledger.record_payment(stripe_payment(order.id))
+    assert await pay.fulfilment(bridge.on_paid).start(paid.order, "stripe webhook")
+    failed = queue.get(pay.ledger.get_order(order.id).fulfil_job_id)
+    assert failed.kind is JobKind.FULL and failed.status is JobStatus.FAILED
+    stream = queue.connection.xrange(keys.events("telegram"))
+    (event,) = [e for sid, raw in stream if (e := JobEvent.from_fields(sid, raw)).job_id == failed.id]
+    assert event.type is EventType.FAILED and event.refund and event.order_id == order.id
+    assert (event.user_id, event.chat_id) == ("4242", "chat-4242")
+    assert event.error_code == "input_expired" and "send it again" in event.error_message
+    # The bot refunds when it handles the event; recovery meanwhile starts nothing new.
+    assert pay.ledger.get_order(order.id).state is OrderState.PAID and refunds == []
+    await pay.recover(bridge.on_paid)
+    assert pay.ledger.get_order(order.id).fulfil_job_id == failed.id and refunds == []
+
+
+async def test_order_whose_preview_record_is_gone_is_refunded_at_once(
+    queue: JobQueue, sqlite_pay: Payments, make_song: Callable[..., Path]
+) -> None:
+    pay = sqlite_pay
+    refunds: list[RefundRequest] = []
+
+    async def refund(request: RefundRequest) -> str:
+        refunds.append(request)
+        return "re_2"
+
+    pay.refunder.register(Provider.STRIPE, refund)
+    user = pay.users.get_or_create("telegram", 4343)
+    order = pay.ledger.create_order(user, "hash", "no-such-preview-job")
+    paid = pay.ledger.record_payment(stripe_payment(order.id))
+    bridge = JobsFulfilment(queue, pay.ledger)
     assert not await pay.fulfilment(bridge.on_paid).start(paid.order, "stripe webhook")
     assert pay.ledger.get_order(order.id).state is OrderState.REFUNDED
     assert [r.payment.charge_id for r in refunds] == ["pi_1"]

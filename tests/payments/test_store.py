@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from payments import (
     Provider,
     User,
 )
-from payments.db import MIGRATIONS_DIR
+from payments.db import MIGRATIONS_DIR, set_wal
 from payments.ledger import Ledger
 from payments.models import Base, EntitlementRow, LedgerEntryRow, ProviderEventRow, utcnow
 
@@ -82,6 +83,34 @@ def test_concurrent_startups_migrate_once(db_url: str) -> None:
     finally:
         for db in databases:
             db.dispose()
+
+
+def test_a_fresh_sqlite_file_is_switched_to_wal_even_while_another_process_races(
+    tmp_path,
+) -> None:
+    """Processes starting together on a fresh file race to switch its journal mode, and SQLite
+    can answer "database is locked" at once, without waiting (the flaky concurrent start-up
+    seen in CI). That race can't be staged on demand, so a cursor reports it the way SQLite
+    does for the first tries; ``set_wal`` must wait it out — and not forever."""
+    connection = sqlite3.connect(tmp_path / "fresh.sqlite3", isolation_level=None)
+
+    class RacingCursor:
+        def __init__(self, refusals: int) -> None:
+            self.refusals = refusals
+
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            if self.refusals:
+                self.refusals -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return connection.execute(sql)
+
+    racing = RacingCursor(refusals=3)
+    set_wal(racing)
+    assert racing.refusals == 0
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        set_wal(RacingCursor(refusals=10**6), timeout_s=0.2)  # a lock that never goes
+    connection.close()
 
 
 def test_ledger_is_append_only(pay: Payments, user: User) -> None:

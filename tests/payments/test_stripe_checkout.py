@@ -15,10 +15,11 @@ from payments import (
     RefundRequest,
     Settings,
     SettingsError,
+    SongExpiring,
     StripeCheckout,
     User,
 )
-from payments.stripe_checkout import SESSION_WINDOW_S
+from payments.stripe_checkout import MIN_SESSION_S, SESSION_WINDOW_S
 from tests.support.stripe_stub import StripeStub
 
 from .conftest import STRIPE_KEY, make_settings
@@ -66,6 +67,30 @@ async def test_session_binds_order_and_is_idempotent(
     assert form["success_url"] == f"https://bot.example.test/checkout/done?order={order.id}"
     expires = int(form["expires_at"])
     assert 11 * 3600 - 5 <= expires - time.time() <= 23 * 3600
+
+
+async def test_a_session_never_outlives_the_song_it_pays_for(
+    checkout: StripeCheckout, stripe_stub: StripeStub, sqlite_pay: Payments
+) -> None:
+    order = sqlite_pay.ledger.create_order(sqlite_pay.users.get_or_create("telegram", 2), "s", "j")
+    # Whenever a session is asked for, it expires within the time the song is kept, and at
+    # least the 30 minutes Stripe requires; the same idempotency key always means the same
+    # parameters (Stripe refuses a replayed key with different ones).
+    for keep_hours in (24, 6, 1):
+        keep_s = keep_hours * 3600
+        same_key: dict[str, int] = {}
+        for offset in range(0, 26 * 3600, 601):
+            now = 1_800_000_000 + offset
+            params, key = checkout.session_params(order, now=now, keep_s=keep_s)
+            assert now + MIN_SESSION_S <= params["expires_at"] <= now + keep_s
+            assert same_key.setdefault(key, params["expires_at"]) == params["expires_at"]
+        assert len(same_key) > 1
+    with pytest.raises(SongExpiring):  # too little time left for any session Stripe accepts
+        checkout.session_params(order, keep_s=20 * 60)
+    link = await checkout.create_session(order, keep_s=2 * 3600)
+    assert time.time() + MIN_SESSION_S - 5 <= link.expires_at <= time.time() + 2 * 3600
+    (call,) = stripe_stub.calls("/v1/checkout/sessions")
+    assert int(call.form["expires_at"]) == link.expires_at
 
 
 async def test_paid_orders_cannot_open_sessions(
