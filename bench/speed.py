@@ -74,7 +74,7 @@ def run_once(song: Path, model_path: str | None) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
-    parser.add_argument("--minutes", type=float, nargs="+", default=[4.0, 20.0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[4.0, 19.9])
     parser.add_argument("--model")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # child mode: one song, JSON out
@@ -89,7 +89,9 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--run", str(song)]
             if args.model:
                 cmd += ["--model", args.model]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                raise SystemExit(f"{minutes} min run failed:\n{out.stderr[-2000:]}")
             r = json.loads(out.stdout.strip().splitlines()[-1])
             path_s = r["decode"] + r["separate"] + r["encode"]
             rows.append(

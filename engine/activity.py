@@ -5,7 +5,7 @@ vocal remover by what happens to the voice. The curve is the RMS of the vocal es
 frames; a frame is active when it is loud relative to the song's own vocal level (so a quiet ballad
 and a shouted chorus behave alike) and above an absolute floor (so the faint residue a mask leaves
 in an instrumental passage does not count). The entry is the first stretch that stays active for
-``MIN_ACTIVE_S``, less a short lead-in so the preview does not start mid-word.
+``MIN_ACTIVE_S`` (mostly), less a short lead-in so the preview does not start mid-word.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ FRAME_S = 0.05
 RELATIVE_THRESHOLD = 0.15  # share of the loud (95th percentile) vocal level
 ABSOLUTE_FLOOR = 3e-3  # about -50 dBFS RMS
 MIN_ACTIVE_S = 0.5
+# Share of the frames in such a stretch that must be active: sung lines have consonants and short
+# breaths, so demanding every frame would skip a real entry.
+MIN_ACTIVE_SHARE = 0.7
 LEAD_IN_S = 1.0
 
 
@@ -47,8 +50,9 @@ def first_vocal_entry(vocals: np.ndarray) -> float:
     run = int(round(MIN_ACTIVE_S / FRAME_S))
     if active.size < run:
         return 0.0
-    sustained = np.convolve(active.astype(np.int32), np.ones(run, dtype=np.int32), "valid") >= run
-    hits = np.flatnonzero(sustained)
+    share = np.convolve(active.astype(np.float32), np.ones(run, dtype=np.float32) / run, "valid")
+    hits = np.flatnonzero(share >= MIN_ACTIVE_SHARE - 1e-6)
     if hits.size == 0:
         return 0.0
-    return max(0.0, hits[0] * FRAME_S - LEAD_IN_S)
+    first = hits[0] + int(np.argmax(active[hits[0] : hits[0] + run]))  # first active frame in it
+    return max(0.0, first * FRAME_S - LEAD_IN_S)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,8 @@ SAFE_INPUT_ARGS = [
     "mp3,mov,matroska,ogg,flac,wav,aac,w64,aiff,caf,asf,amr,ac3,eac3,dts,mpeg,mpegts,avi,flv,wv,"
     "ape,tta,au,voc",
 ]
+# Samples per block when streaming to or from ffmpeg or scanning a song.
+BLOCK = 1 << 20
 # A file that decodes to less than this share of its declared length was cut off.
 TRUNCATION_RATIO = 0.9
 # ffmpeg reports a damaged stream with lines like these; anything else on stderr is only a warning.
@@ -143,15 +146,16 @@ def decode(
         "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE),
         "pipe:1",
     ]
-    result = subprocess.run(cmd, capture_output=True, timeout=DECODE_TIMEOUT_S, check=False)
-    stderr = result.stderr.decode(errors="replace").strip()
-    if result.returncode != 0:
+    expected_s = info.duration_s if np.isfinite(info.duration_s) else max_duration_s
+    samples, stderr, returncode = _run_decoder(cmd, min(expected_s, max_duration_s) + 1.0)
+    if returncode != 0:
         raise CorruptAudioError(stderr[-300:])
     if any(marker in stderr.lower() for marker in _CORRUPTION_MARKERS):
         raise CorruptAudioError(stderr[-300:])
-    samples = np.frombuffer(result.stdout, dtype=np.float32)
     if samples.size < CHANNELS:
         raise EmptyAudioError("decoded to zero samples")
+    # A channels-first view of ffmpeg's interleaved output: no copy, so a 20-minute song costs its
+    # 420 MB once. Everything downstream reads it a chunk at a time.
     audio = samples[: samples.size - samples.size % CHANNELS].reshape(-1, CHANNELS).T
     duration = audio.shape[1] / SAMPLE_RATE
     if duration > max_duration_s:
@@ -159,9 +163,48 @@ def decode(
     if np.isfinite(info.duration_s) and duration < TRUNCATION_RATIO * info.duration_s - 0.5:
         # The container promised more than the stream holds: a cut-off upload or download.
         raise CorruptAudioError(f"decoded {duration:.1f}s of {info.duration_s:.1f}s: truncated")
-    if not allow_silence and float(np.max(np.abs(audio))) < SILENCE_PEAK:
+    if not allow_silence and peak(audio) < SILENCE_PEAK:
         raise SilentAudioError("peak below silence threshold")
-    return np.ascontiguousarray(audio)
+    return audio
+
+
+def _run_decoder(cmd: list[str], expected_s: float) -> tuple[np.ndarray, str, int]:
+    """Run ffmpeg and read its float32 output straight into one preallocated buffer.
+
+    ``subprocess.run(capture_output=True)`` would hold the output twice (chunks, then their join);
+    for a 20-minute song that is the difference between 0.4 and 1.3 GB.
+    """
+    capacity = int(expected_s * SAMPLE_RATE) * CHANNELS * 4
+    buffer = bytearray(max(capacity, 1 << 16))
+    filled = 0
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        try:
+            while True:
+                if filled == len(buffer):
+                    buffer.extend(bytearray(len(buffer) // 4 + (1 << 20)))
+                read = proc.stdout.readinto(memoryview(buffer)[filled:])
+                if not read:
+                    break
+                filled += read
+            returncode = proc.wait(timeout=DECODE_TIMEOUT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace").strip()
+    usable = filled - filled % 4
+    return np.frombuffer(buffer, dtype=np.float32, count=usable // 4), stderr, returncode
+
+
+def peak(audio: np.ndarray) -> float:
+    """Largest absolute sample, a block at a time (no song-sized temporary)."""
+    return max(
+        (float(np.max(np.abs(audio[..., i : i + BLOCK]))) for i in range(0, audio.shape[-1], BLOCK)),
+        default=0.0,
+    )
 
 
 def encode(audio: np.ndarray, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
@@ -175,21 +218,33 @@ def encode(audio: np.ndarray, path: str | os.PathLike[str], fmt: str | None = No
         "flac": ["-c:a", "flac", "-sample_fmt", "s16", "-f", "flac"],
         "mp3": ["-c:a", "libmp3lame", "-b:a", MP3_BITRATE, "-f", "mp3"],
     }[fmt]
-    audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
         audio = audio[None, :]
-    interleaved = np.ascontiguousarray(np.clip(audio, -1.0, 1.0).T)
     path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         FFMPEG, "-nostdin", "-v", "error", "-y",
         "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", str(audio.shape[0]), "-i", "pipe:0",
         *codec_args, str(path),
     ]
-    result = subprocess.run(
-        cmd, input=interleaved.tobytes(), capture_output=True, timeout=DECODE_TIMEOUT_S, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not write {path.name}: {result.stderr.decode()[-300:]}")
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        assert proc.stdin is not None
+        try:
+            for i in range(0, audio.shape[-1], BLOCK):  # a block at a time: bounded memory
+                block = np.clip(audio[:, i : i + BLOCK], -1.0, 1.0).T
+                proc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+            proc.stdin.close()
+            returncode = proc.wait(timeout=DECODE_TIMEOUT_S)
+        except BrokenPipeError:
+            returncode = proc.wait(timeout=DECODE_TIMEOUT_S) or 1
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace")[-300:]
+            raise RuntimeError(f"ffmpeg could not write {path.name}: {message}")
     return path
 
 
@@ -215,8 +270,11 @@ def preview_cut(
 def content_hash(audio: np.ndarray) -> str:
     """Hash of the decoded audio quantised to 16 bits: the same song re-uploaded (another container,
     another file name) hashes the same, which is what the same-song cache needs."""
-    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
-    return hashlib.sha256(pcm.tobytes()).hexdigest()
+    digest = hashlib.sha256()
+    for i in range(0, audio.shape[-1], BLOCK):
+        block = np.round(np.clip(audio[..., i : i + BLOCK], -1.0, 1.0) * 32767.0).astype("<i2")
+        digest.update(np.ascontiguousarray(block).tobytes())
+    return digest.hexdigest()
 
 
 def _first_float(*values: object) -> float | None:

@@ -36,6 +36,7 @@ CHUNK_FRAMES = 256  # frames per chunk: a multiple of 2**DEPTH, as the U-Net nee
 OVERLAP = 0.25  # share of a chunk shared with its neighbour
 CPU_BATCH_CHUNKS = 4  # chunks per forward pass; bounds memory on CPU
 CUDA_BATCH_CHUNKS = 32
+NORMALISE_BLOCK = 1 << 20  # samples normalised at a time after the overlap-add
 # "residual": instrumental = mixture − vocals (the two stems always sum to the mixture);
 # "mask": the instrumental gets the model's own second mask.
 INSTRUMENTAL_MODES = ("residual", "mask")
@@ -122,7 +123,7 @@ def separate(
     if chunk_frames % 2**DEPTH:
         raise ValueError(f"chunk_frames must be a multiple of {2**DEPTH}")
     batch_chunks = batch_chunks or model.batch_chunks
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    # No copy of the song: chunks are read from it one at a time (it may be a strided view).
     channels, total = audio.shape
     cfg = model.stft_cfg
     length = (chunk_frames - 1) * cfg.hop  # centred STFT of this many samples has CHUNK_FRAMES
@@ -135,7 +136,6 @@ def separate(
     own_instrumental = (
         np.zeros((channels, total), dtype=np.float32) if model.instrumental == "mask" else None
     )
-    weight_sum = np.zeros(total, dtype=np.float32)
 
     for first in range(0, len(starts), batch_chunks):
         batch_starts = starts[first : first + batch_chunks]
@@ -157,14 +157,29 @@ def separate(
             vocals[:, s : s + n] += estimates_np[0][i, :, :n] * w
             if own_instrumental is not None:
                 own_instrumental[:, s : s + n] += estimates_np[1][i, :, :n] * w
-            weight_sum[s : s + n] += w
         if progress is not None:
             progress(min(1.0, (first + len(batch_starts)) / len(starts)))
 
-    vocals /= weight_sum
+    for lo in range(0, total, NORMALISE_BLOCK):
+        hi = min(total, lo + NORMALISE_BLOCK)
+        weights = _weight_sum(starts, weight, lo, hi)
+        vocals[:, lo:hi] /= weights
+        if own_instrumental is not None:
+            own_instrumental[:, lo:hi] /= weights
     if own_instrumental is not None:
-        own_instrumental /= weight_sum
         instrumental = own_instrumental
     else:
-        instrumental = audio - vocals
+        instrumental = np.subtract(audio, vocals, dtype=np.float32)
     return Stems(vocals=vocals, instrumental=instrumental)
+
+
+def _weight_sum(starts: list[int], weight: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Sum of the chunk weights over samples ``lo:hi``, recomputed from the chunk layout so that a
+    long song needs no song-sized array of weights (memory is the song and its stems, nothing else)."""
+    total = np.zeros(hi - lo, dtype=np.float32)
+    length = weight.shape[0]
+    for s in starts:
+        a, b = max(lo, s), min(hi, s + length)
+        if a < b:
+            total[a - lo : b - lo] += weight[a - s : b - s]
+    return total
