@@ -40,8 +40,12 @@ def commit() -> str:
     return out.stdout.strip() or "uncommitted"
 
 
-def record(title: str, body: str) -> None:
-    """Append a section; earlier results stay, so the file is the history of every measurement."""
+def record(title: str, body: str, dry_run: bool = False) -> None:
+    """Append a section; earlier results stay, so the file is the history of every measurement.
+    ``dry_run`` (the scripts' ``--no-record``) only prints it."""
+    if dry_run:
+        print(body)
+        return
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"\n### {title}\n\n_When:_ {stamp} · _Machine:_ {machine()} · _Commit:_ {commit()}\n\n"

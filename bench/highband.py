@@ -61,10 +61,7 @@ def main() -> None:
         "(lower is better; 0 dB = the vocals' high band left in the instrumental).\n\n"
         + "\n".join(lines)
     )
-    if args.no_record:
-        print(body)
-    else:
-        record("High band: vocal sibilants left in the instrumental", body)
+    record("High band: vocal sibilants left in the instrumental", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":

@@ -186,10 +186,7 @@ def main() -> None:
     body = (f"`python bench/pipeline_bench.py` — real redis-server, `python worker.py` "
             f"processes, the bots' `JobQueue.submit`; model: {model_note}. CPU only (no GPU "
             f"here); torch threads = cores / workers.\n\n{table}")
-    if args.no_record:
-        print(body)
-    else:
-        record("Job pipeline: preview latency and full-song throughput", body)
+    record("Job pipeline: preview latency and full-song throughput", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":

@@ -61,10 +61,7 @@ def main() -> None:
         for mode in ("residual", "mask", "wiener-0", "wiener-1", "wiener-2")
     ]
     body = f"Post-processing of one model's masks on `{args.folder}`.\n\n{format_table(rows)}"
-    if args.no_record:
-        print(body)
-    else:
-        record("Mask post-processing: residual, own mask, Wiener", body)
+    record("Mask post-processing: residual, own mask, Wiener", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":

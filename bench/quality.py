@@ -73,10 +73,7 @@ def main() -> None:
         f"SDR in dB, median over 1 s frames then over tracks.\n\n{table}\n\n"
         f"Per track (vocals/instrumental):\n{per_track}"
     )
-    if args.no_record:
-        print(body)
-    else:
-        record("Quality: SDR on the evaluation clips", body)
+    record("Quality: SDR on the evaluation clips", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":

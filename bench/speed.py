@@ -109,10 +109,7 @@ def main() -> None:
         "Whole path decode → separate → encode (both stems as mp3 320k), model already loaded, "
         "one process per song.\n\n" + table
     )
-    if args.no_record:
-        print(body)
-    else:
-        record("Speed: decode → separate → encode", body)
+    record("Speed: decode → separate → encode", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":

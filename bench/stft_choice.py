@@ -67,10 +67,7 @@ def main() -> None:
         "the modelled bins the mask is extended from the top band as in the engine.\n\n"
         + "\n".join(lines)
     )
-    if args.no_record:
-        print(body)
-    else:
-        record("STFT choice: oracle ceiling per window and band", body)
+    record("STFT choice: oracle ceiling per window and band", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":
