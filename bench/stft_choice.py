@@ -14,15 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._record import record  # noqa: E402
 from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.evaluate import Track, evaluate_estimator, load_tracks  # noqa: E402
-from engine.predict import Stems  # noqa: E402
-from engine.transforms import STFTConfig, extend_mask, istft, stft  # noqa: E402
+from engine.evaluate import evaluate_estimator, load_tracks, oracle_irm  # noqa: E402
+from engine.transforms import STFTConfig  # noqa: E402
 
 CANDIDATES = [
     STFTConfig(n_fft=2048, hop=512, bins=1024),
@@ -32,15 +29,6 @@ CANDIDATES = [
     STFTConfig(n_fft=4096, hop=1024, bins=512),
     STFTConfig(n_fft=8192, hop=2048, bins=2048),
 ]
-
-
-def oracle(track: Track, cfg: STFTConfig) -> Stems:
-    mix = stft(torch.from_numpy(track.mixture), cfg)
-    v = stft(torch.from_numpy(track.vocals), cfg).abs()
-    a = stft(torch.from_numpy(track.accompaniment), cfg).abs()
-    mask = extend_mask((v / (v + a + 1e-8))[..., : cfg.bins, :], cfg)
-    n = track.mixture.shape[-1]
-    return Stems(istft(mix * mask, cfg, n).numpy(), istft(mix * (1 - mask), cfg, n).numpy())
 
 
 def main() -> None:
@@ -55,7 +43,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for cfg in CANDIDATES:
-        row = evaluate_estimator(str(cfg), tracks, lambda t, c=cfg: oracle(t, c))
+        row = evaluate_estimator(str(cfg), tracks, lambda t, c=cfg: oracle_irm(t, c, model_band=True))
         top_hz = cfg.bins * SAMPLE_RATE / cfg.n_fft
         cells = cfg.bins * SAMPLE_RATE / cfg.hop
         lines.append(

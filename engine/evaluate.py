@@ -20,7 +20,7 @@ import torch
 from engine.audio import decode
 from engine.constants import SAMPLE_RATE
 from engine.predict import Separator, Stems, separate
-from engine.transforms import STFTConfig, istft, stft
+from engine.transforms import STFTConfig, extend_mask, istft, stft
 
 SOURCES = ("vocals", "accompaniment")
 FRAME_S = 1.0
@@ -79,13 +79,18 @@ def mixture_estimate(track: Track) -> Stems:
     return Stems(vocals=track.mixture.copy(), instrumental=track.mixture.copy())
 
 
-def oracle_irm(track: Track, cfg: STFTConfig | None = None) -> Stems:
-    """Ideal ratio mask |V| / (|V| + |A|) on the mixture's STFT, mixture phase."""
+def oracle_irm(track: Track, cfg: STFTConfig | None = None, model_band: bool = False) -> Stems:
+    """Ideal ratio mask |V| / (|V| + |A|) on the mixture's STFT, mixture phase.
+
+    With ``model_band`` the mask is known only on the modelled bins and extended above them as
+    the engine extends a model's mask: the ceiling of a model with this STFT and band."""
     cfg = cfg or STFTConfig()
     mix = stft(torch.from_numpy(track.mixture), cfg)
     v = stft(torch.from_numpy(track.vocals), cfg).abs()
     a = stft(torch.from_numpy(track.accompaniment), cfg).abs()
     mask = v / (v + a + 1e-8)
+    if model_band:
+        mask = extend_mask(mask[..., : cfg.bins, :], cfg)
     n = track.mixture.shape[-1]
     vocals = istft(mix * mask, cfg, n).numpy()
     instrumental = istft(mix * (1 - mask), cfg, n).numpy()

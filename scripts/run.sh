@@ -28,29 +28,12 @@ export STORAGE_DIR="${STORAGE_DIR:-$VAR_DIR/storage}"
 export MODEL_PATH="${MODEL_PATH:-$ROOT/models/vocals-unet.pt}"
 mkdir -p "$LOG_DIR"
 
-# --- system packages -------------------------------------------------------------------------
-need=()
-command -v ffmpeg >/dev/null || need+=(ffmpeg)
-command -v redis-server >/dev/null || need+=(redis-server)
-python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
-if [ ${#need[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    echo "installing ${need[*]} ..."
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" python3-venv
-fi
-
-# --- python environment ----------------------------------------------------------------------
+# --- system packages and python environment (shared with scripts/test.sh) -------------------
 PY="$ROOT/.venv/bin/python"
-if [ "${SKIP_INSTALL:-0}" != "1" ]; then
-    [ -x "$PY" ] || python3 -m venv .venv
-    stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
-    if [ ! -f "$stamp" ]; then
-        echo "installing the project into .venv (torch included; this takes a while once) ..."
-        "$PY" -m pip install -q --upgrade pip
-        "$PY" -m pip install -q -e .
-        touch "$stamp"
-    fi
+if [ "${SKIP_INSTALL:-0}" = "1" ]; then
+    "$ROOT/scripts/setup.sh" --system-only
+else
+    "$ROOT/scripts/setup.sh"
 fi
 
 if [ ! -f "$MODEL_PATH" ]; then

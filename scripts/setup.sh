@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Shared set-up of the README's two commands on a fresh Debian machine: the system packages
+# (ffmpeg, redis-server, python3-venv; apt-get only for what is missing), then .venv with the
+# project installed. `setup.sh --dev` adds the test extras; `--system-only` stops after apt.
+# The install is skipped when .venv already holds this pyproject.toml with these extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""; system_only=0
+for arg in "$@"; do
+    case "$arg" in
+        --dev) extras="[dev]" ;;
+        --system-only) system_only=1 ;;
+        *) echo "usage: $0 [--dev] [--system-only]" >&2; exit 2 ;;
+    esac
+done
+
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v redis-server >/dev/null || need+=(redis-server)
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "installing ${need[*]} ..."
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" python3-venv
+fi
+[ "$system_only" = 1 ] && exit 0
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)${extras:+-dev}"
+if [ ! -f "$stamp" ]; then
+    echo "installing the project into .venv (torch included; this takes a while once) ..."
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".${extras}"
+    touch "$stamp"
+fi
