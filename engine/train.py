@@ -52,6 +52,7 @@ class TrainConfig:
     device: str | None = None
     export: Path | None = None
     augment: bool = True
+    init: Path | None = None
     stft: STFTConfig = field(default_factory=STFTConfig)
 
     def __post_init__(self) -> None:
@@ -93,6 +94,20 @@ def _lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
     progress = min(progress, 1.0)
     cosine = 0.5 * (1 + math.cos(math.pi * progress))
     return cfg.lr * (FINAL_LR_SHARE + (1 - FINAL_LR_SHARE) * cosine)
+
+
+def _init_from(
+    path: Path, net: torch.nn.Module, ema: torch.nn.Module, unet_cfg: UNetConfig, stft_cfg: STFTConfig
+) -> None:
+    """Start a new run from a model's (averaged) weights: fine-tuning on new data, or a new
+    learning-rate schedule from where an earlier run stopped. The optimizer starts afresh."""
+    payload = checkpoint.load(path)
+    if payload["unet"] != unet_cfg.to_dict() or payload["stft"] != stft_cfg.to_dict():
+        raise ValueError(f"{path} has another model shape: {payload['unet']} {payload['stft']}")
+    state = payload["ema_state"] if "ema_state" in payload else payload["state_dict"]
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    net.load_state_dict(state)
+    ema.load_state_dict(state)
 
 
 def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Event) -> queue.Queue:
@@ -165,6 +180,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         opt.load_state_dict(ckpt["optimizer"])
         state = {k: ckpt[k] for k in state}
         tqdm.write(f"resuming {last_path} at step {state['step']}")
+    elif cfg.init:
+        _init_from(cfg.init, net, ema, unet_cfg, cfg.stft)
+        tqdm.write(f"new run starting from the weights of {cfg.init}")
 
     tqdm.write("loading training data ...")
     pools = load_pools(cfg.data, "train")

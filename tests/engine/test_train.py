@@ -134,3 +134,15 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
     assert model.version.startswith("unet-w2-")
     stems = separate(mix[0], model)
     assert stems.vocals.shape == mix[0].shape
+
+    # Fine-tune: a new run starts from the exported model's weights, not from random ones.
+    tuned = TrainConfig(data=tiny_data, run_dir=tmp_path / "tuned", steps=0, width=2,
+                        validation_examples=2, init=cfg.export)
+    start = train(tuned)
+    assert start["step"] == 0
+    shipped = checkpoint.load(cfg.export)["state_dict"]
+    for name, value in start["state_dict"].items():
+        torch.testing.assert_close(value, shipped[name].to(value.dtype))
+    with pytest.raises(ValueError, match="another model shape"):
+        train(TrainConfig(data=tiny_data, run_dir=tmp_path / "wide", steps=0, width=4,
+                          validation_examples=2, init=cfg.export))
