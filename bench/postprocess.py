@@ -1,4 +1,5 @@
-"""Mask post-processing experiments: residual vs own instrumental mask vs multichannel Wiener.
+"""Mask post-processing and test-time augmentation: residual vs own instrumental mask vs
+multichannel Wiener vs averaged predictions.
 
     python bench/postprocess.py ../shared/data/eval [--model PATH] [--no-record]
 
@@ -6,6 +7,12 @@ The Wiener variant (the ``norbert`` package, as Open-Unmix uses it) takes the mo
 magnitude estimates as source spectrogram models and re-derives both stems with a multichannel
 Wiener filter that also uses the stereo covariance our per-channel U-Net ignores. Whole-clip STFT
 (the eval clips are seconds long), so this measures the filter, not the chunking.
+
+Test-time augmentation: ``swap`` separates the channel-swapped song and swaps back (the U-Net masks
+each channel on its own, so this must equal ``residual``: a check, not a hope); ``shift-K`` averages
+the vocal estimates of K copies delayed by fractions of a hop, so each sees another STFT frame grid;
+``stereo-mean`` gives both channels the mean of their two vocal masks (lead vocals sit mostly in the
+centre, so a mask that disagrees between channels is likely wrong in one of them).
 """
 
 from __future__ import annotations
@@ -34,6 +41,24 @@ def estimate(track: Track, model: Separator, mode: str) -> Stems:
     if mode == "residual":
         vocals = istft(spec * masks[:, 0], model.stft_cfg, n).numpy()
         return Stems(vocals, track.mixture - vocals)
+    if mode == "swap":
+        flipped = Track(track.name, track.mixture[::-1].copy(), track.vocals, track.accompaniment)
+        vocals = estimate(flipped, model, "residual").vocals[::-1].copy()
+        return Stems(vocals, track.mixture - vocals)
+    if mode.startswith("shift-"):
+        copies, hop = int(mode.split("-")[1]), model.stft_cfg.hop
+        total = np.zeros_like(track.mixture)
+        for k in range(copies):
+            d = k * hop // copies
+            padded = np.pad(track.mixture, ((0, 0), (d, 0)))
+            spec_d = stft(torch.from_numpy(padded), model.stft_cfg)
+            est = istft(spec_d * model.masks(spec_d.abs())[:, 0], model.stft_cfg, n + d).numpy()
+            total += est[:, d:]
+        return Stems(total / copies, track.mixture - total / copies)
+    if mode == "stereo-mean":
+        mask = masks[:, 0].mean(dim=0, keepdim=True)
+        vocals = istft(spec * mask, model.stft_cfg, n).numpy()
+        return Stems(vocals, track.mixture - vocals)
     if mode == "mask":
         return Stems(istft(spec * masks[:, 0], model.stft_cfg, n).numpy(),
                      istft(spec * masks[:, 1], model.stft_cfg, n).numpy())
@@ -58,10 +83,11 @@ def main() -> None:
     rows = [
         evaluate_estimator(f"{model.version} {mode}", tracks,
                            lambda t, m=mode: estimate(t, model, m))
-        for mode in ("residual", "mask", "wiener-0", "wiener-1", "wiener-2")
+        for mode in ("residual", "mask", "wiener-0", "wiener-1", "swap", "shift-2", "shift-4",
+                     "stereo-mean")
     ]
     body = f"Post-processing of one model's masks on `{args.folder}`.\n\n{format_table(rows)}"
-    record("Mask post-processing: residual, own mask, Wiener", body, dry_run=args.no_record)
+    record("Mask post-processing and test-time augmentation", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":
