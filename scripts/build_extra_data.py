@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,8 @@ PACKAGES = (
     "pingus-data",
     "drascula-music",
 )
-MUSIC_SUFFIXES = {".ogg", ".mp3", ".wav", ".flac", ".it", ".s3m", ".xm", ".mod"}
+MUSIC_SUFFIXES = {".ogg", ".opus", ".mp3", ".wav", ".flac", ".it", ".s3m", ".xm", ".mod"}
+ARCHIVE_SUFFIXES = {".pk3"}  # zip archives of game data (OpenArena keeps its music in them)
 MIN_TRACK_S = 30.0  # shorter files are jingles and sound effects
 MAX_TRACK_S = 240.0  # long tracks are cut: variety across songs matters more than length
 MAX_PACKAGE_S = 20 * 60.0  # no single game's style may dominate the pool
@@ -103,6 +105,11 @@ def main() -> None:
             copyright_file = next(Path(tmp).glob("usr/share/doc/*/copyright"), None)
             if copyright_file:
                 shutil.copy(copyright_file, out / "licences" / f"{package}.copyright")
+            for archive in [p for p in Path(tmp).rglob("*") if p.suffix.lower() in ARCHIVE_SUFFIXES]:
+                with zipfile.ZipFile(archive) as z:
+                    for member in z.namelist():
+                        if "music" in member.lower() and Path(member).suffix.lower() in MUSIC_SUFFIXES:
+                            z.extract(member, Path(tmp) / "unpacked" / archive.stem)
             files = sorted(p for p in Path(tmp).rglob("*") if p.suffix.lower() in MUSIC_SUFFIXES)
             total = 0.0
             for path in files:

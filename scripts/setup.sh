@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shared set-up of the README's two commands on a fresh Debian machine: the system packages
 # (ffmpeg, redis-server, python3-venv; apt-get only for what is missing), then .venv with the
-# project installed. `setup.sh --dev` adds the test extras; `--system-only` stops after apt.
+# project installed. `setup.sh --dev` adds the test extras (and festival/fluidsynth, which a test
+# of the synthetic-data builder runs); `--system-only` stops after apt.
 # The install is skipped when .venv already holds this pyproject.toml with these extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,11 @@ need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v redis-server >/dev/null || need+=(redis-server)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+if [ -n "$extras" ]; then  # the tests also build a little synthetic training data
+    command -v text2wave >/dev/null || need+=(festival festvox-kallpc16k)
+    command -v fluidsynth >/dev/null || need+=(fluidsynth)
+    [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+fi
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     echo "installing ${need[*]} ..."
