@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -45,12 +46,21 @@ def load(path: Path | str) -> dict[str, Any]:
     return torch.load(str(path), map_location="cpu", weights_only=False)
 
 
-def weights_digest(state: dict[str, torch.Tensor]) -> str:
+def weights_digest(state: dict[str, torch.Tensor], calibration: dict[str, float] | None = None) -> str:
+    """Digest of what decides a model's output: its weights and, where set, its calibration."""
     buf = io.BytesIO()
     for name in sorted(state):
         buf.write(name.encode())
         buf.write(state[name].detach().cpu().numpy().tobytes())
+    if calibration:
+        buf.write(json.dumps(calibration, sort_keys=True).encode())
     return hashlib.sha256(buf.getvalue()).hexdigest()[:10]
+
+
+def model_version(payload: dict[str, Any]) -> str:
+    """The version of an exported model: width and digest (see the module docstring)."""
+    digest = weights_digest(payload["state_dict"], payload.get("calibration"))
+    return f"unet-w{payload['unet']['width']}-{digest}"
 
 
 def export(checkpoint: dict[str, Any], path: Path, extra: dict[str, Any] | None = None) -> str:
@@ -59,11 +69,9 @@ def export(checkpoint: dict[str, Any], path: Path, extra: dict[str, Any] | None 
         k: (v.half() if v.is_floating_point() else v)
         for k, v in checkpoint["ema_state"].items()
     }
-    version = f"unet-w{checkpoint['unet']['width']}-{weights_digest(state)}"
     payload = {
         "format": FORMAT,
         "kind": "model",
-        "version": version,
         "unet": checkpoint["unet"],
         "stft": checkpoint["stft"],
         "state_dict": state,
@@ -74,5 +82,6 @@ def export(checkpoint: dict[str, Any], path: Path, extra: dict[str, Any] | None 
         "history": checkpoint.get("history", [])[-50:],
         **(extra or {}),
     }
+    payload["version"] = version = model_version(payload)
     save_atomic(payload, path)
     return version

@@ -1,4 +1,4 @@
-"""Command line: ``python -m engine separate|train|evaluate``.
+"""Command line: ``python -m engine separate|train|calibrate|evaluate``.
 
 Exit codes: 0 done, 2 the input cannot be used (message says why), 1 anything else went wrong,
 130 interrupted.
@@ -92,6 +92,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from engine.calibrate import calibrate_model_file, describe
+
+    model = Path(args.model)
+    power, version, scores = calibrate_model_file(model, [Path(d) for d in args.data])
+    print("validation vocals SDR by vocal-mask power:", describe(scores))
+    print(f"{model}: vocal mask power {power}, version {version}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--init", help="start a new run from this model's weights (fine-tuning)")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
     tr.set_defaults(func=_train)
+
+    cal = sub.add_parser("calibrate", help="choose a model's vocal-mask power on the validation split")
+    cal.add_argument("model", help="exported model file; rewritten with its calibration")
+    cal.add_argument("data", nargs="+", help="the data folders it was trained on")
+    cal.set_defaults(func=_calibrate)
 
     ev = sub.add_parser("evaluate", help="SDR (museval) on <track>/{mixture,vocals,accompaniment}")
     ev.add_argument("folder")

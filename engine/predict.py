@@ -62,6 +62,7 @@ class Separator:
         version: str,
         device: torch.device | str | None = None,
         instrumental: str = "residual",
+        vocal_mask_power: float = 1.0,
     ) -> None:
         if instrumental not in INSTRUMENTAL_MODES:
             raise ValueError(f"instrumental mode must be one of {INSTRUMENTAL_MODES}")
@@ -70,6 +71,7 @@ class Separator:
         self.stft_cfg = stft_cfg
         self.version = version
         self.instrumental = instrumental
+        self.vocal_mask_power = vocal_mask_power  # see engine.calibrate
 
     @property
     def batch_chunks(self) -> int:
@@ -83,6 +85,8 @@ class Separator:
         pad = (-frames) % 2**DEPTH
         x = torch.nn.functional.pad(mag[:, None, :bins, :], (0, pad))
         out = self.net(x)[..., :frames]
+        if self.vocal_mask_power != 1.0:
+            out = torch.cat([out[:, :1] ** self.vocal_mask_power, out[:, 1:]], dim=1)
         return extend_mask(out, self.stft_cfg)
 
 
@@ -90,15 +94,22 @@ def load_model(
     path: str | os.PathLike[str] | None = None,
     device: str | torch.device | None = None,
     instrumental: str = "residual",
+    vocal_mask_power: float | None = None,
 ) -> Separator:
-    """Load an exported model (or a training checkpoint, using its averaged weights)."""
+    """Load an exported model (or a training checkpoint, using its averaged weights).
+
+    ``vocal_mask_power`` overrides the calibration stored in the file (training checkpoints have
+    none: 1.0)."""
     payload = checkpoint.load(Path(path or DEFAULT_MODEL_PATH))
     # A training checkpoint holds raw and averaged weights; the averaged ones are what we ship.
     state = payload["ema_state"] if "ema_state" in payload else payload["state_dict"]
     net = UNet(UNetConfig(**payload["unet"]))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     version = payload.get("version") or f"ckpt-step{payload.get('step', 0)}"
-    return Separator(net, STFTConfig(**payload["stft"]), version, device, instrumental)
+    if vocal_mask_power is None:
+        vocal_mask_power = payload.get("calibration", {}).get("vocal_mask_power", 1.0)
+    return Separator(net, STFTConfig(**payload["stft"]), version, device, instrumental,
+                     vocal_mask_power)
 
 
 def chunk_weight(length: int) -> np.ndarray:

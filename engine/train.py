@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from engine import checkpoint
+from engine.calibrate import calibrate_model_file
 from engine.constants import SAMPLE_RATE
 from engine.data import Remixer, load_pools, manifest
 from engine.model import UNet, UNetConfig, parameter_count
@@ -135,12 +136,15 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
     return out
 
 
-def _validation_set(cfg: TrainConfig) -> tuple[torch.Tensor, ...]:
-    pools = load_pools(cfg.data, "validation")
-    rng = np.random.default_rng(1234)  # fixed: every validation sees the same mixes
-    mix, vocals, acc, band = Remixer(pools).batch(
-        cfg.validation_examples, (PATCH_FRAMES - 1) * cfg.stft.hop, rng
-    )
+def validation_set(
+    data: list[Path], examples: int, stft_cfg: STFTConfig
+) -> tuple[torch.Tensor, ...]:
+    """The fixed validation remixes ``(mixture, targets, band_hz)`` of the held-out split: the same
+    mixes at every validation of a run, and in every run on the same shared data (a data root with
+    no held-out singers or songs adds nothing here), so runs and calibrations compare."""
+    pools = load_pools(data, "validation")
+    rng = np.random.default_rng(1234)
+    mix, vocals, acc, band = Remixer(pools).batch(examples, (PATCH_FRAMES - 1) * stft_cfg.hop, rng)
     return (
         torch.from_numpy(mix),
         torch.from_numpy(np.stack([vocals, acc], axis=1)),
@@ -186,7 +190,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     tqdm.write("loading training data ...")
     pools = load_pools(cfg.data, "train")
-    val = _validation_set(cfg)
+    val = validation_set(cfg.data, cfg.validation_examples, cfg.stft)
     data_manifest = {
         split: [manifest(root, split) for root in cfg.data] for split in ("train", "validation")
     }
@@ -258,6 +262,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if not best_path.exists():
         checkpoint.save_atomic(final, best_path)
     if cfg.export:
-        version = checkpoint.export(checkpoint.load(best_path), cfg.export)
-        tqdm.write(f"exported {best_path} as {cfg.export} (version {version})")
+        checkpoint.export(checkpoint.load(best_path), cfg.export)
+        power, version, _scores = calibrate_model_file(cfg.export, cfg.data)
+        tqdm.write(f"exported {best_path} as {cfg.export} (version {version}, "
+                   f"vocal mask power {power})")
     return final

@@ -59,6 +59,15 @@ def test_own_instrumental_mask_mode() -> None:
     np.testing.assert_allclose(stems.instrumental, 0.25 * song, atol=1e-4)
 
 
+def test_vocal_mask_power_opens_only_the_vocal_mask() -> None:
+    """The calibrated power applies to the vocal mask (0.25 ** 0.5 = 0.5), not the instrumental's."""
+    song = tone_mix(8.0)
+    model = Separator(ConstantMask(0.25), STFTConfig(), "c", instrumental="mask", vocal_mask_power=0.5)
+    stems = separate(song, model)
+    np.testing.assert_allclose(stems.vocals, 0.5 * song, atol=1e-4)
+    np.testing.assert_allclose(stems.instrumental, 0.25 * song, atol=1e-4)
+
+
 def test_chunk_size_and_batch_invariance() -> None:
     song = tone_mix(20.0)
     model = Separator(LocalMask(), STFTConfig(), "local")

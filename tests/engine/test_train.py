@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 
 from engine import checkpoint
+from engine.calibrate import MASK_POWERS
 from engine.data import Remixer, load_pools, scan
 from engine.model import UNet, UNetConfig
 from engine.predict import load_model, separate
@@ -132,6 +133,13 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
 
     model = load_model(cfg.export)
     assert model.version.startswith("unet-w2-")
+    # The export is calibrated on the validation split; the power is part of the version.
+    payload = checkpoint.load(cfg.export)
+    assert model.vocal_mask_power == payload["calibration"]["vocal_mask_power"] in MASK_POWERS
+    assert set(payload["calibration_scores"]) == {str(p) for p in MASK_POWERS}
+    assert model.version == payload["version"] == checkpoint.model_version(payload)
+    assert checkpoint.model_version({**payload, "calibration": None}) != model.version
+    assert load_model(cfg.export, vocal_mask_power=1.0).vocal_mask_power == 1.0
     stems = separate(mix[0], model)
     assert stems.vocals.shape == mix[0].shape
 
