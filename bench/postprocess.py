@@ -13,6 +13,9 @@ each channel on its own, so this must equal ``residual``: a check, not a hope); 
 the vocal estimates of K copies delayed by fractions of a hop, so each sees another STFT frame grid;
 ``stereo-mean`` gives both channels the mean of their two vocal masks (lead vocals sit mostly in the
 centre, so a mask that disagrees between channels is likely wrong in one of them).
+
+``power-P`` raises the vocal mask to the power P (``engine.calibrate``; the model file's own
+calibrated power is marked). Every other row uses the raw masks (power 1), so the rows compare.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ def estimate(track: Track, model: Separator, mode: str) -> Stems:
     n = track.mixture.shape[-1]
     if mode == "residual":
         vocals = istft(spec * masks[:, 0], model.stft_cfg, n).numpy()
+        return Stems(vocals, track.mixture - vocals)
+    if mode.startswith("power-"):
+        vocals = istft(spec * masks[:, 0] ** float(mode.split("-")[1]), model.stft_cfg, n).numpy()
         return Stems(vocals, track.mixture - vocals)
     if mode == "swap":
         flipped = Track(track.name, track.mixture[::-1].copy(), track.vocals, track.accompaniment)
@@ -79,12 +85,17 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     tracks = load_tracks(Path(args.folder))
-    model = load_model(args.model)
+    calibrated = load_model(args.model).vocal_mask_power
+    model = load_model(args.model, vocal_mask_power=1.0)
+    powers = sorted({0.5, calibrated, 0.8})
+    modes = ["residual", "mask", "wiener-0", "wiener-1", "swap", "shift-2", "shift-4", "stereo-mean",
+             *(f"power-{p}" for p in powers)]
     rows = [
-        evaluate_estimator(f"{model.version} {mode}", tracks,
-                           lambda t, m=mode: estimate(t, model, m))
-        for mode in ("residual", "mask", "wiener-0", "wiener-1", "swap", "shift-2", "shift-4",
-                     "stereo-mean")
+        evaluate_estimator(
+            f"{model.version} {mode}" + (" (calibrated)" if mode == f"power-{calibrated}" else ""),
+            tracks, lambda t, m=mode: estimate(t, model, m),
+        )
+        for mode in modes
     ]
     body = f"Post-processing of one model's masks on `{args.folder}`.\n\n{format_table(rows)}"
     record("Mask post-processing and test-time augmentation", body, dry_run=args.no_record)

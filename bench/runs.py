@@ -4,7 +4,8 @@
 
 For each run folder the script reads ``best.pt`` (the checkpoint chosen on the validation split)
 and reports its data roots, starting point, learning rate, steps, training minutes, best validation
-loss and the SDR of its averaged weights on the evaluation folder. Runs meant to be compared should
+loss and the SDR of its averaged weights on the evaluation folder, with raw masks (vocal-mask power
+1: calibration is a separate step, measured by ``bench/postprocess.py``). Runs meant to be compared should
 share the validation split (it comes from the shared data only, so adding a new data root leaves it
 unchanged), the seed and the number of steps; the table says so when they don't.
 """
