@@ -38,6 +38,20 @@ PACKAGES = (
     "xmoto-data",
     "pingus-data",
     "drascula-music",
+    # added in the second round (docs/BENCHMARKS.md, "Training experiments"): pop, electronic,
+    # rock and orchestral game soundtracks
+    "supertuxkart-data",
+    "warzone2100-music",
+    "hedgewars-data",
+    "openarena-data",
+    "freedroidrpg-data",
+    "fb-music-high",
+    "megaglest-data",
+    "wesnoth-1.16-music",
+    "0ad-data",
+    "widelands-data",
+    "supertux-data",
+    "lincity-ng-data",
 )
 MUSIC_SUFFIXES = {".ogg", ".opus", ".mp3", ".wav", ".flac", ".it", ".s3m", ".xm", ".mod"}
 ARCHIVE_SUFFIXES = {".pk3"}  # zip archives of game data (OpenArena keeps its music in them)

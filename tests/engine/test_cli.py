@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from engine import checkpoint
 from engine.audio import decode
+from engine.calibrate import MASK_POWERS
 from engine.predict import DEFAULT_MODEL_PATH
 
 from .conftest import tone_mix
@@ -74,3 +76,22 @@ def test_evaluate_prints_reference_rows(tmp_path: Path) -> None:
     result = run_cli("evaluate", str(tmp_path / "eval"), "--instrumental", "residual")
     assert result.returncode == 0, result.stderr
     assert "mixture (do nothing)" in result.stdout and "oracle IRM" in result.stdout
+
+
+def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_model: Path) -> None:
+    data = tmp_path / "data"
+    for name in ("abjones_1_01", "abjones_1_02"):  # a MIR-1K singer the validation split holds
+        clip = data / name
+        clip.mkdir(parents=True)
+        mix = tone_mix(4.0)
+        sf.write(clip / "vocals.wav", (mix * 0.4).T, 44_100, subtype="FLOAT")
+        sf.write(clip / "accompaniment.wav", (mix * 0.6).T, 44_100, subtype="FLOAT")
+    model = tmp_path / "model.pt"
+    model.write_bytes(tiny_model.read_bytes())
+    before = checkpoint.load(model)["version"]
+    result = run_cli("calibrate", str(model), str(data))
+    assert result.returncode == 0, result.stderr
+    payload = checkpoint.load(model)
+    assert payload["calibration"]["vocal_mask_power"] in MASK_POWERS
+    assert payload["version"] != before
+    assert f"vocal mask power {payload['calibration']['vocal_mask_power']}" in result.stdout
