@@ -46,6 +46,13 @@ def load(path: Path | str) -> dict[str, Any]:
     return torch.load(str(path), map_location="cpu", weights_only=False)
 
 
+def averaged_weights(payload: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights to run or fine-tune from, as float32: a training checkpoint's averaged (EMA)
+    weights — what we ship — or an exported model's."""
+    state = payload["ema_state"] if "ema_state" in payload else payload["state_dict"]
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
 def weights_digest(state: dict[str, torch.Tensor], calibration: dict[str, float] | None = None) -> str:
     """Digest of what decides a model's output: its weights and, where set, its calibration."""
     buf = io.BytesIO()

@@ -101,10 +101,8 @@ def load_model(
     ``vocal_mask_power`` overrides the calibration stored in the file (training checkpoints have
     none: 1.0)."""
     payload = checkpoint.load(Path(path or DEFAULT_MODEL_PATH))
-    # A training checkpoint holds raw and averaged weights; the averaged ones are what we ship.
-    state = payload["ema_state"] if "ema_state" in payload else payload["state_dict"]
     net = UNet(UNetConfig(**payload["unet"]))
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    net.load_state_dict(checkpoint.averaged_weights(payload))
     version = payload.get("version") or f"ckpt-step{payload.get('step', 0)}"
     if vocal_mask_power is None:
         vocal_mask_power = payload.get("calibration", {}).get("vocal_mask_power", 1.0)

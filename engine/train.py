@@ -105,8 +105,7 @@ def _init_from(
     payload = checkpoint.load(path)
     if payload["unet"] != unet_cfg.to_dict() or payload["stft"] != stft_cfg.to_dict():
         raise ValueError(f"{path} has another model shape: {payload['unet']} {payload['stft']}")
-    state = payload["ema_state"] if "ema_state" in payload else payload["state_dict"]
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    state = checkpoint.averaged_weights(payload)
     net.load_state_dict(state)
     ema.load_state_dict(state)
 
