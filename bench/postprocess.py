@@ -39,7 +39,7 @@ from engine.transforms import istft, stft  # noqa: E402
 def estimate(track: Track, model: Separator, mode: str) -> Stems:
     x = torch.from_numpy(track.mixture)
     spec = stft(x, model.stft_cfg)  # (2, freq, frames)
-    masks = model.masks(spec.abs())  # (2, sources, freq, frames)
+    masks = model.masks(spec[None])[0]  # (2, sources, freq, frames)
     n = track.mixture.shape[-1]
     if mode == "residual":
         vocals = istft(spec * masks[:, 0], model.stft_cfg, n).numpy()
@@ -58,7 +58,7 @@ def estimate(track: Track, model: Separator, mode: str) -> Stems:
             d = k * hop // copies
             padded = np.pad(track.mixture, ((0, 0), (d, 0)))
             spec_d = stft(torch.from_numpy(padded), model.stft_cfg)
-            est = istft(spec_d * model.masks(spec_d.abs())[:, 0], model.stft_cfg, n + d).numpy()
+            est = istft(spec_d * model.masks(spec_d[None])[0, :, 0], model.stft_cfg, n + d).numpy()
             total += est[:, d:]
         return Stems(total / copies, track.mixture - total / copies)
     if mode == "stereo-mean":

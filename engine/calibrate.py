@@ -43,8 +43,7 @@ def power_scores(model_path: Path, data: list[Path]) -> dict[float, float]:
         x, vocals = mix[i : i + BATCH], targets[i : i + BATCH, 0]
         active = vocals.abs().amax(dim=(-1, -2)) > 0  # vocal-free examples have no SDR
         spec = stft(x, model.stft_cfg)
-        masks = model.masks(spec.abs().reshape(-1, *spec.shape[-2:]))
-        vocal_mask = masks[:, 0].reshape(spec.shape)
+        vocal_mask = model.masks(spec)[:, :, 0]
         for p in MASK_POWERS:
             estimate = istft(spec * vocal_mask**p, model.stft_cfg, x.shape[-1])
             scores[p].append(_sdr(vocals, estimate)[active])

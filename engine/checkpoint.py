@@ -65,9 +65,11 @@ def weights_digest(state: dict[str, torch.Tensor], calibration: dict[str, float]
 
 
 def model_version(payload: dict[str, Any]) -> str:
-    """The version of an exported model: width and digest (see the module docstring)."""
+    """The version of an exported model: layout, width and digest (see the module docstring);
+    ``unet-w8-…`` masks each channel alone, ``unet-st8-…`` the stereo pair (engine.model)."""
     digest = weights_digest(payload["state_dict"], payload.get("calibration"))
-    return f"unet-w{payload['unet']['width']}-{digest}"
+    layout = "st" if payload["unet"].get("stereo") else "w"
+    return f"unet-{layout}{payload['unet']['width']}-{digest}"
 
 
 def export(checkpoint: dict[str, Any], path: Path, extra: dict[str, Any] | None = None) -> str:

@@ -68,6 +68,7 @@ def _train(args: argparse.Namespace) -> int:
         batch=args.batch,
         lr=args.lr,
         width=args.width,
+        stereo=args.stereo,
         validate_every=args.validate_every,
         seed=args.seed,
         device=args.device,
@@ -124,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch", type=int, default=8)
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--width", type=int, default=8)
+    tr.add_argument("--stereo", action="store_true",
+                    help="one pass over the stereo pair (L, R, mid, side in; a mask per channel out)")
     tr.add_argument("--validate-every", type=int, default=250)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", help="cpu or cuda (default: cuda if present)")

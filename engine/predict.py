@@ -78,15 +78,15 @@ class Separator:
         return CUDA_BATCH_CHUNKS if self.device.type == "cuda" else CPU_BATCH_CHUNKS
 
     @torch.inference_mode()
-    def masks(self, mag: torch.Tensor) -> torch.Tensor:
-        """Masks for magnitudes ``(n, freq, frames)`` → ``(n, sources, freq, frames)`` in [0, 1]."""
-        bins = self.stft_cfg.bins
-        frames = mag.shape[-1]
+    def masks(self, spec: torch.Tensor) -> torch.Tensor:
+        """Masks for a complex stereo spectrogram ``(n, 2, freq, frames)`` → ``(n, 2, sources,
+        freq, frames)`` in [0, 1], the vocal mask raised to the calibrated power."""
+        frames = spec.shape[-1]
         pad = (-frames) % 2**DEPTH
-        x = torch.nn.functional.pad(mag[:, None, :bins, :], (0, pad))
-        out = self.net(x)[..., :frames]
+        x = torch.nn.functional.pad(spec[..., : self.stft_cfg.bins, :], (0, pad))
+        out = self.net.masks_for(x)[..., :frames]
         if self.vocal_mask_power != 1.0:
-            out = torch.cat([out[:, :1] ** self.vocal_mask_power, out[:, 1:]], dim=1)
+            out = torch.cat([out[:, :, :1] ** self.vocal_mask_power, out[:, :, 1:]], dim=2)
         return extend_mask(out, self.stft_cfg)
 
 
@@ -154,8 +154,7 @@ def separate(
             chunks[i, :, : piece.shape[1]] = piece
         x = torch.from_numpy(chunks).to(model.device)
         spec = stft(x, cfg)  # (batch, channels, freq, frames)
-        masks = model.masks(spec.abs().reshape(-1, *spec.shape[-2:]))
-        masks = masks.reshape(*spec.shape[:2], masks.shape[1], *spec.shape[-2:])
+        masks = model.masks(spec)  # (batch, channels, sources, freq, frames)
         estimates = [istft(spec * masks[:, :, 0], cfg, length)]
         if own_instrumental is not None:
             estimates.append(istft(spec * masks[:, :, 1], cfg, length))

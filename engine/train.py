@@ -28,7 +28,7 @@ from engine import checkpoint
 from engine.calibrate import calibrate_model_file
 from engine.constants import SAMPLE_RATE
 from engine.data import Remixer, load_pools, manifest
-from engine.model import UNet, UNetConfig, parameter_count
+from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
 from engine.transforms import STFTConfig, stft
 
 PATCH_FRAMES = 128  # frames per training example (about 3 s)
@@ -47,6 +47,7 @@ class TrainConfig:
     batch: int = 8
     lr: float = 1e-3
     width: int = 8
+    stereo: bool = False  # see engine.model: one pass over the stereo pair, a mask per channel
     validate_every: int = 200
     validation_examples: int = VALIDATION_EXAMPLES
     seed: int = 0
@@ -75,17 +76,18 @@ def masked_l1(
     scoring those bins would teach that voice has no sibilants.
     """
     bins = cfg.bins
-    mag = stft(mix, cfg).abs()[..., :bins, :].reshape(-1, 1, bins, PATCH_FRAMES)
-    target = stft(targets, cfg).abs()[..., :bins, :]  # (b, sources, 2, bins, frames)
-    target = target.transpose(1, 2).reshape(-1, targets.shape[1], bins, PATCH_FRAMES)
-    masks = net(mag)
+    spec = stft(mix, cfg)[..., :bins, :]  # (b, 2, bins, frames)
+    mag = spec.abs()[:, :, None]  # (b, 2, 1, bins, frames)
+    target = stft(targets, cfg).abs()[..., :bins, :].transpose(1, 2)  # (b, 2, sources, bins, frames)
+    masks = net.masks_for(spec)  # (b, 2, sources, bins, frames)
     error = (masks * mag - target).abs()
     if band_hz is None:
         return error.mean()
     freqs = torch.arange(bins, device=mix.device) * (SAMPLE_RATE / cfg.n_fft)
     valid = (freqs[None, :] < band_hz[:, None].to(mix.device)).to(error.dtype)
-    weight = valid.repeat_interleave(mix.shape[1], dim=0)[:, None, :, None]
-    return (error * weight).sum() / (weight.sum() * error.shape[1] * error.shape[3])
+    weight = valid[:, None, None, :, None]  # (b, 1, 1, bins, 1)
+    per_bin = error.shape[1] * error.shape[2] * error.shape[4]  # channels · sources · frames
+    return (error * weight).sum() / (weight.sum() * per_bin)
 
 
 def _lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
@@ -101,11 +103,18 @@ def _init_from(
     path: Path, net: torch.nn.Module, ema: torch.nn.Module, unet_cfg: UNetConfig, stft_cfg: STFTConfig
 ) -> None:
     """Start a new run from a model's (averaged) weights: fine-tuning on new data, or a new
-    learning-rate schedule from where an earlier run stopped. The optimizer starts afresh."""
+    learning-rate schedule from where an earlier run stopped. The optimizer starts afresh.
+    A stereo run may start from a mono model of the same width (``model.stereo_from_mono``)."""
     payload = checkpoint.load(path)
-    if payload["unet"] != unet_cfg.to_dict() or payload["stft"] != stft_cfg.to_dict():
+    source_cfg = UNetConfig(**payload["unet"])
+    mono_to_stereo = unet_cfg.stereo and not source_cfg.stereo
+    if mono_to_stereo:
+        source_cfg = UNetConfig(**{**source_cfg.to_dict(), "stereo": True})
+    if source_cfg != unet_cfg or payload["stft"] != stft_cfg.to_dict():
         raise ValueError(f"{path} has another model shape: {payload['unet']} {payload['stft']}")
     state = checkpoint.averaged_weights(payload)
+    if mono_to_stereo:
+        state = stereo_from_mono(state)
     net.load_state_dict(state)
     ema.load_state_dict(state)
 
@@ -169,7 +178,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     """Train (or resume) a run in ``cfg.run_dir``; return the final checkpoint dict."""
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(cfg.seed)
-    unet_cfg = UNetConfig(width=cfg.width, bins=cfg.stft.bins)
+    unet_cfg = UNetConfig(width=cfg.width, bins=cfg.stft.bins, stereo=cfg.stereo)
     net = UNet(unet_cfg).to(device)
     ema = UNet(unet_cfg).to(device).eval()
     ema.load_state_dict(net.state_dict())

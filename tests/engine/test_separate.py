@@ -16,7 +16,17 @@ from .conftest import tone_mix
 CHUNK_SAMPLES = (CHUNK_FRAMES - 1) * STFTConfig().hop
 
 
-class ConstantMask(nn.Module):
+class PerChannelMask(nn.Module):
+    """A stand-in network with the mono layout's :meth:`UNet.masks_for`: each channel's magnitudes
+    alone in, two source masks out."""
+
+    def masks_for(self, spec: torch.Tensor) -> torch.Tensor:
+        batch, channels, bins, frames = spec.shape
+        out = self(spec.abs().reshape(batch * channels, 1, bins, frames))
+        return out.reshape(batch, channels, 2, *out.shape[-2:])
+
+
+class ConstantMask(PerChannelMask):
     def __init__(self, value: float) -> None:
         super().__init__()
         self.value = value
@@ -25,7 +35,7 @@ class ConstantMask(nn.Module):
         return torch.full((mag.shape[0], 2, *mag.shape[2:]), self.value)
 
 
-class LocalMask(nn.Module):
+class LocalMask(PerChannelMask):
     """A mask that depends only on each bin's own magnitude: no context, so chunking can't matter
     except at the STFT edges of a chunk, which the overlap weights must hide."""
 
@@ -91,8 +101,9 @@ def test_unet_masks_stay_in_unit_interval() -> None:
         assert masks.shape == (2, 2, 1024, 64)
         assert float(masks.min()) >= 0.0 and float(masks.max()) <= 1.0
     model = Separator(net, STFTConfig(), "w4")
-    full = model.masks(torch.rand(3, 2049, 100) * 100)
-    assert full.shape == (3, 2, 2049, 100)
+    spec = torch.randn(3, 2, 2049, 100, dtype=torch.complex64) * 100
+    full = model.masks(spec)
+    assert full.shape == (3, 2, 2, 2049, 100)
     assert float(full.min()) >= 0.0 and float(full.max()) <= 1.0
 
 

@@ -12,8 +12,8 @@ import torch
 
 from engine import checkpoint
 from engine.calibrate import MASK_POWERS
-from engine.data import Remixer, load_pools, scan
-from engine.model import UNet, UNetConfig
+from engine.data import STEREO_PAIR_SHARE, Pools, Remixer, load_pools, scan
+from engine.model import UNet, UNetConfig, stereo_from_mono
 from engine.predict import load_model, separate
 from engine.train import PATCH_FRAMES, TrainConfig, masked_l1, train
 from engine.transforms import STFTConfig
@@ -84,9 +84,9 @@ def test_band_limited_examples_are_not_scored_above_their_band() -> None:
             super().__init__()
             self.high = high
 
-        def forward(self, mag: torch.Tensor) -> torch.Tensor:
-            m = torch.full((mag.shape[0], 2, *mag.shape[2:]), 0.5)
-            m[:, :, math.ceil(8000 / (44_100 / 4096)) :] = self.high  # bins from 8 kHz up
+        def masks_for(self, spec: torch.Tensor) -> torch.Tensor:
+            m = torch.full((*spec.shape[:2], 2, *spec.shape[2:]), 0.5)
+            m[..., math.ceil(8000 / (44_100 / 4096)) :, :] = self.high  # bins from 8 kHz up
             return m
 
     band = torch.tensor([8000.0])
@@ -154,3 +154,58 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
     with pytest.raises(ValueError, match="another model shape"):
         train(TrainConfig(data=tiny_data, run_dir=tmp_path / "wide", steps=0, width=4,
                           validation_examples=2, init=cfg.export))
+
+
+def test_stereo_network_starts_as_the_mono_one() -> None:
+    """From mono weights, a stereo network gives the mono mask on a centred (L = R) song, the same
+    mask on both channels of any song, and masks that differ where the channels do."""
+    torch.manual_seed(0)
+    mono = UNet(UNetConfig(width=2)).eval()
+    stereo = UNet(UNetConfig(width=2, stereo=True)).eval()
+    stereo.load_state_dict(stereo_from_mono(mono.state_dict()))
+    spec = torch.randn(2, 2, 1024, 64, dtype=torch.complex64) * 3
+    centred = spec[:, :1].expand(-1, 2, -1, -1)
+    with torch.no_grad():
+        torch.testing.assert_close(stereo.masks_for(centred), mono.masks_for(centred))
+        shared = stereo.masks_for(spec)
+        assert shared.shape == (2, 2, 2, 1024, 64)
+        torch.testing.assert_close(shared[:, 0], shared[:, 1])
+        assert not torch.allclose(shared, mono.masks_for(spec))
+
+
+@pytest.mark.timeout(900)
+def test_stereo_run_fine_tunes_a_mono_model(tiny_data: Path, tmp_path: Path) -> None:
+    """``--stereo --init mono.pt``: the run starts from the mono weights, trains, exports a stereo
+    model whose version says so, and separation loads it like any other."""
+    mono_cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "mono", steps=4, batch=2, width=2,
+                           validate_every=4, validation_examples=2, export=tmp_path / "mono.pt")
+    train(mono_cfg)
+    cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "st", steps=6, batch=2, width=2,
+                      stereo=True, validate_every=3, validation_examples=2,
+                      init=tmp_path / "mono.pt", export=tmp_path / "st.pt")
+    first = train(TrainConfig(**{**cfg.__dict__, "steps": 0, "export": None}))
+    mono_state = checkpoint.averaged_weights(checkpoint.load(tmp_path / "mono.pt"))
+    expected = stereo_from_mono(mono_state)
+    for name, value in first["ema_state"].items():
+        torch.testing.assert_close(value.float(), expected[name].float(), msg=name)
+    train(cfg)
+    model = load_model(cfg.export)
+    assert model.version.startswith("unet-st2-")
+    song = np.random.default_rng(0).normal(0, 0.1, (2, SR * 3)).astype(np.float32)
+    stems = separate(song, model)
+    np.testing.assert_allclose(stems.vocals + stems.instrumental, song, atol=1e-5)
+    with pytest.raises(ValueError, match="another model shape"):
+        train(TrainConfig(**{**mono_cfg.__dict__, "run_dir": tmp_path / "back", "init": cfg.export}))
+
+
+def test_stereo_pairs_get_their_share(tmp_path: Path) -> None:
+    """Five stereo songs among a thousand mono pairs still make up STEREO_PAIR_SHARE of the true
+    pairs drawn."""
+    rng = np.random.default_rng(0)
+    mono = (np.ones((1, 1000), np.float32), np.ones((1, 1000), np.float32))
+    stereo = (np.ones((2, 1000), np.float32), np.ones((2, 1000), np.float32))
+    pools = Pools(pairs=[mono] * 1000 + [stereo] * 5)
+    remixer = Remixer(pools)
+    picks = [remixer._pick_pair(rng) for _ in range(4000)]
+    share = np.mean([i >= 1000 for i in picks])
+    assert share == pytest.approx(STEREO_PAIR_SHARE, abs=0.03)
