@@ -7,6 +7,8 @@ permanent errors (bad input: never retried) from transient ones.
 
 from __future__ import annotations
 
+import math
+
 
 class AudioError(Exception):
     """Base class: the input cannot be separated. Permanent — retrying will not help."""
@@ -47,18 +49,33 @@ class SilentAudioError(AudioError):
     user_message = "That recording is silent — there are no vocals or music to separate."
 
 
+def spoken_duration(seconds: int) -> str:
+    """Whole seconds in words a person reads at a glance: "20 minutes 10 seconds", "30 seconds",
+    "1 hour", "10 hours" (zero parts left out; "0 seconds" only for zero)."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [
+        f"{value} {unit}{'' if value == 1 else 's'}"
+        for value, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
+        if value
+    ]
+    return " ".join(parts) or "0 seconds"
+
+
 class TooLongError(AudioError):
+    """The song runs past the limit. The message rounds the song's length up and the limit down
+    (whole seconds), so the two never read the same: "20 minutes 10 seconds … up to 20 minutes"."""
+
     code = "too_long"
 
     def __init__(self, duration_s: float, limit_s: float) -> None:
         self.duration_s = duration_s
         self.limit_s = limit_s
-        minutes = limit_s / 60
         super().__init__(
             f"duration {duration_s:.1f}s over limit {limit_s:.0f}s",
             user_message=(
-                f"That song is {duration_s / 60:.0f} minutes long; I can take up to "
-                f"{minutes:.0f} minutes. Please send a shorter cut."
+                f"That song is {spoken_duration(math.ceil(duration_s))} long; I can take up to "
+                f"{spoken_duration(math.floor(limit_s))}. Please send a shorter cut."
             ),
         )
 

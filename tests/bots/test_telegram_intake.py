@@ -38,7 +38,7 @@ async def test_bad_inputs_get_their_friendly_messages(bot: Harness, media: dict[
     assert await api.wait_for_text(corrupt_user.id, CorruptAudioError.user_message)
     too_big = await api.wait_for_text(big_user.id, "bots can only download files up to 21 MB")
     assert "26 MB" in too_big
-    assert await api.wait_for_text(long_user.id, "That song is 120 minutes long")
+    assert await api.wait_for_text(long_user.id, "That song is 2 hours long")
     assert await api.wait_for_text(chat_user.id, "Send me a song")
     # Without a declared size the bot asks; the Bot API refuses; the person hears why.
     undeclared = bot.user(16)
