@@ -74,6 +74,7 @@ def _train(args: argparse.Namespace) -> int:
         device=args.device,
         export=Path(args.export) if args.export else None,
         augment=not args.no_augment,
+        production=args.production,
         init=Path(args.init) if args.init else None,
     )
     train(cfg)
@@ -131,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", help="cpu or cuda (default: cuda if present)")
     tr.add_argument("--no-augment", action="store_true", help="plain remixes only")
+    tr.add_argument("--production", action="store_true",
+                    help="vocal production effects (doubles, harmonies, delays, reverbs) and bus "
+                         "compression on the remixes (engine/production.py)")
     tr.add_argument("--init", help="start a new run from this model's weights (fine-tuning)")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
     tr.set_defaults(func=_train)

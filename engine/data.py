@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from engine import augment
+from engine import augment, production
 from engine.constants import SAMPLE_RATE
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus"}
@@ -213,9 +213,10 @@ class Remixer:
     """Draws training examples ``(mixture, vocals, instrumental, band_hz)``; audio float32
     ``(2, length)``; ``band_hz`` is the band-width both stems really have (see ``Pools``)."""
 
-    def __init__(self, pools: Pools, augment: bool = False) -> None:
+    def __init__(self, pools: Pools, augment: bool = False, production: bool = False) -> None:
         self.pools = pools
         self.augment = augment
+        self.production = production  # engine.production: effects on remixed vocals, bus comp
         self.stereo_pairs = [i for i, (v, _) in enumerate(pools.pairs) if v.shape[0] == 2]
         self.mono_pairs = [i for i, (v, _) in enumerate(pools.pairs) if v.shape[0] != 2]
         pair_vocals = [v for v, _ in pools.pairs]
@@ -278,12 +279,16 @@ class Remixer:
                 self.instrumental_groups, length, rng, augment.INSTRUMENTAL_PROBS
             )
             vocals, acc = _stereo(vocals, rng), _stereo(acc, rng)
+            if self.production and rng.random() < production.PRODUCTION_SHARE:
+                vocals = production.produce(vocals, rng)
             band = min(vocal_band, acc_band)
         acc_rms = _rms(acc)
         vocal_gain = acc_rms / _rms(vocals) * 10 ** (rng.uniform(*GAIN_DB_RANGE) / 20)
         vocals = vocals * vocal_gain
         if rng.random() < VOCAL_FREE_SHARE:
             vocals = np.zeros_like(vocals)
+        if self.production and rng.random() < production.BUS_COMPRESSION_SHARE:
+            vocals, acc = production.bus_compress(vocals, acc, rng)
         mix = vocals + acc
         scale = 10 ** (rng.uniform(*TARGET_RMS_DB_RANGE) / 20) / _rms(mix)
         peak = float(np.max(np.abs(mix))) * scale

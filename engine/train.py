@@ -54,6 +54,7 @@ class TrainConfig:
     device: str | None = None
     export: Path | None = None
     augment: bool = True
+    production: bool = False  # engine.production: vocal effects and bus compression on remixes
     init: Path | None = None
     stft: STFTConfig = field(default_factory=STFTConfig)
 
@@ -206,7 +207,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         f"data: {pools.seconds()} | model: {parameter_count(net) / 1e6:.2f} M params on {device}"
     )
     stop = threading.Event()
-    batches = _batches(Remixer(pools, augment=cfg.augment), cfg, cfg.seed + state["step"], stop)
+    remixer = Remixer(pools, augment=cfg.augment, production=cfg.production)
+    batches = _batches(remixer, cfg, cfg.seed + state["step"], stop)
 
     def snapshot() -> dict[str, Any]:
         return {

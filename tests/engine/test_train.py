@@ -62,8 +62,8 @@ def test_scan_finds_pairs_and_pools(tiny_data: Path) -> None:
 
 
 def test_remixes_are_consistent(tiny_data: Path) -> None:
-    for augment in (False, True):
-        remixer = Remixer(load_pools(tiny_data, "train"), augment=augment)
+    for augment, production in ((False, False), (True, False), (True, True)):
+        remixer = Remixer(load_pools(tiny_data, "train"), augment=augment, production=production)
         mix, vocals, acc, band = remixer.batch(6, 50_000, np.random.default_rng(1))
         assert mix.shape == vocals.shape == acc.shape == (6, 2, 50_000)
         np.testing.assert_allclose(mix, vocals + acc, atol=1e-6)
