@@ -1,12 +1,17 @@
 """Every text the bots say to a person, in one place.
 
-Kept free of platform markup (plain text only) so Telegram and Discord show the same words, and so
-a wording change or a translation touches one file. Functions take the few values that vary.
+Kept free of platform markup (plain text only) so a wording change or a translation touches one
+file. Functions take the few values that vary. Texts whose words differ by platform — how a
+command with arguments is typed, what a person may send ("voice note" only on Telegram), how the
+stems are sold (Stars only where there are Stars), how long songs are kept (the deployment's
+``RETENTION_HOURS``) — are methods of a :class:`Catalogue`, one per platform
+(:func:`catalogue`); the core reaches them as ``ctx.text``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -41,34 +46,103 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def start(
-    price: str, card: bool, preview_s: float, retention_hours: int, max_minutes: int
-) -> str:
-    return (
-        "Hi! I split a song into vocals and instrumental.\n\n"
-        "Send me a song (audio file, voice note, document or video). In a few seconds you get a "
-        f"free {preview_s:.0f}-second preview of both parts and a waveform picture.\n"
-        f"The full stems cost {price}{' (or pay by card)' if card else ''}. "
-        f"Songs up to {max_minutes} minutes.\n\n"
-        f"Privacy: your audio is deleted after {retention_hours} hours; we keep only your user "
-        "id and your orders. /forget deletes that too.\n\n"
-        "/help shows all commands."
-    )
+# What each admin command takes, as (option name, what it is) — Discord shows them as options.
+ADMIN_ARGS: Mapping[str, str] = {
+    "grant": "<user id> paid|free",
+    "refund": "<order id>",
+    "ban": "<user id> [reason]",
+    "unban": "<user id>",
+}
 
 
-def help_text(is_admin: bool = False) -> str:
-    lines = ["Send me a song and I will separate it. Commands:"]
-    lines += [f"/{name} — {what}" for name, what in COMMANDS]
-    if is_admin:
-        lines.append("\nAdmin:")
-        lines += [f"/{name} {what}" for name, what in ADMIN_COMMANDS]
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class Catalogue:
+    """The texts that speak one platform's words (see the module doc)."""
+
+    platform: str
+    # What a person may send us, as a list in a sentence.
+    media: str
+    # How a command's arguments are typed: "/forget yes" (Telegram) or "/forget confirm: yes".
+    option_style: bool
+    # Whether the platform's own in-chat payment (Stars) exists: wording of the card fallback.
+    in_chat_payment: str | None
+    retention_hours: int
+
+    def command(self, name: str, option: str = "", value: str = "") -> str:
+        if not value:
+            return f"/{name}"
+        return f"/{name} {option}: {value}" if self.option_style else f"/{name} {value}"
+
+    def start(self, price: str, card: bool, preview_s: float, max_minutes: int) -> str:
+        return (
+            "Hi! I split a song into vocals and instrumental.\n\n"
+            f"Send me a song ({self.media}). In a few seconds you get a "
+            f"free {preview_s:.0f}-second preview of both parts and a waveform picture.\n"
+            f"The full stems cost {price}{' (or pay by card)' if card else ''}. "
+            f"Songs up to {max_minutes} minutes.\n\n"
+            f"Privacy: your audio is deleted after {self.retention_hours} hours; we keep only your "
+            f"user id and your orders. {self.command('forget')} deletes that too.\n\n"
+            f"{self.command('help')} shows all commands."
+        )
+
+    def help_text(self, is_admin: bool = False) -> str:
+        lines = ["Send me a song and I will separate it. Commands:"]
+        lines += [f"/{name} — {what}" for name, what in self.commands()]
+        if is_admin:
+            lines.append("\nAdmin:")
+            lines += [f"/{name} {what}" for name, what in ADMIN_COMMANDS]
+        return "\n".join(lines)
+
+    def commands(self) -> tuple[tuple[str, str], ...]:
+        """The commands a person sees in the platform's menu."""
+        if self.platform == DISCORD:
+            return (("separate", "Separate a song: attach it as the file option"), *COMMANDS[1:])
+        return COMMANDS
+
+    @property
+    def send_a_song(self) -> str:
+        return f"Send me a song as {self.media}, and I'll separate the vocals from the music."
+
+    @property
+    def card_unavailable(self) -> str:
+        if self.in_chat_payment:
+            return f"Card payments aren't available right now — please pay with {self.in_chat_payment}."
+        return "Card payments aren't available right now — please try again later."
+
+    @property
+    def song_expired(self) -> str:
+        return (
+            f"That song was deleted from our storage after {self.retention_hours} hours. "
+            "Please send it again."
+        )
+
+    @property
+    def forget_confirm(self) -> str:
+        return (
+            "This deletes your orders history, settings and any stored songs. Paid stems that "
+            f"weren't delivered yet are delivered first. Send {self.command('forget', 'confirm', 'yes')} "
+            "to confirm."
+        )
+
+    def usage(self, command: str) -> str:
+        return f"Usage: {self.command(command, 'args', ADMIN_ARGS.get(command, ''))}"
+
+    # A buy button whose in-chat invoice this platform doesn't have (a forged button).
+    NO_IN_CHAT_PAYMENTS = "Paying in the chat isn't available here — use the Buy full stems button."
 
 
-SEND_A_SONG = (
-    "Send me a song as an audio file, voice note, document or video, and I'll separate the vocals "
-    "from the music."
-)
+TELEGRAM = "telegram"
+DISCORD = "discord"
+_WORDS: Mapping[str, tuple[str, bool, str | None]] = {
+    TELEGRAM: ("an audio file, voice note, document or video", False, "Stars"),
+    DISCORD: ("an audio or video attachment (or with /separate)", True, None),
+}
+
+
+def catalogue(platform: str, retention_hours: int) -> Catalogue:
+    """The texts for ``platform``, telling the deployment's real retention time."""
+    media, option_style, in_chat = _WORDS.get(platform, _WORDS[DISCORD])
+    return Catalogue(platform, media, option_style, in_chat, retention_hours)
 
 # ------------------------------------------------------------------------------------ settings
 
@@ -100,7 +174,6 @@ def too_big_to_download(size_bytes: int | None, limit_bytes: int | None) -> str:
 CHECKING = "Got it — checking your song…"
 SLOW_DOWN = "You're sending songs very fast — please wait a minute and try again."
 DOWNLOAD_FAILED = "I couldn't download that file. Please send it again."
-UNSUPPORTED_MESSAGE = SEND_A_SONG
 BANNED = "Sorry, this account can't use the bot."
 INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again in a minute."
 
@@ -185,10 +258,8 @@ def card_link(url: str) -> str:
     return f"Pay by card here: {url}\nThe stems arrive in this chat as soon as the payment clears."
 
 
-CARD_UNAVAILABLE = "Card payments aren't available right now — please pay with Stars."
 ORDER_UNKNOWN = "I can't find that order any more. Please send the song again."
 ORDER_ALREADY_PAID = "You've already paid for this song — the stems are on their way."
-SONG_EXPIRED = "That song was deleted from our storage after 24 hours. Please send it again."
 CHECKOUT_REFUSED = "This payment can't go ahead. Please send the song again."
 
 
@@ -222,6 +293,19 @@ def still_too_big(limit_bytes: int) -> str:
         f"Even as MP3 the stems are over the {_mb(limit_bytes)} upload limit. "
         "Your payment has been refunded."
     )
+
+
+def sent_as_links(limit_bytes: int, valid_days: int, urls: Mapping[str, str]) -> str:
+    """Stems over the chat's upload limit even as MP3: links instead of files."""
+    lines = "\n".join(f"{name.capitalize()}: {url}" for name, url in urls.items())
+    return (
+        f"Your stems are bigger than the {_mb(limit_bytes)} files I can send here, even as MP3, "
+        f"so here are download links (valid for {valid_days} days):\n{lines}"
+    )
+
+
+def download_button(stem: str) -> str:
+    return f"Download {stem}"
 
 
 def money(amount: int, currency: str) -> str:
@@ -289,18 +373,10 @@ def in_flight(lines: Iterable[str]) -> str:
     return f"Your songs in progress:\n{body}" if body else NOTHING_IN_FLIGHT
 NOTHING_TO_CANCEL = "You have nothing in line to cancel."
 FORGOTTEN = "Done — I've deleted your data and your songs."
-FORGET_CONFIRM = (
-    "This deletes your orders history, settings and any stored songs. Paid stems that weren't "
-    "delivered yet are delivered first. Send /forget yes to confirm."
-)
 
 # ------------------------------------------------------------------------------------ admin
 
 NOT_ADMIN = "That command is for admins."
-
-
-def usage(command: str, args: str) -> str:
-    return f"Usage: /{command} {args}"
 
 
 def stats(figures: payments.Stats, job_figures: jobs.JobStats) -> str:

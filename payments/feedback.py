@@ -142,12 +142,14 @@ class FeedbackStore:
 
         self.db.run(work)
 
-    def withdraw(self, user: User, job_id: str) -> bool:
-        """The user removed their reaction: forget that rating."""
+    def withdraw(self, user: User, job_id: str, reaction: str | None = None) -> bool:
+        """The user removed their reaction: forget that rating. With ``reaction``, only if the
+        rating came from that very emoji (taking off 🔥 leaves a 👎 button vote alone)."""
+        condition = [FeedbackRow.user_id == user.id, FeedbackRow.job_id == job_id]
+        if reaction is not None:
+            condition += [FeedbackRow.source == SOURCE_REACTION, FeedbackRow.value == reaction[:VALUE_MAX]]
         with self.db.transaction() as session:
-            result = session.execute(
-                delete(FeedbackRow).where(FeedbackRow.user_id == user.id, FeedbackRow.job_id == job_id)
-            )
+            result = session.execute(delete(FeedbackRow).where(*condition))
             return result.rowcount > 0
 
     def approval_by_model(self) -> list[ModelApproval]:

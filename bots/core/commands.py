@@ -33,17 +33,16 @@ class Commands:
         await ctx.user(person)
         settings = ctx.services.queue.settings
         await chat.send_text(
-            messages.start(
+            ctx.text.start(
                 price=ctx.price,
                 card=ctx.offers_card_link,
                 preview_s=settings.preview_length_s,
-                retention_hours=round(settings.retention_s / 3600),
                 max_minutes=round(settings.max_duration_s / 60),
             )
         )
 
     async def help(self, chat: Chat, person: Person) -> None:
-        await chat.send_text(messages.help_text(self.ctx.is_admin(person)))
+        await chat.send_text(self.ctx.text.help_text(self.ctx.is_admin(person)))
 
     async def settings(self, chat: Chat, person: Person) -> None:
         current = await self.ctx.output_format(person.user_id)
@@ -92,10 +91,10 @@ class Commands:
         await chat.send_text(messages.CANCELLED if cancelled else messages.NOTHING_TO_CANCEL)
 
     async def forget(self, chat: Chat, person: Person, confirmed: bool) -> None:
-        if not confirmed:
-            await chat.send_text(messages.FORGET_CONFIRM)
-            return
         ctx = self.ctx
+        if not confirmed:
+            await chat.send_text(ctx.text.forget_confirm)
+            return
         result = await asyncio.to_thread(ctx.pay.forget, person.platform, person.user_id)
         if not result.forgotten:
             await chat.send_text(result.message or messages.INTERNAL_ERROR)
@@ -126,7 +125,7 @@ class Commands:
             return
         handler = handlers.get(command)
         if handler is None:
-            await chat.send_text(messages.help_text(is_admin=True))
+            await chat.send_text(self.ctx.text.help_text(is_admin=True))
             return
         admin = await self.ctx.user(person)
         await chat.send_text(await handler(admin, command, list(args)))
@@ -144,7 +143,7 @@ class Commands:
     async def _grant(self, admin: User, command: str, args: list[str]) -> str:
         levels = (AccessLevel.FREE.value, AccessLevel.PAID.value)
         if len(args) != 2 or args[1] not in levels:
-            return messages.usage("grant", "<user id> paid|free")
+            return self.ctx.text.usage("grant")
         target = await self._target(args[0])
         if target is None:
             return messages.UNKNOWN_USER
@@ -157,7 +156,7 @@ class Commands:
 
     async def _refund(self, admin: User, command: str, args: list[str]) -> str:
         if len(args) != 1:
-            return messages.usage("refund", "<order id>")
+            return self.ctx.text.usage("refund")
         order = await asyncio.to_thread(self.ctx.pay.ledger.get_order, args[0])
         if order is None:
             return messages.unknown_order(args[0])
@@ -182,7 +181,7 @@ class Commands:
 
     async def _ban(self, admin: User, command: str, args: list[str]) -> str:
         if not args:
-            return messages.usage(command, "<user id> [reason]")
+            return self.ctx.text.usage(command)
         target = await self._target(args[0])
         if target is None:
             return messages.UNKNOWN_USER

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from bots import messages
-from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person
+from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person, supports_invoices
 from bots.core.services import Services
 from jobs import JobRecord
 from jobs.queue import MAX_CONCURRENT_DECODES
@@ -56,6 +56,12 @@ class Context:
     def close(self) -> None:
         self.audio_pool.shutdown(wait=False, cancel_futures=True)
 
+    @functools.cached_property
+    def text(self) -> messages.Catalogue:
+        """The texts in this platform's words, with the deployment's retention time."""
+        retention_s = self.services.queue.settings.retention_s
+        return messages.catalogue(self.platform, round(retention_s / 3600))
+
     @property
     def platform(self) -> str:
         return self.frontend.platform
@@ -81,7 +87,7 @@ class Context:
     def sold_through(self) -> Provider:
         """How this platform sells the stems first: its own invoice (Stars, or a card through a
         provider token), else the Stripe Checkout link."""
-        if self.frontend.supports_invoices:
+        if supports_invoices(self.frontend):
             return self.services.stars.provider
         return Provider.STRIPE
 

@@ -31,7 +31,16 @@ from bots.core import keyboards
 from bots.core.checkout import Checkout
 from bots.core.commands import Commands
 from bots.core.context import Context
-from bots.core.ports import Chat, ChatPayment, Frontend, MessageRef, Person, Upload
+from bots.core.ports import (
+    Chat,
+    ChatPayment,
+    Frontend,
+    MessageRef,
+    Person,
+    Reaction,
+    Upload,
+    supports_invoices,
+)
 from bots.core.results import Results
 from bots.core.services import Services
 from bots.core.songs import Songs
@@ -60,14 +69,26 @@ class Flow:
 
     # ================================================================== start-up
 
+    @property
+    def owns_recovery(self) -> bool:
+        """Payments' recovery runs in one process per deployment: the payments service
+        (``python -m payments.webhook``, which runs wherever ``STRIPE_WEBHOOK_SECRET`` is set);
+        without it, the bot that takes money in the chat (Telegram). A bot that sells only by
+        card link (Discord) never runs it."""
+        return supports_invoices(self.frontend) and not self.ctx.pay.settings.stripe_webhook_secret
+
     async def resume(self) -> None:
-        """At start-up: register in-chat refunds, run payments' recovery (pending refunds sent
-        again, paid orders whose job never started started now). Finished work needs nothing
-        here: its events wait in the stream for :meth:`run_events`."""
+        """At start-up: register in-chat refunds and re-send this bot's pending ones; where this
+        process owns recovery (:attr:`owns_recovery`), paid orders whose job never started are
+        started now. Finished work needs nothing here: its events wait in the stream for
+        :meth:`run_events`."""
         pay, ctx = self.ctx.pay, self.ctx
-        if self.frontend.supports_invoices:
-            pay.refunder.register(Provider.STARS, self.checkout.refund_in_chat)
-        await pay.recover(ctx.services.bridge.on_paid)
+        if supports_invoices(self.frontend):
+            pay.refunder.register(Provider.STARS, self.checkout.invoices.refund_in_chat)
+        if self.owns_recovery:
+            await pay.recover(ctx.services.bridge.on_paid)
+        elif supports_invoices(self.frontend):
+            await pay.refunder.retry_pending(ctx.actor)
 
     def close(self) -> None:
         self.ctx.close()
@@ -75,7 +96,10 @@ class Flow:
     async def run_recovery(self, stop: asyncio.Event, interval_s: float) -> None:
         """Every ``interval_s`` until ``stop``: payments' recovery again — a paid order whose job
         could not be started (the queue was briefly down) is started, or refunded after
-        ``MAX_FULFIL_ATTEMPTS``; refunds left pending are sent again."""
+        ``MAX_FULFIL_ATTEMPTS``; refunds left pending are sent again. Only where this process
+        owns recovery (:attr:`owns_recovery`); elsewhere it returns at once."""
+        if not self.owns_recovery:
+            return
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval_s)
@@ -164,7 +188,7 @@ class Flow:
         await self.songs.on_upload(chat, person, upload)
 
     async def on_unsupported(self, chat: Chat, person: Person) -> None:
-        await chat.send_text(messages.UNSUPPORTED_MESSAGE)
+        await chat.send_text(self.ctx.text.send_a_song)
 
     async def on_button(
         self, chat: Chat, person: Person, action: str, arg: str, message: MessageRef
@@ -184,17 +208,16 @@ class Flow:
         self, person: Person, payload: str, amount: int, currency: str
     ) -> str | None:
         """None to accept, else the refusal shown in the payment sheet."""
-        return await self.checkout.pre_checkout(person, payload, amount, currency)
+        return await self.checkout.invoices.pre_checkout(person, payload, amount, currency)
 
     async def on_payment(self, chat: Chat, person: Person, paid: ChatPayment) -> None:
-        await self.checkout.payment(chat, paid)
+        await self.checkout.invoices.payment(chat, paid)
 
     # ================================================================== feedback
 
-    async def on_reaction(
-        self, chat: Chat, person: Person, message: MessageRef, emoji: str | None
-    ) -> None:
-        await self.results.reaction(person, message, emoji)
+    async def on_reaction(self, person: Person, reaction: Reaction) -> None:
+        """One emoji added to or taken off a message (see :class:`Reaction`)."""
+        await self.results.reaction(person, reaction)
 
     # ================================================================== commands
 

@@ -41,5 +41,10 @@ def feedback(job_id: str) -> Keyboard:
     ]
 
 
+def downloads(urls: dict[str, str]) -> Keyboard:
+    """One link button per stem (signed download links)."""
+    return [[Button(messages.download_button(name), url=url) for name, url in urls.items()]]
+
+
 def card_link(url: str) -> Keyboard:
     return [[Button(messages.PAY_BY_CARD_BUTTON, url=url)]]

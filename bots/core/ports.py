@@ -1,10 +1,15 @@
 """What the platform-neutral flow needs from a chat platform, and the plain values it passes.
 
 The core never imports telegram or discord. A frontend implements :class:`Chat` (send, edit,
-upload, invoice) for one conversation and :class:`Frontend` (its limits and how to reach a chat
-again from a job event), and turns its platform's incoming files into :class:`Upload`. Buttons
+upload, its upload limit) for one conversation and :class:`Frontend` (its limits and how to reach a
+chat again from a job event), and turns its platform's incoming files into :class:`Upload`. Buttons
 are described as :class:`Button` values (an action name plus an argument, or a URL) that each
 frontend renders its own way — inline keyboards on Telegram, components on Discord.
+
+In-chat invoices are an optional capability with a protocol of its own,
+:class:`InChatPayments` (Telegram Stars); a frontend without it never reaches payment code that
+needs it — :func:`in_chat_payments` raises :class:`NotImplementedError` rather than anyone
+implementing a stub. Reactions arrive as :class:`Reaction` events, one per emoji added or removed.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,16 @@ class Person:
 
     platform: str
     user_id: int
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One emoji put on (``added``) or taken off a message by one person. Platforms that report
+    a message's whole reaction list (Telegram) send one event per change."""
+
+    message: MessageRef
+    emoji: str
+    added: bool
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,11 @@ class Chat(Protocol):
     @property
     def chat_id(self) -> int: ...
 
+    async def upload_limit(self) -> int:
+        """Largest file the bot may send here (platforms' limits differ per chat: Discord's
+        depend on the server's boosts); bigger stems fall back to a smaller format, then a link."""
+        ...
+
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef: ...
 
     async def edit_text(
@@ -118,8 +138,6 @@ class Chat(Protocol):
         self, path: Path, *, caption: str, buttons: Keyboard | None = None
     ) -> MessageRef: ...
 
-    async def send_invoice(self, invoice: Invoice) -> MessageRef: ...
-
 
 class Frontend(Protocol):
     """A chat platform as the flow sees it."""
@@ -127,13 +145,39 @@ class Frontend(Protocol):
     platform: str
     # Largest file the bot may fetch from the platform; None when only our own limit applies.
     download_limit: int | None
-    # Largest file the bot may send; bigger stems fall back to a smaller format.
-    upload_limit: int
-    # Whether :meth:`Chat.send_invoice` works (Telegram Stars); otherwise card links only.
-    supports_invoices: bool
 
     def chat(self, chat_id: int) -> Chat: ...
+
+
+class InvoiceChat(Chat, Protocol):
+    """A chat that takes payments in the chat itself."""
+
+    async def send_invoice(self, invoice: Invoice) -> MessageRef: ...
+
+
+@runtime_checkable
+class InChatPayments(Protocol):
+    """The optional capability of a :class:`Frontend` whose chats take payments themselves
+    (Telegram: Stars invoices, or cards through a provider token). Only such a frontend
+    implements it; the core asks :func:`in_chat_payments` before any invoice code runs."""
+
+    # The platform cancels a payment whose pre-checkout question is not answered in time.
+    pre_checkout_deadline_s: float
+
+    def chat(self, chat_id: int) -> InvoiceChat: ...
 
     async def refund(self, person: Person, charge_id: str) -> None:
         """Give an in-chat payment back (Telegram: refundStarPayment). Raises on failure."""
         ...
+
+
+def supports_invoices(frontend: Frontend) -> bool:
+    return isinstance(frontend, InChatPayments)
+
+
+def in_chat_payments(frontend: Frontend) -> InChatPayments:
+    """The frontend's in-chat payments, or :class:`NotImplementedError` for a platform without
+    them (Discord sells by card link only)."""
+    if not isinstance(frontend, InChatPayments):
+        raise NotImplementedError(f"{frontend.platform} has no in-chat invoices")
+    return frontend

@@ -1,9 +1,11 @@
 """The paid stems go out, and the person's verdict on them comes back.
 
-Stems are sent in the person's chosen format unless that would pass the platform's upload limit
-(then FLAC, then MP3 320k, and the person is told why). MP3 goes as playable audio with title
-and performer; lossless formats go as files, which chat apps do not play inline. Every message
-carrying a result is remembered, so a reaction on any of them rates that job.
+Stems are sent in the person's chosen format unless that would pass the chat's upload limit
+(then FLAC, then MP3 320k, and the person is told why); stems over the limit even as MP3 (most
+full songs on Discord, whose limit is 10 MB without boosts) come as signed, expiring download
+links (``payments.downloads``) — refunded only when there is no way to hand them over. MP3 goes
+as playable audio with title and performer; lossless formats go as files, which chat apps do not
+play inline. Every message carrying a result is remembered, so a reaction on any of them rates that job.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
-from bots.core.delivery import StemsTooLarge, file_name, fit_for_upload
-from bots.core.ports import Chat, MessageRef, Person
+from bots.core.delivery import Fitted, StemsTooLarge, file_name, fit_for_upload
+from bots.core.ports import Chat, MessageRef, Person, Reaction
 from jobs import JobRecord
 from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 
@@ -37,7 +39,7 @@ class Results:
             return  # an event handed out twice: the person already has the stems
         ctx = self.ctx
         queue = ctx.services.queue
-        limit = ctx.frontend.upload_limit
+        limit = await chat.upload_limit()
         title, performer = await ctx.tags(record)
         workdir = Path(tempfile.mkdtemp(prefix=f"full-{record.id[:8]}-", dir=ctx.spool()))
         try:
@@ -52,22 +54,15 @@ class Results:
                     stems, record.output_format, limit, workdir / "fit", ctx.audio_pool
                 )
             except StemsTooLarge:
-                await chat.send_text(messages.still_too_big(limit))
-                if record.order_id:
-                    await self.refund(chat, record.order_id, "stems over the upload limit")
-                return
-            if fitted.fell_back:
-                await chat.send_text(messages.fell_back(fitted.wanted, fitted.fmt, limit))
-            refs: list[MessageRef] = []
-            for name, path in zip(STEMS, fitted.files, strict=True):
-                named = path.rename(path.with_name(file_name(title, name, fitted.fmt)))
-                if fitted.fmt == "mp3":
-                    stem_title = messages.stem_title(title, name)
-                    refs.append(await chat.send_audio(named, title=stem_title, performer=performer))
-                else:
-                    refs.append(await chat.send_file(named))
+                refs = await self._send_links(chat, record, limit)
+                if refs is None:
+                    return
+                fmt = record.output_format
+            else:
+                refs = await self._send_files(chat, fitted, title, performer, limit)
+                fmt = fitted.fmt
             refs.append(
-                await chat.send_text(messages.delivered(fitted.fmt), keyboards.feedback(record.id))
+                await chat.send_text(messages.delivered(fmt), keyboards.feedback(record.id))
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -77,23 +72,57 @@ class Results:
             await asyncio.to_thread(ctx.pay.ledger.mark_delivered, record.order_id, ctx.actor)
         await ctx.status(chat, record.id, messages.FULL_READY)
 
+    async def _send_files(
+        self, chat: Chat, fitted: Fitted, title: str, performer: str, limit: int
+    ) -> list[MessageRef]:
+        """The stems as files: MP3 as playable audio, lossless formats as documents."""
+        refs: list[MessageRef] = []
+        if fitted.fell_back:
+            await chat.send_text(messages.fell_back(fitted.wanted, fitted.fmt, limit))
+        for name, path in zip(STEMS, fitted.files, strict=True):
+            named = path.rename(path.with_name(file_name(title, name, fitted.fmt)))
+            if fitted.fmt == "mp3":
+                stem_title = messages.stem_title(title, name)
+                refs.append(await chat.send_audio(named, title=stem_title, performer=performer))
+            else:
+                refs.append(await chat.send_file(named))
+        return refs
+
+    async def _send_links(
+        self, chat: Chat, record: JobRecord, limit: int
+    ) -> list[MessageRef] | None:
+        """Stems over the chat's upload limit even as MP3: signed, expiring download links
+        (served by the payments service), with a message saying why. Without links configured
+        (no ``DOWNLOAD_SECRET``) or for an unpaid job there is nothing to link: refunded, and
+        None returned."""
+        links = self.ctx.services.links
+        if links is None or not record.order_id:
+            await chat.send_text(messages.still_too_big(limit))
+            if record.order_id:
+                await self.refund(chat, record.order_id, "stems over the upload limit")
+            return None
+        urls = {name: links.url(record.order_id, name) for name in STEMS}
+        text = messages.sent_as_links(limit, round(links.ttl_s / 86400), urls)
+        return [await chat.send_text(text, keyboards.downloads(urls))]
+
     # ------------------------------------------------------------------ feedback
 
-    async def reaction(self, person: Person, message: MessageRef, emoji: str | None) -> None:
-        """A reaction on any result message rates its job; removing it withdraws the rating."""
+    async def reaction(self, person: Person, reaction: Reaction) -> None:
+        """A rating emoji put on any result message rates its job; taking off the emoji that
+        gave the current rating withdraws it (other emoji, and other messages, change nothing)."""
+        rating = rating_for_reaction(reaction.emoji)
+        if rating is None:
+            return  # an emoji that says nothing about quality
         ctx = self.ctx
-        job_id = await asyncio.to_thread(ctx.services.state.job_for_message, message)
+        job_id = await asyncio.to_thread(ctx.services.state.job_for_message, reaction.message)
         record = await ctx.owned_job(person, job_id)
         if record is None:
             return  # a reaction on a message that isn't a result of theirs
-        if emoji is None:
-            user = await ctx.user(person)
-            await asyncio.to_thread(ctx.pay.feedback.withdraw, user, record.id)
+        if reaction.added:
+            await self._rate(person, record, rating, SOURCE_REACTION, reaction.emoji)
             return
-        rating = rating_for_reaction(emoji)
-        if rating is None:
-            return  # an emoji that says nothing about quality
-        await self._rate(person, record, rating, SOURCE_REACTION, emoji)
+        user = await ctx.user(person)
+        await asyncio.to_thread(ctx.pay.feedback.withdraw, user, record.id, reaction.emoji)
 
     async def button(self, person: Person, arg: str) -> str:
         vote, _, job_id = arg.partition(":")

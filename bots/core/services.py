@@ -7,6 +7,7 @@ redis-server and database.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -15,7 +16,7 @@ import jobs
 import payments
 from bots.core.state import BotState
 from jobs import EventConsumer, JobQueue
-from payments import Fulfilment, Payments, StarsPayments
+from payments import DownloadLinks, Fulfilment, Payments, StarsPayments
 from payments.jobs_bridge import JobsFulfilment
 
 
@@ -26,9 +27,22 @@ class Services:
     state: BotState
     events: EventConsumer
     bridge: JobsFulfilment
-    stars: StarsPayments
     fulfilment: Fulfilment
     event_connection: aioredis.Redis
+
+    @functools.cached_property
+    def stars(self) -> StarsPayments:
+        """Telegram invoices; built on first use, so a platform without in-chat invoices
+        (Discord) never builds it."""
+        return self.payments.stars(self.bridge.song_available)
+
+    @functools.cached_property
+    def links(self) -> DownloadLinks | None:
+        """Signed download links for stems past the upload limit; None without
+        ``DOWNLOAD_SECRET`` (then such stems are refunded instead)."""
+        if not self.payments.settings.download_secret:
+            return None
+        return DownloadLinks(self.payments.settings)
 
     @classmethod
     def build(
@@ -49,7 +63,6 @@ class Services:
             state=state,
             events=EventConsumer(event_connection, platform, consumer=consumer_name),
             bridge=bridge,
-            stars=pay.stars(bridge.song_available),
             fulfilment=pay.fulfilment(bridge.on_paid),
             event_connection=event_connection,
         )

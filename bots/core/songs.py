@@ -19,7 +19,7 @@ from bots import messages
 from bots.core import intake, keyboards
 from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
-from bots.core.ports import Chat, MessageRef, Person, Upload
+from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
 from engine.constants import OUTPUT_FORMATS
 from engine.errors import AudioError
 from jobs import JobError, JobKind, JobRecord
@@ -113,7 +113,7 @@ class Songs:
         keyboard = keyboards.preview(
             record.id,
             ctx.price,
-            in_chat=ctx.frontend.supports_invoices,
+            in_chat=supports_invoices(ctx.frontend),
             card=ctx.offers_card_link,
             current=await ctx.output_format(record.user_id),
         )

@@ -14,7 +14,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPri
 from telegram.error import BadRequest
 
 from bots.core.ports import Invoice, Keyboard, MessageGone, MessageRef, Person
-from bots.telegram.config import TelegramConfig
+from bots.telegram.config import PRE_CHECKOUT_DEADLINE_S, TelegramConfig
 
 PLATFORM = "telegram"
 CALLBACK_SEPARATOR = ":"
@@ -59,13 +59,17 @@ def _ref(message: Message) -> MessageRef:
 class TelegramChat:
     """One private chat, reached through the application's :class:`telegram.Bot`."""
 
-    def __init__(self, bot: Bot, chat_id: int) -> None:
+    def __init__(self, bot: Bot, chat_id: int, upload_limit: int) -> None:
         self._bot = bot
         self._chat_id = chat_id
+        self._upload_limit = upload_limit
 
     @property
     def chat_id(self) -> int:
         return self._chat_id
+
+    async def upload_limit(self) -> int:
+        return self._upload_limit
 
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
         message = await self._bot.send_message(
@@ -135,10 +139,11 @@ class TelegramChat:
 
 
 class TelegramFrontend:
-    """Telegram's limits and capabilities, and a way back to any chat from a job event."""
+    """Telegram's limits, a way back to any chat from a job event, and in-chat payments (the
+    core's optional :class:`~bots.core.ports.InChatPayments`: Stars invoices and their refunds)."""
 
     platform = PLATFORM
-    supports_invoices = True
+    pre_checkout_deadline_s = PRE_CHECKOUT_DEADLINE_S
 
     def __init__(self, bot: Bot, config: TelegramConfig) -> None:
         self._bot = bot
@@ -147,7 +152,7 @@ class TelegramFrontend:
         self.upload_limit = config.upload_limit
 
     def chat(self, chat_id: int) -> TelegramChat:
-        return TelegramChat(self._bot, chat_id)
+        return TelegramChat(self._bot, chat_id, self.upload_limit)
 
     async def refund(self, person: Person, charge_id: str) -> None:
         ok = await self._bot.refund_star_payment(person.user_id, charge_id)

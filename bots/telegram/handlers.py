@@ -8,7 +8,7 @@ Everything a person sees is decided in the core; nothing here formats a message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from telegram import (
@@ -25,7 +25,15 @@ from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
 
 from bots.core.flow import Flow
-from bots.core.ports import Chat, ChatPayment, DownloadTooLarge, MessageRef, Person, Upload
+from bots.core.ports import (
+    Chat,
+    ChatPayment,
+    DownloadTooLarge,
+    MessageRef,
+    Person,
+    Reaction,
+    Upload,
+)
 from bots.telegram.chat import PLATFORM, TelegramChat, TelegramFrontend, parse_callback_data
 
 log = logging.getLogger(__name__)
@@ -209,11 +217,18 @@ async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE)
 # ------------------------------------------------------------------------------------ feedback
 
 
-def _emoji(reaction: MessageReactionUpdated) -> str | None:
-    for kind in reaction.new_reaction:
-        if isinstance(kind, ReactionTypeEmoji):
-            return kind.emoji
-    return None
+def _emojis(kinds: Sequence[object]) -> list[str]:
+    return [kind.emoji for kind in kinds if isinstance(kind, ReactionTypeEmoji)]
+
+
+def reactions_of(updated: MessageReactionUpdated) -> list[Reaction]:
+    """Telegram reports a person's whole new reaction list; the core takes one event per emoji
+    taken off (first) or put on."""
+    message = MessageRef(chat_id=updated.chat.id, message_id=updated.message_id)
+    old, new = _emojis(updated.old_reaction), _emojis(updated.new_reaction)
+    return [Reaction(message, e, added=False) for e in old if e not in new] + [
+        Reaction(message, e, added=True) for e in new if e not in old
+    ]
 
 
 async def reaction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -221,12 +236,9 @@ async def reaction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert updated is not None
     if updated.user is None:  # anonymous (channel) reactions can't be tied to a person
         return
-    await flow_of(context).on_reaction(
-        chat_of(context, updated.chat.id),
-        Person(platform=PLATFORM, user_id=updated.user.id),
-        MessageRef(chat_id=updated.chat.id, message_id=updated.message_id),
-        _emoji(updated),
-    )
+    person = Person(platform=PLATFORM, user_id=updated.user.id)
+    for event in reactions_of(updated):
+        await flow_of(context).on_reaction(person, event)
 
 
 # ------------------------------------------------------------------------------------ errors
