@@ -26,6 +26,7 @@ Public API (stable; bots and services import from here)::
     pay.refunder.register(Provider.STARS, refund_fn)  # async (RefundRequest) -> ref | None
     pay.ledger.mark_delivered(order.id, actor="telegram")       # after the stems were sent
     DownloadLinks(pay.settings).url(order.id, "vocals")  # signed link served by payments.webhook
+    results_page_url(pay.settings, job_id)   # the job's signed results page (players, downloads, 👍/👎)
     await pay.refunder.refund_order(order.id, reason, actor)    # paid job failed: refund once
     await pay.refunder.retry_pending()      # bot start-up: re-send its pending Stars refunds
     await pay.recover(on_paid)              # ONE process per deployment (python -m payments.webhook)
@@ -40,7 +41,7 @@ Design, state machine and configuration: docs/PAYMENTS.md.
 """
 
 from payments.db import Database, open_database
-from payments.downloads import DownloadLinks, StemLocator
+from payments.downloads import DownloadLinks, StemLocator, results_page_url
 from payments.feedback import (
     SOURCE_BUTTON,
     SOURCE_REACTION,
@@ -141,4 +142,5 @@ __all__ = [
     "parse_payload",
     "rating_for_reaction",
     "recover",
+    "results_page_url",
 ]

@@ -4,6 +4,12 @@ Full-length WAV stems are far larger than a bot may upload (Telegram: 50 MB, Dis
 the bot sends a link instead. The link carries an HMAC over (order, file, expiry) made with
 ``DOWNLOAD_SECRET``: no database row per link, nothing to guess, and a refunded order's links die
 at once because the server checks the order's state on every request.
+
+The same key signs results-page tokens (:func:`results_page_url`, served by
+:mod:`payments.results_page`): ``<job id>.<expiry>.<HMAC>``, one job per token, so a page can
+never show another job. Its signed message starts with ``results-page`` and a NUL byte, which no
+download message holds (order ids are ours and have no NUL), so neither kind of signature can be
+passed off as the other.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hmac
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +27,10 @@ from payments.records import Order
 from payments.settings import Settings, SettingsError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Job ids are uuid hex; anything else a token names is refused before the HMAC is even computed.
+JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PAGE_TOKEN_RE = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{1,12})\.([0-9a-f]{64})$")
+PAGE_PURPOSE = b"results-page\x00"
 
 # Where a stem of an order lives: a local file (served by us), a URL (e.g. a presigned S3 URL we
 # redirect to), or None if it is gone.
@@ -53,3 +64,55 @@ class DownloadLinks:
         if int(expires) < (time.time() if now is None else now):
             return False
         return hmac.compare_digest(self._sign(order_id, name, int(expires)), sig)
+
+    # ------------------------------------------------------------------ results pages
+
+    def _sign_page(self, job_id: str, expires: int) -> str:
+        message = PAGE_PURPOSE + f"{job_id}\x00{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def page_token(self, job_id: str, now: float | None = None, ttl_s: int | None = None) -> str:
+        """``<job id>.<expiry>.<HMAC>``: the path segment of one job's results page."""
+        if not JOB_ID_RE.match(job_id):
+            raise ValueError(f"bad job id {job_id!r}")
+        expires = int((time.time() if now is None else now) + (self.ttl_s if ttl_s is None else ttl_s))
+        return f"{job_id}.{expires}.{self._sign_page(job_id, expires)}"
+
+    def page_url(self, job_id: str, now: float | None = None, ttl_s: int | None = None) -> str:
+        return f"{self.base_url}/r/{self.page_token(job_id, now, ttl_s)}"
+
+    def verify_page(self, token: str, now: float | None = None) -> PageGrant | None:
+        """The job and expiry a token grants, or None if it is forged, malformed or expired."""
+        match = PAGE_TOKEN_RE.match(token)
+        if match is None:
+            return None
+        job_id, expires, sig = match.group(1), int(match.group(2)), match.group(3)
+        if not hmac.compare_digest(self._sign_page(job_id, expires), sig):
+            return None
+        if expires < (time.time() if now is None else now):
+            return PageGrant(job_id, expires, expired=True)
+        return PageGrant(job_id, expires)
+
+
+@dataclass(frozen=True)
+class PageGrant:
+    """What a genuine results-page token says. ``expired`` tokens were ours once: the page tells
+    the person the link expired (a forged one is only "invalid")."""
+
+    job_id: str
+    expires: int
+    expired: bool = False
+
+
+def results_page_url(
+    settings: Settings, job_id: str, *, ttl_s: int | None = None, now: float | None = None
+) -> str:
+    """The signed, expiring ``PUBLIC_BASE_URL/r/<token>`` page of one finished job.
+
+    The page shows that job only: a preview's page offers only the preview, a full job's page
+    the full stems. It lives ``ttl_s`` seconds (default ``DOWNLOAD_TTL_S``) and is served by
+    ``python -m payments.webhook`` (:mod:`payments.results_page`). Raises
+    :class:`~payments.settings.SettingsError` when ``DOWNLOAD_SECRET`` is unset (no page then)
+    and ``ValueError`` for a malformed job id.
+    """
+    return DownloadLinks(settings).page_url(job_id, now=now, ttl_s=ttl_s)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from payments.downloads import StemLocator
+from payments.job_results import ResultSource
 from payments.ledger import Ledger
 from payments.records import Order
 from payments.refunds import Refunder
@@ -32,10 +33,12 @@ OnPaid = Callable[[Order], bool | None]
 
 @dataclass(frozen=True)
 class ServiceHooks:
-    """What the composing process plugs in: how to start paid work, where stems live."""
+    """What the composing process plugs in: how to start paid work, where stems live, and
+    what a finished job holds (for its results page)."""
 
     on_paid: OnPaid
     locate_stem: StemLocator | None = None
+    job_results: ResultSource | None = None
 
 
 class FulfilmentImpossible(Exception):

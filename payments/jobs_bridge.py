@@ -2,7 +2,8 @@
 
 Kept apart so the rest of ``payments`` stays independent of Redis/RQ (tests inject plain
 callables instead). Composed by ``python -m payments.webhook``; the bots reuse ``on_paid`` after a
-Stars payment, ``song_available`` for Stars pre-checkout and ``locate_stem`` for download links.
+Stars payment, ``song_available`` for Stars pre-checkout and ``locate_stem`` for download links;
+``job_results`` tells the results page (:mod:`payments.results_page`) what a finished job holds.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import time
 import uuid
 from pathlib import Path
 
-from jobs import InputExpiredError, JobNotFoundError, JobQueue, JobStatus
+from jobs import InputExpiredError, JobKind, JobNotFoundError, JobQueue, JobStatus
 from payments.fulfilment import FulfilmentImpossible, ServiceHooks
+from payments.job_results import JobResults, StoredFile
 from payments.ledger import Ledger, OrderError
 from payments.records import Order
 from payments.service import Payments
@@ -104,8 +106,46 @@ class JobsFulfilment:
             return None
         return self.queue.storage.local_path(key) or self.queue.storage.url(key)
 
+    def job_results(self, job_id: str) -> JobResults | None:
+        """A finished job's page data: its outputs still stored (local files or presigned URLs),
+        its title (the file name, as the bots fall back to), its owner and model version."""
+        record = self.queue.get(job_id)
+        if record is None or record.status is not JobStatus.DONE:
+            return None
+        storage = self.queue.storage
+        files: dict[str, StoredFile] = {}
+        for name, key in record.outputs.items():
+            suffix = Path(key).suffix.lower()
+            path = storage.local_path(key)
+            if path is not None:
+                try:
+                    files[name] = StoredFile(path, suffix, path.stat().st_size)
+                except FileNotFoundError:  # retention deleted it just now
+                    continue
+            elif storage.exists(key) and (url := storage.url(key)):
+                files[name] = StoredFile(url, suffix)
+        preview = record.kind is JobKind.PREVIEW
+        length = record.duration_s
+        if preview:
+            window = self.queue.settings.preview_length_s
+            length = min(length, window) if length else window
+        return JobResults(
+            job_id=record.id,
+            preview=preview,
+            title=Path(record.filename or "song").stem.replace("_", " ").strip() or "song",
+            platform=record.platform,
+            user_id=record.user_id,
+            model_version=record.model_version,
+            order_id=record.order_id,
+            clip_s=length,
+            start_s=record.preview_start_s,
+            files=files,
+        )
+
 
 def service_hooks(payments: Payments) -> ServiceHooks:
     """Hooks for ``payments.webhook.serve``, with a queue configured from the environment."""
     bridge = JobsFulfilment(JobQueue.from_env(), payments.ledger)
-    return ServiceHooks(on_paid=bridge.on_paid, locate_stem=bridge.locate_stem)
+    return ServiceHooks(
+        on_paid=bridge.on_paid, locate_stem=bridge.locate_stem, job_results=bridge.job_results
+    )

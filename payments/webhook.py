@@ -1,4 +1,5 @@
-"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads.
+"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads and
+results pages (:mod:`payments.results_page`).
 
 Run it with ``python -m payments.webhook``. Fulfilment is driven by Stripe's signed webhook only;
 the browser's redirect to ``/checkout/done`` shows a friendly page and changes nothing.
@@ -34,6 +35,7 @@ from payments.fulfilment import Fulfilment, ServiceHooks
 from payments.models import OrderState, Provider
 from payments.records import PaidResult
 from payments.refunds import Refunder
+from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
 from payments.settings import Settings
 from payments.stripe_checkout import incoming_from_session
@@ -196,8 +198,10 @@ def build_app(
     fulfilment: Fulfilment,
     *,
     locate_stem: StemLocator | None = None,
+    job_results: ResultSource | None = None,
 ) -> tuple[web.Application, StripeWebhook]:
-    """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads DOWNLOAD_SECRET."""
+    """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads and results pages
+    DOWNLOAD_SECRET."""
     settings = payments.settings
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     if not settings.stripe_webhook_secret:
@@ -210,6 +214,8 @@ def build_app(
     if locate_stem is not None and settings.download_secret:
         downloads = Downloads(payments, DownloadLinks(settings), locate_stem)
         app.router.add_get("/download/{order_id}/{name}", downloads.handle)
+    if job_results is not None and settings.download_secret:
+        ResultsPage(payments, DownloadLinks(settings), job_results).add_routes(app.router)
     return app, webhook
 
 
@@ -247,7 +253,9 @@ async def serve(
         report = await payments.recover(hooks.on_paid)
         log.info("recovery done: %s", report)
         fulfilment = payments.fulfilment(hooks.on_paid)
-        app, webhook = build_app(payments, fulfilment, locate_stem=hooks.locate_stem)
+        app, webhook = build_app(
+            payments, fulfilment, locate_stem=hooks.locate_stem, job_results=hooks.job_results
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
