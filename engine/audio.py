@@ -7,11 +7,14 @@ list, never through a shell, so a user's file name cannot become a command.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +56,13 @@ SAFE_INPUT_ARGS = [
 ]
 # Samples per block when streaming to or from ffmpeg or scanning a song.
 BLOCK = 1 << 20
+# Audio bombs (a few KB that declare no length, or a false one, and decode to hours): the decode
+# buffer is sized from the declared length, with this much slack (share, then seconds) ...
+DECLARED_SLACK = 1.1
+DECLARED_SLACK_S = 2.0
+# ... and a file that decodes past it is measured first, at this many bytes (8-bit mono samples)
+# per second of audio: 1.2 kB per 20-minute song instead of 420 MB of float stereo.
+MEASURE_RATE = 1000
 # A file that decodes to less than this share of its declared length was cut off.
 TRUNCATION_RATIO = 0.9
 # ffmpeg reports a damaged stream with lines like these; anything else on stderr is only a warning.
@@ -100,7 +110,10 @@ def probe(
         FFPROBE, "-v", "error", *SAFE_INPUT_ARGS, "-print_format", "json",
         "-show_format", "-show_streams", "--", str(path),
     ]
-    result = subprocess.run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+    try:
+        result = subprocess.run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise NotAudioError(f"ffprobe took over {PROBE_TIMEOUT_S}s") from err
     if result.returncode != 0:
         raise NotAudioError(result.stderr.decode(errors="replace").strip()[-300:])
     meta = json.loads(result.stdout or b"{}")
@@ -136,8 +149,15 @@ def decode(
 
     Mono is duplicated to both channels, more channels are down-mixed by ffmpeg's standard matrix,
     any sample rate is resampled. Raises :class:`AudioError` subclasses for input we cannot use.
+
+    Memory is bounded by the song's real length, never by what its header claims: a file that
+    declares hours is refused by :func:`probe`; one that declares nothing is measured first
+    (:func:`measure`, no buffer); one that decodes past its declared length (a lying header) is
+    stopped there, measured, and decoded again only if it fits. Nothing decodes past the limit.
     """
     info = probe(path, max_duration_s=max_duration_s, max_bytes=max_bytes)
+    declared_s = info.duration_s if np.isfinite(info.duration_s) else None
+    expected_s = declared_s if declared_s is not None else _length_within(path, max_duration_s)
     cmd = [
         FFMPEG, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
@@ -146,8 +166,20 @@ def decode(
         "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE),
         "pipe:1",
     ]
-    expected_s = info.duration_s if np.isfinite(info.duration_s) else max_duration_s
-    samples, stderr, returncode = _run_decoder(cmd, min(expected_s, max_duration_s) + 1.0)
+    cap_s = max_duration_s + 1.0
+    room_s = min(expected_s * DECLARED_SLACK + DECLARED_SLACK_S, cap_s)
+    samples, stderr, returncode, overran = _run_decoder(cmd, room_s)
+    if overran and room_s >= cap_s:
+        raise TooLongError(cap_s, max_duration_s, at_least=True)
+    if overran:  # more audio than the file declared: learn its real length before holding it
+        del samples
+        expected_s = _length_within(path, max_duration_s)
+        declared_s = None
+        samples, stderr, returncode, overran = _run_decoder(
+            cmd, min(expected_s * DECLARED_SLACK + DECLARED_SLACK_S, cap_s)
+        )
+        if overran:  # decodes differently each time: nothing we can trust
+            raise CorruptAudioError("decoder output does not match the measured length")
     if returncode != 0:
         raise CorruptAudioError(stderr[-300:])
     if any(marker in stderr.lower() for marker in _CORRUPTION_MARKERS):
@@ -159,44 +191,102 @@ def decode(
     audio = samples[: samples.size - samples.size % CHANNELS].reshape(-1, CHANNELS).T
     duration = audio.shape[1] / SAMPLE_RATE
     if duration > max_duration_s:
-        raise TooLongError(duration, max_duration_s)
-    if np.isfinite(info.duration_s) and duration < TRUNCATION_RATIO * info.duration_s - 0.5:
+        raise TooLongError(duration, max_duration_s, at_least=duration >= cap_s - 0.01)
+    if declared_s is not None and duration < TRUNCATION_RATIO * declared_s - 0.5:
         # The container promised more than the stream holds: a cut-off upload or download.
-        raise CorruptAudioError(f"decoded {duration:.1f}s of {info.duration_s:.1f}s: truncated")
+        raise CorruptAudioError(f"decoded {duration:.1f}s of {declared_s:.1f}s: truncated")
     if not allow_silence and peak(audio) < SILENCE_PEAK:
         raise SilentAudioError("peak below silence threshold")
     return audio
 
 
-def _run_decoder(cmd: list[str], expected_s: float) -> tuple[np.ndarray, str, int]:
-    """Run ffmpeg and read its float32 output straight into one preallocated buffer.
+def measure(path: str | os.PathLike[str], cap_s: float) -> float:
+    """Seconds of audio the first audio stream really decodes to, counting at most ``cap_s``.
 
-    ``subprocess.run(capture_output=True)`` would hold the output twice (chunks, then their join);
-    for a 20-minute song that is the difference between 0.4 and 1.3 GB.
+    Decodes to 8-bit mono at ``MEASURE_RATE`` and counts the bytes without keeping them: the
+    cost of a decode, the memory of none. Raises :class:`CorruptAudioError` if ffmpeg fails.
     """
-    capacity = int(expected_s * SAMPLE_RATE) * CHANNELS * 4
-    buffer = bytearray(max(capacity, 1 << 16))
+    cmd = [
+        FFMPEG, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
+        "-map", "0:a:0", "-vn", "-sn", "-dn", "-t", f"{cap_s:.3f}",
+        "-f", "u8", "-acodec", "pcm_u8", "-ac", "1", "-ar", str(MEASURE_RATE), "pipe:1",
+    ]
+    counted = 0
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        with _deadline(proc) as expired:
+            while chunk := proc.stdout.read(1 << 16):
+                counted += len(chunk)
+            returncode = proc.wait()
+        if expired.is_set() or returncode != 0:
+            errors.seek(0)
+            raise CorruptAudioError(errors.read().decode(errors="replace").strip()[-300:])
+    return counted / MEASURE_RATE
+
+
+def _length_within(path: str | os.PathLike[str], max_duration_s: float) -> float:
+    """The measured length, or :class:`TooLongError` (``at_least``) past ``max_duration_s``."""
+    seconds = measure(path, max_duration_s + 1.0)
+    if seconds > max_duration_s:
+        raise TooLongError(seconds, max_duration_s, at_least=True)
+    return seconds
+
+
+@contextlib.contextmanager
+def _deadline(proc: subprocess.Popen[bytes]) -> Iterator[threading.Event]:
+    """Kill ``proc`` if it is still running after ``DECODE_TIMEOUT_S`` (a decoder that hangs
+    without writing would otherwise block its reader forever); the event says it was killed."""
+    expired = threading.Event()
+
+    def kill() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(DECODE_TIMEOUT_S, kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _run_decoder(cmd: list[str], room_s: float) -> tuple[np.ndarray, str, int, bool]:
+    """Run ffmpeg and read its float32 output straight into one buffer of ``room_s`` seconds.
+
+    Returns the samples, ffmpeg's stderr, its exit code and ``overran``: the output filled the
+    buffer (ffmpeg was stopped there; the caller decides what that means). The buffer is one
+    ``np.empty`` allocation: pages are only committed as ffmpeg fills them, it never grows or
+    copies (``capture_output=True`` would hold a song twice: 1.3 GB instead of 0.4 GB for 20
+    minutes), and ffmpeg gets at most ``DECODE_TIMEOUT_S``.
+    """
+    capacity = max(int(room_s * SAMPLE_RATE) * CHANNELS * 4, 1 << 16)
+    buffer = np.empty(capacity, dtype=np.uint8)
+    view = memoryview(buffer)
     filled = 0
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
         assert proc.stdout is not None
-        try:
-            while True:
-                if filled == len(buffer):
-                    buffer.extend(bytearray(len(buffer) // 4 + (1 << 20)))
-                read = proc.stdout.readinto(memoryview(buffer)[filled:])
+        with _deadline(proc) as expired:
+            while filled < capacity:
+                read = proc.stdout.readinto(view[filled:])
                 if not read:
                     break
                 filled += read
-            returncode = proc.wait(timeout=DECODE_TIMEOUT_S)
-        finally:
-            if proc.poll() is None:
+            overran = filled == capacity and bool(proc.stdout.read(1))
+            if overran:
                 proc.kill()
-                proc.wait()
+            returncode = proc.wait()
         errors.seek(0)
         stderr = errors.read().decode(errors="replace").strip()
+    if expired.is_set():
+        raise CorruptAudioError(f"decoding took over {DECODE_TIMEOUT_S}s")
     usable = filled - filled % 4
-    return np.frombuffer(buffer, dtype=np.float32, count=usable // 4), stderr, returncode
+    return buffer[:usable].view(np.float32), stderr, 0 if overran else returncode, overran
 
 
 def peak(audio: np.ndarray) -> float:
@@ -294,6 +384,7 @@ __all__ = [
     "content_hash",
     "decode",
     "encode",
+    "measure",
     "preview_cut",
     "probe",
 ]

@@ -64,20 +64,27 @@ def spoken_duration(seconds: int) -> str:
 
 class TooLongError(AudioError):
     """The song runs past the limit. The message rounds the song's length up and the limit down
-    (whole seconds), so the two never read the same: "20 minutes 10 seconds … up to 20 minutes"."""
+    (whole seconds), so the two never read the same: "20 minutes 10 seconds … up to 20 minutes".
+    ``at_least``: decoding stopped at ``duration_s`` (the file declared no length, or a wrong
+    one), so the real length is unknown and the message says only that it is longer."""
 
     code = "too_long"
 
-    def __init__(self, duration_s: float, limit_s: float) -> None:
+    def __init__(self, duration_s: float, limit_s: float, *, at_least: bool = False) -> None:
         self.duration_s = duration_s
         self.limit_s = limit_s
-        super().__init__(
-            f"duration {duration_s:.1f}s over limit {limit_s:.0f}s",
-            user_message=(
-                f"That song is {spoken_duration(math.ceil(duration_s))} long; I can take up to "
-                f"{spoken_duration(math.floor(limit_s))}. Please send a shorter cut."
-            ),
-        )
+        self.at_least = at_least
+        limit = spoken_duration(math.floor(limit_s))
+        if at_least:
+            detail = f"duration over {duration_s:.1f}s, limit {limit_s:.0f}s"
+            said = f"That song is longer than the {limit} I can take."
+        else:
+            detail = f"duration {duration_s:.1f}s over limit {limit_s:.0f}s"
+            said = (
+                f"That song is {spoken_duration(math.ceil(duration_s))} long; "
+                f"I can take up to {limit}."
+            )
+        super().__init__(detail, user_message=f"{said} Please send a shorter cut.")
 
 
 class TooLargeError(AudioError):
