@@ -1,0 +1,1 @@
+"""The Discord bot: discord.py 2.x on the platform-neutral core (``python -m bots.discord``)."""

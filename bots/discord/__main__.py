@@ -1,0 +1,3 @@
+from bots.discord.app import main
+
+main()

@@ -1,0 +1,198 @@
+"""The core's :class:`~bots.core.ports.Chat` and :class:`~bots.core.ports.Frontend` on Discord.
+
+Two kinds of chat:
+
+* :class:`ChannelChat` — a channel (a DM, or the server channel where someone asked), reached by
+  id through discord.py's REST client: job events (progress, preview, stems) use it, long after
+  the message or command that started them;
+* :class:`InteractionChat` — the answer to one slash command or button tap: the interaction is
+  deferred at once (Discord wants an answer within 3 s) and every message is a follow-up,
+  ephemeral where the channel is public, so only the person who asked sees it.
+
+A chat's upload limit comes from Discord, never a constant: the interaction's
+``attachment_size_limit`` (remembered per channel, since a later job event has no interaction),
+else the server's ``filesize_limit``, else Discord's default for DMs; ``DISCORD_UPLOAD_LIMIT_BYTES``
+can only lower it. Discord has no in-chat invoices, so the frontend does not implement
+:class:`~bots.core.ports.InChatPayments`: it sells by Stripe Checkout link only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import discord
+
+from bots.core.ports import Keyboard, MessageGone, MessageRef
+from bots.discord import components
+from bots.discord.config import DEFAULT_UPLOAD_LIMIT, DiscordConfig
+
+PLATFORM = "discord"
+MAX_CONTENT_CHARS = 2000
+# Channels whose upload limit was last reported by an interaction (bounded: oldest dropped).
+MAX_REMEMBERED_LIMITS = 10_000
+
+
+def _content(text: str | None) -> str | None:
+    return text[:MAX_CONTENT_CHARS] if text else None
+
+
+def _audio_content(title: str, performer: str, caption: str | None) -> str:
+    # Discord shows no audio tags: the message says what the file is.
+    return _content(f"{title} — {performer}" + (f"\n{caption}" if caption else "")) or title
+
+
+class DiscordFrontend:
+    """Discord's limits, and a way back to any channel from a job event."""
+
+    platform = PLATFORM
+    # Bots may fetch any attachment; only our own MAX_FILE_BYTES applies.
+    download_limit: int | None = None
+
+    def __init__(self, client: discord.Client, config: DiscordConfig) -> None:
+        self.client = client
+        self.config = config
+        self._limits: dict[int, int] = {}
+
+    def chat(self, chat_id: int) -> ChannelChat:
+        return ChannelChat(self, chat_id)
+
+    def remember_limit(self, channel_id: int, limit: int) -> None:
+        """What an interaction said a channel takes (it knows the server's boosts)."""
+        if len(self._limits) >= MAX_REMEMBERED_LIMITS:
+            self._limits.pop(next(iter(self._limits)))
+        self._limits[channel_id] = limit
+
+    def upload_limit(self, channel_id: int, reported: int | None = None) -> int:
+        limit = reported or self._limits.get(channel_id)
+        if limit is None:
+            channel = self.client.get_channel(channel_id)
+            guild = getattr(channel, "guild", None)
+            limit = guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        cap = self.config.upload_limit_cap
+        return min(limit, cap) if cap else limit
+
+
+class ChannelChat:
+    """A channel by id: works for DMs and server channels, cached or not."""
+
+    def __init__(self, frontend: DiscordFrontend, channel_id: int) -> None:
+        self._frontend = frontend
+        self._channel = frontend.client.get_partial_messageable(channel_id)
+
+    @property
+    def chat_id(self) -> int:
+        return self._channel.id
+
+    async def upload_limit(self) -> int:
+        return self._frontend.upload_limit(self.chat_id)
+
+    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+        message = await self._channel.send(content=content, **kwargs)  # type: ignore[arg-type]
+        return MessageRef(chat_id=self.chat_id, message_id=message.id)
+
+    async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
+        view = components.view(buttons)
+        return await self._send(_content(text), **({"view": view} if view else {}))
+
+    async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
+        message = self._frontend.client.get_partial_messageable(ref.chat_id).get_partial_message(
+            ref.message_id
+        )
+        try:
+            await message.edit(content=_content(text), view=components.view(buttons))
+        except discord.NotFound as err:  # the person (or a moderator) deleted it
+            raise MessageGone(str(err)) from err
+
+    async def send_audio(
+        self, path: Path, *, title: str, performer: str, caption: str | None = None
+    ) -> MessageRef:
+        return await self._send(
+            _audio_content(title, performer, caption), file=discord.File(path, filename=path.name)
+        )
+
+    async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
+        return await self._send(_content(caption), file=discord.File(path, filename=path.name))
+
+    async def send_image(
+        self, path: Path, *, caption: str, buttons: Keyboard | None = None
+    ) -> MessageRef:
+        view = components.view(buttons)
+        return await self._send(
+            _content(caption),
+            file=discord.File(path, filename=path.name),
+            **({"view": view} if view else {}),
+        )
+
+
+class InteractionChat:
+    """The replies to one interaction, as follow-ups (ephemeral in a server channel).
+
+    :meth:`begin` defers within Discord's 3 s; :attr:`replied` says whether anything was sent,
+    so a tap that needed no message can be closed quietly.
+    """
+
+    def __init__(self, frontend: DiscordFrontend, interaction: discord.Interaction) -> None:
+        self._frontend = frontend
+        self.interaction = interaction
+        self.ephemeral = interaction.guild_id is not None
+        self.replied = False
+        channel_id = interaction.channel_id or 0
+        self._limit = frontend.upload_limit(channel_id, interaction.filesize_limit)
+        frontend.remember_limit(channel_id, interaction.filesize_limit)
+
+    async def begin(self, *, public: bool = False) -> None:
+        """Acknowledge the interaction now (Discord shows "thinking…" until the first reply).
+        ``public``: replies everyone in the channel sees even in a server (a song's progress)."""
+        if public:
+            self.ephemeral = False
+        if not self.interaction.response.is_done():
+            await self.interaction.response.defer(ephemeral=self.ephemeral, thinking=True)
+
+    @property
+    def chat_id(self) -> int:
+        return self.interaction.channel_id or 0
+
+    async def upload_limit(self) -> int:
+        return self._limit
+
+    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+        message = await self.interaction.followup.send(
+            content=content or discord.utils.MISSING,  # type: ignore[arg-type]
+            ephemeral=self.ephemeral,
+            wait=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.replied = True
+        return MessageRef(chat_id=self.chat_id, message_id=message.id)
+
+    async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
+        view = components.view(buttons)
+        return await self._send(_content(text), **({"view": view} if view else {}))
+
+    async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
+        try:
+            await self.interaction.followup.edit_message(
+                ref.message_id, content=_content(text), view=components.view(buttons)
+            )
+        except discord.NotFound as err:
+            raise MessageGone(str(err)) from err
+
+    async def send_audio(
+        self, path: Path, *, title: str, performer: str, caption: str | None = None
+    ) -> MessageRef:
+        return await self._send(
+            _audio_content(title, performer, caption), file=discord.File(path, filename=path.name)
+        )
+
+    async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
+        return await self._send(_content(caption), file=discord.File(path, filename=path.name))
+
+    async def send_image(
+        self, path: Path, *, caption: str, buttons: Keyboard | None = None
+    ) -> MessageRef:
+        view = components.view(buttons)
+        return await self._send(
+            _content(caption),
+            file=discord.File(path, filename=path.name),
+            **({"view": view} if view else {}),
+        )

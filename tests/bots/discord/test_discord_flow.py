@@ -1,0 +1,113 @@
+"""A song through the Discord bot, end to end: attachment or /separate → preview → Buy (a Stripe
+Checkout link bound to the person and the order) → the payments service's signed webhook →
+stems in the chat where the person asked → reactions and 👍/👎 stored with the model version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from payments import OrderState
+from payments.models import FeedbackRow
+from tests.bots.discord.conftest import DiscordHarness, PaymentsService
+from tests.bots.fake_discord import CHANNEL_ID, Message
+from tests.support.stripe_stub import StripeStub
+
+
+def _feedback(bot: DiscordHarness, user_id: int) -> list[tuple[str, str, int, str, str | None]]:
+    """The person's stored ratings: (job id, model version, rating, source, value)."""
+    user = bot.pay.users.get("discord", user_id)
+    assert user is not None
+    with bot.pay.db.read() as session:
+        rows = session.scalars(select(FeedbackRow).where(FeedbackRow.user_id == user.id)).all()
+        return [(r.job_id, r.model_version, r.rating, r.source, r.value) for r in rows]
+
+
+async def test_dm_song_preview_buy_by_link_webhook_stems_and_ratings(
+    discord_bot: DiscordHarness,
+    payments_service: PaymentsService,
+    worker: object,
+    media: dict[str, Path],
+    stripe_stub: StripeStub,
+    wait_until,
+) -> None:
+    fake, bot = discord_bot.fake, discord_bot
+    alice = bot.person(1001, "alice")
+    dm = alice.dm_channel
+    await fake.send(alice, media["song"])
+    status = await fake.wait_for_text(dm, "Got it")
+    instrumental, vocals, waveform = await bot.preview(dm)
+    assert "instrumental preview" in instrumental.content and "vocals preview" in vocals.content
+    assert "Preview: 3 s" in waveform.content
+    job_id = waveform.button("vr:card:").rpartition(":")[2]
+    assert {"vr:fmt:wav", "vr:fmt:flac", "vr:fmt:mp3"} <= set(waveform.custom_ids)
+    assert not [c for c in waveform.custom_ids if c.startswith("vr:buy:")]  # no Stars here
+    await fake.wait_for(lambda: "ready" in fake.messages[status.id].content, 30, "status: ready")
+
+    # Buy full stems: a Checkout link bound to alice and this order.
+    tap = await fake.press(alice, waveform, waveform.button("vr:card:"))
+    link = await fake.answer_text(tap, "Pay by card here: https://checkout.stripe.com/")
+    (session,) = stripe_stub.sessions.values()
+    assert link.urls == [session["url"]]
+    order = bot.order_of(alice)
+    assert session["client_reference_id"] == order.id and session["metadata"]["order_id"] == order.id
+    assert order.job_id == job_id
+
+    # Stripe confirms the payment to the payments service; the stems come to alice's DM.
+    assert await payments_service.checkout_completed(order.id, session["id"], order.price_cents) == 200
+    done = await fake.wait_for_text(dm, "Here are your stems (MP3)", timeout=120)
+    stems = [m for m in fake.in_channel(dm) if m.files and m.id > waveform.id]
+    assert sorted(n for m in stems for n in m.files) == [
+        "Blue Song (instrumental).mp3", "Blue Song (vocals).mp3",
+    ]
+    await wait_until(lambda: bot.pay.ledger.get_order(order.id).state is OrderState.DELIVERED)
+
+    # A reaction on a stem rates the paid job; 👎 under the stems replaces it; removing the
+    # reaction that no longer holds the rating changes nothing.
+    full_job = bot.pay.ledger.get_order(order.id).fulfil_job_id
+    model_version = bot.queue.get(full_job).model_version
+    await fake.react(alice, stems[0], "🔥")
+    await wait_until(lambda: _feedback(bot, alice.id), what="the reaction stored")
+    assert _feedback(bot, alice.id) == [(full_job, model_version, 1, "reaction", "🔥")]
+    down = await fake.press(alice, done, done.button("vr:fb:down:"))
+    await fake.answer_text(down, "Thanks for the feedback")
+    await fake.react(alice, stems[0], "🔥", added=False)
+    await wait_until(lambda: _feedback(bot, alice.id)[0][2] == -1, what="the 👎 stored")
+    await fake.react(alice, stems[1], "👍")
+    await wait_until(lambda: _feedback(bot, alice.id)[0][4] == "👍", what="the 👍 stored")
+    await fake.react(alice, stems[1], "👍", added=False)  # its own rating: withdrawn
+    await wait_until(lambda: not _feedback(bot, alice.id), what="the 👍 withdrawn")
+
+
+async def test_slash_command_in_a_server_and_two_people_at_once(
+    discord_bot: DiscordHarness,
+    payments_service: PaymentsService,
+    worker: object,
+    media: dict[str, Path],
+    stripe_stub: StripeStub,
+) -> None:
+    fake, bot = discord_bot.fake, discord_bot
+    bob, carol = bot.person(2002, "bob"), bot.person(3003, "carol")
+    command = await fake.slash(bob, "separate", in_guild=True, file=media["song2"])
+    await fake.send(carol, media["song_wav"])  # at the same time, in her DM
+
+    bob_preview = await bot.preview(CHANNEL_ID, timeout=120)
+    carol_preview = await bot.preview(carol.dm_channel, timeout=120)
+    assert all("Other Song" in m.content for m in bob_preview[:2])
+    assert all("song" in m.content and "Other Song" not in m.content for m in carol_preview[:2])
+    # The slash command's own answer is the song's status, edited up to "ready".
+    await fake.answer_text(command, "Your preview is ready")
+
+    # Carol can't buy bob's song: his button, tapped by her in the server, names his job.
+    waveform: Message = bob_preview[2]
+    theirs = await fake.press(carol, waveform, waveform.button("vr:card:"))
+    refused = await fake.answer_text(theirs, "can't find that order")
+    assert refused.ephemeral and refused.for_user == carol.id
+    # Bob's own tap: the link only he sees.
+    mine = await fake.press(bob, waveform, waveform.button("vr:card:"))
+    link = await fake.answer_text(mine, "Pay by card here")
+    assert link.ephemeral and link.for_user == bob.id
+    assert bot.order_of(bob).state is OrderState.CREATED
+    assert bot.pay.users.get("discord", carol.id) is not None
+    assert not bot.pay.ledger.user_orders(bot.pay.users.get("discord", carol.id).id)
