@@ -2,7 +2,8 @@
 # Shared set-up of the README's two commands on a fresh Debian machine: the system packages
 # (ffmpeg, redis-server, python3-venv; apt-get only for what is missing), then .venv with the
 # project installed. `setup.sh --dev` adds the test extras (and festival/fluidsynth, which a test
-# of the synthetic-data builder runs); `--system-only` stops after apt.
+# of the synthetic-data builder runs; chromium + chromedriver for the results-page browser test);
+# `--system-only` stops after apt.
 # The install is skipped when .venv already holds this pyproject.toml with these extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,10 @@ if [ -n "$extras" ]; then  # the tests also build a little synthetic training da
     command -v text2wave >/dev/null || need+=(festival festvox-kallpc16k)
     command -v fluidsynth >/dev/null || need+=(fluidsynth)
     [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+    # the results-page test drives Debian's browser (selenium is pointed at these; no download)
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+    [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
