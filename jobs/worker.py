@@ -17,7 +17,9 @@ the work horse gave us we put back:
 
 One worker per GPU; any number of workers on any number of machines share one Redis (and S3 when
 they do not share a disk). RQ's scheduler, which moves retries with backoff back onto the queues,
-runs in a process RQ forks from the first worker; it never touches torch.
+runs in a process RQ forks from the first worker; it never touches torch. Its lock is taken over
+from a holder that is gone (``jobs/scheduler.py``) when a worker starts and at every maintenance
+round, so retries are not held up for the lock's TTL after a crash.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ import uuid
 
 import redis
 from rq import Queue, SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.worker import WorkerStatus
 
 from jobs import keys, retention
+from jobs.scheduler import NamedScheduler, take_over_abandoned_locks
 from jobs.settings import Settings
 from jobs.tasks import WorkerContext, init_context
 
@@ -73,7 +77,46 @@ class WarmWorker(SimpleWorker):
             except redis.RedisError:
                 log.warning("heartbeat for job %s failed; retrying", job.id, exc_info=True)
 
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """RQ's own start-up of the scheduler, with a :class:`NamedScheduler` and after taking
+        over the locks of schedulers that are gone."""
+        self._take_over_scheduler_locks()
+        self.scheduler = NamedScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
+
+    def _take_over_scheduler_locks(self) -> None:
+        try:
+            take_over_abandoned_locks(self.connection, self.queue_names())
+        except redis.RedisError:
+            log.warning("could not check the scheduler locks", exc_info=True)
+
     def run_maintenance_tasks(self) -> None:
+        # Freed locks are acquired (and our scheduler started) by RQ's maintenance below.
+        self._take_over_scheduler_locks()
         super().run_maintenance_tasks()
         if self.context is not None:
             try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from rq import Queue
+from rq.scheduler import RQScheduler
 
 from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, keys
 from jobs.retention import pinned
+from jobs.scheduler import client_name
 
 from .conftest import events_for, wait_for
 
@@ -100,3 +103,35 @@ def test_a_song_gone_from_storage_fails_at_once_with_a_refund_for_a_paid_job(
     assert failed.attempts == 1 and "send it again" in failed.error_message
     (event,) = events_for(job_queue.connection, "telegram", record.id)
     assert event.type is EventType.FAILED and event.refund and event.order_id == "order-4"
+
+
+def test_retry_after_a_host_crash_does_not_wait_for_the_dead_schedulers_lock(
+    redis_server, job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    """Worker, its scheduler and Redis die together (a host crash); Redis comes back from its
+    append-only file with the dead scheduler's lock and a fresh TTL. The new worker takes the
+    lock over at once, so the interrupted job's retry runs long before that lock would expire."""
+    record = job_queue.submit("u1", "telegram", "c1", make_song(60.0, 4), kind=JobKind.FULL)
+    (victim,) = start_workers(1)
+    wait_for(
+        lambda: (r := job_queue.get(record.id)) and r.status is JobStatus.RUNNING
+        and r.progress >= 10,
+        what="job running",
+        interval=0.02,
+    )
+    victim.stop()  # the worker and RQ's scheduler child, at once
+    redis_server.restart(kill=True)
+    connection = redis_server.client()
+    lock = RQScheduler.get_locking_key(keys.FULL_QUEUE)
+    dead_holder = connection.get(lock)
+    assert dead_holder is not None  # restored from the append-only file ...
+    stale_until = time.monotonic() + connection.ttl(lock)  # ... and it would block until then
+    (rescuer,) = start_workers(1)
+    queue = JobQueue(job_queue.settings)
+    done = wait_for(lambda: (r := queue.get(record.id)) and r.finished and r, timeout=120)
+    assert done.status is JobStatus.DONE and done.attempts == 2
+    assert done.worker_pid == rescuer.pid
+    assert time.monotonic() < stale_until
+    holder = connection.get(lock)
+    assert holder not in (None, dead_holder)
+    assert client_name(holder.decode()) in {c["name"] for c in connection.client_list()}
