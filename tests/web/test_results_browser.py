@@ -144,9 +144,14 @@ def test_players_load_and_seek_download_decodes_and_thumbs_up_is_recorded(
         assert label in ("Vocals", "Instrumental")
 
     # Readable on a phone: nothing wider than the screen, the buttons big enough to tap.
-    assert browser.execute_script(
-        "return document.documentElement.scrollWidth <= window.innerWidth"
-    )
+    fits = "return document.documentElement.scrollWidth <= window.innerWidth"
+    assert browser.execute_script(fits)
+    narrow = {"width": 320, "height": 640, "deviceScaleFactor": 2, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", narrow)
+    assert browser.execute_script("return window.innerWidth") == 320
+    assert browser.execute_script(fits), "the page is wider than a 320 px phone"
+    phone = {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)
     heights = browser.execute_script(
         "return [...document.querySelectorAll('a.button, button')]"
         ".map(b => b.getBoundingClientRect().height)"
