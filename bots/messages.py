@@ -21,7 +21,9 @@ if TYPE_CHECKING:  # only the figures' shapes: this module stays free of the bac
 
 
 def _mb(size_bytes: float) -> str:
-    """Megabytes as people read them: "26 MB", or "0.3 MB" for small limits."""
+    """Sizes as people read them: "26 MB", "0.3 MB", or "40 KB" for tiny limits."""
+    if size_bytes < 1e5:
+        return f"{size_bytes / 1e3:.0f} KB"
     return f"{size_bytes / 1e6:.0f} MB" if size_bytes >= 10e6 else f"{size_bytes / 1e6:.1f} MB"
 
 

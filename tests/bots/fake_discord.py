@@ -367,6 +367,14 @@ class FakeDiscord:
             data["guild_id"] = str(GUILD_ID)
         await self._dispatch("MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE", data)
 
+    def plant(self, channel_id: int, *custom_ids: str) -> Message:
+        """A message from the bot carrying buttons it would not send today (an old version's,
+        or a crafted one): Discord only reports taps on buttons a message really has."""
+        row = {"type": 1, "components": [
+            {"type": 2, "style": 2, "label": "old", "custom_id": c} for c in custom_ids
+        ]}
+        return self._store(channel_id, {"content": "an old message", "components": [row]}, {})
+
     def answers(self, interaction: Interaction) -> list[Message]:
         """What the bot said in answer to one interaction (its original answer and follow-ups)."""
         return [
