@@ -399,6 +399,8 @@ def stats(figures: payments.Stats, job_figures: jobs.JobStats) -> str:
         f"Orders: {pairs(figures.orders_by_state)}",
         f"Revenue: {pairs({k.upper(): v for k, v in figures.revenue.items()})}",
         f"Refunds: {figures.refunds}",
+        f"Payments for no order: {figures.unmatched_refunded} refunded"
+        + (f", {figures.unmatched_open} NOT YET REFUNDED" if figures.unmatched_open else ""),
         "Feedback by model version:",
     ]
     rows = [

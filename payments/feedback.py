@@ -94,6 +94,9 @@ class Stats:
     refunds: int
     feedback_total: int
     approval: list[ModelApproval]
+    # Payments that matched no order: refunded, and not (yet) refunded - an admin looks at those.
+    unmatched_refunded: int = 0
+    unmatched_open: int = 0
 
 
 class FeedbackStore:
@@ -207,6 +210,14 @@ class FeedbackStore:
                 or 0
             )
             feedback_total = session.scalar(select(func.count()).select_from(FeedbackRow)) or 0
+            unmatched = dict(
+                session.execute(
+                    select(PaymentRow.status, func.count())
+                    .where(PaymentRow.order_id.is_(None))
+                    .group_by(PaymentRow.status)
+                ).all()
+            )
+            unmatched_refunded = int(unmatched.pop(PaymentStatus.REFUNDED.value, 0))
             return Stats(
                 users_total=users_total,
                 users_paid=users_paid,
@@ -217,6 +228,8 @@ class FeedbackStore:
                 refunds=refunds,
                 feedback_total=feedback_total,
                 approval=self._approval(session),
+                unmatched_refunded=unmatched_refunded,
+                unmatched_open=sum(int(n) for n in unmatched.values()),
             )
 
     def export_csv(self) -> str:

@@ -12,6 +12,9 @@ exactly one sees ``rowcount == 1``; the other learns the order already moved.
 
 Payments are recorded by ``record_payment``, keyed by the provider's event id *and* charge id,
 both unique in the DB. A replayed or concurrent notification can therefore never grant twice.
+Money that names no order we have (a database restored from an old backup, an order written to
+another database) is recorded too, with no order and the payer if known, and comes back with
+``needs_refund``: it is refunded like a duplicate, once, through the same conditional step.
 """
 
 from __future__ import annotations
@@ -324,12 +327,6 @@ class Ledger:
             session.flush()  # a concurrent twin fails here and re-runs as a replay
 
             order = _lock_order(session, incoming.order_id)
-            if order is None:
-                event.order_id = None
-                event.outcome = PaidOutcome.UNKNOWN_ORDER.value
-                log.warning("%s payment %s names unknown order", provider, incoming.charge_id)
-                return PaidResult(PaidOutcome.UNKNOWN_ORDER, None, None)
-
             known = session.scalars(
                 select(PaymentRow).where(
                     PaymentRow.provider == provider.value,
@@ -339,8 +336,13 @@ class Ledger:
             if known is not None:
                 event.outcome = PaidOutcome.ALREADY_RECORDED.value
                 return PaidResult(
-                    PaidOutcome.ALREADY_RECORDED, Order.from_row(order), Payment.from_row(known)
+                    PaidOutcome.ALREADY_RECORDED,
+                    Order.from_row(order) if order is not None else None,
+                    Payment.from_row(known),
                 )
+            if order is None:
+                event.order_id = None
+                return self._record_unmatched(session, event, incoming)
 
             price, currency = Order.from_row(order).price_for(provider)
             if (incoming.amount, incoming.currency.lower()) != (price, currency.lower()):
@@ -351,6 +353,7 @@ class Ledger:
                 outcome = PaidOutcome.DUPLICATE
             payment = PaymentRow(
                 order_id=order.id,
+                user_id=order.user_id,
                 provider=provider.value,
                 charge_id=incoming.charge_id,
                 provider_ref=incoming.provider_ref,
@@ -399,6 +402,67 @@ class Ledger:
         result = self.db.run(work)
         log.info("%s payment for order %s: %s", provider.value, incoming.order_id, result.outcome.value)
         return result
+
+    @staticmethod
+    def _record_unmatched(
+        session: Session, event: ProviderEventRow, incoming: IncomingPayment
+    ) -> PaidResult:
+        """A payment naming no order: kept with its payer (if known) for the refund."""
+        payer = None
+        if incoming.payer is not None:
+            platform, platform_user_id = incoming.payer
+            payer = session.scalars(
+                select(UserRow).where(
+                    UserRow.platform == platform, UserRow.platform_user_id == platform_user_id
+                )
+            ).one_or_none()
+            if payer is None:  # someone who paid before ever talking to us: still theirs
+                payer = UserRow(platform=platform, platform_user_id=platform_user_id)
+                session.add(payer)
+                session.flush()
+        payment = PaymentRow(
+            order_id=None,
+            user_id=payer.id if payer is not None else None,
+            provider=incoming.provider.value,
+            charge_id=incoming.charge_id,
+            provider_ref=incoming.provider_ref,
+            amount=incoming.amount,
+            currency=incoming.currency.lower(),
+            granted=False,
+            status=PaymentStatus.CAPTURED.value,
+        )
+        session.add(payment)
+        session.flush()
+        event.outcome = PaidOutcome.UNKNOWN_ORDER.value
+        append_entry(
+            session,
+            actor=incoming.provider.value,
+            action=f"payment_{PaidOutcome.UNKNOWN_ORDER.value}",
+            payment_id=payment.id,
+            amount=incoming.amount,
+            currency=incoming.currency.lower(),
+            ref=incoming.charge_id,
+            detail={
+                "event_id": incoming.event_id,
+                "event_type": incoming.event_type,
+                "order_id": incoming.order_id[:64],
+            },
+        )
+        log.warning(
+            "%s payment %s names unknown order %r: to be refunded",
+            incoming.provider.value,
+            incoming.charge_id,
+            incoming.order_id[:64],
+        )
+        return PaidResult(PaidOutcome.UNKNOWN_ORDER, None, Payment.from_row(payment))
+
+    def unmatched_payments(self) -> list[Payment]:
+        """Payments that matched no order, oldest first (each refunded, or being refunded)."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(PaymentRow).where(PaymentRow.order_id.is_(None)).order_by(PaymentRow.id)
+            ).all()
+            return [Payment.from_row(r) for r in rows]
 
     # ----- fulfilment -------------------------------------------------------------------------
 
@@ -471,11 +535,21 @@ class Ledger:
     # ----- refunds ----------------------------------------------------------------------------
 
     def _refund_request(self, session: Session, payment: PaymentRow, reason: str) -> RefundRequest:
-        order = session.get(OrderRow, payment.order_id)
-        user = session.get(UserRow, order.user_id) if order is not None else None
-        if order is None or user is None:
+        """Who gets the money back: the payer, else the order's user; a payment with neither (a
+        Stripe payment naming no order) is refunded by its charge alone."""
+        order = session.get(OrderRow, payment.order_id) if payment.order_id is not None else None
+        user_id = payment.user_id if payment.user_id is not None else (
+            order.user_id if order is not None else None
+        )
+        user = session.get(UserRow, user_id) if user_id is not None else None
+        if payment.order_id is not None and user is None:
             raise OrderError(f"payment {payment.id} has no order/user")
-        return RefundRequest(Payment.from_row(payment), user.platform, user.platform_user_id, reason)
+        return RefundRequest(
+            Payment.from_row(payment),
+            user.platform if user is not None else None,
+            user.platform_user_id if user is not None else None,
+            reason,
+        )
 
     def begin_order_refund(
         self, order_id: str, reason: str, actor: str, *, allow_delivered: bool = False

@@ -154,13 +154,17 @@ class OrderRow(Base):
 
 
 class PaymentRow(Base):
-    """Money that arrived. ``granted`` is false for a duplicate or mismatched payment (refunded)."""
+    """Money that arrived. ``granted`` is false for a duplicate or mismatched payment, and for
+    one that matches no order (``order_id`` NULL): all three are refunded."""
 
     __tablename__ = "payments"
     __table_args__ = (UniqueConstraint("provider", "charge_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True, nullable=True)
+    # The payer when known (the order's user; for an in-chat payment with no order, the sender):
+    # what a refund of a payment with no order is addressed to.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     provider: Mapped[str] = mapped_column(String(16))
     # Stripe: the PaymentIntent id (what a refund needs); Telegram: telegram_payment_charge_id.
     charge_id: Mapped[str] = mapped_column(String(255))

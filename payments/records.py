@@ -107,7 +107,8 @@ class Order:
 @dataclass(frozen=True)
 class Payment:
     id: int
-    order_id: str
+    order_id: str | None  # None: it matched no order (refunded automatically)
+    user_id: int | None  # the payer, when known
     provider: Provider
     charge_id: str
     provider_ref: str | None
@@ -158,6 +159,9 @@ class IncomingPayment:
     event_type: str
     # Stripe: the Checkout Session id; Telegram: provider_payment_charge_id.
     provider_ref: str | None = None
+    # Who paid, as (platform, platform user id), when the provider says (Telegram does): a
+    # payment that matches no order is refunded to them.
+    payer: tuple[str, str] | None = None
 
 
 class PaidOutcome(enum.StrEnum):
@@ -166,7 +170,7 @@ class PaidOutcome(enum.StrEnum):
     ALREADY_RECORDED = "already_recorded"  # same charge via another notification: nothing
     DUPLICATE = "duplicate"  # order was already paid/closed: money must go back
     MISMATCH = "mismatch"  # amount or currency differ from the order: money must go back
-    UNKNOWN_ORDER = "unknown_order"  # no such order here (other environment?): logged only
+    UNKNOWN_ORDER = "unknown_order"  # names no order we have: recorded, money must go back
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,11 @@ class PaidResult:
 
     @property
     def needs_refund(self) -> bool:
-        return self.outcome in (PaidOutcome.DUPLICATE, PaidOutcome.MISMATCH)
+        return self.outcome in (
+            PaidOutcome.DUPLICATE,
+            PaidOutcome.MISMATCH,
+            PaidOutcome.UNKNOWN_ORDER,
+        )
 
 
 @dataclass(frozen=True)
@@ -189,8 +197,8 @@ class RefundRequest:
     """Everything a provider's refund call needs: the payment, whose it was, and why."""
 
     payment: Payment
-    platform: str
-    platform_user_id: str
+    platform: str | None  # None: the payer is unknown (a Stripe payment that matches no order)
+    platform_user_id: str | None
     reason: str
 
     @property

@@ -166,23 +166,32 @@ class StarsPayments:
         total_amount: int,
         telegram_payment_charge_id: str,
         provider_payment_charge_id: str | None = None,
+        *,
+        payer_id: str | int | None = None,
     ) -> PaidResult:
         """Record a ``successful_payment`` message with both charge ids; a redelivered update is
         a harmless replay.
 
         The money has already moved when this runs, so nothing is rejected here: a payment that
         cannot be granted (order already paid, price changed) is recorded and comes back with
-        ``needs_refund`` so the caller refunds it through ``Refunder.refund_payment``.
+        ``needs_refund`` so the caller refunds it through ``Refunder.refund_payment``. So does
+        one whose payload names no order we have (or is not ours at all): it is refunded to
+        ``payer_id``, the Telegram user who paid.
         """
+        try:
+            order_id = parse_payload(payload)
+        except InvalidPayload:
+            order_id = ""  # names no order
         return self.ledger.record_payment(
             IncomingPayment(
                 provider=provider_of(currency),
-                order_id=parse_payload(payload),
+                order_id=order_id,
                 charge_id=telegram_payment_charge_id,
                 amount=total_amount,
                 currency=currency,
                 event_id=f"successful_payment:{telegram_payment_charge_id}",
                 event_type="successful_payment",
                 provider_ref=provider_payment_charge_id,
+                payer=None if payer_id is None else ("telegram", str(payer_id)),
             )
         )

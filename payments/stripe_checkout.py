@@ -157,7 +157,10 @@ class StripeCheckout:
         refund = await self.client.v1.refunds.create_async(
             {
                 **target,
-                "metadata": {"order_id": payment.order_id, "reason": request.reason[:400]},
+                "metadata": {
+                    "order_id": payment.order_id or "none",  # a payment that matched no order
+                    "reason": request.reason[:400],
+                },
             },
             options={"idempotency_key": request.idempotency_key},
         )

@@ -211,7 +211,7 @@ class Flow:
         return await self.checkout.invoices.pre_checkout(person, payload, amount, currency)
 
     async def on_payment(self, chat: Chat, person: Person, paid: ChatPayment) -> None:
-        await self.checkout.invoices.payment(chat, paid)
+        await self.checkout.invoices.payment(chat, person, paid)
 
     # ================================================================== feedback
 

@@ -80,8 +80,9 @@ class InChatCheckout:
             return messages.CHECKOUT_REFUSED
         return None if decision.ok else (decision.error_message or messages.CHECKOUT_REFUSED)
 
-    async def payment(self, chat: Chat, paid: ChatPayment) -> None:
-        """Money arrived: record it first (so it can't be lost), then start the full job."""
+    async def payment(self, chat: Chat, payer: Person, paid: ChatPayment) -> None:
+        """Money arrived: record it first (so it can't be lost), then start the full job. Money
+        for no order we have is refunded to ``payer`` like a duplicate payment."""
         ctx = self.ctx
         result = await asyncio.to_thread(
             self.stars.record_payment,
@@ -90,6 +91,7 @@ class InChatCheckout:
             paid.amount,
             paid.charge_id,
             paid.provider_ref,
+            payer_id=payer.user_id,
         )
         if result.outcome in (PaidOutcome.REPLAY, PaidOutcome.ALREADY_RECORDED):
             return  # the same payment reported again
@@ -103,12 +105,8 @@ class InChatCheckout:
                 else messages.REFUND_FAILED
             )
             return
-        if result.order is None:  # PaidOutcome.UNKNOWN_ORDER: nothing to grant or refund by
-            log.error(
-                "payment %s for an unknown order (payload %r)", paid.charge_id, paid.payload[:40]
-            )
-            await chat.send_text(messages.REFUND_FAILED)
-            return
+        if result.order is None:  # unreachable: a payment with no order needs a refund
+            raise AssertionError(f"payment {paid.charge_id}: {result.outcome.value}, no order")
         try:
             status: MessageRef | None = await chat.send_text(messages.payment_received(None))
         except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -165,3 +166,35 @@ async def test_stars_payment_for_a_paid_order_is_sent_back(
     )
     assert refunded == ["tg-charge-2"]
     assert pay.ledger.get_order(order.id).state is OrderState.PAID
+
+
+async def test_stars_for_no_order_go_back_to_the_payer_once(
+    pay: Payments, stars: StarsPayments, user: User, order: Order
+) -> None:
+    """An invoice whose order this database does not have (restored from an old backup), and a
+    payload that is not ours at all from someone we never met: both refunded to who paid."""
+    refunded: list[tuple[str | None, str]] = []
+
+    async def refund_star_payment(request: RefundRequest) -> None:
+        refunded.append((request.platform_user_id, request.payment.charge_id))
+
+    pay.refunder.register(Provider.STARS, refund_star_payment)
+    ghost = replace(order, id="e" * 32)  # the invoice of an order this database lacks
+    lost = stars.record_payment(invoice_payload(ghost), "XTR", 100, "tg-lost", payer_id=TG_USER)
+    odd = stars.record_payment("not-ours", "XTR", 7, "tg-odd", payer_id=999_001)
+    for result in (lost, odd):
+        assert result.outcome is PaidOutcome.UNKNOWN_ORDER and result.needs_refund
+        assert result.order is None and result.payment.order_id is None
+    assert lost.payment.user_id == user.id
+    assert pay.users.get("telegram", 999_001).id == odd.payment.user_id  # the stranger, recorded
+    for result in (lost, odd):
+        statuses = await asyncio.gather(
+            pay.refunder.refund_payment(result.payment.id, "no order", "telegram"),
+            pay.refunder.refund_payment(result.payment.id, "no order", "telegram"),
+        )
+        assert sorted(statuses) == [RefundStatus.REFUNDED, RefundStatus.SKIPPED]
+    assert refunded == [(str(TG_USER), "tg-lost"), ("999001", "tg-odd")]
+    replay = stars.record_payment(invoice_payload(ghost), "XTR", 100, "tg-lost", payer_id=TG_USER)
+    assert replay.outcome is PaidOutcome.REPLAY and not replay.needs_refund
+    figures = pay.feedback.stats()
+    assert (figures.unmatched_refunded, figures.unmatched_open) == (2, 0)

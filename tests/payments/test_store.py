@@ -165,9 +165,15 @@ def test_upgrade_from_the_first_schema_keeps_orders(db_url: str) -> None:
                               "price_cents, currency, price_stars, fulfil_attempts, created_at, "
                               "updated_at) VALUES ('o1', 1, 's', 'full_stems', 'j', 'created', 199, "
                               "'usd', 100, 0, :now, :now)"), {"now": utcnow()})
+            conn.execute(text("INSERT INTO payments (order_id, provider, charge_id, amount, "
+                              "currency, granted, status, created_at) VALUES ('o1', 'stars', "
+                              "'c1', 100, 'xtr', true, 'captured', :now)"), {"now": utcnow()})
         db.migrate()
-        order = Ledger(db, make_settings(db_url)).get_order("o1")
+        ledger = Ledger(db, make_settings(db_url))
+        order = ledger.get_order("o1")
         assert order is not None and order.output_format is None
+        (payment,) = ledger.payments_for("o1")
+        assert payment.user_id == order.user_id  # 0003 names the payer of existing payments
     finally:
         db.dispose()
 
@@ -210,7 +216,16 @@ def test_second_charge_is_duplicate_and_wrong_amount_is_mismatch(pay: Payments, 
     assert bad.outcome is PaidOutcome.MISMATCH and bad.needs_refund
     assert pay.ledger.get_order(other.id).state is OrderState.CREATED
     unknown = pay.ledger.record_payment(stripe_payment("f" * 32, event_id="e4", charge_id="pi_4"))
-    assert unknown.outcome is PaidOutcome.UNKNOWN_ORDER
+    assert unknown.outcome is PaidOutcome.UNKNOWN_ORDER and unknown.needs_refund
+    assert unknown.order is None and unknown.payment.order_id is None
+    assert not unknown.payment.granted and unknown.payment.user_id is None  # Stripe: no payer
+    # The same charge reported by another event is the same payment: one refund, not two.
+    again = pay.ledger.record_payment(stripe_payment("f" * 32, event_id="e5", charge_id="pi_4"))
+    assert again.outcome is PaidOutcome.ALREADY_RECORDED and not again.needs_refund
+    assert [p.charge_id for p in pay.ledger.unmatched_payments()] == ["pi_4"]
+    request = pay.ledger.begin_payment_refund(unknown.payment.id, "no order", "stripe")
+    assert request is not None and request.platform is None and request.platform_user_id is None
+    assert pay.ledger.begin_payment_refund(unknown.payment.id, "no order", "stripe") is None
     assert count(pay, EntitlementRow) == 1
 
 

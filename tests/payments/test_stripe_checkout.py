@@ -109,6 +109,7 @@ def refund_request(provider: Provider, charge_id: str, provider_ref: str | None 
     payment = Payment(
         id=7,
         order_id="a" * 32,
+        user_id=1,
         provider=provider,
         charge_id=charge_id,
         provider_ref=provider_ref,

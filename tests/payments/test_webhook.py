@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from payments import (
     FulfilmentImpossible,
@@ -26,7 +27,7 @@ from payments import (
     StripeCheckout,
     User,
 )
-from payments.models import EntitlementRow, ProviderEventRow
+from payments.models import EntitlementRow, LedgerEntryRow, ProviderEventRow
 from payments.webhook import STRIPE_WEBHOOK_PATH, StripeWebhook, build_app
 from tests.support.stripe_stub import StripeStub
 
@@ -275,3 +276,32 @@ async def test_landing_pages_change_nothing(service: Service, order: Order) -> N
 def test_event_json_is_what_stripe_sends(order: Order) -> None:
     event = json.loads(stripe_event("checkout.session.completed", session_object(order.id)))
     assert event["object"] == "event" and event["data"]["object"]["object"] == "checkout.session"
+
+
+async def test_payment_for_no_order_is_refunded_once_and_shown_to_admins(
+    service: Service, stripe_stub: StripeStub
+) -> None:
+    """A Checkout Session of ours (our order id in it) whose order this database lacks — the
+    bot wrote it to another database, or a backup was restored: the money goes back, once."""
+    session = session_object("d" * 32)
+    completed = stripe_event("checkout.session.completed", session)
+    status, body = await service.post(completed)
+    assert (status, body["outcome"]) == (200, "unknown_order")
+    assert (await service.post(completed))[1]["outcome"] == "replay"
+    late = stripe_event("checkout.session.async_payment_succeeded", session)
+    assert (await service.post(late))[1]["outcome"] == "already_recorded"
+    refunds = stripe_stub.calls("/v1/refunds")
+    assert [r.form["payment_intent"] for r in refunds] == [session["payment_intent"]]
+    (payment,) = service.pay.ledger.unmatched_payments()
+    assert payment.status is PaymentStatus.REFUNDED and payment.refund_ref
+    with service.pay.db.read() as db_session:
+        actions = [
+            row.action
+            for row in db_session.scalars(
+                select(LedgerEntryRow).where(LedgerEntryRow.payment_id == payment.id)
+            )
+        ]
+    assert actions == ["payment_unknown_order", "refund_requested", "refunded"]
+    figures = service.pay.stats()
+    assert (figures.unmatched_refunded, figures.unmatched_open) == (1, 0)
+    assert grants(service.pay) == 0 and service.started == []
