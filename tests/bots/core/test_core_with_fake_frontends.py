@@ -1,0 +1,153 @@
+"""The platform-neutral core against fake frontends, in seconds: no platform library and no
+Redis (the job queue points at a closed port, so any call into it fails the test loudly), the
+payments store on SQLite, real audio probing."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+import jobs
+import payments
+from bots import messages
+from bots.core.flow import Flow
+from bots.core.ports import (
+    ChatPayment,
+    MessageRef,
+    Person,
+    Upload,
+    in_chat_payments,
+    supports_invoices,
+)
+from bots.core.services import Services
+from payments import IncomingPayment, OrderState, Provider
+from tests.bots.core.fakes import FakeFrontend, FakeInvoiceFrontend
+
+CLOSED_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Services:
+    built = Services.build(
+        "fakechat",
+        jobs.Settings(redis_url=CLOSED_REDIS, storage_dir=tmp_path / "storage", retention_s=7200),
+        payments.Settings(database_url=f"sqlite:///{tmp_path / 'payments.sqlite3'}"),
+    )
+    yield built
+    built.payments.close()
+
+
+def _flow(frontend: FakeFrontend, services: Services, tmp_path: Path) -> Flow:
+    return Flow(frontend, services, tmp_path / "spool")
+
+
+def test_in_chat_invoices_are_an_optional_capability() -> None:
+    plain, paying = FakeFrontend(), FakeInvoiceFrontend()
+    assert not supports_invoices(plain) and supports_invoices(paying)
+    assert in_chat_payments(paying) is paying
+    with pytest.raises(NotImplementedError, match="fakechat has no in-chat invoices"):
+        in_chat_payments(plain)
+
+
+async def test_without_invoices_a_buy_button_is_answered_and_stars_are_never_built(
+    services: Services, tmp_path: Path
+) -> None:
+    frontend = FakeFrontend()
+    flow = _flow(frontend, services, tmp_path)
+    chat, person = frontend.chat(1), Person("fakechat", 1)
+    answer = await flow.on_button(chat, person, "buy", "a" * 32, MessageRef(1, 1))
+    assert answer == flow.ctx.text.NO_IN_CHAT_PAYMENTS
+    assert chat.sent == {}
+    with pytest.raises(NotImplementedError):
+        await flow.on_pre_checkout(person, "vr1:x", 100, "XTR")
+    with pytest.raises(NotImplementedError):
+        await flow.on_payment(chat, person, ChatPayment("vr1:x", 100, "XTR", "charge"))
+    assert "stars" not in vars(services)
+    assert flow.ctx.sold_through is Provider.STRIPE
+    flow.close()
+
+
+def _paid_order(services: Services, platform: str) -> payments.Order:
+    pay = services.payments
+    user = pay.users.get_or_create(platform, 5)
+    order = pay.ledger.create_order(user, "hash-1", "preview-job-1")
+    result = pay.ledger.record_payment(
+        IncomingPayment(
+            provider=Provider.STRIPE, order_id=order.id, charge_id="pi_1",
+            amount=order.price_cents, currency=order.currency, event_id="evt_1",
+            event_type="checkout.session.completed",
+        )
+    )
+    assert result.granted
+    return order
+
+
+async def test_recovery_runs_in_one_process_per_deployment(
+    services: Services, tmp_path: Path
+) -> None:
+    order = _paid_order(services, "fakechat")
+    card_only = _flow(FakeFrontend(), services, tmp_path)
+    assert not card_only.owns_recovery
+    await card_only.resume()  # never touches the order (nor Redis)
+    assert services.payments.ledger.get_order(order.id).fulfil_attempts == 0
+
+    paying = _flow(FakeInvoiceFrontend(), services, tmp_path)
+    assert paying.owns_recovery  # no payments service in this deployment: the invoice bot
+    await paying.resume()  # re-drives the paid order: the queue is down, so one failed attempt
+    recovered = services.payments.ledger.get_order(order.id)
+    assert recovered.state is OrderState.PAID and recovered.fulfil_attempts == 1
+
+    with_service = dataclasses.replace(services.payments.settings, stripe_webhook_secret="whsec_x")
+    services.payments.settings = with_service
+    assert not paying.owns_recovery  # the payments service recovers instead
+    card_only.close()
+    paying.close()
+
+
+async def test_a_bad_upload_is_refused_before_anything_is_queued(
+    services: Services, tmp_path: Path
+) -> None:
+    frontend = FakeFrontend()
+    flow = _flow(frontend, services, tmp_path)
+    chat, person = frontend.chat(2), Person("fakechat", 2)
+    text_file = tmp_path / "lyrics.txt"
+    text_file.write_text("la la la\n" * 200)
+
+    async def fetch(dest: Path) -> Path:
+        dest.write_bytes(text_file.read_bytes())
+        return dest
+
+    await flow.on_upload(chat, person, Upload("lyrics.txt", text_file.stat().st_size, fetch))
+    assert chat.texts == ["That doesn't look like an audio file. Send me a song as mp3, m4a, "
+                          "flac, wav, ogg or a video."]
+    user = services.payments.users.get("fakechat", 2)
+    assert services.payments.users.consume_preview(user).used == 1  # the refusal cost nothing
+    assert not list((tmp_path / "spool").glob("upload-*"))  # its folder is gone
+
+    fetched: list[Path] = []
+
+    async def never(dest: Path) -> Path:
+        fetched.append(dest)
+        return dest
+
+    frontend.download_limit = 1000
+    await flow.on_upload(chat, person, Upload("big.mp3", 5_000_000, never))
+    assert "That file is 5.0 MB, but bots can only download files up to 1 KB" in chat.texts[-1]
+    assert fetched == []
+    flow.close()
+
+
+def test_texts_speak_each_platforms_words() -> None:
+    telegram = messages.catalogue("telegram", retention_hours=24)
+    discord = messages.catalogue("discord", retention_hours=2)
+    assert "voice note" in telegram.start("1 ⭐", False, 30, 20)
+    assert "voice note" not in discord.start("1.99 USD", True, 30, 20)
+    assert "after 2 hours" in discord.song_expired and "after 24 hours" in telegram.song_expired
+    assert "/forget yes" in telegram.forget_confirm
+    assert "/forget confirm: yes" in discord.forget_confirm
+    assert "Stars" in telegram.card_unavailable and "Stars" not in discord.card_unavailable
+    assert telegram.usage("grant") == "Usage: /grant <user id> paid|free"
+    assert discord.usage("grant") == "Usage: /grant args: <user id> paid|free"
+    assert "/separate" in discord.help_text() and "/separate" not in telegram.help_text()
