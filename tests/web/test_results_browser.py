@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -114,6 +115,15 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     return path
 
 
+def accessible_names(driver: WebDriver) -> dict[str, list[str]]:
+    """Role -> the accessible names of the page's nodes of that role, in document order."""
+    names: dict[str, list[str]] = {}
+    for node in driver.execute_cdp_cmd("Accessibility.getFullAXTree", {})["nodes"]:
+        if not node.get("ignored") and "role" in node:
+            names.setdefault(node["role"]["value"], []).append(node.get("name", {}).get("value", ""))
+    return names
+
+
 def wait_for_file(folder: Path, name: str) -> Path:
     target = folder / name
     deadline = time.monotonic() + WAIT_S
@@ -142,6 +152,16 @@ def test_players_load_and_seek_download_decodes_and_thumbs_up_is_recorded(
         assert state["seekableEnd"] >= state["duration"] - 0.1, state  # Range: all of it seekable
         label = browser.find_element(By.ID, player.get_attribute("aria-labelledby")).text
         assert label in ("Vocals", "Instrumental")
+
+    # Every control has a name a screen reader reads out (Chromium's own accessibility tree).
+    named = accessible_names(browser)
+    assert named["Audio"] == ["Vocals", "Instrumental"], named
+    assert named["button"].count("") == 0 and {"Sounds good", "Not good"} <= set(named["button"])
+    links = named["link"]
+    assert [re.sub(r"\d+(\.\d)? [KM]B", "N", n) for n in links] == [
+        "Download vocals (MP3, N)", "Download instrumental (MP3, N)"
+    ], links
+    assert named["image"] and all(named["image"])
 
     # Readable on a phone: nothing wider than the screen, the buttons big enough to tap.
     fits = "return document.documentElement.scrollWidth <= window.innerWidth"
