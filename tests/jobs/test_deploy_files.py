@@ -3,6 +3,7 @@ reading them: the services, volumes, environment and GPU reservation the deploym
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -114,3 +115,102 @@ def test_settings_from_env_and_secrets_stay_out_of_repr() -> None:
     assert settings.uses_s3 and settings.retention_s == 7200 and settings.max_jobs_per_user == 5
     assert settings.retry_backoff_s == (1, 2, 3) and settings.redis_url == "redis://r:6379/1"
     assert "hush" not in repr(settings)
+
+
+# The packages of this repository: imports between them are followed; the rest are libraries.
+OWN_PACKAGES = ("engine", "jobs", "bots", "payments")
+
+
+def _module_file(module: str) -> Path | None:
+    path = REPO.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _reaches_payments(entry: Path) -> bool:
+    """Whether ``entry`` imports, directly or through our other modules, anything of
+    ``payments`` (read with ``ast``: nothing is imported, so this runs without torch)."""
+    seen: set[Path] = set()
+    todo = [entry]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from the file's package
+                    parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{parent}.{base}" if base else parent
+                names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] not in OWN_PACKAGES:
+                    continue
+                if name.split(".")[0] == "payments":
+                    return True
+                parts = name.split(".")
+                for i in range(1, len(parts) + 1):  # the module and its parent packages run
+                    found = _module_file(".".join(parts[:i]))
+                    if found is not None:
+                        todo.append(found)
+    return False
+
+
+def _entry(command: list[str]) -> Path:
+    if command[:2] == ["python", "-m"]:
+        found = _module_file(command[2])
+        package_main = REPO.joinpath(*command[2].split(".")) / "__main__.py"
+        entry = package_main if package_main.is_file() else found
+    else:
+        entry = REPO / command[1]
+    assert entry is not None and entry.is_file(), command
+    return entry
+
+
+def test_every_service_that_touches_payments_shares_one_postgres_database() -> None:
+    """An empty DATABASE_URL is a SQLite file per container: the bot's orders would be invisible
+    to the webhook. Every service whose program reaches ``payments`` gets the same PostgreSQL
+    URL, starts after the database is healthy and the one migration run succeeded."""
+    compose = _compose()
+    services = compose["services"]
+    postgres = services["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    assert "postgres-data:/var/lib/postgresql/data" in postgres["volumes"]
+    assert "postgres-data" in compose["volumes"]
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert postgres["restart"] == "unless-stopped"
+    env = postgres["environment"]
+    user, db, password = env["POSTGRES_USER"], env["POSTGRES_DB"], env["POSTGRES_PASSWORD"]
+    assert password.startswith("${POSTGRES_PASSWORD:?")  # never a default password
+    url = f"postgresql+psycopg2://{user}:{password}@postgres:5432/{db}"
+
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "-m", "payments.migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+    touching = {
+        name for name, service in services.items()
+        if "command" in service and service.get("build", {}).get("target") == "app"
+        and _reaches_payments(_entry(service["command"]))
+    }
+    assert {"telegram", "webhook", "discord", "migrate"} <= touching
+    assert "worker" not in touching  # the GPU worker never opens the payments database
+    for name in touching:
+        service = services[name]
+        assert service["environment"]["DATABASE_URL"] == url, name
+        if name != "migrate":
+            depends = service["depends_on"]
+            assert depends["postgres"]["condition"] == "service_healthy", name
+            assert depends["migrate"]["condition"] == "service_completed_successfully", name
+    assert "POSTGRES_PASSWORD" in _env_example() and _env_example()["POSTGRES_PASSWORD"] == ""
+    readme = (REPO / "README.md").read_text()
+    assert "pg_dump" in readme and "postgres-data" in readme  # how to back it up
