@@ -8,6 +8,9 @@
 #     STRIPE_WEBHOOK_SECRET), running until Ctrl-C;
 #   * with no tokens: a local demo — the bundled sample song through the real queue and worker —
 #     that prints where the stems and the waveform picture are, then stops everything it started.
+# Every process runs under scripts/supervise.sh: one that crashes is restarted with a back-off (1 s,
+# doubling to 60 s) and each restart is logged in var/log/supervise.log, as compose's `restart:`
+# does; the rest keep running.
 # Settings come from the environment or from a .env file (see .env.example; the environment wins).
 # SKIP_INSTALL=1 uses .venv as it is (development, tests).
 set -euo pipefail
@@ -56,9 +59,10 @@ cleanup() {  # newest first, so bots and workers still reach Redis while they sh
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start() {  # start NAME COMMAND...: in its own process group, output to var/log/NAME.log
+export SUPERVISE_LOG="$LOG_DIR/supervise.log"
+start() {  # start NAME COMMAND...: supervised, in its own process group, output to var/log/NAME.log
     local name="$1"; shift
-    setsid "$@" >"$LOG_DIR/$name.log" 2>&1 &
+    setsid "$ROOT/scripts/supervise.sh" "$name" "$@" >>"$LOG_DIR/$name.log" 2>&1 &
     pids+=("$!")
     echo "started $name (pid $!, log $LOG_DIR/$name.log)"
 }
@@ -89,11 +93,9 @@ if [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; then
 fi
 
 if [ "$services" = 1 ]; then
-    echo "running; Ctrl-C stops everything"
-    # Any process ending (a crash, a bad token) stops the rest: a half-running service is worse.
-    wait -n
-    echo "a process exited; stopping (see $LOG_DIR)" >&2
-    exit 1
+    echo "running; Ctrl-C stops everything (restarts of crashed processes: $SUPERVISE_LOG)"
+    wait
+    exit 0
 fi
 
 echo "no bot tokens set: running the local demo"
