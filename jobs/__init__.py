@@ -49,7 +49,13 @@ The worker (``python worker.py``) and the design are described in docs/PIPELINE.
 
 from __future__ import annotations
 
-from jobs.errors import InputExpiredError, JobError, JobNotFoundError, UserLimitError
+from jobs.errors import (
+    InputExpiredError,
+    JobError,
+    JobNotFoundError,
+    NotDeliveredError,
+    UserLimitError,
+)
 from jobs.events import EventConsumer, EventType, JobEvent
 from jobs.queue import JobQueue
 from jobs.records import JobKind, JobRecord, JobStatus
@@ -62,6 +68,7 @@ __all__ = [
     "EventConsumer",
     "EventType",
     "InputExpiredError",
+    "NotDeliveredError",
     "JobError",
     "JobEvent",
     "JobKind",

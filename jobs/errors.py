@@ -47,3 +47,11 @@ class InputExpiredError(JobError):
         "That song is no longer stored (uploads are kept for a limited time). "
         "Please send it again to get the full version."
     )
+
+
+class NotDeliveredError(JobError):
+    """A paid job was started again and again without its stems reaching the person: payments'
+    recovery gives the order up (its failed event makes the person's bot refund and tell)."""
+
+    code = "not_delivered"
+    user_message = "Sorry — I couldn't separate your song, even after several tries."

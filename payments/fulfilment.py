@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 # Starts the paid work. Returning False means "already under way, nothing new started" (not
 # counted as an attempt); None or True means work was (re)submitted.
 OnPaid = Callable[[Order], bool | None]
+# Recovery gives up an order (started too often without delivery) through the person's bot, so
+# the refund is made once and told: ``give_up(order, reason)`` returns True when it handed the
+# order over (the bot refunds and says why), False when it could not (recovery then refunds).
+GiveUp = Callable[[Order, str], bool]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class ServiceHooks:
     on_paid: OnPaid
     locate_stem: StemLocator | None = None
     job_results: ResultSource | None = None
+    give_up: GiveUp | None = None
 
 
 class FulfilmentImpossible(Exception):

@@ -13,7 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
-from jobs import InputExpiredError, JobKind, JobNotFoundError, JobQueue, JobStatus
+from jobs import InputExpiredError, JobKind, JobNotFoundError, JobQueue, JobStatus, NotDeliveredError
 from payments.fulfilment import FulfilmentImpossible, ServiceHooks
 from payments.job_results import JobResults, StoredFile
 from payments.ledger import Ledger, OrderError
@@ -89,6 +89,33 @@ class JobsFulfilment:
         log.info("order %s: full job %s submitted", order.id, record.id)
         return True
 
+    def give_up(self, order: Order, reason: str) -> bool:
+        """Recovery gives up an order that was started too often without delivery: hand it to
+        the person's bot, which refunds it once and tells them why — a live job is cancelled,
+        else the order's full job is recorded as failed; either way an event with
+        ``refund=True`` follows. True if handed over (also when it already was, so repeated
+        recoveries add nothing); False if nobody is left to tell (the preview's record is gone):
+        recovery refunds it itself."""
+        fresh = self.ledger.get_order(order.id) or order
+        current = fresh.fulfil_job_id
+        record = None
+        if current is not None and _claim_age(current, time.time()) is None:
+            record = self.queue.get(current)
+        if record is not None and not record.finished and self.queue.cancel(record.id):
+            log.warning("order %s: %s; cancelled job %s", order.id, reason, record.id)
+            return True
+        if record is not None and record.error_code == NotDeliveredError.code:
+            return True  # handed over before: its event waits for the bot
+        try:
+            failed = self.queue.fail_full(
+                fresh.job_id, fresh.id, NotDeliveredError(reason), output_format=fresh.output_format
+            )
+        except JobNotFoundError:
+            return False
+        self.ledger.swap_fulfil_job(order.id, current, failed.id)
+        log.warning("order %s: %s; failed job %s tells the person's bot", order.id, reason, failed.id)
+        return True
+
     def song_available(self, order: Order) -> bool:
         """Is the preview's uploaded song still stored (so a full job can run)?"""
         preview = self.queue.get(order.job_id)
@@ -147,5 +174,8 @@ def service_hooks(payments: Payments) -> ServiceHooks:
     """Hooks for ``payments.webhook.serve``, with a queue configured from the environment."""
     bridge = JobsFulfilment(JobQueue.from_env(), payments.ledger)
     return ServiceHooks(
-        on_paid=bridge.on_paid, locate_stem=bridge.locate_stem, job_results=bridge.job_results
+        on_paid=bridge.on_paid,
+        locate_stem=bridge.locate_stem,
+        job_results=bridge.job_results,
+        give_up=bridge.give_up,
     )

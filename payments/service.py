@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from payments.db import Database, open_database
 from payments.feedback import FeedbackStore, Stats
-from payments.fulfilment import Fulfilment, OnPaid
+from payments.fulfilment import Fulfilment, GiveUp, OnPaid
 from payments.ledger import Ledger
 from payments.models import Provider
 from payments.privacy import ForgetResult, forget_user
@@ -62,10 +62,16 @@ class Payments:
     def fulfilment(self, on_paid: OnPaid) -> Fulfilment:
         return Fulfilment(self.ledger, on_paid, self.refunder)
 
-    async def recover(self, on_paid: OnPaid) -> RecoveryReport:
-        """Start-up recovery (see ``payments.recovery``) with this process's providers."""
+    async def recover(self, on_paid: OnPaid, give_up: GiveUp | None = None) -> RecoveryReport:
+        """Start-up recovery (see ``payments.recovery``) with this process's providers;
+        ``give_up`` hands an order that can't be delivered to the person's bot to refund and
+        tell (the job bridge's ``give_up``)."""
         return await recover(
-            self.ledger, self.fulfilment(on_paid), self.refunder, self.settings.max_fulfil_attempts
+            self.ledger,
+            self.fulfilment(on_paid),
+            self.refunder,
+            self.settings.max_fulfil_attempts,
+            give_up,
         )
 
     def forget(self, platform: str, platform_user_id: str | int) -> ForgetResult:

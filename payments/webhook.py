@@ -250,7 +250,7 @@ async def serve(
     sweeper: asyncio.Task | None = None
     try:
         hooks = make_hooks(payments)
-        report = await payments.recover(hooks.on_paid)
+        report = await payments.recover(hooks.on_paid, hooks.give_up)
         log.info("recovery done: %s", report)
         fulfilment = payments.fulfilment(hooks.on_paid)
         app, webhook = build_app(

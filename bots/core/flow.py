@@ -86,7 +86,7 @@ class Flow:
         if supports_invoices(self.frontend):
             pay.refunder.register(Provider.STARS, self.checkout.invoices.refund_in_chat)
         if self.owns_recovery:
-            await pay.recover(ctx.services.bridge.on_paid)
+            await pay.recover(ctx.services.bridge.on_paid, ctx.services.bridge.give_up)
         elif supports_invoices(self.frontend):
             await pay.refunder.retry_pending(ctx.actor)
 
@@ -105,7 +105,8 @@ class Flow:
                 await asyncio.wait_for(stop.wait(), interval_s)
                 return
             try:
-                await self.ctx.pay.recover(self.ctx.services.bridge.on_paid)
+                bridge = self.ctx.services.bridge
+                await self.ctx.pay.recover(bridge.on_paid, bridge.give_up)
             except Exception:  # the store or the queue is down: try again next round
                 log.exception("periodic recovery failed")
 

@@ -53,6 +53,43 @@ async def test_recover_redrives_paid_orders_and_refunds_stuck_ones(pay: Payments
     assert pay.ledger.get_order(fresh.id).fulfil_attempts == 1
 
 
+async def test_recover_hands_stuck_orders_to_the_bot_or_refunds_when_it_cannot(
+    pay: Payments, user: User
+) -> None:
+    """With a ``give_up`` hook the person's bot refunds (and tells); if the hook can't hand the
+    order over (False, or the queue is down) recovery refunds it itself."""
+    refunds: list[str] = []
+
+    async def refund(request: RefundRequest) -> str:
+        refunds.append(request.payment.charge_id)
+        return "re_x"
+
+    pay.refunder.register(Provider.STRIPE, refund)
+    orders = []
+    for n in range(3):
+        order = pay.ledger.create_order(user, f"s{n}", f"j{n}")
+        pay.ledger.record_payment(stripe_payment(order.id, event_id=f"e{n}", charge_id=f"pi_{n}"))
+        for _ in range(pay.settings.max_fulfil_attempts):
+            pay.ledger.note_fulfil_attempt(order.id, "system", "tried")
+        orders.append(order)
+    handed, nobody, broken = orders
+    given: list[tuple[str, str]] = []
+
+    def give_up(order: Order, reason: str) -> bool:
+        given.append((order.id, reason))
+        if order.id == broken.id:
+            raise ConnectionError("queue down")
+        return order.id == handed.id
+
+    report = await pay.recover(lambda order: None, give_up)
+
+    assert report.handed_over == [handed.id]
+    assert sorted(report.refunded) == sorted([nobody.id, broken.id])
+    assert sorted(refunds) == ["pi_1", "pi_2"]
+    assert pay.ledger.get_order(handed.id).state is OrderState.PAID  # the bot refunds it
+    assert {reason for _, reason in given} == {"not delivered after 3 attempts"}
+
+
 async def test_recover_retries_refunds_left_pending(pay: Payments, user: User) -> None:
     order = pay.ledger.create_order(user, "s1", "j1")
     pay.ledger.record_payment(stripe_payment(order.id))

@@ -83,7 +83,12 @@ class PaymentsService:
 
         def hooks(pay: payments.Payments) -> ServiceHooks:
             bridge = JobsFulfilment(self.queue, pay.ledger)
-            return ServiceHooks(on_paid=bridge.on_paid, locate_stem=bridge.locate_stem)
+            return ServiceHooks(  # as payments.jobs_bridge.service_hooks, on the test's queue
+                on_paid=bridge.on_paid,
+                locate_stem=bridge.locate_stem,
+                job_results=bridge.job_results,
+                give_up=bridge.give_up,
+            )
 
         self._task = asyncio.create_task(
             serve_payments(self.settings, hooks, stop=self._stop, on_ready=lambda _port: ready.set())
