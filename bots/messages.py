@@ -129,12 +129,26 @@ class Catalogue:
     def usage(self, command: str) -> str:
         return f"Usage: {self.command(command, 'args', ADMIN_ARGS.get(command, ''))}"
 
+    def error(self, code: str | None, said: str | None) -> str | None:
+        """What to tell a person about a refusal or failure from another package — the engine's
+        bad audio, the pipeline's errors — by its stable ``code``: this catalogue's own words
+        where they depend on the platform or the deployment, else the owner's friendly message
+        ``said`` (None when there is none)."""
+        if code == INPUT_EXPIRED:
+            return (
+                f"That song is no longer stored (uploads are kept for {self.retention_hours} "
+                "hours). Please send it again to get the full version."
+            )
+        return said or None
+
     # A buy button whose in-chat invoice this platform doesn't have (a forged button).
     NO_IN_CHAT_PAYMENTS = "Paying in the chat isn't available here — use the Buy full stems button."
 
 
 TELEGRAM = "telegram"
 DISCORD = "discord"
+# Error codes whose words the catalogue owns (jobs.errors.InputExpiredError.code).
+INPUT_EXPIRED = "input_expired"
 _WORDS: Mapping[str, tuple[str, bool, str | None]] = {
     TELEGRAM: ("an audio file, voice note, document or video", False, "Stars"),
     DISCORD: ("an audio or video attachment (or with /separate)", True, None),

@@ -141,7 +141,8 @@ class Flow:
                 return  # the person used /forget: their jobs were cancelled and deleted
             text = messages.CANCELLED
         else:
-            text = event.error_message or messages.JOB_FAILED
+            said = self.ctx.text.error(event.error_code, event.error_message)
+            text = said or messages.JOB_FAILED
         if event.kind == JobKind.PREVIEW:
             users = self.ctx.pay.users
             # get, not get_or_create: after /forget the cancel event must not bring them back.
@@ -149,7 +150,7 @@ class Flow:
             if user is not None:
                 await asyncio.to_thread(users.release_preview, user)
         if event.refund and event.order_id:
-            told = event.error_message if event.type is EventType.FAILED else None
+            told = said if event.type is EventType.FAILED else None
             await self.checkout.refund(
                 chat, event.order_id, f"{event.type}: {event.error_code}", told
             )
@@ -167,7 +168,8 @@ class Flow:
             reason = f"could not deliver: {type(error).__name__ if error else 'no answer'}"
             told: str | None = messages.UNDELIVERABLE
         elif event.refund:
-            reason, told = f"{event.type}: {event.error_code}", event.error_message or None
+            reason = f"{event.type}: {event.error_code}"
+            told = self.ctx.text.error(event.error_code, event.error_message)
         else:
             return
         await self.checkout.refund(None, event.order_id, reason)

@@ -23,6 +23,7 @@ from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
 from engine.constants import OUTPUT_FORMATS
 from engine.errors import AudioError
 from jobs import JobError, JobKind, JobRecord
+from jobs.errors import BusyError
 from payments import User
 
 
@@ -43,6 +44,11 @@ class Songs:
         if upload.size is not None and limit is not None and upload.size > limit:
             await chat.send_text(messages.too_big_to_download(upload.size, limit))
             return
+        try:  # back-pressure: when the line is already long, say so before downloading
+            await asyncio.to_thread(ctx.services.queue.check_capacity)
+        except BusyError as busy:
+            await chat.send_text(busy.user_message)
+            return
         status = await chat.send_text(messages.CHECKING)
         async with ctx.intake_slots:
             try:
@@ -53,7 +59,8 @@ class Songs:
                     max_duration_s=ctx.services.queue.settings.max_duration_s,
                 )
             except intake.Rejected as rejected:
-                await ctx.show(chat, status, rejected.user_message)
+                said = ctx.text.error(rejected.code, rejected.user_message)
+                await ctx.show(chat, status, said or messages.JOB_FAILED)
                 return
             try:
                 await self._submit(chat, person, user, upload, received, status)
@@ -87,7 +94,8 @@ class Songs:
             )
         except (AudioError, JobError) as err:
             await asyncio.to_thread(users.release_preview, user)
-            await ctx.show(chat, status, err.user_message)
+            said = ctx.text.error(err.code, err.user_message)
+            await ctx.show(chat, status, said or messages.JOB_FAILED)
             return
         except BaseException:
             await asyncio.to_thread(users.release_preview, user)

@@ -151,3 +151,14 @@ def test_texts_speak_each_platforms_words() -> None:
     assert telegram.usage("grant") == "Usage: /grant <user id> paid|free"
     assert discord.usage("grant") == "Usage: /grant args: <user id> paid|free"
     assert "/separate" in discord.help_text() and "/separate" not in telegram.help_text()
+
+
+def test_failures_from_other_packages_are_told_in_the_catalogues_words() -> None:
+    from jobs import InputExpiredError
+
+    discord = messages.catalogue("discord", retention_hours=6)
+    expired = InputExpiredError("gone")
+    assert "kept for 6 hours" in discord.error(expired.code, expired.user_message)
+    assert "no longer stored" in discord.error(expired.code, expired.user_message)
+    assert discord.error("bad_audio", "That file seems damaged.") == "That file seems damaged."
+    assert discord.error("unknown", "") is None
