@@ -34,6 +34,25 @@ class UserLimitError(JobError):
         )
 
 
+class BusyError(JobError):
+    """Too many previews are waiting for a worker: a new one would wait minutes for what is
+    promised in seconds. The person is told so and tries again later (back-pressure); paid jobs
+    are never refused."""
+
+    code = "busy"
+
+    def __init__(self, waiting: int) -> None:
+        self.waiting = waiting
+        super().__init__(
+            f"{waiting} previews waiting",
+            user_message=(
+                f"I'm very busy right now: {waiting} "
+                f"{'song is' if waiting == 1 else 'songs are'} waiting ahead of yours. "
+                "Please send it again in a few minutes."
+            ),
+        )
+
+
 class JobNotFoundError(JobError):
     code = "job_not_found"
     user_message = "I can't find that song any more. Please send it again."

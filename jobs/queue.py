@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
-from rq import Callback, Queue
+from rq import Callback, Queue, Worker
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
@@ -34,7 +34,7 @@ from rq.rate_limit import RateLimit, RateLimitRegistry
 from engine.audio import content_hash, decode
 from engine.constants import OUTPUT_FORMATS, SAMPLE_RATE
 from jobs import cache, keys, lifecycle, retention, stats
-from jobs.errors import InputExpiredError, JobError, JobNotFoundError, UserLimitError
+from jobs.errors import BusyError, InputExpiredError, JobError, JobNotFoundError, UserLimitError
 from jobs.events import EventType
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
@@ -127,7 +127,8 @@ class JobQueue:
         gets its ``done`` event like any paid job, so delivery has one path.
 
         Raises :class:`engine.errors.AudioError` (bad file; ``.user_message`` says why),
-        :class:`UserLimitError` (too many songs in progress; never for a paid ``order_id``) or
+        :class:`UserLimitError` (too many songs in progress; never for a paid ``order_id``),
+        :class:`BusyError` (too many previews waiting, see :meth:`check_capacity`) or
         ``ValueError`` (a programming error: unknown kind, format or platform).
         """
         kind = JobKind(kind)
@@ -160,6 +161,8 @@ class JobQueue:
                 order_id=order_id,
             )
             source_job = self._cached_source(kind, fmt, song_hash)
+            if source_job is None and kind is JobKind.PREVIEW and not order_id:
+                self.check_capacity()  # again: others may have queued while this one decoded
             if source_job is not None:
                 # The person's own copy of the song, kept for them for a full retention period
                 # (the first uploader's copy may be deleted sooner): they may buy the full song.
@@ -177,6 +180,19 @@ class JobQueue:
                 self._abandon(record)
                 raise
         return record
+
+    def check_capacity(self) -> None:
+        """Raise :class:`BusyError` if a new preview would wait too long: at least
+        ``max_waiting_previews_per_worker`` × live workers (at least one) previews are queued.
+
+        Bots call it before downloading an upload (a refusal then costs one Redis round trip)
+        and ``submit`` again before queueing one (uploads decode in parallel); a song answered
+        from the cache, and any paid job, needs no worker and is never refused.
+        """
+        waiting = self.queues[JobKind.PREVIEW].count
+        workers = Worker.count(connection=self.connection)
+        if waiting >= self.settings.max_waiting_previews_per_worker * max(1, workers):
+            raise BusyError(waiting)
 
     def submit_full(
         self, preview_job_id: str, order_id: str, output_format: str | None = None

@@ -30,6 +30,9 @@ DEFAULT_WORKER_HEARTBEAT_S = 10.0
 DEFAULT_WORKER_HEARTBEAT_TTL_S = 60
 DEFAULT_MAINTENANCE_INTERVAL_S = 60
 DEFAULT_EVENTS_MAXLEN = 100_000
+# Back-pressure: a new preview is refused ("busy, try later") while this many per live worker
+# are already waiting. A CPU worker makes a 30 s preview in 2-5 s, so 20 is about a minute's wait.
+DEFAULT_MAX_WAITING_PREVIEWS_PER_WORKER = 20
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -73,6 +76,7 @@ class Settings:
     record_ttl_s: float = DEFAULT_RECORD_TTL_DAYS * 86400
     max_jobs_per_user: int = DEFAULT_MAX_JOBS_PER_USER
     user_concurrency: int = DEFAULT_USER_CONCURRENCY
+    max_waiting_previews_per_worker: int = DEFAULT_MAX_WAITING_PREVIEWS_PER_WORKER
     max_duration_s: float = float(MAX_DURATION_S)
     preview_length_s: float = PREVIEW_LENGTH_S
     preview_format: str = DEFAULT_PREVIEW_FORMAT
@@ -104,6 +108,9 @@ class Settings:
             record_ttl_s=_env_float(env, "RECORD_TTL_DAYS", DEFAULT_RECORD_TTL_DAYS) * 86400,
             max_jobs_per_user=_env_int(env, "MAX_JOBS_PER_USER", DEFAULT_MAX_JOBS_PER_USER),
             user_concurrency=_env_int(env, "USER_CONCURRENCY", DEFAULT_USER_CONCURRENCY),
+            max_waiting_previews_per_worker=_env_int(
+                env, "MAX_WAITING_PREVIEWS_PER_WORKER", DEFAULT_MAX_WAITING_PREVIEWS_PER_WORKER
+            ),
             max_duration_s=_env_float(env, "MAX_DURATION_S", float(MAX_DURATION_S)),
             preview_length_s=_env_float(env, "PREVIEW_LENGTH_S", PREVIEW_LENGTH_S),
             preview_format=_env_str(env, "PREVIEW_FORMAT", DEFAULT_PREVIEW_FORMAT)

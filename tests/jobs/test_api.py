@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rq import Queue
+from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
@@ -25,6 +25,7 @@ from jobs import (
     UserLimitError,
     keys,
 )
+from jobs.errors import BusyError
 from jobs.retention import pin, pinned
 
 from .conftest import events_for
@@ -203,3 +204,26 @@ def test_forget_user_deletes_their_records_jobs_and_files_but_not_others_or_paid
         other.id,
         same_id_elsewhere.id,
     ]
+
+
+def test_previews_are_refused_while_too_many_wait_but_paid_jobs_never(
+    redis_server, tmp_path: Path, make_song: Callable
+) -> None:
+    queue = JobQueue(Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s",
+                              max_waiting_previews_per_worker=2))
+    for seed in range(2):
+        queue.submit(f"u{seed}", "telegram", "c", make_song(1.0, seed))
+    with pytest.raises(BusyError) as busy:
+        queue.submit("u9", "telegram", "c9", make_song(1.0, 9))
+    assert "busy" in busy.value.user_message and "2 songs are waiting" in busy.value.user_message
+    assert queue.active_jobs("telegram", "u9") == []  # nothing kept of the refused upload
+    with pytest.raises(BusyError):
+        queue.check_capacity()  # what a bot asks before downloading anything
+    paid = queue.submit("u9", "telegram", "c9", make_song(1.0, 10), kind="full", order_id="o-9")
+    assert paid.status is JobStatus.QUEUED
+    # The line's length is per live worker: a second worker doubles what may wait.
+    for name in ("w1", "w2"):
+        Worker([Queue("preview", connection=queue.connection)], name=name,
+               connection=queue.connection).register_birth()
+    queue.check_capacity()
+    queue.submit("u8", "telegram", "c8", make_song(1.0, 8))
