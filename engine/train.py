@@ -28,12 +28,13 @@ from engine import checkpoint
 from engine.calibrate import calibrate_model_file
 from engine.constants import SAMPLE_RATE
 from engine.data import Remixer, load_pools, manifest
+from engine.loader import RemixWorkers
 from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
 from engine.transforms import STFTConfig, stft
 
 PATCH_FRAMES = 128  # frames per training example (about 3 s)
 EMA_DECAY = 0.998
-VALIDATION_EXAMPLES = 64
+VALIDATION_EXAMPLES = 96  # 64 were too few once a produced song joined the MIR-1K remixes
 FINAL_LR_SHARE = 0.1  # cosine decay ends at this share of the starting learning rate
 PREFETCH_BATCHES = 4
 
@@ -55,6 +56,7 @@ class TrainConfig:
     export: Path | None = None
     augment: bool = True
     production: bool = False  # engine.production: vocal effects and bus compression on remixes
+    loaders: int = 0  # remix worker processes (engine.loader); 0: one background thread
     init: Path | None = None
     stft: STFTConfig = field(default_factory=STFTConfig)
 
@@ -208,7 +210,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     )
     stop = threading.Event()
     remixer = Remixer(pools, augment=cfg.augment, production=cfg.production)
-    batches = _batches(remixer, cfg, cfg.seed + state["step"], stop)
+    batches: queue.Queue | RemixWorkers
+    if cfg.loaders:  # a GPU machine: one remixing thread would starve it (engine/loader.py)
+        batches = RemixWorkers(remixer, cfg.batch, (PATCH_FRAMES - 1) * cfg.stft.hop,
+                               cfg.seed + state["step"], cfg.loaders, device.type == "cuda")
+    else:
+        batches = _batches(remixer, cfg, cfg.seed + state["step"], stop)
 
     def snapshot() -> dict[str, Any]:
         return {
@@ -265,6 +272,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 checkpoint.save_atomic(snapshot(), last_path)
     finally:
         stop.set()
+        if isinstance(batches, RemixWorkers):
+            batches.close()
         bar.close()
     state["train_seconds"] = time.monotonic() - started
     final = snapshot()
