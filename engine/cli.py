@@ -75,6 +75,7 @@ def _train(args: argparse.Namespace) -> int:
         export=Path(args.export) if args.export else None,
         augment=not args.no_augment,
         production=args.production,
+        loaders=args.loaders,
         init=Path(args.init) if args.init else None,
     )
     train(cfg)
@@ -135,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--production", action="store_true",
                     help="vocal production effects (doubles, harmonies, delays, reverbs) and bus "
                          "compression on the remixes (engine/production.py)")
+    tr.add_argument("--loaders", type=int, default=0,
+                    help="remix in this many worker processes (a GPU machine); 0: one thread")
     tr.add_argument("--init", help="start a new run from this model's weights (fine-tuning)")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
     tr.set_defaults(func=_train)
