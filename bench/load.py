@@ -1,0 +1,317 @@
+"""A crowd at the Telegram bot: N people each send a song within a few seconds.
+
+    python bench/load.py [--people 100] [--spread-s 5] [--song-s 30] [--workers 1]
+                         [--model PATH] [--timeout-s 1200] [--note TEXT] [--no-record]
+
+Everything is the production path, in separate processes as deployed: ``python -m bots.telegram``
+(the real bot, long-polling the fake Bot API the tests use, ``tests/bots/fake_bot_api.py``, served
+from this process), ``python worker.py`` × ``--workers``, a real redis-server (append-only file
+on), storage and the payments store (SQLite) in a temporary directory. Each person sends their own
+song (the bundled demo mix looped from a different offset, so the same-song cache never answers),
+as an audio message, at a random moment within ``--spread-s``.
+
+Measured:
+
+* time to the first answer: from the moment the update is handed to the bot's long poll to the
+  bot's first Bot API call addressed to that person (p50 / p99 / max; the goal: every person
+  within 2 s);
+* how each person's upload ended: preview delivered (both stems and the waveform), told "busy,
+  try later", or something else (listed);
+* time to the preview (p50 / p99 / max, for those who got one);
+* peak memory (VmHWM) of the bot and of each worker process, Redis's peak memory;
+* nothing lost or crossed: every person has an outcome; every stem a person received was cut
+  from their own song (the file name carries the person's id through the bot's title tags); every
+  job record names its sender; no job failed, no event was dead-lettered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import redis  # noqa: E402
+
+from bench._record import record  # noqa: E402
+from bots import messages  # noqa: E402
+from jobs import JobQueue, Settings  # noqa: E402
+from jobs import keys as job_keys  # noqa: E402
+from tests.bots.fake_bot_api import FakeBotApi, User  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
+from tests.support.workers import Workers  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_SONG = ROOT / "assets/demo/demo-song.mp3"
+DEFAULT_MODEL = ROOT / "models/vocals-unet.pt"
+TOKEN = "123456:LOAD-bench-token"
+FIRST_ANSWER_GOAL_S = 2.0
+BOT_START_TIMEOUT_S = 60.0
+FIRST_USER_ID = 10_000
+# The back-pressure answer contains this; texts matching IN_PROGRESS are the status message on
+# its way (checking, place in line, progress %, ready); any other text ended the upload.
+BUSY_MARK = "busy"
+IN_PROGRESS = re.compile(
+    "|".join(re.escape(t) for t in (messages.CHECKING, messages.PREVIEW_READY))
+    + r"|separating|in line|\d+ ?%"
+    , re.I)
+
+
+@dataclass
+class Person:
+    user: User
+    song: Path
+    sent_at: float = 0.0
+    first_answer_at: float | None = None
+    preview_at: float | None = None
+    texts: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str | None:
+        if self.preview_at is not None:
+            return "preview"
+        if any(BUSY_MARK in t.lower() for t in self.texts):
+            return "busy"
+        refusals = [t for t in self.texts if not IN_PROGRESS.search(t)]
+        return f"other: {refusals[-1][:70]}" if refusals else None
+
+
+class TimedBotApi(FakeBotApi):
+    """The fake Bot API, noting when each person first hears from the bot and gets a preview."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.people: dict[int, Person] = {}
+        self._seen = 0
+
+    def _notify(self) -> None:
+        now = time.monotonic()
+        for call in self.calls[self._seen :]:
+            person = self.people.get(call.chat_id or 0)
+            if person is None:
+                continue
+            if person.first_answer_at is None:
+                person.first_answer_at = now
+            text = call.params.get("text")
+            if text:
+                person.texts.append(str(text))
+            if call.method == "sendPhoto" and len(self.calls_to(person.user.id, "sendAudio")) >= 2:
+                person.preview_at = now
+        self._seen = len(self.calls)
+        super()._notify()
+
+
+def make_song(path: Path, source_wav: Path, seconds: float, offset_s: float) -> Path:
+    """``seconds`` of the demo mix from ``offset_s`` (looped), as a 192 kbps mp3."""
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-ss", f"{offset_s:.2f}",
+         "-i", str(source_wav), "-t", f"{seconds:.0f}", "-c:a", "libmp3lame", "-b:a", "192k",
+         str(path)],
+        check=True,
+    )
+    return path
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+async def run(args: argparse.Namespace) -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="vr-load-"))
+    server = RedisServer(tmp / "redis")
+    server.start()
+    settings = Settings(redis_url=server.url, storage_dir=tmp / "storage", model_path=args.model)
+    workers = Workers(settings, tmp)
+    api = TimedBotApi(TOKEN, tmp / "telegram-files")
+    await api.start()
+    bot: subprocess.Popen[bytes] | None = None
+    try:
+        print(f"making {args.people} songs of {args.song_s:.0f} s ...", flush=True)
+        rng = random.Random(12)
+        source = tmp / "demo.wav"  # decoded once: every song is a cut of it
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(DEMO_SONG),
+                        str(source)], check=True)
+        people = [
+            Person(
+                User(FIRST_USER_ID + i, first_name=f"P{i}"),
+                make_song(tmp / f"song-{FIRST_USER_ID + i}.mp3", source, args.song_s,
+                          rng.uniform(0, 200)),
+            )
+            for i in range(args.people)
+        ]
+        api.people = {p.user.id: p for p in people}
+        threads = max(1, (os.cpu_count() or 1) // args.workers)
+        started = workers.start(args.workers, TORCH_NUM_THREADS=str(threads))
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "TELEGRAM_FILE_BASE_URL": api.base_file_url,
+            "TELEGRAM_SPOOL_DIR": str(tmp / "spool"),
+            "REDIS_URL": server.url,
+            "STORAGE_DIR": str(tmp / "storage"),
+            "MODEL_PATH": str(args.model),
+            "DATABASE_URL": f"sqlite:///{tmp / 'payments.sqlite3'}",
+            "PYTHONPATH": str(ROOT),
+        }
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bots.telegram"], cwd=ROOT, env=env,
+            stdout=(tmp / "bot.log").open("wb"), stderr=subprocess.STDOUT,
+        )
+        await api.wait_for(lambda: api.allowed_updates or bot.poll() is not None,
+                           timeout=BOT_START_TIMEOUT_S, what="the bot to poll")
+        if bot.poll() is not None:
+            raise RuntimeError((tmp / "bot.log").read_text()[-3000:])
+        await asyncio.sleep(1.0)  # the bot's start-up calls (commands, recovery) are done
+        load_before = load_average()
+
+        print(f"{args.people} people send a song within {args.spread_s:g} s ...", flush=True)
+        t0 = time.monotonic()
+        for moment, person in sorted(
+            ((rng.uniform(0, args.spread_s), p) for p in people), key=lambda pair: pair[0]
+        ):
+            await asyncio.sleep(max(0.0, t0 + moment - time.monotonic()))
+            person.sent_at = time.monotonic()
+            api.send_media(person.user, person.song, "audio", mime_type="audio/mpeg",
+                           duration=int(args.song_s))
+        deadline = time.monotonic() + args.timeout_s
+        while any(p.outcome is None for p in people) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        elapsed = time.monotonic() - t0
+        load_during = load_average()
+        bot_peak = peak_rss_mb(bot.pid)
+        worker_peaks = [peak_rss_mb(w.pid) for w in started]
+        connection = redis.Redis.from_url(server.url)
+        memory = connection.info("memory")
+        checks = check_nothing_lost_or_crossed(api, people, JobQueue(settings), connection)
+    finally:
+        if bot is not None and bot.poll() is None:
+            bot.send_signal(signal.SIGTERM)
+            try:
+                bot.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+        workers.stop_all()
+        await api.stop()
+        server.stop(kill=True)
+    return report(args, people, elapsed, bot_peak, worker_peaks, memory, checks,
+                  load_before, load_during)
+
+
+def check_nothing_lost_or_crossed(
+    api: TimedBotApi, people: list[Person], queue: JobQueue, connection: redis.Redis
+) -> list[str]:
+    """Problems found; empty when nothing was lost or crossed."""
+    problems = []
+    for person in people:
+        if person.outcome is None:
+            problems.append(f"{person.user.id}: no outcome")
+        for call in api.calls_to(person.user.id, "sendAudio"):
+            names = " ".join(name for name, _ in call.files.values()) + str(call.params)
+            if f"song-{person.user.id}" not in names:
+                problems.append(f"{person.user.id}: got someone else's stem ({names[:80]})")
+        for job in queue.active_jobs("telegram", person.user.id):
+            problems.append(f"{person.user.id}: job {job.id} still {job.status.value}")
+    figures = queue.stats()
+    if sum(figures.failed.values()):
+        problems.append(f"failed jobs: {figures.failed}")
+    for platform in ("telegram",):
+        dead = connection.xlen(job_keys.dead_events(platform))
+        if dead:
+            problems.append(f"{dead} dead-lettered events")
+    return problems
+
+
+def report(
+    args: argparse.Namespace,
+    people: list[Person],
+    elapsed: float,
+    bot_peak: float,
+    worker_peaks: list[float],
+    memory: dict,
+    problems: list[str],
+    load_before: str,
+    load_during: str,
+) -> str:
+    first = [p.first_answer_at - p.sent_at for p in people if p.first_answer_at is not None]
+    previews = [p.preview_at - p.sent_at for p in people if p.preview_at is not None]
+    outcomes: dict[str, int] = {}
+    for person in people:
+        key = person.outcome or "no outcome (timed out)"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    within = sum(1 for f in first if f <= FIRST_ANSWER_GOAL_S)
+
+    def seconds(values: list[float]) -> str:
+        if not values:
+            return "none"
+        return (f"p50 {percentile(values, 0.5):.2f} s · p99 {percentile(values, 0.99):.2f} s · "
+                f"max {max(values):.2f} s")
+
+    rows = [
+        ("people / songs", f"{len(people)} × {args.song_s:.0f} s mp3, sent within "
+                           f"{args.spread_s:g} s; {args.workers} worker(s)"),
+        ("time to first answer", seconds(first)),
+        (f"answered within {FIRST_ANSWER_GOAL_S:g} s", f"{within} of {len(people)}"),
+        ("outcomes", " · ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))),
+        ("upload → preview delivered", seconds(previews)),
+        ("all settled after", f"{elapsed:.0f} s"),
+        ("bot peak RSS", f"{bot_peak:.0f} MB"),
+        ("worker peak RSS", ", ".join(f"{m:.0f} MB" for m in worker_peaks)),
+        ("Redis peak memory", f"{memory['used_memory_peak'] / 2**20:.1f} MB "
+                              f"(RSS {memory['used_memory_rss'] / 2**20:.1f} MB)"),
+        ("lost or crossed", "none" if not problems else "; ".join(problems[:8])),
+        ("load average (1/5/15 min)", f"before {load_before} · at the end {load_during}"),
+    ]
+    table = "| measurement | result |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+    model = args.model.name
+    intro = (
+        f"`python bench/load.py --people {args.people} --spread-s {args.spread_s:g} "
+        f"--song-s {args.song_s:g} --workers {args.workers}` — the real Telegram bot "
+        f"(`python -m bots.telegram`) long-polling the tests' fake Bot API, `python worker.py` "
+        f"with {model}, a real redis-server; separate processes. Peak RSS is each process's "
+        f"VmHWM (ffmpeg children not included)."
+    )
+    return f"{intro}\n\n{table}\n" + (f"\n{args.note}\n" if args.note else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=100)
+    parser.add_argument("--spread-s", type=float, default=5.0)
+    parser.add_argument("--song-s", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--timeout-s", type=float, default=1200.0)
+    parser.add_argument("--note", default="", help="conditions to state under the table")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the redis-server, workers and bot it started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    body = asyncio.run(run(args))
+    record("Load: a crowd at the Telegram bot", body, dry_run=args.no_record)
+
+
+if __name__ == "__main__":
+    main()
