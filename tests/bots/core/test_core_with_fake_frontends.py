@@ -1,10 +1,12 @@
-"""The platform-neutral core against fake frontends, in seconds: no platform library and no
-Redis (the job queue points at a closed port, so any call into it fails the test loudly), the
-payments store on SQLite, real audio probing."""
+"""The platform-neutral core against fake frontends, in seconds: no platform library and, where
+the code under test needs none, no Redis (the job queue points at a closed port, so any call into
+it fails the test loudly); the payments store on SQLite, real audio probing. An upload asks the
+queue whether it has room before downloading, so that test has the root ``redis_server``."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +26,32 @@ from bots.core.ports import (
 from bots.core.services import Services
 from payments import IncomingPayment, OrderState, Provider
 from tests.bots.core.fakes import FakeFrontend, FakeInvoiceFrontend
+from tests.support.redis_server import RedisServer
 
 CLOSED_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Services:
-    built = Services.build(
+def _services(tmp_path: Path, redis_url: str) -> Services:
+    return Services.build(
         "fakechat",
-        jobs.Settings(redis_url=CLOSED_REDIS, storage_dir=tmp_path / "storage", retention_s=7200),
+        jobs.Settings(redis_url=redis_url, storage_dir=tmp_path / "storage", retention_s=7200),
         payments.Settings(database_url=f"sqlite:///{tmp_path / 'payments.sqlite3'}"),
     )
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    built = _services(tmp_path, CLOSED_REDIS)
     yield built
     built.payments.close()
+
+
+@pytest.fixture
+def live_services(tmp_path: Path, redis_server: RedisServer) -> Iterator[Services]:
+    built = _services(tmp_path, redis_server.url)
+    yield built
+    built.payments.close()
+    built.queue.connection.close()
 
 
 def _flow(frontend: FakeFrontend, services: Services, tmp_path: Path) -> Flow:
@@ -107,8 +122,9 @@ async def test_recovery_runs_in_one_process_per_deployment(
 
 
 async def test_a_bad_upload_is_refused_before_anything_is_queued(
-    services: Services, tmp_path: Path
+    live_services: Services, tmp_path: Path
 ) -> None:
+    services = live_services
     frontend = FakeFrontend()
     flow = _flow(frontend, services, tmp_path)
     chat, person = frontend.chat(2), Person("fakechat", 2)
@@ -125,6 +141,7 @@ async def test_a_bad_upload_is_refused_before_anything_is_queued(
     user = services.payments.users.get("fakechat", 2)
     assert services.payments.users.consume_preview(user).used == 1  # the refusal cost nothing
     assert not list((tmp_path / "spool").glob("upload-*"))  # its folder is gone
+    assert services.queue.active_jobs("fakechat", 2) == []
 
     fetched: list[Path] = []
 
