@@ -9,6 +9,12 @@ Two kinds of chat:
   deferred at once (Discord wants an answer within 3 s) and every message is a follow-up,
   ephemeral where the channel is public, so only the person who asked sees it.
 
+A song sent with ``/separate`` in a server channel is answered privately too: its chat id is a
+*private route* (:func:`private_chat_id`) naming the channel and the interaction, so its job
+events (progress, preview, and stems if they come that soon) go to the interaction's ephemeral
+follow-ups while Discord accepts them (:data:`INTERACTION_TTL_S`), and to the channel after that
+or after a restart (the route's interaction lives in memory only).
+
 A chat's upload limit comes from Discord, never a constant: the interaction's
 ``attachment_size_limit`` (remembered per channel, since a later job event has no interaction),
 else the server's ``filesize_limit``, else Discord's default for DMs; ``DISCORD_UPLOAD_LIMIT_BYTES``
@@ -18,6 +24,7 @@ can only lower it. Discord has no in-chat invoices, so the frontend does not imp
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import discord
@@ -30,6 +37,21 @@ PLATFORM = "discord"
 MAX_CONTENT_CHARS = 2000
 # Channels whose upload limit was last reported by an interaction (bounded: oldest dropped).
 MAX_REMEMBERED_LIMITS = 10_000
+# Discord takes follow-ups to an interaction for 15 minutes; we stop a minute early.
+INTERACTION_TTL_S = 14 * 60
+MAX_PRIVATE_ROUTES = 10_000
+# A private route's chat id: the interaction id above the channel id (snowflakes fit in 64 bits).
+ROUTE_SHIFT = 64
+CHANNEL_MASK = (1 << ROUTE_SHIFT) - 1
+
+
+def private_chat_id(channel_id: int, interaction_id: int) -> int:
+    return (interaction_id << ROUTE_SHIFT) | channel_id
+
+
+def channel_of(chat_id: int) -> int:
+    """The Discord channel a chat id names (itself, or a private route's channel)."""
+    return chat_id & CHANNEL_MASK
 
 
 def _content(text: str | None) -> str | None:
@@ -52,9 +74,24 @@ class DiscordFrontend:
         self.client = client
         self.config = config
         self._limits: dict[int, int] = {}
+        self._private: dict[int, tuple[discord.Interaction, float]] = {}
 
-    def chat(self, chat_id: int) -> ChannelChat:
-        return ChannelChat(self, chat_id)
+    def chat(self, chat_id: int) -> ChannelChat | InteractionChat:
+        """A private route's interaction while Discord still takes its follow-ups, else the
+        channel."""
+        route = self._private.get(chat_id)
+        if route is not None and route[1] > time.monotonic():
+            return InteractionChat(self, route[0], chat_id=chat_id)
+        self._private.pop(chat_id, None)
+        return ChannelChat(self, channel_of(chat_id))
+
+    def open_private(self, chat_id: int, interaction: discord.Interaction) -> None:
+        now = time.monotonic()
+        for stale in [k for k, (_, until) in self._private.items() if until <= now]:
+            del self._private[stale]
+        if len(self._private) >= MAX_PRIVATE_ROUTES:
+            self._private.pop(next(iter(self._private)))
+        self._private[chat_id] = (interaction, now + INTERACTION_TTL_S)
 
     def remember_limit(self, channel_id: int, limit: int) -> None:
         """What an interaction said a channel takes (it knows the server's boosts)."""
@@ -95,10 +132,9 @@ class ChannelChat:
         return await self._send(_content(text), **({"view": view} if view else {}))
 
     async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
-        message = self._frontend.client.get_partial_messageable(ref.chat_id).get_partial_message(
-            ref.message_id
-        )
-        try:
+        channel = self._frontend.client.get_partial_messageable(channel_of(ref.chat_id))
+        message = channel.get_partial_message(ref.message_id)
+        try:  # a private route's ephemeral message can't be edited here: it is gone for us
             await message.edit(content=_content(text), view=components.view(buttons))
         except discord.NotFound as err:  # the person (or a moderator) deleted it
             raise MessageGone(str(err)) from err
@@ -128,29 +164,44 @@ class InteractionChat:
     """The replies to one interaction, as follow-ups (ephemeral in a server channel).
 
     :meth:`begin` defers within Discord's 3 s; :attr:`replied` says whether anything was sent,
-    so a tap that needed no message can be closed quietly.
+    so a tap that needed no message can be closed quietly. ``chat_id`` names a private route
+    (:func:`private_chat_id`) when the interaction's later messages should find it again.
     """
 
-    def __init__(self, frontend: DiscordFrontend, interaction: discord.Interaction) -> None:
+    def __init__(
+        self,
+        frontend: DiscordFrontend,
+        interaction: discord.Interaction,
+        chat_id: int | None = None,
+    ) -> None:
         self._frontend = frontend
         self.interaction = interaction
         self.ephemeral = interaction.guild_id is not None
         self.replied = False
         channel_id = interaction.channel_id or 0
+        self._chat_id = channel_id if chat_id is None else chat_id
         self._limit = frontend.upload_limit(channel_id, interaction.filesize_limit)
         frontend.remember_limit(channel_id, interaction.filesize_limit)
 
-    async def begin(self, *, public: bool = False) -> None:
-        """Acknowledge the interaction now (Discord shows "thinking…" until the first reply).
-        ``public``: replies everyone in the channel sees even in a server (a song's progress)."""
-        if public:
-            self.ephemeral = False
+    @classmethod
+    def private(cls, frontend: DiscordFrontend, interaction: discord.Interaction) -> InteractionChat:
+        """The chat of a song asked for by slash command: in a server channel, a private route
+        (job events find this interaction again); in a DM, the DM itself."""
+        channel_id = interaction.channel_id or 0
+        if interaction.guild_id is None:
+            return cls(frontend, interaction)
+        chat_id = private_chat_id(channel_id, interaction.id)
+        frontend.open_private(chat_id, interaction)
+        return cls(frontend, interaction, chat_id=chat_id)
+
+    async def begin(self) -> None:
+        """Acknowledge the interaction now (Discord shows "thinking…" until the first reply)."""
         if not self.interaction.response.is_done():
             await self.interaction.response.defer(ephemeral=self.ephemeral, thinking=True)
 
     @property
     def chat_id(self) -> int:
-        return self.interaction.channel_id or 0
+        return self._chat_id
 
     async def upload_limit(self) -> int:
         return self._limit

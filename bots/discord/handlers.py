@@ -98,13 +98,12 @@ class Handlers:
         self,
         interaction: discord.Interaction,
         call: Callable[[InteractionChat, Person], Awaitable[None]],
-        *,
-        public: bool = False,
+        chat: InteractionChat | None = None,
     ) -> None:
         """Defer at once, then run ``call`` with a chat that answers this interaction."""
-        chat = InteractionChat(self.frontend, interaction)
+        chat = chat or InteractionChat(self.frontend, interaction)
         try:
-            await chat.begin(public=public)
+            await chat.begin()
         except discord.HTTPException:
             log.warning("could not acknowledge an interaction in time", exc_info=True)
             return
@@ -114,8 +113,8 @@ class Handlers:
         async def call(chat: InteractionChat, who: Person) -> None:
             await self.flow.on_upload(chat, who, upload_of(file))
 
-        # The song's progress, preview and stems belong in the channel where it was asked for.
-        await self.interaction(interaction, call, public=True)
+        # In a server channel only the person sees their song's progress and preview.
+        await self.interaction(interaction, call, InteractionChat.private(self.frontend, interaction))
 
     async def tap(self, interaction: discord.Interaction, action: str, arg: str) -> None:
         """A button under a preview or stems; the flow checks the job is the tapper's."""

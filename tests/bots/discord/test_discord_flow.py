@@ -80,7 +80,7 @@ async def test_dm_song_preview_buy_by_link_webhook_stems_and_ratings(
     await wait_until(lambda: not _feedback(bot, alice.id), what="the 👍 withdrawn")
 
 
-async def test_slash_command_in_a_server_and_two_people_at_once(
+async def test_slash_command_in_a_server_is_private_and_two_people_at_once(
     discord_bot: DiscordHarness,
     payments_service: PaymentsService,
     worker: object,
@@ -90,24 +90,32 @@ async def test_slash_command_in_a_server_and_two_people_at_once(
     fake, bot = discord_bot.fake, discord_bot
     bob, carol = bot.person(2002, "bob"), bot.person(3003, "carol")
     command = await fake.slash(bob, "separate", in_guild=True, file=media["song2"])
-    await fake.send(carol, media["song_wav"])  # at the same time, in her DM
+    await fake.send(carol, media["song_wav"], in_guild=True)  # at once, mentioning the bot
 
-    bob_preview = await bot.preview(CHANNEL_ID, timeout=120)
-    carol_preview = await bot.preview(carol.dm_channel, timeout=120)
-    assert all("Other Song" in m.content for m in bob_preview[:2])
-    assert all("song" in m.content and "Other Song" not in m.content for m in carol_preview[:2])
-    # The slash command's own answer is the song's status, edited up to "ready".
-    await fake.answer_text(command, "Your preview is ready")
+    def previews() -> tuple[list[Message], list[Message]] | None:
+        files = [m for m in fake.in_channel(CHANNEL_ID) if m.files]
+        bobs = [m for m in files if m.for_user == bob.id]
+        carols = [m for m in files if m.for_user is None]
+        return (bobs, carols) if len(bobs) == 3 and len(carols) == 3 else None
 
-    # Carol can't buy bob's song: his button, tapped by her in the server, names his job.
-    waveform: Message = bob_preview[2]
-    theirs = await fake.press(carol, waveform, waveform.button("vr:card:"))
+    bobs, carols = await fake.wait_for(previews, 120, "both previews")
+    # Bob asked by slash command in a public channel: only he sees his song.
+    assert all(m.ephemeral for m in bobs) and all("Other Song" in m.content for m in bobs[:2])
+    assert not {m.id for m in bobs} & {m.id for m in fake.in_channel(CHANNEL_ID, seen_by=carol.id)}
+    status = await fake.answer_text(command, "Your preview is ready")
+    assert status.ephemeral and status.edits >= 2  # edited: checking → place/progress → ready
+    # Carol mentioned the bot: her song is answered in the channel, for everyone.
+    assert not any(m.ephemeral for m in carols)
+    assert all("song" in m.content and "Other Song" not in m.content for m in carols[:2])
+
+    # Bob can't buy carol's song: her button, tapped by him, names her job.
+    theirs = await fake.press(bob, carols[2], carols[2].button("vr:card:"))
     refused = await fake.answer_text(theirs, "can't find that order")
-    assert refused.ephemeral and refused.for_user == carol.id
-    # Bob's own tap: the link only he sees.
-    mine = await fake.press(bob, waveform, waveform.button("vr:card:"))
-    link = await fake.answer_text(mine, "Pay by card here")
-    assert link.ephemeral and link.for_user == bob.id
-    assert bot.order_of(bob).state is OrderState.CREATED
-    assert bot.pay.users.get("discord", carol.id) is not None
-    assert not bot.pay.ledger.user_orders(bot.pay.users.get("discord", carol.id).id)
+    assert refused.ephemeral and refused.for_user == bob.id
+    # Each one's own tap: a link only they see.
+    for person, waveform in ((bob, bobs[2]), (carol, carols[2])):
+        mine = await fake.press(person, waveform, waveform.button("vr:card:"))
+        link = await fake.answer_text(mine, "Pay by card here")
+        assert link.ephemeral and link.for_user == person.id
+        assert bot.order_of(person).state is OrderState.CREATED
+    assert len(stripe_stub.sessions) == 2

@@ -1,0 +1,43 @@
+"""Across a restart: buttons sent before it still work (dynamic items, matched by their custom_id
+template), and a slash command's song whose interaction the new process no longer holds is
+delivered in the channel where it was asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from payments import OrderState
+from tests.bots.discord.conftest import DiscordHarness, PaymentsService
+from tests.bots.fake_discord import CHANNEL_ID
+from tests.support.stripe_stub import StripeStub
+
+
+async def test_buttons_survive_a_restart_and_stems_find_the_channel(
+    discord_bot: DiscordHarness,
+    payments_service: PaymentsService,
+    worker: object,
+    media: dict[str, Path],
+    stripe_stub: StripeStub,
+    wait_until,
+) -> None:
+    fake, bot = discord_bot.fake, discord_bot
+    ivy = bot.person(9009, "ivy")
+    command = await fake.slash(ivy, "separate", in_guild=True, file=media["song"])
+    *_, waveform = await bot.preview(CHANNEL_ID)
+    assert waveform.ephemeral and waveform.for_user == ivy.id
+    await fake.answer_text(command, "Your preview is ready")
+
+    await bot.stop()
+    await bot.start()  # a new client and frontend: the interaction is forgotten
+
+    tap = await fake.press(ivy, waveform, waveform.button("vr:card:"))
+    await fake.answer_text(tap, "Pay by card here")  # the old button still works
+    (session,) = stripe_stub.sessions.values()
+    order = bot.order_of(ivy)
+    assert await payments_service.checkout_completed(order.id, session["id"], order.price_cents) == 200
+
+    done = await fake.wait_for_text(CHANNEL_ID, "Here are your stems", timeout=120)
+    assert not done.ephemeral  # posted in the channel where ivy asked
+    stems = [m for m in fake.in_channel(CHANNEL_ID) if m.files and m.id > waveform.id]
+    assert len(stems) == 2 and not any(m.ephemeral for m in stems)
+    await wait_until(lambda: bot.pay.ledger.get_order(order.id).state is OrderState.DELIVERED)
