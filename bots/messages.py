@@ -253,6 +253,11 @@ def buy_button(price: str) -> str:
 PAY_BY_CARD_BUTTON = "Pay by card"
 
 
+def buy_by_card_button(price: str) -> str:
+    """The buy button where a card link is the only way to pay (no in-chat invoices)."""
+    return f"Buy full stems — {price}"
+
+
 def format_button(fmt: str, current: str) -> str:
     return f"✓ {fmt.upper()}" if fmt == current else fmt.upper()
 

@@ -35,7 +35,7 @@ class Commands:
         await chat.send_text(
             ctx.text.start(
                 price=ctx.price,
-                card=ctx.offers_card_link,
+                card=ctx.card_too,
                 preview_s=settings.preview_length_s,
                 max_minutes=round(settings.max_duration_s / 60),
             )

@@ -101,6 +101,12 @@ class Context:
         cards: one card button, not two."""
         return self.pay.stripe is not None and self.sold_through is not Provider.TELEGRAM_CARD
 
+    @property
+    def card_too(self) -> bool:
+        """Texts say "or by card" only where the card link is a second way to pay (beside an
+        in-chat invoice); where it is the only way, the price already is the card price."""
+        return self.offers_card_link and supports_invoices(self.frontend)
+
     def is_admin(self, person: Person) -> bool:
         return self.pay.settings.is_admin(person.platform, person.user_id)
 

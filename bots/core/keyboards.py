@@ -26,8 +26,9 @@ def preview(job_id: str, price: str, in_chat: bool, card: bool, current: str) ->
     rows: list[list[Button]] = []
     if in_chat:
         rows.append([Button(messages.buy_button(price), BUY, job_id)])
-    if card:
-        rows.append([Button(messages.PAY_BY_CARD_BUTTON, CARD, job_id)])
+    if card:  # beside an invoice button it is the other way to pay; alone it is *the* buy button
+        label = messages.PAY_BY_CARD_BUTTON if in_chat else messages.buy_by_card_button(price)
+        rows.append([Button(label, CARD, job_id)])
     rows.append(formats(current))
     return rows
 

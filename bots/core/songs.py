@@ -129,7 +129,7 @@ class Songs:
             record.preview_start_s or 0.0,
             min(queue.settings.preview_length_s, record.duration_s),
             ctx.price,
-            card=ctx.offers_card_link,
+            card=ctx.card_too,
         )
         workdir = Path(tempfile.mkdtemp(prefix=f"preview-{record.id[:8]}-", dir=ctx.spool()))
         try:
