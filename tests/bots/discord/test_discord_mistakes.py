@@ -70,6 +70,9 @@ async def test_commands_settings_forget_and_admins(
     granted = await fake.answer_text(await fake.slash(admin, "grant", args=f"{gina.id} paid"), "is now")
     assert granted.content == f"User {gina.id} is now paid."
 
+    export = await fake.answer_text(await fake.slash(admin, "export"), "All ratings")
+    ((name, body),) = export.files.items()
+    assert name.startswith("feedback-") and name.endswith(".csv") and body.startswith(b"created_at")
     ask = await fake.answer_text(await fake.slash(gina, "forget"), "to confirm")
     assert "/forget confirm: yes" in ask.content
     await fake.answer_text(await fake.slash(gina, "forget", confirm="yes"), "deleted your data")
