@@ -11,9 +11,10 @@ Two kinds of chat:
 
 A song sent with ``/separate`` in a server channel is answered privately too: its chat id is a
 *private route* (:func:`private_chat_id`) naming the channel and the interaction, so its job
-events (progress, preview, and stems if they come that soon) go to the interaction's ephemeral
-follow-ups while Discord accepts them (:data:`INTERACTION_TTL_S`), and to the channel after that
-or after a restart (the route's interaction lives in memory only).
+events — progress and the preview, which ends with the waveform image — go to the interaction's
+ephemeral follow-ups. The route closes with that image, or when Discord stops taking follow-ups
+(:data:`INTERACTION_TTL_S`), or at a restart (it lives in memory only); everything later (the
+paid stems, which must outlast an ephemeral message) goes to the channel where the person asked.
 
 A chat's upload limit comes from Discord, never a constant: the interaction's
 ``attachment_size_limit`` (remembered per channel, since a later job event has no interaction),
@@ -92,6 +93,9 @@ class DiscordFrontend:
         if len(self._private) >= MAX_PRIVATE_ROUTES:
             self._private.pop(next(iter(self._private)))
         self._private[chat_id] = (interaction, now + INTERACTION_TTL_S)
+
+    def close_private(self, chat_id: int) -> None:
+        self._private.pop(chat_id, None)
 
     def remember_limit(self, channel_id: int, limit: int) -> None:
         """What an interaction said a channel takes (it knows the server's boosts)."""
@@ -241,9 +245,13 @@ class InteractionChat:
     async def send_image(
         self, path: Path, *, caption: str, buttons: Keyboard | None = None
     ) -> MessageRef:
+        """The preview's last message (the waveform with its buttons): a private route ends
+        here, so what comes later is posted in the channel."""
         view = components.view(buttons)
-        return await self._send(
+        ref = await self._send(
             _content(caption),
             file=discord.File(path, filename=path.name),
             **({"view": view} if view else {}),
         )
+        self._frontend.close_private(self.chat_id)
+        return ref

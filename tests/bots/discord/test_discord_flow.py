@@ -122,3 +122,16 @@ async def test_slash_command_in_a_server_is_private_and_two_people_at_once(
         assert link.ephemeral and link.for_user == person.id
         assert bot.order_of(person).state is OrderState.CREATED
     assert len(stripe_stub.sessions) == 2
+
+    # Bob pays at once: his stems, unlike his preview, are posted in the channel he asked in
+    # (an ephemeral message would not outlast his next reload).
+    order = bot.order_of(bob)
+    session = next(s for s in stripe_stub.sessions.values() if s["client_reference_id"] == order.id)
+    assert await payments_service.checkout_completed(order.id, session["id"], order.price_cents) == 200
+    done = await fake.wait_for_text(CHANNEL_ID, "Here are your stems", timeout=120)
+    assert not done.ephemeral
+    stems = [m for m in fake.in_channel(CHANNEL_ID) if m.files and "preview" not in str(m.files)]
+    assert sorted(n for m in stems for n in m.files) == [
+        "Other Song (instrumental).mp3", "Other Song (vocals).mp3",
+    ]
+    assert not any(m.ephemeral for m in stems)
