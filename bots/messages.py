@@ -134,10 +134,16 @@ class Catalogue:
         bad audio, the pipeline's errors — by its stable ``code``: this catalogue's own words
         where they depend on the platform or the deployment, else the owner's friendly message
         ``said`` (None when there is none)."""
-        if code == INPUT_EXPIRED:
+        if code in (INPUT_EXPIRED, SONG_GONE):
             return (
                 f"That song is no longer stored (uploads are kept for {self.retention_hours} "
                 "hours). Please send it again to get the full version."
+            )
+        if code == ORDER_IN_FLIGHT:
+            return (
+                "You have a paid order that is still being processed. Please try "
+                f"{self.command('forget')} again once your stems have arrived (or the payment "
+                "was refunded)."
             )
         return said or None
 
@@ -147,8 +153,11 @@ class Catalogue:
 
 TELEGRAM = "telegram"
 DISCORD = "discord"
-# Error codes whose words the catalogue owns (jobs.errors.InputExpiredError.code).
+# Codes whose words the catalogue owns: jobs.errors.InputExpiredError.code, the Stars
+# pre-checkout refusal payments.stars.REFUSAL_CODES[MSG_GONE], payments.privacy.ORDER_IN_FLIGHT.
 INPUT_EXPIRED = "input_expired"
+SONG_GONE = "song_gone"
+ORDER_IN_FLIGHT = "order_in_flight"
 _WORDS: Mapping[str, tuple[str, bool, str | None]] = {
     TELEGRAM: ("an audio file, voice note, document or video", False, "Stars"),
     DISCORD: ("an audio or video attachment (or with /separate)", True, None),

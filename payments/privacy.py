@@ -32,6 +32,7 @@ from payments.models import (
 )
 
 FORGOTTEN_PREFIX = "forgotten-"
+ORDER_IN_FLIGHT = "order_in_flight"
 MSG_IN_FLIGHT = (
     "You have a paid order that is still being processed. Please try /forget again once "
     "your stems have arrived (or the payment was refunded)."
@@ -43,6 +44,11 @@ class ForgetResult:
     forgotten: bool
     message: str | None = None  # friendly reason when not forgotten
     deleted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str | None:
+        """Why not, as a stable code the bots' text catalogue may word its own way."""
+        return ORDER_IN_FLIGHT if self.message == MSG_IN_FLIGHT else None
 
 
 def forget_user(db: Database, platform: str, platform_user_id: str | int) -> ForgetResult:

@@ -37,6 +37,16 @@ MSG_CLOSED = "This order is closed. Please send the song again to buy it."
 MSG_PRICE = "The price has changed. Please ask for a new invoice."
 MSG_GONE = "Sorry, this song has expired from our storage. Please send it again."
 MSG_BANNED = "Payments are not available for this account."
+# Each refusal's stable code: the bots' text catalogue may say it in its own words.
+REFUSAL_CODES = {
+    MSG_UNKNOWN: "invoice_unknown",
+    MSG_NOT_YOURS: "invoice_not_yours",
+    MSG_ALREADY_PAID: "order_already_paid",
+    MSG_CLOSED: "order_closed",
+    MSG_PRICE: "price_changed",
+    MSG_GONE: "song_gone",
+    MSG_BANNED: "payer_banned",
+}
 
 # Whether the song behind an order is still stored (the preview's upload, kept for a while).
 SongAvailable = Callable[[Order], bool]
@@ -104,6 +114,11 @@ class PreCheckoutDecision:
     ok: bool
     error_message: str | None = None
     order: Order | None = None
+
+    @property
+    def code(self) -> str | None:
+        """The refusal's stable code (:data:`REFUSAL_CODES`); None when accepted."""
+        return REFUSAL_CODES.get(self.error_message or "")
 
 
 class StarsPayments:

@@ -97,7 +97,7 @@ class Commands:
             return
         result = await asyncio.to_thread(ctx.pay.forget, person.platform, person.user_id)
         if not result.forgotten:
-            await chat.send_text(result.message or messages.INTERNAL_ERROR)
+            await chat.send_text(ctx.text.error(result.code, result.message) or messages.INTERNAL_ERROR)
             return
         # Their jobs too: records (file names, song tags, chat ids), stored songs and results.
         queue = ctx.services.queue

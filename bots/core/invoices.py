@@ -78,7 +78,9 @@ class InChatCheckout:
             # Refusing is safe (no money moves); accepting blind could take money for nothing.
             log.exception("pre-checkout check failed; refusing")
             return messages.CHECKOUT_REFUSED
-        return None if decision.ok else (decision.error_message or messages.CHECKOUT_REFUSED)
+        if decision.ok:
+            return None
+        return self.ctx.text.error(decision.code, decision.error_message) or messages.CHECKOUT_REFUSED
 
     async def payment(self, chat: Chat, payer: Person, paid: ChatPayment) -> None:
         """Money arrived: record it first (so it can't be lost), then start the full job. Money

@@ -178,4 +178,13 @@ def test_failures_from_other_packages_are_told_in_the_catalogues_words() -> None
     assert "kept for 6 hours" in discord.error(expired.code, expired.user_message)
     assert "no longer stored" in discord.error(expired.code, expired.user_message)
     assert discord.error("bad_audio", "That file seems damaged.") == "That file seems damaged."
+    from payments.privacy import MSG_IN_FLIGHT, ForgetResult
+    from payments.stars import MSG_GONE, MSG_PRICE, PreCheckoutDecision
+
+    gone = PreCheckoutDecision(False, MSG_GONE)
+    assert "kept for 6 hours" in discord.error(gone.code, gone.error_message)
+    price = PreCheckoutDecision(False, MSG_PRICE)
+    assert discord.error(price.code, price.error_message) == MSG_PRICE  # payments' own words
+    refused = ForgetResult(False, MSG_IN_FLIGHT)
+    assert "still being processed" in discord.error(refused.code, refused.message)
     assert discord.error("unknown", "") is None
