@@ -318,20 +318,26 @@ def fell_back(wanted: str, sent: str, limit_bytes: int) -> str:
     )
 
 
-def still_too_big(limit_bytes: int) -> str:
-    return (
-        f"Even as MP3 the stems are over the {_mb(limit_bytes)} upload limit. "
-        "Your payment has been refunded."
+def still_too_big(limit_bytes: int | None) -> str:
+    """No way to hand the stems over (None: the platform refused them as too big)."""
+    why = (
+        f"Even as MP3 the stems are over the {_mb(limit_bytes)} upload limit."
+        if limit_bytes
+        else "The stems are too big to send here."
     )
+    return f"{why} Your payment has been refunded."
 
 
-def sent_as_links(limit_bytes: int, valid_days: int, urls: Mapping[str, str]) -> str:
-    """Stems over the chat's upload limit even as MP3: links instead of files."""
+def sent_as_links(limit_bytes: int | None, valid_days: int, urls: Mapping[str, str]) -> str:
+    """Stems over the chat's upload limit even as MP3 (None: the platform refused them as too
+    big): links instead of files."""
     lines = "\n".join(f"{name.capitalize()}: {url}" for name, url in urls.items())
-    return (
-        f"Your stems are bigger than the {_mb(limit_bytes)} files I can send here, even as MP3, "
-        f"so here are download links (valid for {valid_days} days):\n{lines}"
+    why = (
+        f"bigger than the {_mb(limit_bytes)} files I can send here, even as MP3,"
+        if limit_bytes
+        else "too big to send here,"
     )
+    return f"Your stems are {why} so here are download links (valid for {valid_days} days):\n{lines}"
 
 
 def download_button(stem: str) -> str:

@@ -89,6 +89,11 @@ class MessageGone(Exception):
     deleted it, or it is too old): send a new one instead."""
 
 
+class UploadTooLarge(Exception):
+    """Raised by :meth:`Chat.send_audio` / :meth:`Chat.send_file` when the platform refuses a
+    file for its size after all (a chat's limit lower than it said): stems then go as links."""
+
+
 class DownloadTooLarge(Exception):
     """Raised by :attr:`Upload.fetch` when the platform refuses a file for its size (a file
     whose size was not declared up front)."""

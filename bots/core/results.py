@@ -20,7 +20,7 @@ from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.delivery import Fitted, StemsTooLarge, file_name, fit_for_upload
-from bots.core.ports import Chat, MessageRef, Person, Reaction
+from bots.core.ports import Chat, MessageRef, Person, Reaction, UploadTooLarge
 from jobs import JobRecord
 from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 
@@ -59,8 +59,14 @@ class Results:
                     return
                 fmt = record.output_format
             else:
-                refs = await self._send_files(chat, fitted, title, performer, limit)
-                fmt = fitted.fmt
+                try:
+                    refs = await self._send_files(chat, fitted, title, performer, limit)
+                    fmt = fitted.fmt
+                except UploadTooLarge:  # the chat's real limit is lower than it said
+                    refs = await self._send_links(chat, record, None)
+                    if refs is None:
+                        return
+                    fmt = record.output_format
             refs.append(
                 await chat.send_text(messages.delivered(fmt), keyboards.feedback(record.id))
             )
@@ -89,7 +95,7 @@ class Results:
         return refs
 
     async def _send_links(
-        self, chat: Chat, record: JobRecord, limit: int
+        self, chat: Chat, record: JobRecord, limit: int | None
     ) -> list[MessageRef] | None:
         """Stems over the chat's upload limit even as MP3: signed, expiring download links
         (served by the payments service), with a message saying why. Without links configured

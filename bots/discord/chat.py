@@ -25,17 +25,21 @@ can only lower it. Discord has no in-chat invoices, so the frontend does not imp
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import discord
 
-from bots.core.ports import Keyboard, MessageGone, MessageRef
+from bots.core.ports import Keyboard, MessageGone, MessageRef, UploadTooLarge
 from bots.discord import components
 from bots.discord.config import DEFAULT_UPLOAD_LIMIT, DiscordConfig
 
 PLATFORM = "discord"
 MAX_CONTENT_CHARS = 2000
+# Discord's answer to a file over the channel's limit.
+PAYLOAD_TOO_LARGE = 413
 # Channels whose upload limit was last reported by an interaction (bounded: oldest dropped).
 MAX_REMEMBERED_LIMITS = 10_000
 # Discord takes follow-ups to an interaction for 15 minutes; we stop a minute early.
@@ -57,6 +61,17 @@ def channel_of(chat_id: int) -> int:
 
 def _content(text: str | None) -> str | None:
     return text[:MAX_CONTENT_CHARS] if text else None
+
+
+@contextlib.contextmanager
+def _too_large_as_core_error() -> Iterator[None]:
+    """Discord refusing a file for its size becomes the core's :class:`UploadTooLarge`."""
+    try:
+        yield
+    except discord.HTTPException as err:
+        if err.status == PAYLOAD_TOO_LARGE:
+            raise UploadTooLarge(str(err)) from err
+        raise
 
 
 def _audio_content(title: str, performer: str, caption: str | None) -> str:
@@ -128,7 +143,8 @@ class ChannelChat:
         return self._frontend.upload_limit(self.chat_id)
 
     async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
-        message = await self._channel.send(content=content, **kwargs)  # type: ignore[arg-type]
+        with _too_large_as_core_error():
+            message = await self._channel.send(content=content, **kwargs)  # type: ignore[arg-type]
         return MessageRef(chat_id=self.chat_id, message_id=message.id)
 
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
@@ -211,12 +227,13 @@ class InteractionChat:
         return self._limit
 
     async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
-        message = await self.interaction.followup.send(
-            content=content or discord.utils.MISSING,  # type: ignore[arg-type]
-            ephemeral=self.ephemeral,
-            wait=True,
-            **kwargs,  # type: ignore[arg-type]
-        )
+        with _too_large_as_core_error():
+            message = await self.interaction.followup.send(
+                content=content or discord.utils.MISSING,  # type: ignore[arg-type]
+                ephemeral=self.ephemeral,
+                wait=True,
+                **kwargs,  # type: ignore[arg-type]
+            )
         self.replied = True
         return MessageRef(chat_id=self.chat_id, message_id=message.id)
 
