@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 import discord
 import yarl
@@ -24,7 +25,7 @@ from discord.gateway import DiscordWebSocket
 
 from bots import messages
 from bots.core.flow import Flow
-from bots.core.ports import Person
+from bots.core.ports import Chat, Person
 from bots.core.services import Services
 from bots.discord.chat import PLATFORM, DiscordFrontend, InteractionChat
 from bots.discord.components import ActionButton
@@ -132,17 +133,21 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
         ))
 
 
-def _simple(handlers: Handlers, call):  # noqa: ANN001, ANN202 - discord.py reads the signature
-    async def command(interaction: discord.Interaction) -> None:
-        async def run(chat: InteractionChat, who: Person) -> None:
-            await call(chat, who)
+CommandCallback = Callable[..., Awaitable[None]]
 
-        await handlers.interaction(interaction, run)
+
+def _simple(handlers: Handlers, call: Callable[[Chat, Person], Awaitable[None]]) -> CommandCallback:
+    """A command with no options (discord.py reads the options from this signature)."""
+
+    async def command(interaction: discord.Interaction) -> None:
+        await handlers.interaction(interaction, call)
 
     return command
 
 
-def _admin(handlers: Handlers, name: str):  # noqa: ANN202 - discord.py reads the signature
+def _admin(handlers: Handlers, name: str) -> CommandCallback:
+    """An admin command: its arguments as one optional text option, as on Telegram."""
+
     async def command(interaction: discord.Interaction, args: str | None = None) -> None:
         await handlers.admin(interaction, name, args)
 
