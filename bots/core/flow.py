@@ -72,10 +72,13 @@ class Flow:
     @property
     def owns_recovery(self) -> bool:
         """Payments' recovery runs in one process per deployment: the payments service
-        (``python -m payments.webhook``, which runs wherever ``STRIPE_WEBHOOK_SECRET`` is set);
-        without it, the bot that takes money in the chat (Telegram). A bot that sells only by
-        card link (Discord) never runs it."""
-        return supports_invoices(self.frontend) and not self.ctx.pay.settings.stripe_webhook_secret
+        (``python -m payments.webhook``, which ``scripts/run.sh`` starts wherever
+        ``STRIPE_API_KEY`` and ``STRIPE_WEBHOOK_SECRET`` are set); without it, the bot that
+        takes money in the chat (Telegram). A bot that sells only by card link (Discord) never
+        runs it."""
+        settings = self.ctx.pay.settings
+        service = bool(settings.stripe_api_key and settings.stripe_webhook_secret)
+        return supports_invoices(self.frontend) and not service
 
     async def resume(self) -> None:
         """At start-up: register in-chat refunds and re-send this bot's pending ones; where this

@@ -114,7 +114,9 @@ async def test_recovery_runs_in_one_process_per_deployment(
     recovered = services.payments.ledger.get_order(order.id)
     assert recovered.state is OrderState.PAID and recovered.fulfil_attempts == 1
 
-    with_service = dataclasses.replace(services.payments.settings, stripe_webhook_secret="whsec_x")
+    with_service = dataclasses.replace(
+        services.payments.settings, stripe_api_key="sk_x", stripe_webhook_secret="whsec_x"
+    )
     services.payments.settings = with_service
     assert not paying.owns_recovery  # the payments service recovers instead
     card_only.close()
