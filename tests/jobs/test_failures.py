@@ -128,10 +128,12 @@ def test_retry_after_a_host_crash_does_not_wait_for_the_dead_schedulers_lock(
     stale_until = time.monotonic() + connection.ttl(lock)  # ... and it would block until then
     (rescuer,) = start_workers(1)
     queue = JobQueue(job_queue.settings)
+    wait_for(lambda: (r := queue.get(record.id)) and r.attempts == 2, timeout=120,
+             what="the retry to start")
+    assert time.monotonic() < stale_until  # the retry did not wait for the dead holder's lock
     done = wait_for(lambda: (r := queue.get(record.id)) and r.finished and r, timeout=120)
     assert done.status is JobStatus.DONE and done.attempts == 2
     assert done.worker_pid == rescuer.pid
-    assert time.monotonic() < stale_until
     holder = connection.get(lock)
     assert holder not in (None, dead_holder)
     assert client_name(holder.decode()) in {c["name"] for c in connection.client_list()}
