@@ -145,7 +145,9 @@ class ResultsPage:
         router.add_get("/r/{token}/audio/{stem}", self.audio)
         router.add_get("/r/{token}/file/{stem}", self.download)
         router.add_get("/r/{token}/waveform.png", self.waveform)
-        router.add_route("*", "/r{tail:.*}", self.not_found)  # last: what nothing above matched
+        # Last: whatever under /r nothing above matched (not /robots.txt or other /r… routes).
+        router.add_route("*", "/r", self.not_found)
+        router.add_route("*", "/r/{tail:.*}", self.not_found)
 
     # ------------------------------------------------------------------ checks
 

@@ -174,6 +174,7 @@ def test_path_tricks_and_listings_are_refused(site: Site) -> None:
         assert reply.status == 404, (listing, reply.status)
         assert "Nothing here" in reply.text
         assert ".mp3" not in reply.text and "Index of" not in reply.text
+    assert "Nothing here" not in site.get("/robots.txt").text  # /r… is not all of /r*
 
 
 def test_thumbs_up_is_the_owners_one_rating_of_the_job(site: Site) -> None:
