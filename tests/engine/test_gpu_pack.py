@@ -1,0 +1,162 @@
+"""The GPU training pack (scripts/build_gpu_pack.py) and the multi-process remix loader
+(engine/loader.py), on a tiny generated data tree: what engine.data reads from the pack must be the
+same material, split the same way, at the same band-widths."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from engine.data import Remixer, load_pools
+from engine.loader import RemixWorkers
+from engine.train import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pack_module():  # noqa: ANN202 - a script, loaded by path
+    spec = importlib.util.spec_from_file_location("build_gpu_pack", ROOT / "scripts/build_gpu_pack.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_gpu_pack"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tone(seconds: float, rate: int, channels: int, f0: float) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.3 * np.sin(2 * np.pi * f0 * t) * (np.sin(2 * np.pi * 0.5 * t) > -0.5)
+    return np.stack([x * (1 - 0.3 * c) for c in range(channels)], axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A shared-data-like root and an extra-data-like root whose MANIFEST names finished files."""
+    train_root = tmp_path_factory.mktemp("src") / "train"
+    for name in ("amy_1_01", "amy_1_02", "amy_1_03", "leon_2_01", "abjones_3_01"):  # 16 kHz mono
+        clip = train_root / "pairs" / "mir1k" / name
+        clip.mkdir(parents=True)
+        sf.write(clip / "vocals.ogg", _tone(2.0, 16000, 1, 300), 16000)
+        sf.write(clip / "accompaniment.ogg", _tone(2.0, 16000, 1, 110), 16000)
+    album = train_root / "pairs" / "album" / "Song"
+    album.mkdir(parents=True)
+    sf.write(album / "vocals.ogg", _tone(6.0, 44100, 2, 330), 44100)
+    sf.write(album / "accompaniment.ogg", _tone(6.0, 44100, 2, 82), 44100)
+    for source in ("solo", "saebyulgan"):
+        (train_root / "vocals" / source).mkdir(parents=True)
+        sf.write(train_root / "vocals" / source / "a.ogg", _tone(3.0, 44100, 1, 440), 44100)
+    for song in ("Rock_song", "War_of_freedom"):
+        folder = train_root / "instrumental" / "fof" / song
+        folder.mkdir(parents=True)
+        for part in ("song", "guitar"):
+            sf.write(folder / f"{part}.ogg", _tone(20.0, 44100, 2, 98), 44100)
+    extra = train_root.parent / "extra"
+    (extra / "instrumental").mkdir(parents=True)
+    for name in ("done", "being_written"):
+        sf.write(extra / "instrumental" / f"{name}.flac", _tone(30.0, 44100, 2, 65), 44100)
+    (extra / "MANIFEST.tsv").write_text(
+        "package\tfile\tdecision\npkg\tdone.ogg\tkept as instrumental/done.flac\n"
+    )
+    return train_root, extra
+
+
+@pytest.fixture(scope="module")
+def pack(data_tree: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    module = _pack_module()
+    out = tmp_path_factory.mktemp("pack") / "gpu-pack"
+    settings = module.Settings(mir_per_singer=1, excerpt_s=8.0, min_excerpt_s=4.0, target_mb=1.0)
+    module.build(list(data_tree), out, settings, jobs=2, log=lambda _m: None)
+    return out
+
+
+def test_pack_keeps_layout_rates_and_split(pack: Path) -> None:
+    files = {str(p.relative_to(pack)) for p in pack.rglob("*.opus")}
+    assert "train/pairs/album/Song/vocals.opus" in files
+    assert "train/pairs/mir1k/abjones_3_01/accompaniment.opus" in files  # validation: always
+    assert sum(f.startswith("train/pairs/mir1k/amy_") for f in files) == 2  # one pair per singer
+    assert "train/instrumental/fof/War_of_freedom/song.opus" in files  # parts summed into one
+    assert "extra/instrumental/done.opus" in files
+    assert "extra/instrumental/being_written.opus" not in files  # not finished per its MANIFEST
+    assert sf.info(str(pack / "train/pairs/mir1k/amy_1_01/vocals.opus")).samplerate == 16000
+    album = sf.info(str(pack / "train/pairs/album/Song/vocals.opus"))
+    assert (album.samplerate, album.channels) == (48000, 2)
+    assert sf.info(str(pack / "train/vocals/solo/a.opus")).channels == 1
+    validation_song = sf.info(str(pack / "train/instrumental/fof/War_of_freedom/song.opus"))
+    assert validation_song.duration == pytest.approx(20.0, abs=0.05)  # validation: whole
+    assert sf.info(str(pack / "train/instrumental/fof/Rock_song/song.opus")).duration < 8.1
+    rows = list(csv.DictReader((pack / "MANIFEST.tsv").open(), delimiter="\t"))
+    assert {r["file"] for r in rows} == files
+    summary = json.loads((pack / "PACK.json").read_text())
+    assert summary["size_mb"] <= 1.0 + 0.05
+
+
+def test_engine_data_loads_both_splits_of_the_pack(pack: Path, tmp_path: Path) -> None:
+    roots = [pack / "train", pack / "extra"]
+    train_pools = load_pools(roots, "train")
+    assert len(train_pools.pairs) == 3  # two MIR-1K singers' one pair each, and the album
+    assert sorted(train_pools.pair_bands) == [8000.0, 8000.0, 24000.0]  # 16 kHz stays 16 kHz
+    assert len(train_pools.vocals) == 1 and len(train_pools.instrumentals) == 2
+    validation = load_pools(roots, "validation")
+    assert len(validation.pairs) == 1 and len(validation.vocals) == 1
+    assert len(validation.instrumentals) == 1
+    # Unpacked to WAV (what the device does before training): the same material and bands.
+    _pack_module().unpack(pack, tmp_path / "wav", jobs=2)
+    unpacked = load_pools([tmp_path / "wav" / "train", tmp_path / "wav" / "extra"], "train")
+    assert sorted(unpacked.pair_bands) == [8000.0, 8000.0, 22050.0]  # 48 kHz became 44.1
+    assert [Path(f).with_suffix("") for f in unpacked.files] == [
+        Path(f).with_suffix("") for f in train_pools.files]
+    for (v1, a1), (v2, a2) in zip(train_pools.pairs, unpacked.pairs, strict=True):
+        np.testing.assert_allclose(v1, v2, atol=1e-6)  # engine.data's resampling, done ahead
+        np.testing.assert_allclose(a1, a2, atol=1e-6)
+
+
+def test_remix_workers_give_consistent_distinct_batches(pack: Path) -> None:
+    remixer = Remixer(load_pools([pack / "train"], "train"), augment=True)
+    workers = RemixWorkers(remixer, batch=3, length=20_000, seed=5, workers=2)
+    try:
+        batches = [workers.get() for _ in range(4)]
+    finally:
+        workers.close()
+    for mix, targets, band in batches:
+        assert mix.shape == (3, 2, 20_000) and targets.shape == (3, 2, 2, 20_000)
+        assert band.shape == (3,)
+        torch.testing.assert_close(mix, targets.sum(dim=1), atol=1e-5, rtol=0)
+    assert not torch.equal(batches[0][0], batches[1][0])  # two workers, two generators
+    with pytest.raises(RuntimeError):
+        workers.get()
+
+
+def test_training_with_loader_processes(pack: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(data=[pack / "train"], run_dir=tmp_path / "run", steps=3, batch=2, width=2,
+                      stereo=True, validate_every=3, validation_examples=2, loaders=2)
+    final = train(cfg)
+    assert final["step"] == 3 and len(final["history"]) == 1
+
+
+def test_model_parts_reassemble_and_stale_parts_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$OUT takes files of ≤ 16 MiB: a model goes back in parts that ``cat`` joins again, and the
+    parts present always belong to one model."""
+    spec = importlib.util.spec_from_file_location("gpu_report", ROOT / "scripts/gpu_report.py")
+    assert spec and spec.loader
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    monkeypatch.setattr(report, "PART_BYTES", 1000)
+    out = tmp_path / "out"
+    out.mkdir()
+    big, small = tmp_path / "big.pt", tmp_path / "small.pt"
+    big.write_bytes(np.random.default_rng(0).bytes(3500))
+    small.write_bytes(b"x" * 1500)
+    assert report.write_parts(big, out)["parts"] == 4
+    info = report.write_parts(small, out)
+    assert info["parts"] == 2
+    parts = sorted(out.iterdir())
+    assert [p.name for p in parts] == ["model.pt.part0", "model.pt.part1"]
+    assert b"".join(p.read_bytes() for p in parts) == small.read_bytes()
