@@ -58,6 +58,7 @@ TOKEN = "123456:LOAD-bench-token"
 FIRST_ANSWER_GOAL_S = 2.0
 BOT_START_TIMEOUT_S = 60.0
 FIRST_USER_ID = 10_000
+SOURCE_S = 200.0  # the songs start anywhere in this many seconds of the looped demo mix
 # The back-pressure answer contains this; texts matching IN_PROGRESS are the status message on
 # its way (checking, place in line, progress %, ready); any other text ended the upload.
 BUSY_MARK = "busy"
@@ -112,11 +113,10 @@ class TimedBotApi(FakeBotApi):
 
 
 def make_song(path: Path, source_wav: Path, seconds: float, offset_s: float) -> Path:
-    """``seconds`` of the demo mix from ``offset_s`` (looped), as a 192 kbps mp3."""
+    """``seconds`` of ``source_wav`` from ``offset_s``, as a 192 kbps mp3."""
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-ss", f"{offset_s:.2f}",
-         "-i", str(source_wav), "-t", f"{seconds:.0f}", "-c:a", "libmp3lame", "-b:a", "192k",
-         str(path)],
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{offset_s:.3f}", "-i", str(source_wav),
+         "-t", f"{seconds:.0f}", "-c:a", "libmp3lame", "-b:a", "192k", str(path)],
         check=True,
     )
     return path
@@ -150,14 +150,17 @@ async def run(args: argparse.Namespace) -> str:
     try:
         print(f"making {args.people} songs of {args.song_s:.0f} s ...", flush=True)
         rng = random.Random(12)
-        source = tmp / "demo.wav"  # decoded once: every song is a cut of it
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(DEMO_SONG),
+        # The demo mix looped to a few minutes, decoded once: every song is a cut of it from its
+        # own offset (no two hash the same, so the same-song cache never answers).
+        source = tmp / "demo.wav"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1",
+                        "-i", str(DEMO_SONG), "-t", f"{SOURCE_S + args.song_s:.0f}",
                         str(source)], check=True)
         people = [
             Person(
                 User(FIRST_USER_ID + i, first_name=f"P{i}"),
                 make_song(tmp / f"song-{FIRST_USER_ID + i}.mp3", source, args.song_s,
-                          rng.uniform(0, 200)),
+                          rng.uniform(0, SOURCE_S)),
             )
             for i in range(args.people)
         ]
