@@ -369,6 +369,7 @@ RETRYING = "That took longer than it should — I'm trying again."
 
 # ------------------------------------------------------------------------------------ feedback
 
+OPEN_IN_BROWSER_BUTTON = "🌐 Open in browser"
 THUMBS_UP = "👍"
 THUMBS_DOWN = "👎"
 FEEDBACK_THANKS = "Thanks for the feedback!"

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from bots import messages
 from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person, supports_invoices
@@ -107,6 +108,16 @@ class Context:
         in-chat invoice); where it is the only way, the price already is the card price."""
         return self.offers_card_link and supports_invoices(self.frontend)
 
+    def results_page(self, job_id: str) -> str | None:
+        """The job's signed results page for an "Open in browser" button, or None where there is
+        none a person could open: no ``DOWNLOAD_SECRET`` (no page is served), or a
+        ``PUBLIC_BASE_URL`` on this machine's loopback (a phone cannot reach it, and Telegram
+        refuses such buttons, failing the whole message)."""
+        links = self.services.links
+        if links is None or is_loopback_url(links.base_url):
+            return None
+        return links.page_url(job_id)
+
     def is_admin(self, person: Person) -> bool:
         return self.pay.settings.is_admin(person.platform, person.user_id)
 
@@ -155,3 +166,11 @@ class Context:
             except MessageGone:
                 pass
         return await chat.send_text(text)
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost")

@@ -21,8 +21,16 @@ def formats(current: str) -> list[Button]:
     return [Button(messages.format_button(fmt, current), FORMAT, fmt) for fmt in OUTPUT_FORMATS]
 
 
-def preview(job_id: str, price: str, in_chat: bool, card: bool, current: str) -> Keyboard:
-    """Buy in the chat (an invoice), pay by card (a Checkout link), and the stems' format."""
+def open_in_browser(page_url: str | None) -> Keyboard:
+    """The job's results page (``payments.results_page_url``), where there is one."""
+    return [[Button(messages.OPEN_IN_BROWSER_BUTTON, url=page_url)]] if page_url else []
+
+
+def preview(
+    job_id: str, price: str, in_chat: bool, card: bool, current: str, page_url: str | None = None
+) -> Keyboard:
+    """Buy in the chat (an invoice), pay by card (a Checkout link), the stems' format, and the
+    preview's results page."""
     rows: list[list[Button]] = []
     if in_chat:
         rows.append([Button(messages.buy_button(price), BUY, job_id)])
@@ -30,16 +38,16 @@ def preview(job_id: str, price: str, in_chat: bool, card: bool, current: str) ->
         label = messages.PAY_BY_CARD_BUTTON if in_chat else messages.buy_by_card_button(price)
         rows.append([Button(label, CARD, job_id)])
     rows.append(formats(current))
-    return rows
+    return rows + open_in_browser(page_url)
 
 
-def feedback(job_id: str) -> Keyboard:
+def feedback(job_id: str, page_url: str | None = None) -> Keyboard:
     return [
         [
             Button(messages.THUMBS_UP, FEEDBACK, f"{FEEDBACK_UP}:{job_id}"),
             Button(messages.THUMBS_DOWN, FEEDBACK, f"{FEEDBACK_DOWN}:{job_id}"),
         ]
-    ]
+    ] + open_in_browser(page_url)
 
 
 def downloads(urls: dict[str, str]) -> Keyboard:

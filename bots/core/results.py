@@ -68,7 +68,10 @@ class Results:
                         return
                     fmt = record.output_format
             refs.append(
-                await chat.send_text(messages.delivered(fmt), keyboards.feedback(record.id))
+                await chat.send_text(
+                    messages.delivered(fmt),
+                    keyboards.feedback(record.id, ctx.results_page(record.id)),
+                )
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

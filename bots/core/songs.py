@@ -124,6 +124,7 @@ class Songs:
             in_chat=supports_invoices(ctx.frontend),
             card=ctx.offers_card_link,
             current=await ctx.output_format(record.user_id),
+            page_url=ctx.results_page(record.id),
         )
         caption = messages.preview_caption(
             record.preview_start_s or 0.0,

@@ -14,8 +14,10 @@ import pytest
 import jobs
 import payments
 from bots import messages
+from bots.core import keyboards
 from bots.core.flow import Flow
 from bots.core.ports import (
+    Button,
     ChatPayment,
     MessageRef,
     Person,
@@ -190,3 +192,40 @@ def test_failures_from_other_packages_are_told_in_the_catalogues_words() -> None
     refused = ForgetResult(False, MSG_IN_FLIGHT)
     assert "still being processed" in discord.error(refused.code, refused.message)
     assert discord.error("unknown", "") is None
+
+
+@pytest.mark.parametrize(
+    ("secret", "base", "shown"),
+    [
+        ("page-secret", "https://stems.example.com", True),
+        ("page-secret", "http://127.0.0.1:8080", False),  # no phone can open this machine's loopback
+        ("page-secret", "http://localhost:8080", False),
+        ("", "https://stems.example.com", False),  # no DOWNLOAD_SECRET: no page is served
+    ],
+)
+def test_open_in_browser_button_links_the_jobs_own_signed_page(
+    tmp_path: Path, secret: str, base: str, shown: bool
+) -> None:
+    services = Services.build(
+        "fakechat",
+        jobs.Settings(redis_url=CLOSED_REDIS, storage_dir=tmp_path / "storage"),
+        payments.Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}",
+                          download_secret=secret, public_base_url=base),
+    )
+    flow = _flow(FakeFrontend(), services, tmp_path)
+    job_id = "b" * 32
+    url = flow.ctx.results_page(job_id)
+    preview_rows = keyboards.preview(job_id, "€3", in_chat=False, card=True, current="wav",
+                                     page_url=url)
+    feedback_rows = keyboards.feedback(job_id, url)
+    if not shown:
+        assert url is None
+        assert all(b.url is None for row in preview_rows + feedback_rows for b in row)
+    else:
+        assert url is not None and url.startswith(f"{base}/r/")
+        grant = services.links.verify_page(url.rsplit("/", 1)[1])
+        assert grant is not None and grant.job_id == job_id and not grant.expired
+        for rows in (preview_rows, feedback_rows):
+            assert rows[-1] == [Button(messages.OPEN_IN_BROWSER_BUTTON, url=url)]
+    flow.close()
+    services.payments.close()
