@@ -128,7 +128,24 @@ class DiscordFrontend:
         return min(limit, cap) if cap else limit
 
 
-class ChannelChat:
+class _FileSends:
+    """Audio and files go out the same way on both routes: through the route's own ``_send``."""
+
+    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+        raise NotImplementedError
+
+    async def send_audio(
+        self, path: Path, *, title: str, performer: str, caption: str | None = None
+    ) -> MessageRef:
+        return await self._send(
+            _audio_content(title, performer, caption), file=discord.File(path, filename=path.name)
+        )
+
+    async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
+        return await self._send(_content(caption), file=discord.File(path, filename=path.name))
+
+
+class ChannelChat(_FileSends):
     """A channel by id: works for DMs and server channels, cached or not."""
 
     def __init__(self, frontend: DiscordFrontend, channel_id: int) -> None:
@@ -159,16 +176,6 @@ class ChannelChat:
         except discord.NotFound as err:  # the person (or a moderator) deleted it
             raise MessageGone(str(err)) from err
 
-    async def send_audio(
-        self, path: Path, *, title: str, performer: str, caption: str | None = None
-    ) -> MessageRef:
-        return await self._send(
-            _audio_content(title, performer, caption), file=discord.File(path, filename=path.name)
-        )
-
-    async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
-        return await self._send(_content(caption), file=discord.File(path, filename=path.name))
-
     async def send_image(
         self, path: Path, *, caption: str, buttons: Keyboard | None = None
     ) -> MessageRef:
@@ -180,7 +187,7 @@ class ChannelChat:
         )
 
 
-class InteractionChat:
+class InteractionChat(_FileSends):
     """The replies to one interaction, as follow-ups (ephemeral in a server channel).
 
     :meth:`begin` defers within Discord's 3 s; :attr:`replied` says whether anything was sent,
@@ -248,16 +255,6 @@ class InteractionChat:
             )
         except discord.NotFound as err:
             raise MessageGone(str(err)) from err
-
-    async def send_audio(
-        self, path: Path, *, title: str, performer: str, caption: str | None = None
-    ) -> MessageRef:
-        return await self._send(
-            _audio_content(title, performer, caption), file=discord.File(path, filename=path.name)
-        )
-
-    async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
-        return await self._send(_content(caption), file=discord.File(path, filename=path.name))
 
     async def send_image(
         self, path: Path, *, caption: str, buttons: Keyboard | None = None
