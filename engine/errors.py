@@ -1,4 +1,4 @@
-"""Error types for audio the engine cannot take.
+"""Error types for audio the engine cannot take, and the base of every user-facing error.
 
 Each carries a short, friendly ``user_message`` so the bots can answer a person without knowing
 engine internals, and a stable ``code`` so the job pipeline can record why a job failed and tell
@@ -10,16 +10,29 @@ from __future__ import annotations
 import math
 
 
-class AudioError(Exception):
-    """Base class: the input cannot be separated. Permanent — retrying will not help."""
+class UserFacingError(Exception):
+    """The one base of every error a person may be told about, engine's and the pipeline's.
 
-    code = "bad_audio"
-    user_message = "I couldn't read that file as audio. Please send a song (mp3, m4a, flac, wav, ogg)."
+    Invariant: ``code`` is stable (it is stored in job records and turned into localised text by
+    the bots) and ``user_message`` is friendly text a bot can send as it is — never a traceback.
+    ``detail`` (the exception's ``str``) is for logs. Subclasses set class-level defaults; an
+    instance may carry a more precise ``user_message``.
+    """
+
+    code = "error"
+    user_message = "Something went wrong. Please try again."
 
     def __init__(self, detail: str = "", user_message: str | None = None) -> None:
         super().__init__(detail or self.user_message)
         if user_message is not None:
             self.user_message = user_message
+
+
+class AudioError(UserFacingError):
+    """Base class: the input cannot be separated. Permanent — retrying will not help."""
+
+    code = "bad_audio"
+    user_message = "I couldn't read that file as audio. Please send a song (mp3, m4a, flac, wav, ogg)."
 
 
 class NotAudioError(AudioError):

@@ -5,15 +5,14 @@ The bots and payments use only what this package exports; nothing here is platfo
 
 Submitting and watching (a bot)::
 
-    from jobs import EventConsumer, EventType, JobQueue, UserLimitError
-    from engine.errors import AudioError
+    from jobs import EventConsumer, EventType, JobQueue, UserFacingError
 
     queue = JobQueue.from_env()                      # REDIS_URL, STORAGE_DIR / S3_*, ...
     try:
         record = await asyncio.to_thread(
             queue.submit, user_id, "telegram", chat_id, path, kind="preview", filename=name
         )
-    except (AudioError, UserLimitError) as exc:      # bad file / too many songs in flight
+    except UserFacingError as exc:   # bad file (AudioError), too many songs, busy (JobError)
         await reply(exc.user_message)
     if record.cached:                                # same song done before: answer now,
         await send_results(record)                   # (no event for an unpaid answer)
@@ -49,7 +48,9 @@ The worker (``python worker.py``) and the design are described in docs/PIPELINE.
 
 from __future__ import annotations
 
+from engine.errors import AudioError, UserFacingError
 from jobs.errors import (
+    BusyError,
     InputExpiredError,
     JobError,
     JobNotFoundError,
@@ -65,6 +66,8 @@ from jobs.stats import JobStats
 from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage
 
 __all__ = [
+    "AudioError",
+    "BusyError",
     "EventConsumer",
     "EventType",
     "InputExpiredError",
@@ -83,6 +86,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "SweepReport",
+    "UserFacingError",
     "UserLimitError",
     "open_storage",
     "sweep",

@@ -1,21 +1,18 @@
 """Errors the job API raises to its callers (the bots and payments).
 
-Like :class:`engine.errors.AudioError`, each has a stable ``code`` and a friendly
-``user_message`` the bot can send as it is. Bad audio itself is reported with the engine's
-``AudioError`` subclasses, unchanged.
+Like :class:`engine.errors.AudioError`, each is an :class:`engine.errors.UserFacingError`: a
+stable ``code`` and a friendly ``user_message`` the bot can send as it is. Bad audio itself is
+reported with the engine's ``AudioError`` subclasses, unchanged.
 """
 
 from __future__ import annotations
 
+from engine.errors import UserFacingError
 
-class JobError(Exception):
+
+class JobError(UserFacingError):
     code = "job_error"
     user_message = "Something went wrong with that request. Please try again."
-
-    def __init__(self, detail: str = "", user_message: str | None = None) -> None:
-        super().__init__(detail or self.user_message)
-        if user_message is not None:
-            self.user_message = user_message
 
 
 class UserLimitError(JobError):

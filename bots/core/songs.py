@@ -21,9 +21,7 @@ from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
 from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
 from engine.constants import OUTPUT_FORMATS
-from engine.errors import AudioError
-from jobs import JobError, JobKind, JobRecord
-from jobs.errors import BusyError
+from jobs import BusyError, JobKind, JobRecord, UserFacingError
 from payments import User
 
 
@@ -92,7 +90,7 @@ class Songs:
                 kind=JobKind.PREVIEW,
                 filename=upload.file_name,
             )
-        except (AudioError, JobError) as err:
+        except UserFacingError as err:  # bad audio, too many songs, busy
             await asyncio.to_thread(users.release_preview, user)
             said = ctx.text.error(err.code, err.user_message)
             await ctx.show(chat, status, said or messages.JOB_FAILED)
