@@ -23,7 +23,7 @@ CALIBRATION_EXAMPLES = 128  # validation remixes of about 3 s
 BATCH = 16
 
 
-def _sdr(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+def signal_to_distortion(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
     """Plain signal-to-distortion ratio per example (no BSS-eval filtering: relative use only)."""
     num = reference.square().sum(dim=(-1, -2))
     den = (reference - estimate).square().sum(dim=(-1, -2))
@@ -46,7 +46,7 @@ def power_scores(model_path: Path, data: list[Path]) -> dict[float, float]:
         vocal_mask = model.masks(spec)[:, :, 0]
         for p in MASK_POWERS:
             estimate = istft(spec * vocal_mask**p, model.stft_cfg, x.shape[-1])
-            scores[p].append(_sdr(vocals, estimate)[active])
+            scores[p].append(signal_to_distortion(vocals, estimate)[active])
     return {p: float(torch.cat(s).median()) for p, s in scores.items()}
 
 

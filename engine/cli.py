@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.constants import OUTPUT_FORMATS, PREVIEW_LENGTH_S
+from engine.constants import LOSSES, OUTPUT_FORMATS, PREVIEW_LENGTH_S
 from engine.errors import AudioError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -76,6 +76,7 @@ def _train(args: argparse.Namespace) -> int:
         augment=not args.no_augment,
         production=args.production,
         loaders=args.loaders,
+        loss=args.loss,
         init=Path(args.init) if args.init else None,
     )
     train(cfg)
@@ -138,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "compression on the remixes (engine/production.py)")
     tr.add_argument("--loaders", type=int, default=0,
                     help="remix in this many worker processes (a GPU machine); 0: one thread")
+    tr.add_argument("--loss", choices=LOSSES, default="magnitude",
+                    help="magnitude: the paper's L1 on masked magnitudes; magnitude+wave: plus an "
+                         "L1 on the output waveforms (mixture phase)")
     tr.add_argument("--init", help="start a new run from this model's weights (fine-tuning)")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
     tr.set_defaults(func=_train)

@@ -11,6 +11,11 @@ PREVIEW_FADE_S = 0.5
 
 MP3_BITRATE = "320k"
 OUTPUT_FORMATS = ("wav", "flac", "mp3")
+DEFAULT_OUTPUT_FORMAT = "mp3"  # previews (PREVIEW_FORMAT may change it), full jobs, bot settings
 
 # A song whose peak is below this (about -60 dBFS) counts as silence.
 SILENCE_PEAK = 1e-3
+
+# Training objectives (engine.train.masked_loss): the paper's L1 on masked magnitudes, or that plus
+# an L1 on the output waveforms. Here so that the CLI can offer them without importing torch.
+LOSSES = ("magnitude", "magnitude+wave")

@@ -15,7 +15,15 @@ from engine.calibrate import MASK_POWERS
 from engine.data import STEREO_PAIR_SHARE, Pools, Remixer, load_pools, scan
 from engine.model import UNet, UNetConfig, stereo_from_mono
 from engine.predict import load_model, separate
-from engine.train import PATCH_FRAMES, TrainConfig, masked_l1, train
+from engine.train import (
+    PATCH_FRAMES,
+    WAVE_WEIGHT,
+    TrainConfig,
+    masked_l1,
+    masked_loss,
+    masked_wave_l1,
+    train,
+)
 from engine.transforms import STFTConfig
 
 SR = 44_100
@@ -96,6 +104,34 @@ def test_band_limited_examples_are_not_scored_above_their_band() -> None:
     assert float(masked_l1(Mask(0.0), mix, targets, cfg, full)) > 0.01
 
 
+def test_waveform_loss_scores_what_the_masks_output() -> None:
+    """Masks that give back exactly the stems cost nothing on waveforms; wrong ones cost, and
+    ``magnitude+wave`` is the magnitude loss plus the weighted waveform term."""
+    cfg = STFTConfig()
+    rng = np.random.default_rng(0)
+    n = (PATCH_FRAMES - 1) * cfg.hop
+    vocals = torch.from_numpy(rng.normal(0, 0.1, (1, 2, n)).astype(np.float32))
+    targets = torch.stack([vocals, torch.zeros_like(vocals)], dim=1)  # no accompaniment
+
+    class Mask(torch.nn.Module):
+        def __init__(self, vocal: float) -> None:
+            super().__init__()
+            self.vocal = vocal
+
+        def masks_for(self, spec: torch.Tensor) -> torch.Tensor:
+            m = torch.empty((*spec.shape[:2], 2, cfg.bins, spec.shape[-1]))
+            m[:, :, 0], m[:, :, 1] = self.vocal, 1 - self.vocal
+            return m
+
+    assert float(masked_wave_l1(Mask(1.0), vocals, targets, cfg)) == pytest.approx(0.0, abs=1e-5)
+    wrong = float(masked_wave_l1(Mask(0.5), vocals, targets, cfg))
+    assert wrong > 0.01
+    both = masked_loss("magnitude+wave", Mask(0.5), vocals, targets, cfg)
+    alone = masked_l1(Mask(0.5), vocals, targets, cfg)
+    assert float(both) == pytest.approx(float(alone) + WAVE_WEIGHT * wrong, rel=1e-4)
+    assert float(masked_loss("magnitude", Mask(0.5), vocals, targets, cfg)) == float(alone)
+
+
 @pytest.mark.timeout(900)  # trains for real: slow on a loaded 2-core machine
 def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "run", steps=30, batch=2, lr=3e-3,
@@ -124,6 +160,7 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
     assert last["manifest"]["train"][0]["files"] == 9
     assert last["manifest"]["validation"][0]["files"] == 2
     assert [h["step"] for h in last["history"]] == [10, 20, 30]
+    assert last["best"] == max(h["val_sdr"] for h in last["history"])  # chosen on vocals SDR
 
     # Resume: the same run folder continues from step 30 instead of starting over.
     cfg.steps = 40
