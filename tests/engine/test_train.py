@@ -160,7 +160,8 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
     assert last["manifest"]["train"][0]["files"] == 9
     assert last["manifest"]["validation"][0]["files"] == 2
     assert [h["step"] for h in last["history"]] == [10, 20, 30]
-    assert last["best"] == max(h["val_sdr"] for h in last["history"])  # chosen on vocals SDR
+    best_sdr = max(h["val_sdr"] for h in last["history"])
+    assert last["best"] == pytest.approx(best_sdr, abs=1e-3)  # chosen on vocals SDR
 
     # Resume: the same run folder continues from step 30 instead of starting over.
     cfg.steps = 40
