@@ -41,7 +41,7 @@ Paying and delivering (payments + bot)::
     # FAILED / CANCELLED events for a paid job carry refund=True: refund or credit the order.
     queue.pin(job_id, order_id)     # keep any finished job's results until mark_delivered
     queue.release(job_id)           # a paid result refunded instead of delivered: let it go
-    queue.forget_user(platform, user_id)  # /forget: records, RQ jobs, stored songs and results
+    forget_user(queue, platform, user_id)  # /forget: records, RQ jobs, stored songs and results
 
 The worker (``python worker.py``) and the design are described in docs/PIPELINE.md.
 """
@@ -58,17 +58,20 @@ from jobs.errors import (
     UserLimitError,
 )
 from jobs.events import EventConsumer, EventType, JobEvent
+from jobs.forget import ForgetReport, forget_user
 from jobs.queue import JobQueue
 from jobs.records import JobKind, JobRecord, JobStatus
 from jobs.retention import SweepReport, sweep
 from jobs.settings import Settings
 from jobs.stats import JobStats
-from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage
+from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage, safe_name
+from jobs.submit import MAX_CONCURRENT_DECODES
 
 __all__ = [
     "AudioError",
     "BusyError",
     "EventConsumer",
+    "ForgetReport",
     "EventType",
     "InputExpiredError",
     "NotDeliveredError",
@@ -80,6 +83,7 @@ __all__ = [
     "JobRecord",
     "JobStats",
     "JobStatus",
+    "MAX_CONCURRENT_DECODES",
     "LocalStorage",
     "S3Storage",
     "Settings",
@@ -88,6 +92,8 @@ __all__ = [
     "SweepReport",
     "UserFacingError",
     "UserLimitError",
+    "forget_user",
     "open_storage",
+    "safe_name",
     "sweep",
 ]

@@ -18,14 +18,15 @@ import redis
 from jobs import keys, stats
 from jobs.events import EventType, JobEvent, publish
 from jobs.records import FINISHED_STATUSES, JobKind, JobRecord, JobStatus, encode_field
+from jobs.scripts import FINISHED_LUA, script
 
 # KEYS: record, user-active set, events stream, the day's stats hash
 # ARGV: job_id, maxlen, event json, stats counter, preview latency ("" if none), stats ttl,
 #       then field/value pairs for the record
-_FINISH_SCRIPT = """
+_FINISH_SCRIPT = script(FINISHED_LUA + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
-if status == 'done' or status == 'failed' or status == 'cancelled' then return 0 end
+if FINISHED[status] then return 0 end
 local fields = {}
 for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
@@ -38,7 +39,7 @@ if ARGV[5] ~= '' then
 end
 redis.call('EXPIRE', KEYS[4], ARGV[6])
 return 1
-"""
+""")
 
 _EVENT_FOR = {
     JobStatus.DONE: EventType.DONE,
@@ -110,8 +111,7 @@ def finish(
     ]
     for name, value in changes.items():
         argv += [name, encode_field(value)]
-    script = connection.register_script(_FINISH_SCRIPT)
-    ended = script(
+    ended = _FINISH_SCRIPT(
         keys=[
             keys.record(record.id),
             keys.user_active(record.platform, record.user_id),
@@ -119,6 +119,7 @@ def finish(
             keys.stats(stats.day(now)),
         ],
         args=argv,
+        client=connection,
     )
     return bool(ended)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import redis
 
 from jobs import keys
+from jobs.scripts import script
 from jobs.settings import Settings
 from jobs.storage import Storage, open_storage
 
@@ -38,7 +39,7 @@ class SweepReport:
 
 
 # KEYS: the pinned-keys set, ARGV: order id, then storage keys. Returns the keys left unpinned.
-_UNPIN_SCRIPT = """
+_UNPIN_SCRIPT = script("""
 local freed = {}
 for i = 2, #ARGV do
     local pins = 'vr:pin:' .. ARGV[i]
@@ -49,7 +50,7 @@ for i = 2, #ARGV do
     end
 end
 return freed
-"""
+""")
 assert keys.pins("x") == "vr:pin:x"  # the script builds the same key
 
 
@@ -70,7 +71,7 @@ def unpin(
     names = [key for key in storage_keys if key]
     if not names:
         return []
-    freed = connection.register_script(_UNPIN_SCRIPT)(keys=[keys.PINNED], args=[order_id, *names])
+    freed = _UNPIN_SCRIPT(keys=[keys.PINNED], args=[order_id, *names], client=connection)
     released = [key.decode() if isinstance(key, bytes) else key for key in freed]
     for key in released:
         if storage.exists(key):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engine.constants import MAX_DURATION_S, PREVIEW_LENGTH_S
+from engine.constants import DEFAULT_OUTPUT_FORMAT, MAX_DURATION_S, PREVIEW_LENGTH_S
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_STORAGE_DIR = "var/storage"
@@ -20,7 +20,7 @@ DEFAULT_MODEL_PATH = "models/vocals-unet.pt"
 DEFAULT_RETENTION_HOURS = 24.0
 DEFAULT_MAX_JOBS_PER_USER = 3  # queued + running jobs one person may have at once
 DEFAULT_USER_CONCURRENCY = 1  # of those, how many may be handed to workers at the same time
-DEFAULT_PREVIEW_FORMAT = "mp3"
+DEFAULT_PREVIEW_FORMAT = DEFAULT_OUTPUT_FORMAT
 DEFAULT_RECORD_TTL_DAYS = 30.0  # job records outlive their audio so status and accounting work
 DEFAULT_JOB_TIMEOUT_BASE_S = 120.0
 DEFAULT_JOB_TIMEOUT_PER_AUDIO_S = 2.0  # seconds of wall time allowed per second of audio

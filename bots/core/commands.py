@@ -17,6 +17,7 @@ from pathlib import Path
 from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
+from bots.core.forget import forget_person
 from bots.core.ports import Chat, Person
 from jobs import JobKind, JobStatus
 from payments import AccessLevel, OrderError, User, UserError
@@ -95,16 +96,12 @@ class Commands:
         if not confirmed:
             await chat.send_text(ctx.text.forget_confirm)
             return
-        result = await asyncio.to_thread(ctx.pay.forget, person.platform, person.user_id)
+        result = await asyncio.to_thread(
+            forget_person, ctx.services, person.platform, person.user_id, chat.chat_id
+        )
         if not result.forgotten:
             await chat.send_text(ctx.text.error(result.code, result.message) or messages.INTERNAL_ERROR)
             return
-        # Their jobs too: records (file names, song tags, chat ids), stored songs and results.
-        queue = ctx.services.queue
-        report = await asyncio.to_thread(queue.forget_user, person.platform, person.user_id)
-        await asyncio.to_thread(
-            ctx.services.state.forget, person.user_id, report.deleted_records, chat.chat_id
-        )
         await chat.send_text(messages.FORGOTTEN)
 
     # ------------------------------------------------------------------ admin

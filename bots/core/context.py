@@ -22,8 +22,7 @@ from urllib.parse import urlsplit
 from bots import messages
 from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person, supports_invoices
 from bots.core.services import Services
-from jobs import JobRecord
-from jobs.queue import MAX_CONCURRENT_DECODES
+from jobs import MAX_CONCURRENT_DECODES, JobRecord
 from payments import Payments, Provider, User
 
 DEFAULT_PERFORMER = "Vocal Remover"

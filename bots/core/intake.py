@@ -20,7 +20,7 @@ from bots.core.ports import DownloadTooLarge, Upload
 from engine.audio import AudioInfo, probe
 from engine.constants import MAX_DURATION_S, MAX_FILE_BYTES
 from engine.errors import AudioError, TooLargeError
-from jobs.storage import safe_name
+from jobs import safe_name
 
 
 class Rejected(Exception):

@@ -17,9 +17,10 @@ from collections.abc import Iterable
 import redis
 
 from bots.core.ports import MessageRef
+from engine.constants import DEFAULT_OUTPUT_FORMAT
 
 PREFIX = "bots"
-DEFAULT_FORMAT = "mp3"
+DEFAULT_FORMAT = DEFAULT_OUTPUT_FORMAT
 FIELD_FORMAT = "format"
 
 

@@ -23,6 +23,7 @@ from jobs import (
     JobStatus,
     Settings,
     UserLimitError,
+    forget_user,
     keys,
 )
 from jobs.errors import BusyError
@@ -179,7 +180,7 @@ def test_forget_user_deletes_their_records_jobs_and_files_but_not_others_or_paid
     queue.storage.put_bytes(f"results/{first.id}/instrumental.mp3", b"ID3 inst")
     pin(queue.connection, [f"results/{first.id}/instrumental.mp3"], "o-other")
 
-    report = queue.forget_user("telegram", "u1")
+    report = forget_user(queue, "telegram", "u1")
 
     assert sorted(report.deleted_records) == sorted([first.id, waiting.id, paid_waiting.id])
     for job in (first, waiting, paid_waiting):

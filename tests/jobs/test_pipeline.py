@@ -15,7 +15,7 @@ from engine.activity import FRAME_S, LEAD_IN_S, first_vocal_entry
 from engine.audio import decode
 from engine.constants import SAMPLE_RATE
 from engine.predict import load_model, separate
-from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, sweep
+from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, forget_user, sweep
 from jobs.timeouts import PREVIEW_SCAN_S
 from tests.conftest import tone_song
 
@@ -122,7 +122,7 @@ def test_cancel_stops_a_running_job(
     second = job_queue.submit("u2", "discord", "c2", make_song(60.0, seed=9))
     wait_for(lambda: (r := job_queue.get(second.id)) and r.status is JobStatus.RUNNING,
              interval=0.02)
-    assert second.id in job_queue.forget_user("discord", "u2").deleted_records
+    assert second.id in forget_user(job_queue, "discord", "u2").deleted_records
     started = job_queue.queues[JobKind.PREVIEW].started_job_registry
     wait_for(lambda: started.count == 0, what="the worker to let go of the job")
     assert job_queue.get(second.id) is None

@@ -1,0 +1,80 @@
+"""``/forget`` on the pipeline's side: one entry point, :func:`forget_user`.
+
+What a person leaves in the pipeline — job records (file names, song tags, chat ids), RQ's jobs,
+and the songs and results stored for their jobs — is found through ``user_jobs`` (every record is
+listed there when it is created, :meth:`jobs.base.QueueBase._create`) and ``user_active``. The
+bots call :func:`bots.core.forget.forget_person`, which forgets the person in payments, here and
+in the bot's own state, in that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from jobs import keys
+from jobs.base import check_platform
+from jobs.records import JobStatus
+
+if TYPE_CHECKING:
+    from jobs.queue import JobQueue
+
+
+@dataclass
+class ForgetReport:
+    """What :func:`forget_user` deleted, and what an open order still keeps."""
+
+    deleted_records: list[str] = field(default_factory=list)
+    deleted_files: list[str] = field(default_factory=list)
+    kept_pinned: list[str] = field(default_factory=list)  # stored objects an order still pins
+    kept_jobs: list[str] = field(default_factory=list)  # paid results not delivered yet
+
+
+def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetReport:
+    """Delete what the pipeline holds about a person (``/forget``): their job records, RQ's
+    jobs for them, and the songs and results stored for their jobs.
+
+    Unfinished jobs are cancelled first (a paid one gets its refund event); a running one
+    stops at its next progress step (its record is gone, which the worker reads as a
+    cancel). Kept: a paid job whose results were not delivered yet (the order still needs
+    it), objects another order pins, and other people's results that answered this
+    person's songs from the cache. Events already in the stream age out with it
+    (``EVENTS_MAXLEN``)."""
+    platform = check_platform(platform)
+    uid = str(user_id)
+    index, active = keys.user_jobs(platform, uid), keys.user_active(platform, uid)
+    ids = {raw.decode() for raw in queue.connection.sunion(index, active)}
+    report = ForgetReport()
+    for job_id in sorted(ids):
+        record = queue.records.get(job_id)
+        if record is not None and (record.platform, record.user_id) != (platform, uid):
+            continue  # never someone else's
+        if (
+            record is not None
+            and record.order_id
+            and record.status is JobStatus.DONE
+            and record.delivered_at is None
+        ):
+            report.kept_jobs.append(job_id)  # paid, not delivered yet
+            continue
+        if record is not None and not record.finished:
+            queue.cancel(job_id)
+        for prefix in (f"inputs/{job_id}/", f"results/{job_id}/"):
+            for obj in list(queue.storage.list(prefix)):
+                if queue.connection.scard(keys.pins(obj.key)):
+                    report.kept_pinned.append(obj.key)
+                    continue
+                queue.storage.delete(obj.key)
+                report.deleted_files.append(obj.key)
+        try:
+            Job.fetch(job_id, connection=queue.connection).delete()
+        except NoSuchJobError:
+            pass
+        if queue.connection.delete(keys.record(job_id)):
+            report.deleted_records.append(job_id)
+        queue.connection.srem(index, job_id)
+        queue.connection.srem(active, job_id)
+    return report

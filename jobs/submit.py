@@ -1,0 +1,257 @@
+"""Accepting a song: validate and hash it, answer it from the cache, or put it in line.
+
+This module never imports torch or the model: it enqueues ``jobs.tasks.process`` by name, so a bot
+process stays small. It does decode the upload once (through the engine's ffmpeg decoder) before
+enqueueing, because that is what lets it
+
+* refuse a bad file at once, with the engine's friendly reason, instead of after a queue wait;
+* answer a song that was already separated (same decoded-audio hash, same model version) from the
+  stored results without running a job.
+
+Decoding holds the whole song in memory (about 40 MB for 4 minutes), so at most
+``MAX_CONCURRENT_DECODES`` run at a time per process (callers size their audio threads by it).
+All methods block; async callers use ``await asyncio.to_thread(queue.submit, ...)``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from rq import Worker
+
+from engine.audio import content_hash, decode
+from engine.constants import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS, SAMPLE_RATE
+from jobs import cache, keys, lifecycle, retention, stats
+from jobs.base import check_platform
+from jobs.errors import BusyError, InputExpiredError, JobError, JobNotFoundError
+from jobs.events import EventType
+from jobs.line import Line
+from jobs.records import JobKind, JobRecord, JobStatus
+from jobs.storage import safe_name
+
+MAX_CONCURRENT_DECODES = 2
+_decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
+
+
+class Submitting(Line):
+    """Songs in: previews, the paid full job of a preview, and answers from the cache."""
+
+    def submit(
+        self,
+        user_id: str | int,
+        platform: str,
+        chat_id: str | int,
+        source: str | os.PathLike[str] | bytes,
+        *,
+        kind: JobKind | str = JobKind.PREVIEW,
+        output_format: str | None = None,
+        filename: str | None = None,
+        order_id: str | None = None,
+    ) -> JobRecord:
+        """Accept a song and return its job record.
+
+        ``source`` is a file path or the file's bytes. The returned record is either a queued
+        job (watch the events for progress and the result) or, when the same song was already
+        separated by the same model, a finished record with ``cached=True`` and ``outputs`` set.
+        An unpaid cached answer has no event: deliver it right away. A paid one (``order_id``)
+        gets its ``done`` event like any paid job, so delivery has one path.
+
+        Raises :class:`engine.errors.AudioError` (bad file; ``.user_message`` says why),
+        :class:`UserLimitError` (too many songs in progress; never for a paid ``order_id``),
+        :class:`BusyError` (too many previews waiting, see :meth:`check_capacity`) or
+        ``ValueError`` (a programming error: unknown kind, format or platform).
+        """
+        kind = JobKind(kind)
+        platform = check_platform(platform)
+        fmt = self._format(kind, output_format)
+        name = safe_name(filename or (Path(source).name if not isinstance(source, bytes) else ""))
+        with tempfile.TemporaryDirectory(prefix="vr-submit-") as tmp:
+            path = Path(tmp) / name
+            if isinstance(source, bytes):
+                path.write_bytes(source)
+            else:
+                path = Path(source)
+            with _decode_slots:
+                audio = decode(path, max_duration_s=self.settings.max_duration_s)
+                duration_s = audio.shape[1] / SAMPLE_RATE
+                song_hash = content_hash(audio)
+                del audio
+            job_id = uuid.uuid4().hex
+            record = JobRecord(
+                id=job_id,
+                user_id=str(user_id),
+                platform=platform,
+                chat_id=str(chat_id),
+                kind=kind,
+                output_format=fmt,
+                input_key=f"inputs/{job_id}/{name}",
+                filename=filename or name,
+                duration_s=duration_s,
+                content_hash=song_hash,
+                order_id=order_id,
+            )
+            source_job = self._cached_source(kind, fmt, song_hash)
+            if source_job is None and kind is JobKind.PREVIEW and not order_id:
+                self.check_capacity()  # again: others may have queued while this one decoded
+            if source_job is not None:
+                # The person's own copy of the song, kept for them for a full retention period
+                # (the first uploader's copy may be deleted sooner): they may buy the full song.
+                self.storage.put_file(record.input_key, path)
+                if order_id:
+                    retention.pin(self.connection, [record.input_key], order_id)
+                return self._answer_from_cache(record, source_job)
+            self._reserve(record)
+            try:
+                self.storage.put_file(record.input_key, path)
+                if order_id:
+                    retention.pin(self.connection, [record.input_key], order_id)
+                self._enqueue(record)
+            except BaseException:
+                self._abandon(record)
+                raise
+        return record
+
+    def check_capacity(self) -> None:
+        """Raise :class:`BusyError` if a new preview would wait too long: at least
+        ``max_waiting_previews_per_worker`` × live workers (at least one) previews are queued.
+
+        Bots call it before downloading an upload (a refusal then costs one Redis round trip)
+        and ``submit`` again before queueing one (uploads decode in parallel); a song answered
+        from the cache, and any paid job, needs no worker and is never refused.
+        """
+        waiting = self.queues[JobKind.PREVIEW].count
+        workers = Worker.count(connection=self.connection)
+        if waiting >= self.settings.max_waiting_previews_per_worker * max(1, workers):
+            raise BusyError(waiting)
+
+    def submit_full(
+        self, preview_job_id: str, order_id: str, output_format: str | None = None
+    ) -> JobRecord:
+        """Start the paid full-song job for a preview's song, or answer it from the cache (a
+        finished record whose ``done`` event is already published). Either way the result
+        arrives as an event.
+
+        Pins the stored song so retention cannot delete it while the order is open. Raises
+        :class:`JobNotFoundError` or :class:`InputExpiredError` (the song is gone:
+        :meth:`fail_full` tells the person's bot to refund).
+        """
+        preview = self.records.get(preview_job_id)
+        if preview is None:
+            raise JobNotFoundError(preview_job_id)
+        if not self.storage.exists(preview.input_key):
+            raise InputExpiredError(preview.input_key)
+        fmt = self._format(JobKind.FULL, output_format)
+        retention.pin(self.connection, [preview.input_key], order_id)
+        record = self._full_record(preview, order_id, fmt)
+        source_job = self._cached_source(JobKind.FULL, fmt, preview.content_hash)
+        if source_job is not None:
+            return self._answer_from_cache(record, source_job)
+        self._reserve(record)
+        try:
+            self._enqueue(record)
+        except BaseException:
+            self._abandon(record, delete_input=False)
+            raise
+        return record
+
+    def fail_full(
+        self, preview_job_id: str, order_id: str, error: JobError, output_format: str | None = None
+    ) -> JobRecord:
+        """Record the paid full job of a preview as failed at once (``error``: its song is gone)
+        and publish its ``failed`` event with ``refund=True``: the person's bot refunds the order
+        and tells them why, as for any paid job that fails. Raises :class:`JobNotFoundError` if
+        the preview's record is gone too (nobody left to tell)."""
+        preview = self._require(preview_job_id)
+        record = self._full_record(preview, order_id, self._format(JobKind.FULL, output_format))
+        self._create(record)
+        lifecycle.finish(
+            self.connection, record, JobStatus.FAILED, self.settings.events_maxlen,
+            error_code=error.code, error_message=error.user_message,
+        )
+        self._release_paid_input(record)
+        return self.records.get(record.id) or record
+
+    def keep_song(self, job_id: str) -> float:
+        """Someone is about to pay for this job's song: restart its retention clock and return
+        how many seconds it is now sure to stay stored (a card checkout must expire before).
+        Raises :class:`JobNotFoundError` / :class:`InputExpiredError` if it is already gone."""
+        record = self._require(job_id)
+        if not self.storage.exists(record.input_key):
+            raise InputExpiredError(record.input_key)
+        self.storage.touch(record.input_key)
+        return self.settings.retention_s
+
+    def _format(self, kind: JobKind, output_format: str | None) -> str:
+        default = self.settings.preview_format if kind is JobKind.PREVIEW else DEFAULT_OUTPUT_FORMAT
+        fmt = (output_format or default).lower()
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"output format must be one of {OUTPUT_FORMATS}, got {fmt!r}")
+        return fmt
+
+    def _full_record(self, preview: JobRecord, order_id: str, fmt: str) -> JobRecord:
+        """The paid full job of a preview: the preview's stored song, the buyer's format."""
+        return JobRecord(
+            id=uuid.uuid4().hex,
+            user_id=preview.user_id,
+            platform=preview.platform,
+            chat_id=preview.chat_id,
+            kind=JobKind.FULL,
+            output_format=fmt,
+            input_key=preview.input_key,
+            filename=preview.filename,
+            duration_s=preview.duration_s,
+            content_hash=preview.content_hash,
+            order_id=order_id,
+            source_job_id=preview.id,
+        )
+
+    def _cached_source(self, kind: JobKind, fmt: str, song_hash: str) -> JobRecord | None:
+        """The finished job whose stored results answer this song, if there is one."""
+        version = self.model_version()
+        if not version:
+            return None
+        source_id = cache.lookup(self.connection, self.settings, kind, fmt, song_hash, version)
+        source = self.records.get(source_id) if source_id else None
+        if source is None or source.status is not JobStatus.DONE:
+            return None
+        if not all(self.storage.exists(key) for key in source.outputs.values()):
+            return None  # retention got there first: run the job again
+        return source
+
+    def _answer_from_cache(self, record: JobRecord, source: JobRecord) -> JobRecord:
+        """Finish ``record`` with ``source``'s stored results, no job run.
+
+        A paid answer (``order_id``) also publishes its ``done`` event, in the same transaction
+        as the record: the bot delivers it the way it delivers every paid job, so a crash or a
+        failed send can't leave it paid and undelivered."""
+        for key in source.outputs.values():
+            self.storage.touch(key)  # answered again: keep it a full period from now
+        now = time.time()
+        record.status = JobStatus.DONE
+        record.progress = 100
+        record.outputs = dict(source.outputs)
+        record.preview_start_s = source.preview_start_s
+        record.source_job_id = record.source_job_id or source.id
+        record.cached = True
+        record.model_version = source.model_version
+        record.created_at = record.started_at = record.finished_at = now
+        if record.order_id:
+            retention.pin(self.connection, record.outputs.values(), record.order_id)
+        with self.connection.pipeline() as pipe:  # MULTI/EXEC: the record and its event together
+            self._create(record, pipe)
+            if record.order_id:
+                event = lifecycle.event_for(
+                    record, EventType.DONE, progress=100, outputs=dict(record.outputs)
+                )
+                pipe.xadd(
+                    keys.events(record.platform), event.to_fields(),
+                    maxlen=self.settings.events_maxlen, approximate=True,
+                )
+            pipe.execute()
+        stats.count_cached(self.connection)
+        return record
