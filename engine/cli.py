@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="remix in this many worker processes (a GPU machine); 0: one thread")
     tr.add_argument("--loss", choices=LOSSES, default="magnitude",
                     help="magnitude: the paper's L1 on masked magnitudes; magnitude+wave: plus an "
-                         "L1 on the output waveforms (mixture phase)")
+                         "L1 on the output waveforms (mixture phase); phase: L1 on complex "
+                         "spectrograms, the masked mixture keeping the mixture's phase")
     tr.add_argument("--init", help="start a new run from this model's weights (fine-tuning)")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
     tr.set_defaults(func=_train)

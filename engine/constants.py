@@ -16,6 +16,7 @@ DEFAULT_OUTPUT_FORMAT = "mp3"  # previews (PREVIEW_FORMAT may change it), full j
 # A song whose peak is below this (about -60 dBFS) counts as silence.
 SILENCE_PEAK = 1e-3
 
-# Training objectives (engine.train.masked_loss): the paper's L1 on masked magnitudes, or that plus
-# an L1 on the output waveforms. Here so that the CLI can offer them without importing torch.
-LOSSES = ("magnitude", "magnitude+wave")
+# Training objectives (engine.train.masked_loss): the paper's L1 on masked magnitudes, that plus an
+# L1 on the output waveforms, or the L1 on complex spectrograms with the mixture's phase. Here so
+# that the CLI can offer them without importing torch.
+LOSSES = ("magnitude", "magnitude+wave", "phase")

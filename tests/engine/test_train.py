@@ -130,6 +130,12 @@ def test_waveform_loss_scores_what_the_masks_output() -> None:
     alone = masked_l1(Mask(0.5), vocals, targets, cfg)
     assert float(both) == pytest.approx(float(alone) + WAVE_WEIGHT * wrong, rel=1e-4)
     assert float(masked_loss("magnitude", Mask(0.5), vocals, targets, cfg)) == float(alone)
+    # phase-sensitive: exact masks cost nothing; with a delayed target the mixture's phase is wrong
+    assert float(masked_loss("phase", Mask(1.0), vocals, targets, cfg)) == pytest.approx(0, abs=1e-4)
+    delayed = torch.stack([torch.roll(vocals, 300, dims=-1), torch.zeros_like(vocals)], dim=1)
+    assert float(masked_loss("phase", Mask(1.0), vocals, delayed, cfg)) > 3 * float(
+        masked_loss("magnitude", Mask(1.0), vocals, delayed, cfg)
+    )
 
 
 @pytest.mark.timeout(900)  # trains for real: slow on a loaded 2-core machine
