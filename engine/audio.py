@@ -40,9 +40,8 @@ from engine.errors import (
     TooLargeError,
     TooLongError,
 )
+from engine.settings import engine_settings
 
-FFMPEG = os.environ.get("FFMPEG_BINARY", "ffmpeg")
-FFPROBE = os.environ.get("FFPROBE_BINARY", "ffprobe")
 PROBE_TIMEOUT_S = 30
 # Decoding a 20-minute song takes a few seconds; this only stops a pathological file.
 DECODE_TIMEOUT_S = 300
@@ -107,7 +106,7 @@ def probe(
     if size > max_bytes:
         raise TooLargeError(size, max_bytes)
     cmd = [
-        FFPROBE, "-v", "error", *SAFE_INPUT_ARGS, "-print_format", "json",
+        engine_settings().ffprobe_binary, "-v", "error", *SAFE_INPUT_ARGS, "-print_format", "json",
         "-show_format", "-show_streams", "--", str(path),
     ]
     try:
@@ -159,7 +158,7 @@ def decode(
     declared_s = info.duration_s if np.isfinite(info.duration_s) else None
     expected_s = declared_s if declared_s is not None else _length_within(path, max_duration_s)
     cmd = [
-        FFMPEG, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
+        engine_settings().ffmpeg_binary, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         # One second over the limit is enough to know it is too long if probing could not tell.
         "-t", f"{max_duration_s + 1:.3f}",
@@ -207,7 +206,7 @@ def measure(path: str | os.PathLike[str], cap_s: float) -> float:
     cost of a decode, the memory of none. Raises :class:`CorruptAudioError` if ffmpeg fails.
     """
     cmd = [
-        FFMPEG, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
+        engine_settings().ffmpeg_binary, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-t", f"{cap_s:.3f}",
         "-f", "u8", "-acodec", "pcm_u8", "-ac", "1", "-ar", str(MEASURE_RATE), "pipe:1",
     ]
@@ -312,7 +311,7 @@ def encode(audio: np.ndarray, path: str | os.PathLike[str], fmt: str | None = No
         audio = audio[None, :]
     path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        FFMPEG, "-nostdin", "-v", "error", "-y",
+        engine_settings().ffmpeg_binary, "-nostdin", "-v", "error", "-y",
         "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", str(audio.shape[0]), "-i", "pipe:0",
         *codec_args, str(path),
     ]

@@ -27,11 +27,9 @@ from torch import nn
 
 from engine import checkpoint
 from engine.model import DEPTH, UNet, UNetConfig
+from engine.settings import engine_settings
 from engine.transforms import STFTConfig, extend_mask, istft, stft
 
-DEFAULT_MODEL_PATH = Path(
-    os.environ.get("MODEL_PATH", Path(__file__).resolve().parent.parent / "models/vocals-unet.pt")
-)
 CHUNK_FRAMES = 256  # frames per chunk: a multiple of 2**DEPTH, as the U-Net needs
 OVERLAP = 0.25  # share of a chunk shared with its neighbour
 CPU_BATCH_CHUNKS = 4  # chunks per forward pass; bounds memory on CPU
@@ -100,7 +98,7 @@ def load_model(
 
     ``vocal_mask_power`` overrides the calibration stored in the file (training checkpoints have
     none: 1.0)."""
-    payload = checkpoint.load(Path(path or DEFAULT_MODEL_PATH))
+    payload = checkpoint.load(Path(path or engine_settings().model_path))
     net = UNet(UNetConfig(**payload["unet"]))
     net.load_state_dict(checkpoint.averaged_weights(payload))
     version = payload.get("version") or f"ckpt-step{payload.get('step', 0)}"

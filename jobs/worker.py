@@ -36,6 +36,7 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.worker import WorkerStatus
 
+from engine.envconfig import load_or_exit
 from jobs import keys, retention
 from jobs.scheduler import NamedScheduler, take_over_abandoned_locks
 from jobs.settings import Settings
@@ -146,12 +147,11 @@ def build_worker(settings: Settings, context: WorkerContext, name: str | None = 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = Settings.from_env()
-    threads = os.environ.get("TORCH_NUM_THREADS", "").strip()
-    if threads:
+    (settings,) = load_or_exit("worker", [Settings])
+    if settings.torch_num_threads:
         import torch
 
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(settings.torch_num_threads)
     context = init_context(settings)
     log.info("model %s loaded on %s", context.model_version, context.model.device)
     worker = build_worker(settings, context)

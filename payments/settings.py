@@ -1,15 +1,16 @@
-"""Payments configuration, read once from the environment.
+"""Payments configuration, read once at start-up (``engine.envconfig``).
 
-Secrets (Stripe keys, the download-link secret) come only from the environment and are kept out
-of ``repr`` so that logging a ``Settings`` never leaks them.
+Secrets (Stripe keys, the download-link secret) come only from the environment or ``.env`` and are
+kept out of ``repr`` (and out of error messages) so that logging a ``Settings`` never leaks them.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from engine.envconfig import SettingsError, env_field, integer, load
 
 DEFAULT_DB_PATH = Path("var") / "payments.sqlite3"
 
@@ -26,27 +27,15 @@ DEFAULT_DOWNLOAD_TTL_S = 7 * 24 * 3600
 # A paid order is retried this many times by recovery before it is refunded instead.
 DEFAULT_MAX_FULFIL_ATTEMPTS = 3
 
-
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed; raised at start-up, never mid-request."""
+__all__ = ["Settings", "SettingsError"]
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum:
-        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
-    return value
+def _currency(raw: str) -> str:
+    return raw.lower()
 
 
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
+def _base_url(raw: str) -> str:
+    return raw.rstrip("/")
 
 
 def _admin_ids(raw: str) -> frozenset[str]:
@@ -63,7 +52,7 @@ def _admin_ids(raw: str) -> frozenset[str]:
             part = f"telegram:{part}"
         platform, _, pid = part.partition(":")
         if not platform or not pid:
-            raise SettingsError(f"ADMIN_IDS entry {part!r} is not platform:id")
+            raise ValueError(f"entry {part!r} is not platform:id")
         ids.add(f"{platform.lower()}:{pid}")
     return frozenset(ids)
 
@@ -72,28 +61,42 @@ def _admin_ids(raw: str) -> frozenset[str]:
 class Settings:
     """Everything the payments package needs to know about its deployment."""
 
-    database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
-    stripe_api_key: str | None = field(default=None, repr=False)
-    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    database_url: str = env_field("DATABASE_URL", default=f"sqlite:///{DEFAULT_DB_PATH}")
+    stripe_api_key: str | None = env_field("STRIPE_API_KEY", default=None, secret=True)
+    stripe_webhook_secret: str | None = env_field(
+        "STRIPE_WEBHOOK_SECRET", default=None, secret=True
+    )
     # Override for the Stripe API address (tests point it at a loopback stub).
-    stripe_api_base: str | None = None
+    stripe_api_base: str | None = env_field("STRIPE_API_BASE", default=None)
     # A Telegram payment-provider token (BotFather, connected to our Stripe account): Telegram
     # invoices then charge cards in ``currency`` instead of Stars. Only for deployments whose
     # goods Telegram lets be paid by card; its refunds go through Stripe, so it needs the key.
-    telegram_provider_token: str | None = field(default=None, repr=False)
-    public_base_url: str = f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
-    currency: str = DEFAULT_CURRENCY
-    price_cents: int = DEFAULT_PRICE_CENTS
-    price_stars: int = DEFAULT_PRICE_STARS
-    free_previews_per_day: int = DEFAULT_FREE_PREVIEWS_PER_DAY
-    paid_previews_per_day: int = DEFAULT_PAID_PREVIEWS_PER_DAY
-    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE
-    admin_ids: frozenset[str] = frozenset()
-    webhook_host: str = DEFAULT_WEBHOOK_HOST
-    webhook_port: int = DEFAULT_WEBHOOK_PORT
-    download_secret: str | None = field(default=None, repr=False)
-    download_ttl_s: int = DEFAULT_DOWNLOAD_TTL_S
-    max_fulfil_attempts: int = DEFAULT_MAX_FULFIL_ATTEMPTS
+    telegram_provider_token: str | None = env_field(
+        "TELEGRAM_PROVIDER_TOKEN", default=None, secret=True
+    )
+    public_base_url: str = env_field(
+        "PUBLIC_BASE_URL", _base_url, default=f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
+    )
+    currency: str = env_field("PRICE_CURRENCY", _currency, default=DEFAULT_CURRENCY)
+    price_cents: int = env_field("PRICE_CENTS", integer(1), default=DEFAULT_PRICE_CENTS)
+    price_stars: int = env_field("PRICE_STARS", integer(1), default=DEFAULT_PRICE_STARS)
+    free_previews_per_day: int = env_field(
+        "FREE_PREVIEWS_PER_DAY", integer(0), default=DEFAULT_FREE_PREVIEWS_PER_DAY
+    )
+    paid_previews_per_day: int = env_field(
+        "PAID_PREVIEWS_PER_DAY", integer(0), default=DEFAULT_PAID_PREVIEWS_PER_DAY
+    )
+    rate_limit_per_minute: int = env_field(
+        "RATE_LIMIT_PER_MINUTE", integer(1), default=DEFAULT_RATE_LIMIT_PER_MINUTE
+    )
+    admin_ids: frozenset[str] = env_field("ADMIN_IDS", _admin_ids, default=frozenset())
+    webhook_host: str = env_field("WEBHOOK_HOST", default=DEFAULT_WEBHOOK_HOST)
+    webhook_port: int = env_field("WEBHOOK_PORT", integer(0), default=DEFAULT_WEBHOOK_PORT)
+    download_secret: str | None = env_field("DOWNLOAD_SECRET", default=None, secret=True)
+    download_ttl_s: int = env_field("DOWNLOAD_TTL_S", integer(60), default=DEFAULT_DOWNLOAD_TTL_S)
+    max_fulfil_attempts: int = env_field(
+        "MAX_FULFIL_ATTEMPTS", integer(1), default=DEFAULT_MAX_FULFIL_ATTEMPTS
+    )
 
     def __post_init__(self) -> None:
         if self.telegram_provider_token and not self.stripe_api_key:
@@ -104,33 +107,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``env`` (default ``os.environ``); unknown variables are ignored."""
-        env = os.environ if env is None else env
-        currency = env.get("PRICE_CURRENCY", DEFAULT_CURRENCY).strip().lower() or DEFAULT_CURRENCY
-        return cls(
-            database_url=env.get("DATABASE_URL", "").strip() or f"sqlite:///{DEFAULT_DB_PATH}",
-            stripe_api_key=_optional(env, "STRIPE_API_KEY"),
-            stripe_webhook_secret=_optional(env, "STRIPE_WEBHOOK_SECRET"),
-            stripe_api_base=_optional(env, "STRIPE_API_BASE"),
-            telegram_provider_token=_optional(env, "TELEGRAM_PROVIDER_TOKEN"),
-            public_base_url=(
-                _optional(env, "PUBLIC_BASE_URL") or f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
-            ).rstrip("/"),
-            currency=currency,
-            price_cents=_int(env, "PRICE_CENTS", DEFAULT_PRICE_CENTS, minimum=1),
-            price_stars=_int(env, "PRICE_STARS", DEFAULT_PRICE_STARS, minimum=1),
-            free_previews_per_day=_int(env, "FREE_PREVIEWS_PER_DAY", DEFAULT_FREE_PREVIEWS_PER_DAY),
-            paid_previews_per_day=_int(env, "PAID_PREVIEWS_PER_DAY", DEFAULT_PAID_PREVIEWS_PER_DAY),
-            rate_limit_per_minute=_int(
-                env, "RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE, minimum=1
-            ),
-            admin_ids=_admin_ids(env.get("ADMIN_IDS", "")),
-            webhook_host=env.get("WEBHOOK_HOST", DEFAULT_WEBHOOK_HOST).strip() or DEFAULT_WEBHOOK_HOST,
-            webhook_port=_int(env, "WEBHOOK_PORT", DEFAULT_WEBHOOK_PORT),
-            download_secret=_optional(env, "DOWNLOAD_SECRET"),
-            download_ttl_s=_int(env, "DOWNLOAD_TTL_S", DEFAULT_DOWNLOAD_TTL_S, minimum=60),
-            max_fulfil_attempts=_int(env, "MAX_FULFIL_ATTEMPTS", DEFAULT_MAX_FULFIL_ATTEMPTS, minimum=1),
-        )
+        """Build settings from ``env`` (default: the environment over ``.env``); unknown
+        variables are ignored; every bad value is named in one ``SettingsError``."""
+        return load(cls, env)
 
     def is_admin(self, platform: str, platform_user_id: str | int) -> bool:
         """Admins are named in config so that nobody can grant themselves the role via the DB."""

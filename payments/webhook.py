@@ -30,6 +30,7 @@ from pathlib import Path
 import stripe
 from aiohttp import web
 
+from engine.envconfig import load_or_exit
 from payments.downloads import DownloadLinks, StemLocator
 from payments.fulfilment import Fulfilment, ServiceHooks
 from payments.models import OrderState, Provider
@@ -282,7 +283,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from payments import jobs_bridge  # the composition root is the only place that needs jobs
 
-    settings = Settings.from_env()
+    (settings,) = load_or_exit("payments.webhook", [Settings])
     if not settings.stripe_webhook_secret:
         raise SystemExit("STRIPE_WEBHOOK_SECRET is not set; refusing to accept unsigned payments")
 

@@ -67,10 +67,6 @@ class Services:
             event_connection=event_connection,
         )
 
-    @classmethod
-    def from_env(cls, platform: str) -> Services:
-        return cls.build(platform, jobs.Settings.from_env(), payments.Settings.from_env())
-
     async def close(self) -> None:
         await self.event_connection.aclose()
         self.queue.connection.close()

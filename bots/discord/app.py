@@ -23,14 +23,17 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+import jobs
+import payments
 from bots import messages
 from bots.core.flow import Flow
 from bots.core.ports import Chat, Person
 from bots.core.services import Services
 from bots.discord.chat import PLATFORM, DiscordFrontend, InteractionChat
 from bots.discord.components import ActionButton
-from bots.discord.config import ConfigError, DiscordConfig
+from bots.discord.config import DiscordConfig
 from bots.discord.handlers import Handlers
+from engine.envconfig import load_or_exit
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
 
 log = logging.getLogger(__name__)
@@ -186,8 +189,8 @@ async def serve(
             flow.close()
 
 
-async def _run(config: DiscordConfig) -> None:
-    services = Services.from_env(PLATFORM)
+async def _run(config: DiscordConfig, jobs_settings: jobs.Settings, pay_settings: payments.Settings) -> None:
+    services = Services.build(PLATFORM, jobs_settings, pay_settings)
     bot = DiscordBot(config, services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -203,9 +206,9 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    try:
-        config = DiscordConfig.from_env()
-    except ConfigError as err:
-        raise SystemExit(f"bots.discord: {err}") from None
+    # Every bad setting of the bot, the pipeline and payments named in one message.
+    config, jobs_settings, pay_settings = load_or_exit(
+        "bots.discord", [DiscordConfig, jobs.Settings, payments.Settings]
+    )
     log.info("starting Discord bot against %s", config.api_base_url)
-    asyncio.run(_run(config))
+    asyncio.run(_run(config, jobs_settings, pay_settings))

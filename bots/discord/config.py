@@ -1,4 +1,4 @@
-"""Discord bot configuration from the environment.
+"""Discord bot configuration, read at start-up by the one helper, ``engine.envconfig``.
 
 Only Discord's own settings live here; prices, admins and the database are the payments
 package's settings, queues and storage the pipeline's, each read once by its owner.
@@ -6,10 +6,11 @@ package's settings, queues and storage the pipeline's, each read once by its own
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from engine.envconfig import env_field, integer, load
 
 PUBLIC_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_SPOOL_DIR = Path("var") / "discord-uploads"
@@ -21,54 +22,39 @@ DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 MAX_UPLOAD_LIMIT = 100 * 1024 * 1024
 
 
-class ConfigError(ValueError):
-    """A required setting is missing or malformed (raised at start-up)."""
-
-
-def _ids(raw: str, name: str) -> tuple[int, ...]:
+def _ids(raw: str) -> tuple[int, ...]:
     ids = []
     for part in raw.split(","):
         part = part.strip()
         if not part:
             continue
         if not part.isdigit():
-            raise ConfigError(f"{name} must be comma-separated numeric ids, got {part!r}")
+            raise ValueError(f"must be comma-separated numeric ids ({part!r} is not)")
         ids.append(int(part))
     return tuple(ids)
 
 
+def _api_base(raw: str) -> str:
+    base = raw.rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return base
+
+
 @dataclass(frozen=True)
 class DiscordConfig:
-    token: str = field(repr=False)
+    token: str = env_field("DISCORD_BOT_TOKEN", secret=True)
     # discord.py's REST base (``discord.http.Route.BASE``); the gateway URL is asked from it.
-    api_base_url: str = PUBLIC_API_BASE_URL
+    api_base_url: str = env_field("DISCORD_API_BASE_URL", _api_base, default=PUBLIC_API_BASE_URL)
     # Servers whose slash commands are synced at start (appear at once while developing);
     # empty: global commands (Discord may take a while to show changes).
-    guild_ids: tuple[int, ...] = ()
+    guild_ids: tuple[int, ...] = env_field("DISCORD_GUILD_IDS", _ids, default=())
     # A cap under every chat's own upload limit (tests, or a slow uplink); None: Discord's limits.
-    upload_limit_cap: int | None = None
-    spool_dir: Path = DEFAULT_SPOOL_DIR
+    upload_limit_cap: int | None = env_field(
+        "DISCORD_UPLOAD_LIMIT_BYTES", integer(1, MAX_UPLOAD_LIMIT), default=None
+    )
+    spool_dir: Path = env_field("DISCORD_SPOOL_DIR", Path, default=DEFAULT_SPOOL_DIR)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DiscordConfig:
-        env = os.environ if env is None else env
-        token = env.get("DISCORD_BOT_TOKEN", "").strip()
-        if not token:
-            raise ConfigError("DISCORD_BOT_TOKEN is not set")
-        base = (env.get("DISCORD_API_BASE_URL", "").strip() or PUBLIC_API_BASE_URL).rstrip("/")
-        if not base.startswith(("https://", "http://")):
-            raise ConfigError(f"DISCORD_API_BASE_URL must be an http(s) URL, got {base!r}")
-        cap_raw = env.get("DISCORD_UPLOAD_LIMIT_BYTES", "").strip()
-        try:
-            cap = int(cap_raw) if cap_raw else None
-        except ValueError as exc:
-            raise ConfigError("DISCORD_UPLOAD_LIMIT_BYTES must be an integer") from exc
-        if cap is not None and not 0 < cap <= MAX_UPLOAD_LIMIT:
-            raise ConfigError(f"DISCORD_UPLOAD_LIMIT_BYTES must be 1..{MAX_UPLOAD_LIMIT}")
-        return cls(
-            token=token,
-            api_base_url=base,
-            guild_ids=_ids(env.get("DISCORD_GUILD_IDS", ""), "DISCORD_GUILD_IDS"),
-            upload_limit_cap=cap,
-            spool_dir=Path(env.get("DISCORD_SPOOL_DIR", "").strip() or DEFAULT_SPOOL_DIR),
-        )
+        return load(cls, env)

@@ -25,12 +25,15 @@ from telegram.ext import (
     filters,
 )
 
+import jobs
+import payments
 from bots import messages
 from bots.core.flow import Flow
 from bots.core.services import Services
 from bots.telegram import handlers
 from bots.telegram.chat import PLATFORM, TelegramFrontend
-from bots.telegram.config import ConfigError, TelegramConfig
+from bots.telegram.config import TelegramConfig
+from engine.envconfig import load_or_exit
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
 
 log = logging.getLogger(__name__)
@@ -141,8 +144,8 @@ async def serve(
             flow.close()
 
 
-async def _run(config: TelegramConfig) -> None:
-    services = Services.from_env(PLATFORM)
+async def _run(config: TelegramConfig, jobs_settings: jobs.Settings, pay_settings: payments.Settings) -> None:
+    services = Services.build(PLATFORM, jobs_settings, pay_settings)
     application = build_application(config, services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -160,9 +163,9 @@ def main() -> None:
     )
     # httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        config = TelegramConfig.from_env()
-    except ConfigError as err:
-        raise SystemExit(f"bots.telegram: {err}") from None
+    # Every bad setting of the bot, the pipeline and payments named in one message.
+    config, jobs_settings, pay_settings = load_or_exit(
+        "bots.telegram", [TelegramConfig, jobs.Settings, payments.Settings]
+    )
     log.info("starting Telegram bot against %s", config.api_base_url)
-    asyncio.run(_run(config))
+    asyncio.run(_run(config, jobs_settings, pay_settings))

@@ -12,7 +12,7 @@ import soundfile as sf
 from engine import checkpoint
 from engine.audio import decode
 from engine.calibrate import MASK_POWERS
-from engine.predict import DEFAULT_MODEL_PATH
+from engine.settings import BUNDLED_MODEL_PATH
 
 from .conftest import tone_mix
 
@@ -27,8 +27,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_shipped_model_exists_and_is_small() -> None:
-    assert DEFAULT_MODEL_PATH.is_file()
-    assert DEFAULT_MODEL_PATH.stat().st_size <= 10 * 1024 * 1024
+    assert BUNDLED_MODEL_PATH.is_file()
+    assert BUNDLED_MODEL_PATH.stat().st_size <= 10 * 1024 * 1024
 
 
 def test_separate_writes_stems_that_sum_to_the_song(tmp_path: Path) -> None:

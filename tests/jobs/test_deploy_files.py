@@ -81,7 +81,8 @@ def test_env_example_documents_every_variable_the_code_reads() -> None:
     documented = set(_env_example())
     read = set()
     pattern = re.compile(
-        r'(?:environ(?:\.get)?[\[(]|env(?:\.get)?\(|_[a-z_]+\(\s*env,\s*)"([A-Z][A-Z0-9_]+)"'
+        r'(?:environ(?:\.get)?[\[(]|env(?:\.get)?\(|env_field\(\s*|_[a-z_]+\(\s*env,\s*)'
+        r'"([A-Z][A-Z0-9_]+)"'
     )
     for folder in ("engine", "jobs", "bots", "payments"):
         for path in (REPO / folder).rglob("*.py"):
