@@ -33,6 +33,7 @@ from bots.core.services import Services
 from bots.telegram import handlers
 from bots.telegram.chat import PLATFORM, TelegramFrontend
 from bots.telegram.config import TelegramConfig
+from bots.telegram.context import CONTEXT_TYPES
 from engine.envconfig import load_or_exit
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
 
@@ -60,6 +61,7 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     application = (
         ApplicationBuilder()
         .token(config.token)
+        .context_types(CONTEXT_TYPES)
         .base_url(config.api_base_url)
         .base_file_url(config.file_base_url)
         .local_mode(config.local_mode)
@@ -73,7 +75,7 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     )
     frontend = TelegramFrontend(application.bot, config)
     flow = Flow(frontend, services, config.spool_dir)
-    handlers.install(application, flow)
+    handlers.install(application, flow, frontend)
 
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", handlers.start, filters=private))
@@ -109,7 +111,7 @@ async def serve(
 ) -> None:
     """Run the bot until ``stop`` is set: recover at start, poll updates, consume job events,
     and re-drive paid orders whose job could not be started every ``recovery_interval_s``."""
-    flow = handlers.flow_from(application)
+    flow, _ = application.bot_data.installed()
     async with application:
         await application.bot.set_my_commands(
             [BotCommand(name, what) for name, what in messages.COMMANDS]

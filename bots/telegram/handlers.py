@@ -22,7 +22,7 @@ from telegram import (
     Voice,
 )
 from telegram.error import BadRequest
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bots.core.flow import Flow
 from bots.core.ports import (
@@ -34,27 +34,17 @@ from bots.core.ports import (
     Reaction,
     Upload,
 )
-from bots.telegram.chat import PLATFORM, TelegramChat, TelegramFrontend, parse_callback_data
+from bots.telegram.chat import PLATFORM, TelegramFrontend, parse_callback_data
+from bots.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
 # How the Bot API refuses getFile for a file over its download limit.
 TOO_BIG = "file is too big"
-FLOW_KEY = "flow"
-FRONTEND_KEY = "frontend"
 
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Awaitable[None]]
 ChatCall = Callable[[Flow, Chat, Person], Awaitable[None]]
-
-
-def flow_of(context: ContextTypes.DEFAULT_TYPE) -> Flow:
-    return context.application.bot_data[FLOW_KEY]
-
-
-def chat_of(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> TelegramChat:
-    frontend: TelegramFrontend = context.application.bot_data[FRONTEND_KEY]
-    return frontend.chat(chat_id)
 
 
 def person_of(update: Update) -> Person:
@@ -63,7 +53,7 @@ def person_of(update: Update) -> Person:
     return Person(platform=PLATFORM, user_id=user.id)
 
 
-def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+def _args(context: BotContext) -> list[str]:
     return list(context.args or [])
 
 
@@ -73,9 +63,9 @@ def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
 def _command(call: ChatCall) -> Handler:
     """A handler for a command that needs nothing but who asked and where."""
 
-    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def handler(update: Update, context: BotContext) -> None:
         assert update.effective_chat is not None
-        await call(flow_of(context), chat_of(context, update.effective_chat.id), person_of(update))
+        await call(context.flow, context.chat(update.effective_chat.id), person_of(update))
 
     return handler
 
@@ -90,22 +80,22 @@ status = _command(Flow.on_status)
 other_message = _command(Flow.on_unsupported)
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     confirmed = [a.lower() for a in _args(context)] == ["yes"]
-    await flow_of(context).on_forget(
-        chat_of(context, update.effective_chat.id), person_of(update), confirmed
+    await context.flow.on_forget(
+        context.chat(update.effective_chat.id), person_of(update), confirmed
     )
 
 
-async def admin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def admin_command(update: Update, context: BotContext) -> None:
     """/stats, /grant, /refund, /ban, /unban, /export: the core checks the admin list and the
     arguments."""
     assert update.effective_chat is not None and update.effective_message is not None
     text = update.effective_message.text or ""
     command = text.split()[0].lstrip("/").split("@")[0].lower()
-    await flow_of(context).on_admin(
-        chat_of(context, update.effective_chat.id), person_of(update), command, _args(context)
+    await context.flow.on_admin(
+        context.chat(update.effective_chat.id), person_of(update), command, _args(context)
     )
 
 
@@ -149,21 +139,21 @@ def upload_of(message: Message) -> Upload | None:
     )
 
 
-async def song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def song(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     upload = upload_of(message)
-    chat = chat_of(context, message.chat_id)
+    chat = context.chat(message.chat_id)
     if upload is None:
-        await flow_of(context).on_unsupported(chat, person_of(update))
+        await context.flow.on_unsupported(chat, person_of(update))
         return
-    await flow_of(context).on_upload(chat, person_of(update), upload)
+    await context.flow.on_upload(chat, person_of(update), upload)
 
 
 # ------------------------------------------------------------------------------------ buttons
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     action, arg = parse_callback_data(query.data or "")
@@ -171,8 +161,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None:  # too old for Telegram to include; nothing to act on
         await query.answer()
         return
-    notice = await flow_of(context).on_button(
-        chat_of(context, message.chat.id),
+    notice = await context.flow.on_button(
+        context.chat(message.chat.id),
         person_of(update),
         action,
         arg,
@@ -185,10 +175,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # ------------------------------------------------------------------------------------ payments
 
 
-async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pre_checkout(update: Update, context: BotContext) -> None:
     query = update.pre_checkout_query
     assert query is not None
-    refusal = await flow_of(context).on_pre_checkout(
+    refusal = await context.flow.on_pre_checkout(
         person_of(update), query.invoice_payload, query.total_amount, query.currency
     )
     if refusal is None:
@@ -197,12 +187,12 @@ async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(ok=False, error_message=refusal)
 
 
-async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def successful_payment(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None and message.successful_payment is not None
     paid = message.successful_payment
-    await flow_of(context).on_payment(
-        chat_of(context, message.chat_id),
+    await context.flow.on_payment(
+        context.chat(message.chat_id),
         person_of(update),
         ChatPayment(
             payload=paid.invoice_payload,
@@ -231,34 +221,29 @@ def reactions_of(updated: MessageReactionUpdated) -> list[Reaction]:
     ]
 
 
-async def reaction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reaction(update: Update, context: BotContext) -> None:
     updated = update.message_reaction
     assert updated is not None
     if updated.user is None:  # anonymous (channel) reactions can't be tied to a person
         return
     person = Person(platform=PLATFORM, user_id=updated.user.id)
     for event in reactions_of(updated):
-        await flow_of(context).on_reaction(person, event)
+        await context.flow.on_reaction(person, event)
 
 
 # ------------------------------------------------------------------------------------ errors
 
 
-async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def error_handler(update: object, context: BotContext) -> None:
     """Log the failure and tell the person something went wrong instead of going silent."""
     log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await flow_of(context).on_internal_error(chat_of(context, update.effective_chat.id))
+            await context.flow.on_internal_error(context.chat(update.effective_chat.id))
         except Exception:  # the platform itself may be what failed
             log.exception("could not tell the user about the failure")
 
 
-def install(application: Application, flow: Flow) -> None:
-    """Put the flow and its frontend where the handlers find them."""
-    application.bot_data[FLOW_KEY] = flow
-    application.bot_data[FRONTEND_KEY] = flow.frontend
-
-
-def flow_from(application: Application) -> Flow:
-    return application.bot_data[FLOW_KEY]
+def install(application: Application, flow: Flow, frontend: TelegramFrontend) -> None:
+    """Put the flow and its frontend where every handler's :class:`BotContext` finds them."""
+    application.bot_data.install(flow, frontend)
