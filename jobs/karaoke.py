@@ -30,8 +30,10 @@ from engine.karaoke import KaraokeSettings, render
 from jobs.storage import Storage, check_key
 
 KARAOKE_PREFIX = "karaoke-"
-# A stored stem is at most a song long (the longest we take); decoding refuses anything longer.
-MAX_STEM_DURATION_S = MAX_DURATION_S
+# A stored stem is as long as its song, but an mp3 container says a little more (encoder delay and
+# padding to whole frames: 4 s stores as 4.049 s), so a song at the length limit must not be
+# refused as too long when its own stems come back: this much slack on top of the song limit.
+STEM_SLACK_S = 1.0
 
 
 def karaoke_key(job_id: str, settings: KaraokeSettings, output_format: str) -> str:
@@ -47,13 +49,15 @@ def render_karaoke(
     outputs: Mapping[str, str],
     settings: KaraokeSettings,
     *,
-    max_duration_s: float = MAX_STEM_DURATION_S,
+    max_duration_s: float = MAX_DURATION_S,
 ) -> str:
     """Render (or find) the karaoke variant of job ``job_id`` and return its storage key.
 
     ``outputs`` is the finished job's record outputs (``"instrumental"`` and ``"vocals"`` keys);
-    the variant has the stems' format. Raises :class:`jobs.storage.StorageError` if a stem is
-    gone (retention), :class:`engine.errors.AudioError` if one no longer decodes.
+    the variant has the stems' format. ``max_duration_s`` is the service's song limit (the
+    worker's ``settings.max_duration_s``); stems up to ``STEM_SLACK_S`` past it are taken.
+    Raises :class:`jobs.storage.StorageError` if a stem is gone (retention),
+    :class:`engine.errors.AudioError` if one no longer decodes.
     """
     instrumental_key = outputs["instrumental"]
     if settings.is_identity:
@@ -62,6 +66,7 @@ def render_karaoke(
     key = karaoke_key(job_id, settings, fmt)
     if storage.exists(key):
         return key
+    limit_s = max_duration_s + STEM_SLACK_S
     with tempfile.TemporaryDirectory(prefix=f"vr-karaoke-{job_id[:8]}-") as tmp:
         work = Path(tmp)
 
@@ -69,12 +74,12 @@ def render_karaoke(
             stored = outputs[name]
             return storage.get_file(stored, work / f"{name}{PurePosixPath(stored).suffix}")
 
-        instrumental = decode(fetch("instrumental"), max_duration_s, allow_silence=True)
+        instrumental = decode(fetch("instrumental"), limit_s, allow_silence=True)
         if settings.guide_db is None:
             # Not read at gain 0: a zero-stride view, no decode and no song-sized buffer.
             vocals = np.broadcast_to(np.float32(0.0), instrumental.shape)
         else:
-            vocals = decode(fetch("vocals"), max_duration_s, allow_silence=True)
+            vocals = decode(fetch("vocals"), limit_s, allow_silence=True)
             length = min(instrumental.shape[1], vocals.shape[1])  # codec padding may differ
             instrumental, vocals = instrumental[:, :length], vocals[:, :length]
         rendered = render(instrumental, vocals, SAMPLE_RATE, settings)

@@ -112,3 +112,12 @@ def test_rendering_never_loads_the_separation_model(storage: LocalStorage, tmp_p
     )
     assert done.returncode == 0, done.stderr
     assert storage.exists(done.stdout.strip())
+
+
+def test_a_song_at_the_length_limit_is_not_refused_for_its_mp3_padding(
+    storage: LocalStorage, tmp_path: Path
+) -> None:
+    """4 s of audio stores as a 4.05 s mp3; a 4-second song limit must still take its stems."""
+    outputs = store_stems(storage, tmp_path, "mp3")
+    key = render_karaoke(storage, JOB, outputs, KaraokeSettings(guide_db=-6), max_duration_s=4.0)
+    assert storage.exists(key)
