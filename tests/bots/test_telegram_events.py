@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import payments
+from bots.core.context import MAX_CONCURRENT_INTAKES, Context
 from jobs import EventType, JobEvent, keys
 from jobs.retention import pinned
 from payments import OrderState
@@ -115,6 +116,15 @@ async def test_pre_checkout_is_answered_while_a_burst_of_uploads_is_being_decode
         return submit(*args, **kwargs)
 
     monkeypatch.setattr(bot.queue, "submit", slow_submit)
+    handed: list[tuple] = []  # uploads handed to the audio pool (running or waiting there)
+    audio_work = Context.audio_work
+
+    async def counting_audio_work(self: Context, fn, *args, **kwargs):
+        if fn is slow_submit:
+            handed.append(args)  # no await before the pool gets it: seen here = queued there
+        return await audio_work(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(Context, "audio_work", counting_audio_work)
     senders = [bot.user(620 + n) for n in range(6)]
     try:
         for sender in senders:
@@ -122,7 +132,12 @@ async def test_pre_checkout_is_answered_while_a_burst_of_uploads_is_being_decode
         for sender in senders:
             await api.wait_for_text(sender.id, "checking your song")
         await api.wait_for(lambda: len(inside) >= 2, what="uploads decoding")
-        await asyncio.sleep(0.5)  # the rest of the burst piles up behind them
+        # The rest of the burst piles up behind them: every upload let through intake at once
+        # waits for an audio thread.
+        await api.wait_for(
+            lambda: len(handed) >= min(len(senders), MAX_CONCURRENT_INTAKES),
+            what="the burst waiting for audio threads",
+        )
 
         ok, why = await asyncio.wait_for(
             bot.pre_checkout(buyer, payload, PRICE_STARS), PRE_CHECKOUT_DEADLINE_S - 2

@@ -142,9 +142,15 @@ async def _wait_for(path: Path, proc: subprocess.Popen[bytes]) -> str:
     return path.read_text()
 
 
-async def test_killed_between_payment_and_delivery_delivers_after_restart(
+async def test_killed_after_payment_commit_is_redriven_at_restart_and_the_replay_grants_nothing_twice(
     tmp_path: Path, sqlite_url: str
 ) -> None:
+    """What this proves: a payments process killed after the payment committed and before its
+    fulfilment finished keeps the money recorded; the restarted process's recovery hands the
+    order to fulfilment again, and Stripe's retry of the lost webhook is a replay (one
+    entitlement, one ``paid`` line). Fulfilment is a stub hook (``tests.payments.crash_service``)
+    that marks the order delivered — no job runs here; real delivery after a bot restart is
+    ``tests/bots/test_telegram_restart.py``."""
     pay = Payments.open(make_settings(sqlite_url))
     try:
         user = pay.users.get_or_create("telegram", 4242)
