@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
+from bench._cli import eval_folder_main  # noqa: E402
 from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.evaluate import Track, load_tracks, oracle_irm  # noqa: E402
+from engine.evaluate import Track, oracle_irm  # noqa: E402
 from engine.predict import Stems, load_model, separate  # noqa: E402
 
 BAND_HZ = (8000.0, 16000.0)
@@ -39,13 +39,7 @@ def leak_db(track: Track, stems: Stems) -> float:
     return 10 * np.log10(band_energy(error) / band_energy(track.vocals))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("folder")
-    parser.add_argument("--model", action="append", default=[])
-    parser.add_argument("--no-record", action="store_true")
-    args = parser.parse_args()
-    tracks = load_tracks(Path(args.folder))
+def _body(tracks: list[Track], args: argparse.Namespace) -> str:
     estimators = {"oracle IRM": oracle_irm}
     for path in args.model or [None]:
         model = load_model(path)
@@ -61,7 +55,11 @@ def main() -> None:
         "(lower is better; 0 dB = the vocals' high band left in the instrumental).\n\n"
         + "\n".join(lines)
     )
-    record("High band: vocal sibilants left in the instrumental", body, dry_run=args.no_record)
+    return body
+
+
+def main() -> None:
+    eval_folder_main("High band: vocal sibilants left in the instrumental", _body, models="many")
 
 
 if __name__ == "__main__":

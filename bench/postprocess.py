@@ -30,8 +30,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine.evaluate import Track, evaluate_estimator, format_table, load_tracks  # noqa: E402
+from bench._cli import eval_folder_main  # noqa: E402
+from engine.evaluate import Track, evaluate_estimator, format_table  # noqa: E402
 from engine.predict import Separator, Stems, load_model  # noqa: E402
 from engine.transforms import istft, stft  # noqa: E402
 
@@ -78,13 +78,7 @@ def estimate(track: Track, model: Separator, mode: str) -> Stems:
                  istft(out[1].to(spec.dtype), model.stft_cfg, n).numpy())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("folder")
-    parser.add_argument("--model")
-    parser.add_argument("--no-record", action="store_true")
-    args = parser.parse_args()
-    tracks = load_tracks(Path(args.folder))
+def _body(tracks: list[Track], args: argparse.Namespace) -> str:
     calibrated = load_model(args.model).vocal_mask_power
     model = load_model(args.model, vocal_mask_power=1.0)
     powers = sorted({0.5, calibrated, 0.8})
@@ -98,7 +92,11 @@ def main() -> None:
         for mode in modes
     ]
     body = f"Post-processing of one model's masks on `{args.folder}`.\n\n{format_table(rows)}"
-    record("Mask post-processing and test-time augmentation", body, dry_run=args.no_record)
+    return body
+
+
+def main() -> None:
+    eval_folder_main("Mask post-processing and test-time augmentation", _body, models="one")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
+from bench._cli import eval_folder_main  # noqa: E402
 from engine.constants import SAMPLE_RATE  # noqa: E402
 from engine.evaluate import (  # noqa: E402
     Track,
     evaluate_estimator,
     format_table,
-    load_tracks,
     mixture_estimate,
     model_estimator,
     oracle_irm,
@@ -47,13 +46,7 @@ def repet_sim(track: Track) -> Stems:
     return Stems(np.stack(vocals).astype(np.float32), np.stack(instrumental).astype(np.float32))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("folder")
-    parser.add_argument("--model")
-    parser.add_argument("--no-record", action="store_true")
-    args = parser.parse_args()
-    tracks = load_tracks(Path(args.folder))
+def _body(tracks: list[Track], args: argparse.Namespace) -> str:
     rows = []
     for mode in ("residual", "mask"):
         model = load_model(args.model, instrumental=mode)
@@ -73,7 +66,11 @@ def main() -> None:
         f"SDR in dB, median over 1 s frames then over tracks.\n\n{table}\n\n"
         f"Per track (vocals/instrumental):\n{per_track}"
     )
-    record("Quality: SDR on the evaluation clips", body, dry_run=args.no_record)
+    return body
+
+
+def main() -> None:
+    eval_folder_main("Quality: SDR on the evaluation clips", _body, models="one")
 
 
 if __name__ == "__main__":

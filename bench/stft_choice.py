@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
+from bench._cli import eval_folder_main  # noqa: E402
 from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.evaluate import evaluate_estimator, load_tracks, oracle_irm  # noqa: E402
+from engine.evaluate import Track, evaluate_estimator, oracle_irm  # noqa: E402
 from engine.transforms import STFTConfig  # noqa: E402
 
 CANDIDATES = [
@@ -31,12 +31,7 @@ CANDIDATES = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("folder")
-    parser.add_argument("--no-record", action="store_true")
-    args = parser.parse_args()
-    tracks = load_tracks(Path(args.folder))
+def _body(tracks: list[Track], args: argparse.Namespace) -> str:
     lines = [
         "| n_fft / hop | modelled bins | top modelled Hz | cells per s | oracle vocals SDR "
         "| oracle instrumental SDR |",
@@ -55,7 +50,11 @@ def main() -> None:
         "the modelled bins the mask is extended from the top band as in the engine.\n\n"
         + "\n".join(lines)
     )
-    record("STFT choice: oracle ceiling per window and band", body, dry_run=args.no_record)
+    return body
+
+
+def main() -> None:
+    eval_folder_main("STFT choice: oracle ceiling per window and band", _body, models="none")
 
 
 if __name__ == "__main__":
