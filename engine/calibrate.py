@@ -32,8 +32,8 @@ def signal_to_distortion(reference: torch.Tensor, estimate: torch.Tensor) -> tor
 
 def power_scores(model_path: Path, data: list[Path]) -> dict[float, float]:
     """Median validation vocals SDR for each power in ``MASK_POWERS``."""
+    from engine.data import validation_set
     from engine.predict import load_model
-    from engine.train import validation_set
     from engine.transforms import istft, stft
 
     model = load_model(model_path, device="cpu", vocal_mask_power=1.0)

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from math import gcd
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -28,6 +29,12 @@ from scipy.signal import resample_poly
 from engine import augment, production
 from engine.constants import SAMPLE_RATE
 
+if TYPE_CHECKING:
+    import torch
+
+    from engine.transforms import STFTConfig
+
+PATCH_FRAMES = 128  # STFT frames per training and validation example (about 3 s)
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus"}
 # Validation is split off by singer and by song, never by clip, so that a checkpoint is chosen on
 # voices and songs it has not heard. MIR-1K names clips <singer>_<song>_<clip>. One song of the
@@ -318,3 +325,25 @@ class Remixer:
     def batch(self, size: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         examples = [self.sample(length, rng) for _ in range(size)]
         return tuple(np.stack(parts) for parts in zip(*examples, strict=True))
+
+
+def validation_set(
+    data: list[Path], examples: int, stft_cfg: STFTConfig
+) -> tuple[torch.Tensor, ...]:
+    """The fixed validation remixes ``(mixture, targets, band_hz)`` of the held-out split: the same
+    mixes at every validation of a run, and in every run on the same shared data (a data root with
+    no held-out singers or songs adds nothing here), so runs and calibrations compare.
+
+    Here, beside the remixer, so that training (:mod:`engine.train`) and calibration
+    (:mod:`engine.calibrate`) both use it without importing each other. torch is imported only
+    when it is called: the rest of this module stays numpy-only."""
+    import torch
+
+    pools = load_pools(data, "validation")
+    rng = np.random.default_rng(1234)
+    mix, vocals, acc, band = Remixer(pools).batch(examples, (PATCH_FRAMES - 1) * stft_cfg.hop, rng)
+    return (
+        torch.from_numpy(mix),
+        torch.from_numpy(np.stack([vocals, acc], axis=1)),
+        torch.from_numpy(band),
+    )

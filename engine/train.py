@@ -29,12 +29,11 @@ from tqdm import tqdm
 from engine import checkpoint
 from engine.calibrate import calibrate_model_file, signal_to_distortion
 from engine.constants import LOSSES, SAMPLE_RATE
-from engine.data import Remixer, load_pools, manifest
+from engine.data import PATCH_FRAMES, Remixer, load_pools, manifest, validation_set
 from engine.loader import RemixWorkers
 from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
 from engine.transforms import STFTConfig, extend_mask, istft, stft
 
-PATCH_FRAMES = 128  # frames per training example (about 3 s)
 EMA_DECAY = 0.998
 VALIDATION_EXAMPLES = 96  # 64 were too few once a produced song joined the MIR-1K remixes
 FINAL_LR_SHARE = 0.1  # cosine decay ends at this share of the starting learning rate
@@ -208,22 +207,6 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
 
     threading.Thread(target=work, daemon=True, name="remix").start()
     return out
-
-
-def validation_set(
-    data: list[Path], examples: int, stft_cfg: STFTConfig
-) -> tuple[torch.Tensor, ...]:
-    """The fixed validation remixes ``(mixture, targets, band_hz)`` of the held-out split: the same
-    mixes at every validation of a run, and in every run on the same shared data (a data root with
-    no held-out singers or songs adds nothing here), so runs and calibrations compare."""
-    pools = load_pools(data, "validation")
-    rng = np.random.default_rng(1234)
-    mix, vocals, acc, band = Remixer(pools).batch(examples, (PATCH_FRAMES - 1) * stft_cfg.hop, rng)
-    return (
-        torch.from_numpy(mix),
-        torch.from_numpy(np.stack([vocals, acc], axis=1)),
-        torch.from_numpy(band),
-    )
 
 
 @torch.no_grad()
