@@ -3,11 +3,12 @@
     python bench/runs.py ../shared/data/eval runs/a runs/b ... [--label a=what changed] [--no-record]
 
 For each run folder the script reads ``best.pt`` (the checkpoint chosen on the validation split)
-and reports its data roots, starting point, learning rate, steps, training minutes, best validation
-loss and the SDR of its averaged weights on the evaluation folder, with raw masks (vocal-mask power
-1: calibration is a separate step, measured by ``bench/postprocess.py``). Runs meant to be compared should
-share the validation split (it comes from the shared data only, so adding a new data root leaves it
-unchanged), the seed and the number of steps; the table says so when they don't.
+and reports its data roots, starting point, learning rate, steps, training minutes, the validation
+loss and vocals SDR at the chosen step, and the SDR of its averaged weights on the evaluation
+folder, with raw masks (vocal-mask power 1: calibration is a separate step, measured by
+``bench/postprocess.py``). Runs meant to be compared should share the validation split (it comes
+from the shared data only, so adding a new data root leaves it unchanged), the seed and the
+number of steps; the table says so when they don't.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ def main() -> None:
     labels = dict(item.split("=", 1) for item in args.label)
     tracks = load_tracks(Path(args.folder))
     lines = [
-        "| run | change | data | init | lr | steps | train min | best val loss (step) "
+        "| run | change | data | init | lr | steps | train min | val loss | val vocals SDR "
         "| vocals SDR | instrumental SDR |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     per_track = []
     for run in args.runs:
@@ -53,11 +54,14 @@ def main() -> None:
         model = load_model(Path(run) / "best.pt")
         row = evaluate_estimator(run, tracks, model_estimator(model))
         init = config.get("init", "None")
+        chosen = {h["step"]: h for h in best["history"]}.get(best["step"], {})
+        val_sdr = f"{chosen['val_sdr']:.2f}" if "val_sdr" in chosen else "—"
+        val_loss = f"{chosen['val']:.4f}" if "val" in chosen else "—"
         lines.append(
             f"| {Path(run).name} | {labels.get(run, labels.get(Path(run).name, ''))} "
             f"| {_roots(best)} | {Path(init).name if init != 'None' else 'random'} "
             f"| {config.get('lr', '?')} | {best['step']} | {best['train_seconds'] / 60:.0f} "
-            f"| {best['best']:.4f} ({best['step']}) | {row.vocals_sdr:.2f} "
+            f"| {val_loss} | {val_sdr} | {row.vocals_sdr:.2f} "
             f"| {row.accompaniment_sdr:.2f} |"
         )
         per_track.append(
@@ -66,7 +70,8 @@ def main() -> None:
         )
     body = (
         f"Evaluation folder `{args.folder}` ({len(tracks)} tracks), museval v4 median SDR in dB of "
-        "each run's `best.pt` (averaged weights, chosen on validation loss).\n\n"
+        "each run's `best.pt` (averaged weights, chosen on validation: vocals SDR since the loss "
+        "lever of issue 15, the loss before).\n\n"
         + "\n".join(lines) + "\n\nPer track (vocals/instrumental):\n" + "\n".join(per_track)
         + (f"\n\n{args.note}" if args.note else "")
     )
