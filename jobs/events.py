@@ -61,6 +61,11 @@ DEAD_LETTER_MAXLEN = 10_000
 STOP_GRACE_S = 20.0
 
 
+# ``JobEvent.kind`` of a karaoke variant rendered for a finished preview (jobs/karaoke_jobs.py):
+# DONE carries ``outputs["karaoke"]``, FAILED a friendly ``error_message``; never a refund.
+KARAOKE_KIND = "karaoke"
+
+
 class EventType(StrEnum):
     PROGRESS = "progress"  # percent in ``progress``
     RETRYING = "retrying"  # a transient error; the job will run again by itself
@@ -85,6 +90,7 @@ class JobEvent:
     outputs: dict[str, str] = field(default_factory=dict)
     order_id: str | None = None
     refund: bool = False  # a paid job ended without results: credit or refund the order
+    karaoke: str = ""  # kind "karaoke": the rendered variant's settings (compact form)
     attempt: int = 0
     ts: float = field(default_factory=time.time)
     stream_id: str = ""  # set when read from the stream; pass the event back to ack()

@@ -149,7 +149,9 @@ class Line(QueueBase):
             TASK,
             args=(record.id,),
             job_id=record.id,
-            timeout=job_timeout(self.settings, record.duration_s, record.kind),
+            timeout=job_timeout(
+                self.settings, record.duration_s, record.kind, karaoke=bool(record.karaoke)
+            ),
             result_ttl=int(self.settings.retention_s),
             failure_ttl=int(self.settings.record_ttl_s),
             description=f"{record.kind} {record.platform}:{record.user_id} {record.filename}",

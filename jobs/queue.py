@@ -14,7 +14,10 @@ import os
 import time
 from pathlib import Path
 
-from jobs import retention, stats
+from engine.karaoke import KaraokeSettings
+from jobs import karaoke_jobs, retention, stats
+from jobs.errors import JobNotFoundError
+from jobs.records import JobKind, JobStatus
 from jobs.settings import Settings
 from jobs.stats import JobStats
 from jobs.submit import Submitting
@@ -54,6 +57,18 @@ class JobQueue(Submitting):
             retention.unpin(
                 self.connection, self.storage, self._stored_keys(record), record.order_id
             )
+
+    def render_karaoke(self, job_id: str, settings: KaraokeSettings) -> bool:
+        """Render a finished preview's clip as the karaoke variant ``settings`` on a worker; the
+        result comes as a ``kind="karaoke"`` event (see :mod:`jobs.karaoke_jobs`). False if the
+        same render is already in line. Raises :class:`JobNotFoundError` when the preview is not
+        a finished one (gone, or not done)."""
+        record = self._require(job_id)
+        if record.kind is not JobKind.PREVIEW or record.status is not JobStatus.DONE:
+            raise JobNotFoundError(job_id)
+        return karaoke_jobs.enqueue(
+            self.connection, self.queues[JobKind.PREVIEW], self.settings, record, settings
+        )
 
     def fetch_output(self, job_id: str, name: str, dest: str | os.PathLike[str]) -> Path:
         """Copy one result (``vocals``, ``instrumental``, ``waveform``) to a local file."""

@@ -62,6 +62,9 @@ class JobRecord:
     preview_start_s: float | None = None
     order_id: str | None = None
     source_job_id: str | None = None  # the preview a full job upgrades, or the cached job
+    # A full job's karaoke variant (``KaraokeSettings`` compact form, "" for none), rendered from
+    # its stems after separation and stored as output "karaoke" (see jobs/karaoke.py).
+    karaoke: str = ""
     cached: bool = False
     model_version: str = ""
     attempts: int = 0

@@ -26,6 +26,7 @@ from rq import Worker
 
 from engine.audio import content_hash, decode
 from engine.constants import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS, SAMPLE_RATE
+from engine.karaoke import IDENTITY, KaraokeSettings
 from jobs import cache, keys, lifecycle, retention, stats
 from jobs.base import check_platform
 from jobs.errors import BusyError, InputExpiredError, JobError, JobNotFoundError
@@ -130,13 +131,20 @@ class Submitting(Line):
             raise BusyError(waiting)
 
     def submit_full(
-        self, preview_job_id: str, order_id: str, output_format: str | None = None
+        self,
+        preview_job_id: str,
+        order_id: str,
+        output_format: str | None = None,
+        karaoke: str | None = None,
     ) -> JobRecord:
         """Start the paid full-song job for a preview's song, or answer it from the cache (a
         finished record whose ``done`` event is already published). Either way the result
         arrives as an event.
 
-        Pins the stored song so retention cannot delete it while the order is open. Raises
+        ``karaoke`` (a ``KaraokeSettings`` compact form; None or identity: none) adds the karaoke
+        variant, rendered from the stems after separation, as output ``"karaoke"``; a song
+        separated before then costs only that render. Raises ``KaraokeSettingsError`` for a bad
+        form. Pins the stored song so retention cannot delete it while the order is open. Raises
         :class:`JobNotFoundError` or :class:`InputExpiredError` (the song is gone:
         :meth:`fail_full` tells the person's bot to refund).
         """
@@ -146,11 +154,20 @@ class Submitting(Line):
         if not self.storage.exists(preview.input_key):
             raise InputExpiredError(preview.input_key)
         fmt = self._format(JobKind.FULL, output_format)
+        variant = KaraokeSettings.parse(karaoke) if karaoke else IDENTITY
         retention.pin(self.connection, [preview.input_key], order_id)
         record = self._full_record(preview, order_id, fmt)
+        if not variant.is_identity:
+            record.karaoke = variant.to_string()
         source_job = self._cached_source(JobKind.FULL, fmt, preview.content_hash)
-        if source_job is not None:
+        if source_job is not None and variant.is_identity:
             return self._answer_from_cache(record, source_job)
+        if source_job is not None:
+            # Separated before: the worker only renders the variant from the stored stems.
+            record.outputs = {k: v for k, v in source_job.outputs.items() if k != "karaoke"}
+            record.source_job_id = source_job.id
+            record.cached = True
+            retention.pin(self.connection, record.outputs.values(), order_id)
         self._reserve(record)
         try:
             self._enqueue(record)

@@ -34,9 +34,11 @@ from rq.timeouts import JobTimeoutException
 from engine.audio import decode, encode, preview_cut
 from engine.constants import SAMPLE_RATE
 from engine.errors import AudioError
+from engine.karaoke import KaraokeSettings
 from jobs import cache, keys, lifecycle, retention
 from jobs.errors import InputExpiredError
 from jobs.events import EventType
+from jobs.karaoke import render_karaoke
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import Storage, StorageError, open_storage
@@ -145,7 +147,12 @@ def process(job_id: str) -> dict[str, str]:
     record.attempts = ctx.records.increment_attempts(job_id)
     reporter = ProgressReporter(ctx, record, job)
     try:
-        outputs, preview_start = _run(ctx, record, reporter)
+        if record.outputs:  # a paid karaoke order answered by stems already stored (submit_full)
+            outputs, preview_start = dict(record.outputs), None
+        else:
+            outputs, preview_start = _run(ctx, record, reporter)
+        if record.karaoke:
+            outputs["karaoke"] = _render_karaoke(ctx, record, outputs, reporter)
     except PERMANENT_ERRORS as exc:
         if job is not None:
             job.retries_left = 0  # bad input, or the song is gone: retrying cannot help
@@ -209,6 +216,19 @@ def _run(
             outputs[name] = key
         reporter.check_cancel()
         return outputs, start_s
+
+
+def _render_karaoke(
+    ctx: WorkerContext, record: JobRecord, outputs: dict[str, str], reporter: ProgressReporter
+) -> str:
+    """The full job's karaoke variant, from the stems just stored (no second separation)."""
+    reporter.report(SEPARATED_AT + 10)
+    key = render_karaoke(
+        ctx.storage, record.id, outputs, KaraokeSettings.parse(record.karaoke),
+        max_duration_s=ctx.settings.max_duration_s,
+    )
+    reporter.check_cancel()
+    return key
 
 
 def _separate(

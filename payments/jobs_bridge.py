@@ -73,7 +73,8 @@ class JobsFulfilment:
         try:
             try:
                 record = self.queue.submit_full(
-                    fresh.job_id, fresh.id, output_format=fresh.output_format
+                    fresh.job_id, fresh.id, output_format=fresh.output_format,
+                    karaoke=fresh.karaoke,
                 )
             except InputExpiredError as exc:
                 # The song is gone: a full job that failed at once, whose FAILED event

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 SONG_KEY_MAX = 128
 JOB_ID_MAX = 128
 FORMAT_MAX = 8  # orders.output_format: wav, flac, mp3 (the pipeline checks which)
+KARAOKE_MAX = 16  # orders.karaoke: a KaraokeSettings compact form (at most 13 characters)
 
 
 class OrderError(Exception):
@@ -131,13 +132,16 @@ class Ledger:
         job_id: str,
         kind: str = KIND_FULL_STEMS,
         output_format: str | None = None,
+        karaoke: str | None = None,
     ) -> Order:
         """The one live order for (user, song, kind); created at today's prices if none exists.
 
         Pressing "buy" twice, or on two devices at once, yields the same order (the partial unique
         index picks the winner). A refunded order does not block buying the song again.
         ``output_format`` is the buyer's choice for the stems (None: the pipeline's default); an
-        unpaid order takes the latest choice, since the latest invoice names it.
+        unpaid order takes the latest choice, since the latest invoice names it. ``karaoke`` is
+        the buyer's karaoke variant (a ``KaraokeSettings`` compact form; None: stems only), part
+        of the same order at the same price, and likewise follows the latest choice while unpaid.
         """
         if not song_key or len(song_key) > SONG_KEY_MAX:
             raise OrderError("song_key must be 1..128 characters")
@@ -145,6 +149,8 @@ class Ledger:
             raise OrderError("job_id must be 1..128 characters")
         if output_format is not None and not 0 < len(output_format) <= FORMAT_MAX:
             raise OrderError(f"output_format must be 1..{FORMAT_MAX} characters")
+        if karaoke is not None and not 0 < len(karaoke) <= KARAOKE_MAX:
+            raise OrderError(f"karaoke must be 1..{KARAOKE_MAX} characters")
 
         def work(session: Session) -> Order:
             existing = session.scalars(
@@ -170,6 +176,16 @@ class Ledger:
                     )
                     existing.output_format = output_format
                     existing.updated_at = utcnow()
+                if existing.karaoke != karaoke and existing.state == OrderState.CREATED.value:
+                    append_entry(
+                        session,
+                        actor=user.actor,
+                        action="karaoke_chosen",
+                        order_id=existing.id,
+                        detail={"from": existing.karaoke, "to": karaoke},
+                    )
+                    existing.karaoke = karaoke
+                    existing.updated_at = utcnow()
                 return Order.from_row(existing)
             row = OrderRow(
                 id=uuid.uuid4().hex,
@@ -182,6 +198,7 @@ class Ledger:
                 currency=self.settings.currency,
                 price_stars=self.settings.price_stars,
                 output_format=output_format,
+                karaoke=karaoke,
                 fulfil_attempts=0,
             )
             session.add(row)
@@ -199,6 +216,7 @@ class Ledger:
                     "job_id": job_id,
                     "price_stars": row.price_stars,
                     "output_format": output_format,
+                    "karaoke": karaoke,
                 },
             )
             return Order.from_row(row)

@@ -143,6 +143,8 @@ class OrderRow(Base):
     price_stars: Mapped[int] = mapped_column(Integer)
     # The stems' format the buyer chose (wav/flac/mp3); None: the pipeline's default.
     output_format: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # The karaoke variant the buyer chose (KaraokeSettings compact form); None: stems only.
+    karaoke: Mapped[str | None] = mapped_column(String(16), nullable=True)
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     fulfil_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The pipeline job currently producing this order's stems (set by the fulfilment hook).

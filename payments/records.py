@@ -84,6 +84,7 @@ class Order:
     currency: str
     price_stars: int
     output_format: str | None  # the stems' format the buyer chose; None: pipeline default
+    karaoke: str | None  # the karaoke variant the buyer chose (compact form); None: stems only
     stripe_session_id: str | None
     fulfil_attempts: int
     fulfil_job_id: str | None

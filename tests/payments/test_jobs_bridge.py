@@ -35,7 +35,9 @@ async def test_paid_order_becomes_one_full_job_even_when_recovered_twice(
     pay = sqlite_pay
     preview = queue.submit("4242", "telegram", "4242", make_song(1.0, seed=1))
     user = pay.users.get_or_create("telegram", 4242)
-    order = pay.ledger.create_order(user, preview.content_hash, preview.id, output_format="flac")
+    order = pay.ledger.create_order(
+        user, preview.content_hash, preview.id, output_format="flac", karaoke="g6.k-2.t95"
+    )
     bridge = JobsFulfilment(queue, pay.ledger)
     assert bridge.song_available(order)
 
@@ -46,6 +48,7 @@ async def test_paid_order_becomes_one_full_job_even_when_recovered_twice(
     assert full.kind is JobKind.FULL
     assert (full.order_id, full.source_job_id) == (order.id, preview.id)
     assert full.output_format == "flac"  # the buyer's choice, carried by the order
+    assert full.karaoke == "g6.k-2.t95"  # and the karaoke variant, rendered with the stems
     assert bridge.locate_stem(pay.ledger.get_order(order.id), "vocals") is None  # not done yet
 
     await pay.recover(bridge.on_paid)  # a second restart while the job still waits

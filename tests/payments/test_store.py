@@ -149,6 +149,22 @@ def test_order_keeps_the_format_chosen_until_it_is_paid(pay: Payments, user: Use
         pay.ledger.create_order(user, "song-g", "job-g", output_format="x" * 20)
 
 
+def test_order_keeps_the_karaoke_chosen_until_it_is_paid(pay: Payments, user: User) -> None:
+    order = pay.ledger.create_order(user, "song-k", "job-k", karaoke="g12.k2.t90")
+    assert order.karaoke == "g12.k2.t90"
+    # Changed (or switched off: None) before paying, the newest choice counts, audited.
+    assert pay.ledger.create_order(user, "song-k", "job-k", karaoke="goff.k1.t100").karaoke == (
+        "goff.k1.t100"
+    )
+    pay.ledger.record_payment(stripe_payment(order.id))
+    assert pay.ledger.create_order(user, "song-k", "job-k").karaoke == "goff.k1.t100"
+    actions = [e.action for e in pay.ledger.entries(order.id)]
+    assert actions == ["order_created", "karaoke_chosen", "paid"]
+    assert pay.ledger.create_order(user, "song-m", "job-m").karaoke is None
+    with pytest.raises(OrderError):
+        pay.ledger.create_order(user, "song-n", "job-n", karaoke="x" * 20)
+
+
 def test_upgrade_from_the_first_schema_keeps_orders(db_url: str) -> None:
     """An order written by revision 0001 survives the upgrade with no format (the default)."""
     db = Database(db_url)

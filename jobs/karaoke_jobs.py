@@ -1,0 +1,140 @@
+"""Karaoke variants of a finished preview, on the preview queue: enqueue, render, tell the bot.
+
+A person who changes the key (tempo, guide vocal) under a preview hears the preview clip in the
+new settings before paying. That is :func:`jobs.karaoke.render_karaoke` on the preview job's
+stored stems (no second separation: a 30 s clip is seconds of work), run by a worker from the
+preview queue so it waits behind no paid full song. The result reaches the bot like every job's
+result, as an event on the platform's stream: ``kind="karaoke"``, ``job_id`` the preview's,
+``karaoke`` the settings' compact form and ``outputs["karaoke"]`` the stored variant (DONE), or a
+friendly ``error_message`` (FAILED) — never dropped silently, never a refund (nothing was paid).
+
+Invariants: a render has no job record of its own (the preview's record addresses the event and
+its retention covers the variant under ``results/<job>/``); the RQ job id is a function of
+(preview, settings), so tapping the same button twice while one render waits queues one render;
+a render that fails for good (stems expired, a transient error through every retry, the time
+limit) publishes exactly one FAILED event.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from rq import Callback, Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.job import JobStatus as RQStatus
+
+from engine.errors import AudioError
+from engine.karaoke import KaraokeSettings
+from jobs import lifecycle
+from jobs.events import KARAOKE_KIND, EventType, publish
+from jobs.karaoke import render_karaoke
+from jobs.records import JobRecord, RecordStore
+from jobs.settings import Settings
+from jobs.storage import StorageError
+from jobs.timeouts import CALLBACK_TIMEOUT_S, karaoke_timeout, retry_policy
+
+log = logging.getLogger(__name__)
+
+TASK = "jobs.karaoke_jobs.render_preview"
+FAILURE_CALLBACK = "jobs.karaoke_jobs.on_failure"
+RQ_ID_PREFIX = "karaoke-"
+# What an RQ job of a render still in line or running looks like: a second tap then adds nothing.
+_PENDING = {RQStatus.QUEUED, RQStatus.STARTED, RQStatus.SCHEDULED, RQStatus.DEFERRED}
+
+EXPIRED_CODE = "karaoke_expired"
+EXPIRED_MESSAGE = "That preview is no longer stored. Please send the song again."
+FAILED_CODE = "karaoke_failed"
+FAILED_MESSAGE = "Sorry — I couldn't make that karaoke version. Please try again in a few minutes."
+
+
+def rq_job_id(job_id: str, settings: KaraokeSettings) -> str:
+    """RQ's id for rendering ``settings`` of job ``job_id`` (RQ ids take no dots)."""
+    return f"{RQ_ID_PREFIX}{job_id}-{settings.to_string().replace('.', '_')}"
+
+
+def enqueue(
+    connection: redis.Redis, queue: Queue, settings: Settings, record: JobRecord,
+    karaoke: KaraokeSettings,
+) -> bool:
+    """Put the render of ``karaoke`` for the finished preview ``record`` in line; False if the
+    same render is already waiting or running (its event will answer this tap too)."""
+    job_id = rq_job_id(record.id, karaoke)
+    try:
+        if Job.fetch(job_id, connection=connection).get_status() in _PENDING:
+            return False
+    except NoSuchJobError:
+        pass
+    queue.enqueue_call(
+        TASK,
+        args=(record.id, karaoke.to_string()),
+        job_id=job_id,
+        timeout=karaoke_timeout(min(record.duration_s, settings.preview_length_s)),
+        result_ttl=int(settings.record_ttl_s),
+        failure_ttl=int(settings.record_ttl_s),
+        description=f"karaoke {karaoke} {record.platform}:{record.user_id} {record.filename}",
+        meta={"platform": record.platform, "user_id": record.user_id},
+        retry=retry_policy(settings),
+        on_failure=Callback(FAILURE_CALLBACK, timeout=CALLBACK_TIMEOUT_S),
+    )
+    return True
+
+
+def render_preview(job_id: str, form: str) -> str:
+    """The task: render the variant and publish DONE; an expired preview publishes FAILED at
+    once (no retry can bring stems back). Returns the variant's key ("" when it failed)."""
+    from jobs.tasks import get_context  # the worker's process-wide connections and settings
+
+    ctx = get_context()
+    record = RecordStore(ctx.connection, ctx.settings.record_ttl_s).get(job_id)
+    if record is None or "instrumental" not in record.outputs:
+        log.info("karaoke for job %s: its record is gone", job_id)
+        return ""  # forgotten (/forget) or expired: nobody to tell, nothing to render from
+    settings = KaraokeSettings.parse(form)
+    try:
+        key = render_karaoke(
+            ctx.storage, job_id, record.outputs, settings,
+            max_duration_s=ctx.settings.max_duration_s,
+        )
+    except (StorageError, AudioError) as exc:
+        log.info("karaoke %s for job %s: stems unusable: %s", form, job_id, exc)
+        _publish(ctx.connection, ctx.settings, record, form, EventType.FAILED,
+                 error_code=EXPIRED_CODE, error_message=EXPIRED_MESSAGE)
+        return ""
+    _publish(ctx.connection, ctx.settings, record, form, EventType.DONE,
+             outputs={"karaoke": key})
+    return key
+
+
+def on_failure(
+    job: Job, connection: redis.Redis, exc_type: type[BaseException] | None,
+    exc_value: BaseException | None, traceback: object,
+) -> None:
+    """RQ's failure callback: once retries are spent (or the render timed out for good), the
+    person is told; earlier attempts just run again."""
+    if job.retries_left:
+        return
+    from jobs.tasks import _context
+
+    settings = _context.settings if _context is not None else Settings.from_env()
+    job_id, form = job.args
+    record = RecordStore(connection, settings.record_ttl_s).get(job_id)
+    if record is None:
+        return
+    log.error("karaoke %s for job %s failed for good: %s: %s", form, job_id,
+              exc_type.__name__ if exc_type else "unknown", exc_value)
+    _publish(connection, settings, record, form, EventType.FAILED,
+             error_code=FAILED_CODE, error_message=FAILED_MESSAGE)
+
+
+def _publish(
+    connection: redis.Redis, settings: Settings, record: JobRecord, form: str,
+    type_: EventType, **fields: object,
+) -> None:
+    event = lifecycle.event_for(record, type_, **fields)
+    event.kind = KARAOKE_KIND
+    event.karaoke = form
+    event.order_id = None  # a preview's variant: never money
+    publish(connection, event, settings.events_maxlen)
+
