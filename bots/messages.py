@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only the figures' shapes: this module stays free of the back-end
     import jobs
     import payments
+    from engine.karaoke import KaraokeSettings
 
 
 def _mb(size_bytes: float) -> str:
@@ -181,6 +182,68 @@ def settings(current_format: str) -> str:
 
 def format_saved(fmt: str) -> str:
     return f"Done — your stems will be sent as {fmt.upper()}."
+
+
+# ------------------------------------------------------------------------------------ karaoke
+
+
+def karaoke_summary(settings: KaraokeSettings) -> str:
+    """The settings in words: "guide vocal −12 dB, key +2, tempo 90 %"."""
+    guide = "guide vocal off" if settings.guide_db is None else (
+        f"guide vocal −{abs(settings.guide_db):g} dB"
+    )
+    key = "original key" if settings.semitones == 0 else f"key {settings.semitones:+d}"
+    key = key.replace("-", "−")
+    return f"{guide}, {key}, tempo {settings.tempo_percent} %"
+
+
+def karaoke_settings(settings: KaraokeSettings) -> str:
+    """The karaoke part of /settings."""
+    return (
+        f"🎤 Karaoke version: {karaoke_summary(settings)}.\n"
+        "Guide vocal mixes the singer back in quietly so you can follow the melody; key and "
+        "tempo change the instrumental (and the guide). When anything differs from the "
+        "original, the preview buttons play your song that way and the full stems come with "
+        "a karaoke file too, at no extra charge."
+    )
+
+
+def karaoke_saved(settings: KaraokeSettings) -> str:
+    return f"Karaoke: {karaoke_summary(settings)}."
+
+
+def karaoke_rendering(settings: KaraokeSettings) -> str:
+    return f"🎤 Making the preview with {karaoke_summary(settings)}…"
+
+
+def karaoke_title(title: str) -> str:
+    return f"{title} (karaoke preview)"
+
+
+def karaoke_caption(settings: KaraokeSettings) -> str:
+    return f"🎤 Karaoke preview: {karaoke_summary(settings)}."
+
+
+KARAOKE_ORIGINAL = "That's the original: the instrumental preview above."
+KARAOKE_ALREADY_MAKING = "Already on it — the preview comes in a moment."
+KARAOKE_PREVIEW_GONE = "I can't find that preview any more. Please send the song again."
+KARAOKE_FAILED = "Sorry — I couldn't make that karaoke preview. Please try again in a few minutes."
+KARAOKE_PART = "karaoke"  # the paid karaoke file: "<title> (karaoke).<fmt>"
+KARAOKE_KEY_DOWN_BUTTON = "🎤 Key −1"
+KARAOKE_KEY_UP_BUTTON = "Key +1"
+KARAOKE_TEMPO_DOWN_BUTTON = "Tempo −5 %"
+KARAOKE_TEMPO_UP_BUTTON = "Tempo +5 %"
+KARAOKE_GUIDE_NEXT_BUTTON = "Guide vocal"
+KARAOKE_RESET_BUTTON = "Original"
+
+
+def karaoke_guide_button(guide_db: float | None, current: float | None) -> str:
+    label = "Guide off" if guide_db is None else f"Guide −{abs(guide_db):g} dB"
+    return f"✓ {label}" if guide_db == current else label
+
+
+def karaoke_delivered(settings: KaraokeSettings) -> str:
+    return f"🎤 Your karaoke version: {karaoke_summary(settings)}."
 
 
 # ------------------------------------------------------------------------------------ upload

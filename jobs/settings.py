@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.constants import DEFAULT_OUTPUT_FORMAT, MAX_DURATION_S, OUTPUT_FORMATS, PREVIEW_LENGTH_S
-from engine.envconfig import env_field, integer, integers, load, number
+from engine.envconfig import boolean, env_field, integer, integers, load, number
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_STORAGE_DIR = "var/storage"
@@ -80,6 +80,9 @@ class Settings:
     max_duration_s: float = env_field("MAX_DURATION_S", number(0), default=float(MAX_DURATION_S))
     preview_length_s: float = env_field("PREVIEW_LENGTH_S", number(0), default=PREVIEW_LENGTH_S)
     preview_format: str = env_field("PREVIEW_FORMAT", output_format, default=DEFAULT_PREVIEW_FORMAT)
+    # Karaoke tools (docs/KARAOKE.md): part of every order at no extra charge; off hides them
+    # in the bots (no buttons, orders carry no variant).
+    karaoke_enabled: bool = env_field("KARAOKE_ENABLED", boolean, default=True)
     job_timeout_base_s: float = env_field(
         "JOB_TIMEOUT_BASE_S", number(0), default=DEFAULT_JOB_TIMEOUT_BASE_S
     )

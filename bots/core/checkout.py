@@ -60,10 +60,17 @@ class Checkout:
             await chat.send_text(ctx.text.song_expired)
             return None
         ledger = ctx.pay.ledger
-        # The order carries the format: the paid job runs in it, whoever starts the job.
+        # The order carries the format and the karaoke version (same price): the paid job makes
+        # them, whoever starts the job.
         fmt = await ctx.output_format(person.user_id)
+        karaoke = await ctx.karaoke(person.user_id) if ctx.karaoke_enabled else None
         order = await asyncio.to_thread(
-            ledger.create_order, user, preview.content_hash, preview.id, output_format=fmt
+            ledger.create_order,
+            user,
+            preview.content_hash,
+            preview.id,
+            output_format=fmt,
+            karaoke=None if karaoke is None or karaoke.is_identity else karaoke.to_string(),
         )
         if order.state in (OrderState.PAID, OrderState.DELIVERED):
             await chat.send_text(messages.ORDER_ALREADY_PAID)

@@ -47,7 +47,12 @@ class Commands:
 
     async def settings(self, chat: Chat, person: Person) -> None:
         current = await self.ctx.output_format(person.user_id)
-        await chat.send_text(messages.settings(current), [keyboards.formats(current)])
+        text, rows = messages.settings(current), [keyboards.formats(current)]
+        if self.ctx.karaoke_enabled:
+            karaoke = await self.ctx.karaoke(person.user_id)
+            text = f"{text}\n\n{messages.karaoke_settings(karaoke)}"
+            rows += keyboards.karaoke_settings(karaoke)
+        await chat.send_text(text, rows)
 
     async def history(self, chat: Chat, person: Person) -> None:
         user = await self.ctx.user(person)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from bots import messages
 from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person, supports_invoices
 from bots.core.services import Services
+from engine.karaoke import KaraokeSettings
 from jobs import MAX_CONCURRENT_DECODES, JobRecord
 from payments import Payments, Provider, User
 
@@ -102,6 +103,11 @@ class Context:
         return self.pay.stripe is not None and self.sold_through is not Provider.TELEGRAM_CARD
 
     @property
+    def karaoke_enabled(self) -> bool:
+        """The karaoke tools are offered (``KARAOKE_ENABLED``, on by default)."""
+        return self.services.queue.settings.karaoke_enabled
+
+    @property
     def card_too(self) -> bool:
         """Texts say "or by card" only where the card link is a second way to pay (beside an
         in-chat invoice); where it is the only way, the price already is the card price."""
@@ -136,6 +142,9 @@ class Context:
 
     async def output_format(self, user_id: str | int) -> str:
         return await asyncio.to_thread(self.services.state.output_format, user_id)
+
+    async def karaoke(self, user_id: str | int) -> KaraokeSettings:
+        return await asyncio.to_thread(self.services.state.karaoke, user_id)
 
     async def tags(self, record: JobRecord) -> tuple[str, str]:
         """Title and performer for the stems: what the person's app showed, else the file name."""

@@ -8,7 +8,8 @@ decides what to say. :class:`Flow` routes each call to the part that owns it:
 * :mod:`bots.core.songs` — a song in, a preview out;
 * :mod:`bots.core.checkout` — orders, invoices, card links, pre-checkout, payments, refunds;
 * :mod:`bots.core.results` — the paid stems out, reactions and 👍/👎 in;
-* :mod:`bots.core.commands` — /start … /forget and the admin commands.
+* :mod:`bots.core.commands` — /start … /forget and the admin commands;
+* :mod:`bots.core.karaoke_tools` — the karaoke buttons and the preview clip in a new key.
 
 Results arrive as job events (a Redis Stream read by :meth:`Flow.run_events`), not as replies to
 the upload, so a bot that restarts mid-job still delivers; delivery is idempotent because an
@@ -31,6 +32,7 @@ from bots.core import keyboards
 from bots.core.checkout import Checkout
 from bots.core.commands import Commands
 from bots.core.context import Context
+from bots.core.karaoke_tools import KaraokeTools
 from bots.core.ports import (
     Chat,
     ChatPayment,
@@ -45,6 +47,7 @@ from bots.core.results import Results
 from bots.core.services import Services
 from bots.core.songs import Songs
 from jobs import EventType, JobEvent, JobKind
+from jobs.events import KARAOKE_KIND
 from payments import Provider
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ class Flow:
         self.results = Results(self.ctx, refund=self._refund)
         self.checkout = Checkout(self.ctx)
         self.commands = Commands(self.ctx)
+        self.karaoke = KaraokeTools(self.ctx)
 
     @property
     def frontend(self) -> Frontend:
@@ -121,6 +125,9 @@ class Flow:
 
     async def on_job_event(self, event: JobEvent) -> None:
         chat = self.frontend.chat(int(event.chat_id))
+        if event.kind == KARAOKE_KIND:  # a preview clip in a new key: not the preview's status
+            await self.karaoke.on_event(chat, event)
+            return
         full = event.kind == JobKind.FULL
         if event.type is EventType.PROGRESS:
             await self.ctx.status(chat, event.job_id, messages.progress(event.progress, full))
@@ -204,6 +211,10 @@ class Flow:
             return await self.songs.choose_format(person, arg)
         if action == keyboards.FEEDBACK:
             return await self.results.button(person, arg)
+        if action == keyboards.KARAOKE_SETTINGS:
+            return await self.karaoke.settings_button(person, arg)
+        if action == keyboards.KARAOKE_PREVIEW:
+            return await self.karaoke.preview_button(person, arg)
         if action in (keyboards.BUY, keyboards.CARD):
             return await self.checkout.buy(chat, person, arg, by_card=action == keyboards.CARD)
         return None

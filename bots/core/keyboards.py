@@ -6,8 +6,10 @@ Action names are short because Telegram allows 64 bytes of callback data and a j
 from __future__ import annotations
 
 from bots import messages
+from bots.core import karaoke
 from bots.core.ports import Button, Keyboard
 from engine.constants import OUTPUT_FORMATS
+from engine.karaoke import GUIDE_LEVELS_DB, KaraokeSettings
 
 BUY = "buy"  # arg: preview job id → an invoice in the chat (Stars, or card by provider token)
 CARD = "card"  # arg: preview job id → a Stripe Checkout link
@@ -15,10 +17,47 @@ FORMAT = "fmt"  # arg: wav | flac | mp3
 FEEDBACK = "fb"  # arg: "up:<job id>" | "down:<job id>"
 FEEDBACK_UP = "up"
 FEEDBACK_DOWN = "down"
+KARAOKE_SETTINGS = "ks"  # arg: a karaoke change (bots.core.karaoke) → the saved preference
+KARAOKE_PREVIEW = "kp"  # arg: "<change>:<preview job id>" → preference changed, clip rendered
 
 
 def formats(current: str) -> list[Button]:
     return [Button(messages.format_button(fmt, current), FORMAT, fmt) for fmt in OUTPUT_FORMATS]
+
+
+def karaoke_settings(current: KaraokeSettings) -> Keyboard:
+    """/settings: the guide level (one button per level, the current one ticked), key and tempo
+    steps, and back to the original."""
+    guides = [None, *sorted(GUIDE_LEVELS_DB)]
+    return [
+        [
+            Button(
+                messages.karaoke_guide_button(level, current.guide_db),
+                KARAOKE_SETTINGS,
+                karaoke.guide_change(level),
+            )
+            for level in guides
+        ],
+        [Button(label, KARAOKE_SETTINGS, change) for label, change in _STEPS],
+        [Button(messages.KARAOKE_RESET_BUTTON, KARAOKE_SETTINGS, karaoke.RESET)],
+    ]
+
+
+def karaoke_preview(job_id: str) -> list[Button]:
+    """Under a preview: key and tempo steps and the next guide level; each tap renders the clip
+    with the changed preference."""
+    return [
+        Button(label, KARAOKE_PREVIEW, f"{change}:{job_id}")
+        for label, change in [*_STEPS, (messages.KARAOKE_GUIDE_NEXT_BUTTON, karaoke.GUIDE_NEXT)]
+    ]
+
+
+_STEPS = (
+    (messages.KARAOKE_KEY_DOWN_BUTTON, karaoke.KEY_DOWN),
+    (messages.KARAOKE_KEY_UP_BUTTON, karaoke.KEY_UP),
+    (messages.KARAOKE_TEMPO_DOWN_BUTTON, karaoke.TEMPO_DOWN),
+    (messages.KARAOKE_TEMPO_UP_BUTTON, karaoke.TEMPO_UP),
+)
 
 
 def open_in_browser(page_url: str | None) -> Keyboard:
@@ -27,10 +66,17 @@ def open_in_browser(page_url: str | None) -> Keyboard:
 
 
 def preview(
-    job_id: str, price: str, in_chat: bool, card: bool, current: str, page_url: str | None = None
+    job_id: str,
+    price: str,
+    in_chat: bool,
+    card: bool,
+    current: str,
+    page_url: str | None = None,
+    karaoke_tools: bool = False,
 ) -> Keyboard:
-    """Buy in the chat (an invoice), pay by card (a Checkout link), the stems' format, and the
-    preview's results page."""
+    """Buy in the chat (an invoice), pay by card (a Checkout link), the stems' format, the
+    karaoke steps (``karaoke_tools``) and the preview's results page: at most five rows, as
+    Discord allows."""
     rows: list[list[Button]] = []
     if in_chat:
         rows.append([Button(messages.buy_button(price), BUY, job_id)])
@@ -38,6 +84,8 @@ def preview(
         label = messages.PAY_BY_CARD_BUTTON if in_chat else messages.buy_by_card_button(price)
         rows.append([Button(label, CARD, job_id)])
     rows.append(formats(current))
+    if karaoke_tools:
+        rows.append(karaoke_preview(job_id))
     return rows + open_in_browser(page_url)
 
 

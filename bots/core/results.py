@@ -21,12 +21,22 @@ from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.delivery import Fitted, StemsTooLarge, file_name, fit_for_upload
 from bots.core.ports import Chat, MessageRef, Person, Reaction, UploadTooLarge
+from engine.karaoke import KaraokeSettings
 from jobs import JobRecord
 from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 
 STEMS = ("vocals", "instrumental")
+KARAOKE = "karaoke"  # the order's karaoke version, sent after the stems when it has one
 
 Refund = Callable[[Chat, str, str], Awaitable[None]]
+
+
+def delivered_parts(record: JobRecord) -> tuple[str, ...]:
+    """What a paid job hands over: both stems, and the karaoke version its order chose (a job
+    answered from another's stored results may list that one's variant: only its own counts)."""
+    if record.karaoke and KARAOKE in record.outputs:
+        return (*STEMS, KARAOKE)
+    return STEMS
 
 
 class Results:
@@ -43,27 +53,31 @@ class Results:
         title, performer = await ctx.tags(record)
         workdir = Path(tempfile.mkdtemp(prefix=f"full-{record.id[:8]}-", dir=ctx.spool()))
         try:
+            parts = delivered_parts(record)
             stems = [
                 await asyncio.to_thread(
-                    queue.fetch_output, record.id, name, workdir / Path(record.outputs[name]).name
+                    queue.fetch_output, record.id, name,
+                    workdir / f"{name}{Path(record.outputs[name]).suffix}",
                 )
-                for name in STEMS
+                for name in parts
             ]
             try:
                 fitted = await fit_for_upload(
                     stems, record.output_format, limit, workdir / "fit", ctx.audio_pool
                 )
             except StemsTooLarge:
-                refs = await self._send_links(chat, record, limit)
+                refs = await self._send_links(chat, record, parts, limit)
                 if refs is None:
                     return
                 fmt = record.output_format
             else:
                 try:
-                    refs = await self._send_files(chat, fitted, title, performer, limit)
+                    refs = await self._send_files(
+                        chat, fitted, parts, title, performer, limit, record.karaoke
+                    )
                     fmt = fitted.fmt
                 except UploadTooLarge:  # the chat's real limit is lower than it said
-                    refs = await self._send_links(chat, record, None)
+                    refs = await self._send_links(chat, record, parts, None)
                     if refs is None:
                         return
                     fmt = record.output_format
@@ -82,23 +96,40 @@ class Results:
         await ctx.status(chat, record.id, messages.FULL_READY)
 
     async def _send_files(
-        self, chat: Chat, fitted: Fitted, title: str, performer: str, limit: int
+        self,
+        chat: Chat,
+        fitted: Fitted,
+        parts: tuple[str, ...],
+        title: str,
+        performer: str,
+        limit: int,
+        karaoke: str,
     ) -> list[MessageRef]:
-        """The stems as files: MP3 as playable audio, lossless formats as documents."""
+        """The stems (and karaoke version) as files: MP3 as playable audio, lossless formats as
+        documents; the karaoke file's caption names its settings."""
         refs: list[MessageRef] = []
         if fitted.fell_back:
             await chat.send_text(messages.fell_back(fitted.wanted, fitted.fmt, limit))
-        for name, path in zip(STEMS, fitted.files, strict=True):
+        for name, path in zip(parts, fitted.files, strict=True):
             named = path.rename(path.with_name(file_name(title, name, fitted.fmt)))
+            caption = (
+                messages.karaoke_delivered(KaraokeSettings.parse(karaoke))
+                if name == KARAOKE
+                else None
+            )
             if fitted.fmt == "mp3":
                 stem_title = messages.stem_title(title, name)
-                refs.append(await chat.send_audio(named, title=stem_title, performer=performer))
+                refs.append(
+                    await chat.send_audio(
+                        named, title=stem_title, performer=performer, caption=caption
+                    )
+                )
             else:
-                refs.append(await chat.send_file(named))
+                refs.append(await chat.send_file(named, caption=caption))
         return refs
 
     async def _send_links(
-        self, chat: Chat, record: JobRecord, limit: int | None
+        self, chat: Chat, record: JobRecord, parts: tuple[str, ...], limit: int | None
     ) -> list[MessageRef] | None:
         """Stems over the chat's upload limit even as MP3: signed, expiring download links
         (served by the payments service), with a message saying why. Without links configured
@@ -110,7 +141,7 @@ class Results:
             if record.order_id:
                 await self.refund(chat, record.order_id, "stems over the upload limit")
             return None
-        urls = {name: links.url(record.order_id, name) for name in STEMS}
+        urls = {name: links.url(record.order_id, name) for name in parts}
         text = messages.sent_as_links(limit, round(links.ttl_s / 86400), urls)
         return [await chat.send_text(text, keyboards.downloads(urls))]
 

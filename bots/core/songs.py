@@ -123,6 +123,7 @@ class Songs:
             card=ctx.offers_card_link,
             current=await ctx.output_format(record.user_id),
             page_url=ctx.results_page(record.id),
+            karaoke_tools=ctx.karaoke_enabled,
         )
         caption = messages.preview_caption(
             record.preview_start_s or 0.0,

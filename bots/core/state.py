@@ -3,7 +3,8 @@
 * which chat message shows a job's progress (to edit it as events arrive);
 * which chat messages carry a job's results (to tie a reaction to the job it rates);
 * the song's title and performer as the person's app showed them (for the stems' tags);
-* each person's output format.
+* each person's output format and karaoke preference (identity — guide off, original key and
+  tempo — until they choose one).
 
 Nothing here is money (that is the payments store) or a job (that is the pipeline); all of it
 expires with the job records, and :meth:`BotState.forget` drops a person's settings. Methods are
@@ -18,10 +19,12 @@ import redis
 
 from bots.core.ports import MessageRef
 from engine.constants import DEFAULT_OUTPUT_FORMAT
+from engine.karaoke import IDENTITY, KaraokeSettings, KaraokeSettingsError
 
 PREFIX = "bots"
 DEFAULT_FORMAT = DEFAULT_OUTPUT_FORMAT
 FIELD_FORMAT = "format"
+FIELD_KARAOKE = "karaoke"  # KaraokeSettings compact form
 
 
 class BotState:
@@ -59,6 +62,17 @@ class BotState:
         raw = self.connection.get(self._key("msg", ref.chat_id, ref.message_id))
         return raw.decode() if raw else None
 
+    # ------------------------------------------------------------------ events answered once
+
+    def event_handled(self, stream_id: str) -> bool:
+        """Whether a job event (by stream entry id) was already answered: for events whose
+        answer has no record field to check (a karaoke preview clip)."""
+        return bool(stream_id) and bool(self.connection.exists(self._key("event", stream_id)))
+
+    def mark_event_handled(self, stream_id: str) -> None:
+        if stream_id:
+            self.connection.set(self._key("event", stream_id), "1", ex=self.ttl_s)
+
     # ------------------------------------------------------------------ song tags
 
     def set_tags(self, job_id: str, title: str, performer: str) -> None:
@@ -82,6 +96,19 @@ class BotState:
 
     def set_output_format(self, user_id: str | int, fmt: str) -> None:
         self.connection.hset(self._key("user", user_id), FIELD_FORMAT, fmt)
+
+    def karaoke(self, user_id: str | int) -> KaraokeSettings:
+        """The person's karaoke preference; identity if none (or one no longer offered)."""
+        raw = self.connection.hget(self._key("user", user_id), FIELD_KARAOKE)
+        if not raw:
+            return IDENTITY
+        try:
+            return KaraokeSettings.parse(raw.decode())
+        except KaraokeSettingsError:
+            return IDENTITY
+
+    def set_karaoke(self, user_id: str | int, settings: KaraokeSettings) -> None:
+        self.connection.hset(self._key("user", user_id), FIELD_KARAOKE, settings.to_string())
 
     def forget(
         self, user_id: str | int, job_ids: Iterable[str] = (), chat_id: int | None = None

@@ -1,0 +1,114 @@
+"""Karaoke in the chat: the /settings and preview buttons, and the rendered preview clip.
+
+A tap changes the person's saved preference (:mod:`bots.core.karaoke` says how); under a preview
+it also asks a worker for the preview clip in the new settings (:meth:`jobs.JobQueue.render_karaoke`,
+seconds of work from the stored stems). The clip comes back as a ``kind="karaoke"`` job event and
+goes out as audio whose caption names the settings; a render that failed is said in words. The
+paid karaoke file is part of the order (``bots.core.checkout`` stores the preference on it;
+``bots.core.results`` sends the file). With ``KARAOKE_ENABLED`` off no button is shown and a
+forged tap changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from bots import messages
+from bots.core.context import Context
+from bots.core.delivery import file_name
+from bots.core.karaoke import apply_change
+from bots.core.ports import Chat, Person
+from engine.karaoke import KaraokeSettings, KaraokeSettingsError
+from jobs import EventType, JobEvent, JobKind, JobNotFoundError, JobStatus
+
+log = logging.getLogger(__name__)
+
+
+class KaraokeTools:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def settings_button(self, person: Person, change: str) -> str | None:
+        """A /settings tap: the preference changed; the toast says what it is now."""
+        changed = await self._change(person, change)
+        return None if changed is None else messages.karaoke_saved(changed)
+
+    async def preview_button(self, person: Person, arg: str) -> str | None:
+        """A preview tap (``"<change>:<job id>"``): the preference changed and the clip asked
+        for in it; the toast says what is coming."""
+        change, _, job_id = arg.partition(":")
+        ctx = self.ctx
+        record = await ctx.owned_job(person, job_id)
+        if (
+            record is None
+            or record.kind is not JobKind.PREVIEW
+            or record.status is not JobStatus.DONE
+        ):
+            return messages.KARAOKE_PREVIEW_GONE
+        changed = await self._change(person, change)
+        if changed is None:
+            return None
+        if changed.is_identity:
+            return messages.KARAOKE_ORIGINAL
+        try:
+            queued = await asyncio.to_thread(ctx.services.queue.render_karaoke, record.id, changed)
+        except JobNotFoundError:
+            return messages.KARAOKE_PREVIEW_GONE
+        return messages.karaoke_rendering(changed) if queued else messages.KARAOKE_ALREADY_MAKING
+
+    async def _change(self, person: Person, change: str) -> KaraokeSettings | None:
+        if not self.ctx.karaoke_enabled:
+            return None
+        state = self.ctx.services.state
+        changed = apply_change(await self.ctx.karaoke(person.user_id), change)
+        if changed is not None:
+            await asyncio.to_thread(state.set_karaoke, person.user_id, changed)
+        return changed
+
+    async def on_event(self, chat: Chat, event: JobEvent) -> None:
+        """A rendered preview clip (DONE) goes out as audio; a failure (FAILED) is said. Sent at
+        most once per event: a redelivered event (at-least-once) finds it marked."""
+        ctx = self.ctx
+        state = ctx.services.state
+        if await asyncio.to_thread(state.event_handled, event.stream_id):
+            return
+        try:
+            settings = KaraokeSettings.parse(event.karaoke)
+        except KaraokeSettingsError:
+            log.error("karaoke event with bad settings %r for job %s", event.karaoke, event.job_id)
+            return
+        if event.type is EventType.DONE:
+            await self._send_clip(chat, event, settings)
+        elif event.type is EventType.FAILED:
+            said = ctx.text.error(event.error_code, event.error_message)
+            await chat.send_text(said or messages.KARAOKE_FAILED)
+        await asyncio.to_thread(state.mark_event_handled, event.stream_id)
+
+    async def _send_clip(self, chat: Chat, event: JobEvent, settings: KaraokeSettings) -> None:
+        ctx = self.ctx
+        record = await ctx.job(event.job_id)
+        if record is None:
+            return  # forgotten (/forget) since: nothing to send it as
+        title, performer = await ctx.tags(record)
+        key = event.outputs["karaoke"]
+        fmt = PurePosixPath(key).suffix.lstrip(".")
+        workdir = Path(tempfile.mkdtemp(prefix=f"karaoke-{record.id[:8]}-", dir=ctx.spool()))
+        try:
+            path = await asyncio.to_thread(
+                ctx.services.queue.storage.get_file,
+                key,
+                workdir / file_name(title, "karaoke preview", fmt),
+            )
+            ref = await chat.send_audio(
+                path,
+                title=messages.karaoke_title(title),
+                performer=performer,
+                caption=messages.karaoke_caption(settings),
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        await asyncio.to_thread(ctx.services.state.remember_results, record.id, [ref])
