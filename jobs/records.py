@@ -24,6 +24,9 @@ class JobKind(StrEnum):
     FULL = "full"  # the whole song, both stems (paid)
 
 
+KARAOKE_OUTPUT = "karaoke"  # a full job's karaoke version, beside "vocals" and "instrumental"
+
+
 class JobStatus(StrEnum):
     QUEUED = "queued"  # waiting for a worker (see JobQueue.position for how many are ahead)
     RUNNING = "running"
@@ -92,6 +95,14 @@ class JobRecord:
     @property
     def finished(self) -> bool:
         return JobStatus(self.status).finished
+
+    def own_outputs(self) -> dict[str, str]:
+        """The outputs that are this job's to hand out. A job answered from another's stored
+        results copies all of that one's outputs, its karaoke version included, but only the
+        version its own order chose (:attr:`karaoke`) belongs to it."""
+        if self.karaoke:
+            return dict(self.outputs)
+        return {name: key for name, key in self.outputs.items() if name != KARAOKE_OUTPUT}
 
 
 _FLOATS = {"duration_s", "created_at", "started_at", "finished_at", "delivered_at", "preview_start_s"}

@@ -32,7 +32,7 @@ from jobs.base import check_platform
 from jobs.errors import BusyError, InputExpiredError, JobError, JobNotFoundError
 from jobs.events import EventType
 from jobs.line import Line
-from jobs.records import JobKind, JobRecord, JobStatus
+from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus
 from jobs.storage import safe_name
 
 MAX_CONCURRENT_DECODES = 2
@@ -164,7 +164,7 @@ class Submitting(Line):
             return self._answer_from_cache(record, source_job)
         if source_job is not None:
             # Separated before: the worker only renders the variant from the stored stems.
-            record.outputs = {k: v for k, v in source_job.outputs.items() if k != "karaoke"}
+            record.outputs = {k: v for k, v in source_job.outputs.items() if k != KARAOKE_OUTPUT}
             record.source_job_id = source_job.id
             record.cached = True
             retention.pin(self.connection, record.outputs.values(), order_id)

@@ -39,7 +39,7 @@ from jobs import cache, keys, lifecycle, retention
 from jobs.errors import InputExpiredError
 from jobs.events import EventType
 from jobs.karaoke import render_karaoke
-from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
+from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import Storage, StorageError, open_storage
 from jobs.timeouts import PREVIEW_CONTEXT_S, PREVIEW_SCAN_S
@@ -152,7 +152,7 @@ def process(job_id: str) -> dict[str, str]:
         else:
             outputs, preview_start = _run(ctx, record, reporter)
         if record.karaoke:
-            outputs["karaoke"] = _render_karaoke(ctx, record, outputs, reporter)
+            outputs[KARAOKE_OUTPUT] = _render_karaoke(ctx, record, outputs, reporter)
     except PERMANENT_ERRORS as exc:
         if job is not None:
             job.retries_left = 0  # bad input, or the song is gone: retrying cannot help

@@ -129,7 +129,7 @@ class JobsFulfilment:
         record = self.queue.get(order.fulfil_job_id)
         if record is None or record.status is not JobStatus.DONE:
             return None
-        key = record.outputs.get(name)
+        key = record.own_outputs().get(name)
         if key is None or not self.queue.storage.exists(key):
             return None
         return self.queue.storage.local_path(key) or self.queue.storage.url(key)
@@ -142,7 +142,7 @@ class JobsFulfilment:
             return None
         storage = self.queue.storage
         files: dict[str, StoredFile] = {}
-        for name, key in record.outputs.items():
+        for name, key in record.own_outputs().items():
             suffix = Path(key).suffix.lower()
             path = storage.local_path(key)
             if path is not None:

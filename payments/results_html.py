@@ -62,7 +62,11 @@ _SHELL = """<!doctype html>
 </main></body></html>
 """
 
-STEM_LABELS = {"vocals": "Vocals", "instrumental": "Instrumental"}
+STEM_LABELS = {
+    "vocals": "Vocals",
+    "instrumental": "Instrumental",
+    "karaoke": "Karaoke version",
+}
 FORMAT_LABELS = {".mp3": "MP3", ".flac": "FLAC", ".wav": "WAV"}
 RATING_UP = "up"
 RATING_DOWN = "down"

@@ -17,8 +17,8 @@ Routes (``<token>`` is ``<job id>.<expiry>.<HMAC>``, see :mod:`payments.download
 Invariants, and why:
 
 * a token names exactly one job, and every file is looked up by that job's id and a stem name
-  from :data:`STEMS` (or the waveform) — never by a path from the request — so no URL, encoded or
-  not, reaches another job's file or anything outside the results;
+  from :data:`STEMS` (or its karaoke version, or the waveform) — never by a path from the
+  request — so no URL, encoded or not, reaches another job's file or anything outside the results;
 * every request is checked on its own (signature, expiry, job still stored, order not refunded):
   a file URL copied out of the page dies with the page;
 * a forged or expired link gets a 403 page that says so; nothing is cached (``no-store``), the
@@ -48,6 +48,7 @@ from payments.service import Payments
 log = logging.getLogger(__name__)
 
 STEMS = ("vocals", "instrumental")
+KARAOKE = "karaoke"  # a paid job's karaoke version, listed only where the job has one
 WAVEFORM = "waveform"
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
@@ -190,7 +191,7 @@ class ResultsPage:
                     results.files[name].suffix if name in results.files else None,
                     results.files[name].size if name in results.files else None,
                 )
-                for name in STEMS
+                for name in (*STEMS, *([KARAOKE] if KARAOKE in results.files else []))
             ],
             has_waveform=WAVEFORM in results.files,
             expires=grant.expires,
@@ -237,7 +238,7 @@ class ResultsPage:
         return await self._file(request, WAVEFORM, "inline")
 
     async def _file(self, request: web.Request, name: str, disposition: str) -> web.StreamResponse:
-        if name not in (*STEMS, WAVEFORM):
+        if name not in (*STEMS, KARAOKE, WAVEFORM):
             return await self.not_found(request)
         checked = await self._results(request)
         if isinstance(checked, web.Response):
@@ -250,7 +251,7 @@ class ResultsPage:
             raise web.HTTPFound(stored.location, headers=SECURITY_HEADERS)
         filename = (
             download_name(results, name, stored.suffix)
-            if name in STEMS
+            if name != WAVEFORM
             else f"{download_name(results, 'waveform', '')}{stored.suffix}"
         )
         headers = {

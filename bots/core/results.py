@@ -23,20 +23,18 @@ from bots.core.delivery import Fitted, StemsTooLarge, file_name, fit_for_upload
 from bots.core.ports import Chat, MessageRef, Person, Reaction, UploadTooLarge
 from engine.karaoke import KaraokeSettings
 from jobs import JobRecord
+from jobs.records import KARAOKE_OUTPUT
 from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 
 STEMS = ("vocals", "instrumental")
-KARAOKE = "karaoke"  # the order's karaoke version, sent after the stems when it has one
+KARAOKE = KARAOKE_OUTPUT  # the order's karaoke version, sent after the stems when it has one
 
 Refund = Callable[[Chat, str, str], Awaitable[None]]
 
 
 def delivered_parts(record: JobRecord) -> tuple[str, ...]:
-    """What a paid job hands over: both stems, and the karaoke version its order chose (a job
-    answered from another's stored results may list that one's variant: only its own counts)."""
-    if record.karaoke and KARAOKE in record.outputs:
-        return (*STEMS, KARAOKE)
-    return STEMS
+    """What a paid job hands over: both stems, then the karaoke version its order chose."""
+    return (*STEMS, KARAOKE) if KARAOKE in record.own_outputs() else STEMS
 
 
 class Results:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 import payments
+from engine.karaoke import KaraokeSettings
+from jobs.karaoke import render_karaoke
 from payments import DownloadLinks, SettingsError, results_page_url
 from payments.downloads import PAGE_TOKEN_RE
 from tests.payments.conftest import make_settings
@@ -253,3 +256,29 @@ def test_results_page_url(tmp_path: Path) -> None:
         results_page_url(settings, "../etc")
     with pytest.raises(SettingsError):
         results_page_url(make_settings(sqlite_url, download_secret=None), "abc123")
+
+
+def test_a_paid_karaoke_version_is_listed_only_on_its_own_job(site: Site) -> None:
+    jobs, queue = site.jobs, site.jobs.queue
+    settings = KaraokeSettings(semitones=2)
+    record = dataclasses.replace(jobs.full, id=uuid.uuid4().hex, karaoke=settings.to_string())
+    key = render_karaoke(queue.storage, record.id, record.outputs, settings)
+    record.outputs = {**record.outputs, "karaoke": key}
+    queue.records.create(record)
+    path = site.path(record)
+    page = site.get(path).text
+    token = path.rsplit("/", 1)[1]
+    assert page.count("<audio ") == 3 and "Karaoke version" in page
+    assert f'src="{token}/audio/karaoke"' in page and f'href="{token}/file/karaoke"' in page
+    download = site.get(f"{path}/file/karaoke")
+    assert download.status == 200
+    assert download.body == queue.storage.local_path(key).read_bytes()
+    assert 'filename="Night Drive (karaoke).mp3"' in download.headers["Content-Disposition"]
+
+    # A job answered from those stored results for an order without karaoke: not its file.
+    answered = dataclasses.replace(record, id=uuid.uuid4().hex, karaoke="")
+    queue.records.create(answered)
+    other_path = site.path(answered)
+    assert "Karaoke" not in site.get(other_path).text
+    assert site.get(f"{other_path}/file/karaoke").status == 410
+    assert site.get(f"{site.path(jobs.full)}/file/karaoke").status == 410
