@@ -29,11 +29,14 @@ Submitting and watching (a bot)::
     queue.cancel(job_id, user_id) -> bool       # a CANCELLED event follows
     queue.fetch_output(job_id, "vocals", dest)  # or queue.output_path(...) with local storage
     queue.stats() -> JobStats                   # today's jobs done/failed, waiting, preview wait
+    queue.render_karaoke(preview_job_id, KaraokeSettings(semitones=2))  # the preview clip in a
+        # new key on a worker; answered by a kind="karaoke" DONE (outputs["karaoke"]) or FAILED
 
 Paying and delivering (payments + bot)::
 
     queue.keep_song(preview_job_id) -> float  # about to be paid for: seconds it stays stored
-    full = queue.submit_full(preview_job_id, order_id, output_format="mp3")  # pins the song
+    full = queue.submit_full(preview_job_id, order_id, output_format="mp3",
+                             karaoke="g12.k2.t90")  # pins the song; karaoke: + output "karaoke"
     # ... DONE event with event.order_id (also when answered from the cache); results stay
     # pinned (kept past retention) ...
     queue.fail_full(preview_job_id, order_id, InputExpiredError(...))  # song gone: refund event
