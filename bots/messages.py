@@ -225,6 +225,7 @@ def karaoke_caption(settings: KaraokeSettings) -> str:
 
 
 KARAOKE_ORIGINAL = "That's the original: the instrumental preview above."
+KARAOKE_SLOW_DOWN = "You're tapping very fast — please wait a minute and try again."
 KARAOKE_ALREADY_MAKING = "Already on it — the preview comes in a moment."
 KARAOKE_PREVIEW_GONE = "I can't find that preview any more. Please send the song again."
 KARAOKE_FAILED = "Sorry — I couldn't make that karaoke preview. Please try again in a few minutes."

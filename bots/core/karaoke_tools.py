@@ -49,6 +49,11 @@ class KaraokeTools:
             or record.status is not JobStatus.DONE
         ):
             return messages.KARAOKE_PREVIEW_GONE
+        # Each tap is a render on a worker: taps count against the person's request rate.
+        if ctx.karaoke_enabled and not ctx.pay.rate_limiter.allow(
+            f"{person.platform}:{person.user_id}"
+        ):
+            return messages.KARAOKE_SLOW_DOWN
         changed = await self._change(person, change)
         if changed is None:
             return None

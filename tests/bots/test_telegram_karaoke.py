@@ -66,6 +66,16 @@ async def test_key_tap_under_a_preview_sends_the_clip_in_the_new_key(
     assert bot.services.state.karaoke(other.id) == IDENTITY
     assert len(api.calls_to(user.id, "sendAudio")) == 3
 
+    # The preview's stems expired meanwhile: the person is told, nothing is dropped silently.
+    job_id = bot.button(photo, "buy:")["callback_data"].partition(":")[2]
+    for key in bot.queue.get(job_id).outputs.values():
+        bot.queue.storage.delete(key)
+    before = answers(api)
+    api.press(user, photo.result, bot.button(photo, "kp:tup:")["callback_data"])
+    assert "tempo 105 %" in await toast(api, before)
+    await api.wait_for_text(user.id, "preview is no longer stored", timeout=60)
+    assert len(api.calls_to(user.id, "sendAudio")) == 3
+
 
 async def test_settings_buttons_change_the_saved_karaoke_preference(bot: Harness) -> None:
     api, user = bot.api, bot.user(303)
