@@ -116,6 +116,19 @@ def _lock_order(session: Session, order_id: str) -> OrderRow | None:
     return session.scalars(select(OrderRow).where(OrderRow.id == order_id).with_for_update()).one_or_none()
 
 
+
+def _choose(session: Session, user: User, order: OrderRow, field: str, value: str | None,
+            action: str) -> None:
+    """Record a changed choice (format, karaoke) on an unpaid order: the journal entry and the new
+    value together, so the ledger always says who changed what from what."""
+    before = getattr(order, field)
+    if before == value:
+        return
+    append_entry(session, actor=user.actor, action=action, order_id=order.id,
+                 detail={"from": before, "to": value})
+    setattr(order, field, value)
+    order.updated_at = utcnow()
+
 class Ledger:
     """Creates orders, records payments, drives delivery and refunds; all DB work, no network."""
 
@@ -162,30 +175,10 @@ class Ledger:
                 )
             ).one_or_none()
             if existing is not None:
-                if (
-                    output_format is not None
-                    and existing.output_format != output_format
-                    and existing.state == OrderState.CREATED.value
-                ):
-                    append_entry(
-                        session,
-                        actor=user.actor,
-                        action="format_chosen",
-                        order_id=existing.id,
-                        detail={"from": existing.output_format, "to": output_format},
-                    )
-                    existing.output_format = output_format
-                    existing.updated_at = utcnow()
-                if existing.karaoke != karaoke and existing.state == OrderState.CREATED.value:
-                    append_entry(
-                        session,
-                        actor=user.actor,
-                        action="karaoke_chosen",
-                        order_id=existing.id,
-                        detail={"from": existing.karaoke, "to": karaoke},
-                    )
-                    existing.karaoke = karaoke
-                    existing.updated_at = utcnow()
+                if existing.state == OrderState.CREATED.value:  # unpaid: the latest choice wins
+                    if output_format is not None:
+                        _choose(session, user, existing, "output_format", output_format, "format_chosen")
+                    _choose(session, user, existing, "karaoke", karaoke, "karaoke_chosen")
                 return Order.from_row(existing)
             row = OrderRow(
                 id=uuid.uuid4().hex,
