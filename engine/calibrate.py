@@ -63,6 +63,16 @@ def calibrate_model_file(model_path: Path, data: list[Path]) -> tuple[float, str
     return best, payload["version"], scores
 
 
+def export_calibrated(
+    run_checkpoint: Path, model_path: Path, data: list[Path]
+) -> tuple[float, str, dict[float, float]]:
+    """Export a training run's checkpoint (its averaged weights, float16) as a model file and
+    calibrate it: the one way a run becomes a shippable model, at the end of ``train --export``
+    and from the command line for a run that has already stopped."""
+    checkpoint.export(checkpoint.load(run_checkpoint), model_path)
+    return calibrate_model_file(model_path, data)
+
+
 def describe(scores: dict[float, float]) -> str:
     return ", ".join(f"{p}: {s:.2f} dB" for p, s in sorted(scores.items(), key=lambda kv: kv[0]))
 

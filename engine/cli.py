@@ -97,10 +97,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from engine.calibrate import calibrate_model_file, describe
+    from engine.calibrate import calibrate_model_file, describe, export_calibrated
 
-    model = Path(args.model)
-    power, version, scores = calibrate_model_file(model, [Path(d) for d in args.data])
+    data = [Path(d) for d in args.data]
+    if args.export:
+        model = Path(args.export)
+        power, version, scores = export_calibrated(Path(args.model), model, data)
+    else:
+        model = Path(args.model)
+        power, version, scores = calibrate_model_file(model, data)
     print("validation vocals SDR by vocal-mask power:", describe(scores))
     print(f"{model}: vocal mask power {power}, version {version}")
     return EXIT_OK
@@ -148,8 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_train)
 
     cal = sub.add_parser("calibrate", help="choose a model's vocal-mask power on the validation split")
-    cal.add_argument("model", help="exported model file; rewritten with its calibration")
+    cal.add_argument("model", help="exported model file, rewritten with its calibration; or, with "
+                                   "--export, a training run's checkpoint (runs/NAME/best.pt)")
     cal.add_argument("data", nargs="+", help="the data folders it was trained on")
+    cal.add_argument("--export", help="export the run checkpoint here as a model file first")
     cal.set_defaults(func=_calibrate)
 
     ev = sub.add_parser("evaluate", help="SDR (museval) on <track>/{mixture,vocals,accompaniment}")

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from engine import checkpoint
-from engine.calibrate import calibrate_model_file, signal_to_distortion
+from engine.calibrate import export_calibrated, signal_to_distortion
 from engine.constants import LOSSES, SAMPLE_RATE
 from engine.data import PATCH_FRAMES, Remixer, load_pools, manifest, validation_set
 from engine.loader import RemixWorkers
@@ -344,8 +344,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if not best_path.exists():
         checkpoint.save_atomic(final, best_path)
     if cfg.export:
-        checkpoint.export(checkpoint.load(best_path), cfg.export)
-        power, version, _scores = calibrate_model_file(cfg.export, cfg.data)
+        power, version, _scores = export_calibrated(best_path, cfg.export, cfg.data)
         tqdm.write(f"exported {best_path} as {cfg.export} (version {version}, "
                    f"vocal mask power {power})")
     return final

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
 
 from engine import checkpoint
 from engine.audio import decode
 from engine.calibrate import MASK_POWERS
+from engine.model import UNet, UNetConfig
 from engine.settings import BUNDLED_MODEL_PATH
+from engine.transforms import STFTConfig
+from tests.support.workers import TINY_MODEL_WIDTH
 
 from .conftest import tone_mix
 
@@ -78,14 +82,19 @@ def test_evaluate_prints_reference_rows(tmp_path: Path) -> None:
     assert "mixture (do nothing)" in result.stdout and "oracle IRM" in result.stdout
 
 
-def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_model: Path) -> None:
-    data = tmp_path / "data"
-    for name in ("abjones_1_01", "abjones_1_02"):  # a MIR-1K singer the validation split holds
-        clip = data / name
+def held_out_pairs(root: Path) -> Path:
+    """Two true pairs of a MIR-1K singer the validation split holds: something to calibrate on."""
+    for name in ("abjones_1_01", "abjones_1_02"):
+        clip = root / name
         clip.mkdir(parents=True)
         mix = tone_mix(4.0)
         sf.write(clip / "vocals.wav", (mix * 0.4).T, 44_100, subtype="FLOAT")
         sf.write(clip / "accompaniment.wav", (mix * 0.6).T, 44_100, subtype="FLOAT")
+    return root
+
+
+def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_model: Path) -> None:
+    data = held_out_pairs(tmp_path / "data")
     model = tmp_path / "model.pt"
     model.write_bytes(tiny_model.read_bytes())
     before = checkpoint.load(model)["version"]
@@ -95,3 +104,29 @@ def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_m
     assert payload["calibration"]["vocal_mask_power"] in MASK_POWERS
     assert payload["version"] != before
     assert f"vocal mask power {payload['calibration']['vocal_mask_power']}" in result.stdout
+
+
+def test_calibrate_exports_a_stopped_run_as_a_calibrated_model(tmp_path: Path) -> None:
+    """A run's checkpoint (full precision, optimiser state) becomes a float16 model file with its
+    power chosen, the way ``train --export`` ends: a run stopped early is not lost for shipping."""
+    torch.manual_seed(0)
+    cfg = UNetConfig(width=TINY_MODEL_WIDTH)
+    net = UNet(cfg)
+    run_checkpoint = tmp_path / "runs" / "best.pt"
+    run_checkpoint.parent.mkdir()
+    checkpoint.save_atomic(
+        {"format": checkpoint.FORMAT, "kind": "training", "unet": cfg.to_dict(),
+         "stft": STFTConfig().to_dict(), "state_dict": net.state_dict(),
+         "ema_state": net.state_dict(), "step": 700, "history": [{"step": 700, "val_sdr": 1.0}]},
+        run_checkpoint,
+    )
+    model = tmp_path / "model.pt"
+    result = run_cli("calibrate", str(run_checkpoint), str(held_out_pairs(tmp_path / "data")),
+                     "--export", str(model))
+    assert result.returncode == 0, result.stderr
+    payload = checkpoint.load(model)
+    assert payload["kind"] == "model" and payload["step"] == 700
+    assert payload["calibration"]["vocal_mask_power"] in MASK_POWERS
+    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    assert checkpoint.load(run_checkpoint)["kind"] == "training"  # the run is left as it was
+    assert f"{model}: vocal mask power" in result.stdout
