@@ -4,11 +4,11 @@
 
 For each run folder the script reads ``best.pt`` (the checkpoint chosen on the validation split)
 and reports its data roots, starting point, learning rate, steps, training minutes, the validation
-loss and vocals SDR at the chosen step, and the SDR of its averaged weights on the evaluation
-folder, with raw masks (vocal-mask power 1: calibration is a separate step, measured by
-``bench/postprocess.py``). Runs meant to be compared should share the validation split (it comes
-from the shared data only, so adding a new data root leaves it unchanged), the seed and the
-number of steps; the table says so when they don't.
+loss and vocals SDR at the chosen step (raw, and calibrated at the best mask power), and the SDR
+of its averaged weights on the evaluation folder, with raw masks (vocal-mask power 1: calibration
+is a separate step, measured by ``bench/postprocess.py``). Runs meant to be compared should share
+the validation split (it comes from the shared data only, so adding a new data root leaves it
+unchanged), the seed and the number of steps; the table says so when they don't.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def main() -> None:
     labels = dict(item.split("=", 1) for item in args.label)
     tracks = load_tracks(Path(args.folder))
     lines = [
-        "| run | change | data | init | lr | steps | train min | val loss | val vocals SDR "
+        "| run | change | data | init | lr | steps | train min | val loss "
+        "| val vocals SDR (calibrated at power) "
         "| vocals SDR | instrumental SDR |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -56,6 +57,8 @@ def main() -> None:
         init = config.get("init", "None")
         chosen = {h["step"]: h for h in best["history"]}.get(best["step"], {})
         val_sdr = f"{chosen['val_sdr']:.2f}" if "val_sdr" in chosen else "—"
+        if "val_sdr_calibrated" in chosen:
+            val_sdr += f" ({chosen['val_sdr_calibrated']:.2f} at {chosen['val_power']})"
         val_loss = f"{chosen['val']:.4f}" if "val" in chosen else "—"
         lines.append(
             f"| {Path(run).name} | {labels.get(run, labels.get(Path(run).name, ''))} "

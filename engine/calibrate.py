@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from engine import checkpoint
+from engine.transforms import STFTConfig, istft, stft
 
 MASK_POWERS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 CALIBRATION_EXAMPLES = 128  # validation remixes of about 3 s
@@ -30,23 +31,40 @@ def signal_to_distortion(reference: torch.Tensor, estimate: torch.Tensor) -> tor
     return 10 * torch.log10(num / (den + 1e-12) + 1e-12)
 
 
+def sdr_by_power(
+    spec: torch.Tensor, vocal_mask: torch.Tensor, vocals: torch.Tensor, stft_cfg: STFTConfig
+) -> dict[float, torch.Tensor]:
+    """The vocals SDR of each example with a voice, for each power in ``MASK_POWERS``: the vocal
+    mask (full band, power 1) raised to the power, applied to the mixture's complex spectrogram
+    ``spec`` and inverted. The one scoring of calibration and of checkpoint choice in training."""
+    active = vocals.abs().amax(dim=(-1, -2)) > 0  # vocal-free examples have no SDR
+    return {
+        p: signal_to_distortion(vocals, istft(spec * vocal_mask**p, stft_cfg, vocals.shape[-1]))[
+            active
+        ].cpu()
+        for p in MASK_POWERS
+    }
+
+
+def best_power(scores: dict[float, float]) -> float:
+    """The power with the highest median SDR; ties (to 0.01 dB) go to the gentler power."""
+    return max(scores, key=lambda p: (round(scores[p], 2), p))
+
+
 def power_scores(model_path: Path, data: list[Path]) -> dict[float, float]:
     """Median validation vocals SDR for each power in ``MASK_POWERS``."""
     from engine.data import validation_set
     from engine.predict import load_model
-    from engine.transforms import istft, stft
 
     model = load_model(model_path, device="cpu", vocal_mask_power=1.0)
     mix, targets, _band = validation_set(data, CALIBRATION_EXAMPLES, model.stft_cfg)
     scores: dict[float, list[torch.Tensor]] = {p: [] for p in MASK_POWERS}
     for i in range(0, mix.shape[0], BATCH):
-        x, vocals = mix[i : i + BATCH], targets[i : i + BATCH, 0]
-        active = vocals.abs().amax(dim=(-1, -2)) > 0  # vocal-free examples have no SDR
+        x = mix[i : i + BATCH]
         spec = stft(x, model.stft_cfg)
-        vocal_mask = model.masks(spec)[:, :, 0]
-        for p in MASK_POWERS:
-            estimate = istft(spec * vocal_mask**p, model.stft_cfg, x.shape[-1])
-            scores[p].append(signal_to_distortion(vocals, estimate)[active])
+        for p, sdr in sdr_by_power(spec, model.masks(spec)[:, :, 0], targets[i : i + BATCH, 0],
+                                   model.stft_cfg).items():
+            scores[p].append(sdr)
     return {p: float(torch.cat(s).median()) for p, s in scores.items()}
 
 
@@ -54,7 +72,7 @@ def calibrate_model_file(model_path: Path, data: list[Path]) -> tuple[float, str
     """Choose the vocal-mask power on ``data``'s validation split and write it into the model file;
     return the power, the model's new version and the score of every power tried."""
     scores = power_scores(model_path, data)
-    best = max(scores, key=lambda p: (round(scores[p], 2), p))  # ties go to the gentler power
+    best = best_power(scores)
     payload = checkpoint.load(model_path)
     payload["calibration"] = {"vocal_mask_power": best}
     payload["calibration_scores"] = {str(p): round(s, 3) for p, s in scores.items()}

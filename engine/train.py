@@ -3,7 +3,7 @@
 The loss is the paper's ``||mask(X) ⊙ X − Y||₁`` summed over the two sources (vocals and
 instrumental). The weights that get exported are an exponential moving average of the trained
 weights: on this little data the raw weights swing by about 1 dB SDR between checkpoints, and the
-average is the cheap cure. The best checkpoint is the one with the highest vocals SDR on a
+average is the cheap cure. The best checkpoint is the one with the highest calibrated vocals SDR on a
 validation split held out by singer and by song (see ``engine.data`` and :func:`validate`), never
 on the evaluation clips. ``--loss magnitude+wave`` adds an L1 on the output waveforms
 (:func:`masked_wave_l1`).
@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from engine import checkpoint
-from engine.calibrate import export_calibrated, signal_to_distortion
+from engine.calibrate import MASK_POWERS, best_power, export_calibrated, sdr_by_power
 from engine.constants import LOSSES, SAMPLE_RATE
 from engine.data import PATCH_FRAMES, Remixer, load_pools, manifest, validation_set
 from engine.loader import RemixWorkers
@@ -212,17 +212,33 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
 
 
 @torch.no_grad()
-def validate(net: torch.nn.Module, val: tuple[torch.Tensor, ...], cfg: TrainConfig,
-             device: torch.device) -> tuple[float, float]:
-    """``(magnitude L1, median vocals SDR in dB)`` of ``net`` on the validation remixes.
+@dataclass(frozen=True)
+class Validation:
+    """One validation of a run. ``sdr``: median vocals SDR with the raw mask (power 1);
+    ``calibrated_sdr`` at ``power``: the best over :data:`engine.calibrate.MASK_POWERS`, what the
+    exported model scores once calibrated."""
 
-    The SDR is the one :mod:`engine.calibrate` scores (the vocal mask at power 1 on the mixture's
-    complex spectrogram, inverted; examples with no voice have none). Checkpoints are chosen on
-    it rather than on the loss: it is nearer to what users hear and the same whatever loss a run
-    trains with, so runs with different objectives compare.
+    loss: float
+    sdr: float
+    calibrated_sdr: float
+    power: float
+
+
+@torch.no_grad()
+def validate(net: torch.nn.Module, val: tuple[torch.Tensor, ...], cfg: TrainConfig,
+             device: torch.device) -> Validation:
+    """Magnitude L1 and vocals SDR of ``net`` on the validation remixes.
+
+    The SDR is the one :mod:`engine.calibrate` scores (the vocal mask on the mixture's complex
+    spectrogram, inverted; examples with no voice have none). Checkpoints are chosen on the
+    *calibrated* SDR, not on the loss nor the raw-mask SDR: the loss kept falling while the SDR
+    peaked, and raw-SDR gains were mostly a more open mask, which calibration gives any checkpoint
+    (docs/BENCHMARKS.md, "Model quality III"). It is the same whatever loss a run trains with, so
+    runs with different objectives compare.
     """
     net.eval()
-    losses, sdrs = [], []
+    losses: list[float] = []
+    sdrs: dict[float, list[torch.Tensor]] = {p: [] for p in MASK_POWERS}
     for i in range(0, val[0].shape[0], cfg.batch):
         mix = val[0][i : i + cfg.batch].to(device)
         tgt = val[1][i : i + cfg.batch].to(device)
@@ -230,12 +246,12 @@ def validate(net: torch.nn.Module, val: tuple[torch.Tensor, ...], cfg: TrainConf
         losses.append(float(masked_l1(net, mix, tgt, cfg.stft, band)))
         spec = stft(mix, cfg.stft)
         vocal_mask = extend_mask(net.masks_for(spec)[:, :, 0], cfg.stft)
-        estimate = istft(spec * vocal_mask, cfg.stft, mix.shape[-1])
-        vocals = tgt[:, 0]
-        active = vocals.abs().amax(dim=(-1, -2)) > 0
-        sdrs.append(signal_to_distortion(vocals, estimate)[active].cpu())
+        for p, sdr in sdr_by_power(spec, vocal_mask, tgt[:, 0], cfg.stft).items():
+            sdrs[p].append(sdr)
     net.train()
-    return float(np.mean(losses)), float(torch.cat(sdrs).median())
+    medians = {p: float(torch.cat(s).median()) for p, s in sdrs.items()}
+    power = best_power(medians)
+    return Validation(float(np.mean(losses)), medians[1.0], medians[power], power)
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -248,7 +264,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     ema.load_state_dict(net.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     last_path, best_path = cfg.run_dir / "last.pt", cfg.run_dir / "best.pt"
-    # "best": the highest validation vocals SDR so far (see validate)
+    # "best": the highest calibrated validation vocals SDR so far (see validate)
     state: dict[str, Any] = {"step": 0, "train_seconds": 0.0, "history": [], "best": -math.inf}
     if last_path.exists():
         ckpt = checkpoint.load(last_path)
@@ -321,16 +337,18 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             bar.update(1)
             bar.set_postfix(loss=f"{running:.4f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
             if state["step"] % cfg.validate_every == 0:
-                val_loss, val_sdr = validate(ema, val, cfg, device)
+                v = validate(ema, val, cfg, device)
                 state["history"].append(
-                    {"step": state["step"], "train": running, "val": val_loss,
-                     "val_sdr": round(val_sdr, 3), "seconds": round(time.monotonic() - started, 1)}
+                    {"step": state["step"], "train": running, "val": v.loss,
+                     "val_sdr": round(v.sdr, 3), "val_sdr_calibrated": round(v.calibrated_sdr, 3),
+                     "val_power": v.power, "seconds": round(time.monotonic() - started, 1)}
                 )
-                tqdm.write(f"step {state['step']}: train {running:.4f} val {val_loss:.4f} "
-                           f"vocals SDR {val_sdr:.2f} dB")
+                tqdm.write(f"step {state['step']}: train {running:.4f} val {v.loss:.4f} "
+                           f"vocals SDR {v.sdr:.2f} dB, calibrated {v.calibrated_sdr:.2f} dB "
+                           f"(power {v.power})")
                 state["train_seconds"] = time.monotonic() - started
-                if val_sdr > state["best"]:
-                    state["best"] = val_sdr
+                if v.calibrated_sdr > state["best"]:
+                    state["best"] = v.calibrated_sdr
                     checkpoint.save_atomic(snapshot(), best_path)
                 checkpoint.save_atomic(snapshot(), last_path)
     finally:

@@ -75,9 +75,10 @@ def run_figures(run: Path) -> dict[str, Any]:
         # What the remix workers sustained, if the GPU waited on them (see train.log's GPU load).
         "examples_per_second": round(ckpt["step"] * batch / max(ckpt["train_seconds"], 1e-9), 1),
         "best_val_loss": None if not history else round(min(h["val"] for h in history), 5),
-        # best.pt is chosen on validation vocals SDR (engine.train.validate)
-        "best_val_sdr": None if not history else max(h["val_sdr"] for h in history),
-        "best_step": None if not history else max(history, key=lambda h: h["val_sdr"])["step"],
+        # best.pt is chosen on the calibrated validation vocals SDR (engine.train.validate)
+        "best_val_sdr": None if not history else max(h["val_sdr_calibrated"] for h in history),
+        "best_step": (None if not history
+                      else max(history, key=lambda h: h["val_sdr_calibrated"])["step"]),
         "history": history,
         "train_config": ckpt.get("train_config"),
     }

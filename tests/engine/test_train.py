@@ -166,8 +166,14 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
     assert last["manifest"]["train"][0]["files"] == 9
     assert last["manifest"]["validation"][0]["files"] == 2
     assert [h["step"] for h in last["history"]] == [10, 20, 30]
-    best_sdr = max(h["val_sdr"] for h in last["history"])
-    assert last["best"] == pytest.approx(best_sdr, abs=1e-3)  # chosen on vocals SDR
+    # Chosen on the calibrated vocals SDR: the best power's, never below the raw mask's (power 1
+    # is among those tried), the one best.pt was saved at.
+    for h in last["history"]:
+        assert h["val_power"] in MASK_POWERS
+        assert h["val_sdr_calibrated"] >= h["val_sdr"] - 1e-3
+    chosen = max(last["history"], key=lambda h: h["val_sdr_calibrated"])
+    assert last["best"] == pytest.approx(chosen["val_sdr_calibrated"], abs=1e-3)
+    assert checkpoint.load(cfg.run_dir / "best.pt")["step"] == chosen["step"]
 
     # Resume: the same run folder continues from step 30 instead of starting over.
     cfg.steps = 40
