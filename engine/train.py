@@ -27,7 +27,13 @@ import torch
 from tqdm import tqdm
 
 from engine import checkpoint
-from engine.calibrate import MASK_POWERS, best_power, export_calibrated, sdr_by_power
+from engine.calibrate import (
+    CALIBRATION_EXAMPLES,
+    MASK_POWERS,
+    best_power,
+    export_calibrated,
+    sdr_by_power,
+)
 from engine.constants import LOSSES, SAMPLE_RATE
 from engine.data import PATCH_FRAMES, Remixer, load_pools, manifest, validation_set
 from engine.loader import RemixWorkers
@@ -35,7 +41,9 @@ from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
 from engine.transforms import STFTConfig, extend_mask, istft, stft
 
 EMA_DECAY = 0.998
-VALIDATION_EXAMPLES = 96  # 64 were too few once a produced song joined the MIR-1K remixes
+# The calibration remixes (64 were too few once a produced song joined the MIR-1K ones): a run's
+# calibrated validation SDR is then the score `engine calibrate` gives its exported checkpoint.
+VALIDATION_EXAMPLES = CALIBRATION_EXAMPLES
 FINAL_LR_SHARE = 0.1  # cosine decay ends at this share of the starting learning rate
 PREFETCH_BATCHES = 4
 # Weight of the waveform term in the "magnitude+wave" loss. On 16 validation remixes the shipped

@@ -34,6 +34,7 @@ STEREO=${STEREO:-1}
 BATCH=${BATCH:-32}
 LR=${LR:-1.5e-3}
 PRODUCTION=${PRODUCTION:-0}
+LOSS=${LOSS:-magnitude+wave}  # the waveform term: the first fine-tune to beat the shipped model
 INIT=${INIT:-}
 CPUS=$(nproc)
 LOADERS=${LOADERS:-$(( CPUS > 3 ? CPUS - 2 : 0 ))}
@@ -91,8 +92,8 @@ fi
 
 MINUTES=$(awk -v cap="$GPU_TRAIN_MINUTES" -v left=$(( DEADLINE_S - $(elapsed) - RESERVE_S )) \
   'BEGIN { m = left / 60; if (m > cap) m = cap; if (m < 0.2) m = 0.2; printf "%.2f", m }')
-SETTINGS=$(printf '{"width": %s, "stereo": %s, "batch": %s, "lr": %s, "production": %s, "init": "%s", "loaders": %s, "max_minutes": %s, "pack": "%s"}' \
-  "$WIDTH" "$STEREO" "$BATCH" "$LR" "$PRODUCTION" "$INIT" "$LOADERS" "$MINUTES" "$PACK")
+SETTINGS=$(printf '{"width": %s, "stereo": %s, "batch": %s, "lr": %s, "production": %s, "loss": "%s", "init": "%s", "loaders": %s, "max_minutes": %s, "pack": "%s"}' \
+  "$WIDTH" "$STEREO" "$BATCH" "$LR" "$PRODUCTION" "$LOSS" "$INIT" "$LOADERS" "$MINUTES" "$PACK")
 say "training for $MINUTES min: $SETTINGS"
 
 # Watcher: GPU load into the log every 15 s, the best model so far into $OUT every WATCH_S s.
@@ -117,7 +118,8 @@ WATCHER=$!
 train_once() {  # $1: remix worker processes, $2: minutes of training
   local args=( train "${ROOTS[@]}" --run-dir "$RUN" --device "$DEVICE" --max-minutes "$2"
                --steps "$STEPS" --batch "$BATCH" --lr "$LR" --width "$WIDTH" --seed "$SEED"
-               --validate-every "$VALIDATE_EVERY" --loaders "$1" --export "$WORK/model.pt" )
+               --validate-every "$VALIDATE_EVERY" --loaders "$1" --export "$WORK/model.pt"
+               --loss "$LOSS" )
   [ "$STEREO" = 1 ] && args+=( --stereo )
   [ "$PRODUCTION" = 1 ] && args+=( --production )
   [ -n "$INIT" ] && args+=( --init "$INIT" )
