@@ -219,7 +219,6 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
     return out
 
 
-@torch.no_grad()
 @dataclass(frozen=True)
 class Validation:
     """One validation of a run. ``sdr``: median vocals SDR with the raw mask (power 1);
