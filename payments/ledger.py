@@ -116,7 +116,6 @@ def _lock_order(session: Session, order_id: str) -> OrderRow | None:
     return session.scalars(select(OrderRow).where(OrderRow.id == order_id).with_for_update()).one_or_none()
 
 
-
 def _choose(session: Session, user: User, order: OrderRow, field: str, value: str | None,
             action: str) -> None:
     """Record a changed choice (format, karaoke) on an unpaid order: the journal entry and the new
@@ -128,6 +127,7 @@ def _choose(session: Session, user: User, order: OrderRow, field: str, value: st
                  detail={"from": before, "to": value})
     setattr(order, field, value)
     order.updated_at = utcnow()
+
 
 class Ledger:
     """Creates orders, records payments, drives delivery and refunds; all DB work, no network."""

@@ -61,7 +61,6 @@ PACKAGES = (
 )
 MUSIC_SUFFIXES = {".ogg", ".opus", ".mp3", ".wav", ".flac", ".it", ".s3m", ".xm", ".mod"}
 ARCHIVE_SUFFIXES = {".pk3"}  # zip archives of game data (OpenArena keeps its music in them)
-MUSIC_FOLDER_WORDS = ("music", "cdtracks")  # archive members under these are soundtrack files
 MIN_TRACK_S = 30.0  # shorter files are jingles and sound effects
 MAX_TRACK_S = 240.0  # long tracks are cut: variety across songs matters more than length
 MAX_PACKAGE_S = 20 * 60.0  # no single game's style may dominate the pool
@@ -130,7 +129,7 @@ def main() -> None:
                 whole = "music" in archive.name.lower()  # nexuiz: music.pk3 holds sound/cdtracks/
                 with zipfile.ZipFile(archive) as z:
                     for member in z.namelist():
-                        wanted = whole or any(w in member.lower() for w in MUSIC_FOLDER_WORDS)
+                        wanted = whole or "music" in member.lower()
                         if wanted and Path(member).suffix.lower() in MUSIC_SUFFIXES:
                             z.extract(member, Path(tmp) / "unpacked" / archive.stem)
             files = sorted(p for p in Path(tmp).rglob("*") if p.suffix.lower() in MUSIC_SUFFIXES)
