@@ -58,6 +58,7 @@ def _separate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from engine.data import STEREO_PAIR_SHARE
     from engine.train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -75,9 +76,12 @@ def _train(args: argparse.Namespace) -> int:
         export=Path(args.export) if args.export else None,
         augment=not args.no_augment,
         production=args.production,
+        stereo_pair_share=(STEREO_PAIR_SHARE if args.stereo_pair_share is None
+                           else args.stereo_pair_share),
         loaders=args.loaders,
         loss=args.loss,
         init=Path(args.init) if args.init else None,
+        keep_snapshots=args.keep_snapshots,
     )
     train(cfg)
     return EXIT_OK
@@ -142,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--production", action="store_true",
                     help="vocal production effects (doubles, harmonies, delays, reverbs) and bus "
                          "compression on the remixes (engine/production.py)")
+    tr.add_argument("--stereo-pair-share", type=float,
+                    help="share of true-pair examples drawn from the stereo (produced) songs "
+                         "rather than the mono karaoke pairs (default: engine.data's)")
     tr.add_argument("--loaders", type=int, default=0,
                     help="remix in this many worker processes (a GPU machine); 0: one thread")
     tr.add_argument("--loss", choices=LOSSES, default="magnitude",
@@ -150,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "spectrograms, the masked mixture keeping the mixture's phase")
     tr.add_argument("--init", help="start a new run from this model's weights (fine-tuning)")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
+    tr.add_argument("--keep-snapshots", action="store_true",
+                    help="also export the averaged weights at every validation to "
+                         "RUN_DIR/snapshots/ (to re-choose among them later)")
     tr.set_defaults(func=_train)
 
     cal = sub.add_parser("calibrate", help="choose a model's vocal-mask power on the validation split")

@@ -235,8 +235,10 @@ class Remixer:
     """Draws training examples ``(mixture, vocals, instrumental, band_hz)``; audio float32
     ``(2, length)``; ``band_hz`` is the band-width both stems really have (see ``Pools``)."""
 
-    def __init__(self, pools: Pools, augment: bool = False, production: bool = False) -> None:
+    def __init__(self, pools: Pools, augment: bool = False, production: bool = False,
+                 stereo_pair_share: float = STEREO_PAIR_SHARE) -> None:
         self.pools = pools
+        self.stereo_pair_share = stereo_pair_share
         self.augment = augment
         self.production = production  # engine.production: effects on remixed vocals, bus comp
         self.stereo_pairs = [i for i, (v, _) in enumerate(pools.pairs) if v.shape[0] == 2]
@@ -278,10 +280,10 @@ class Remixer:
         return seg, bands[index]
 
     def _pick_pair(self, rng: np.random.Generator) -> int:
-        """A true pair: from the stereo (produced) ones ``STEREO_PAIR_SHARE`` of the time, where
+        """A true pair: from the stereo (produced) ones ``stereo_pair_share`` of the time, where
         there are both kinds."""
         if self.stereo_pairs and self.mono_pairs:
-            group = self.stereo_pairs if rng.random() < STEREO_PAIR_SHARE else self.mono_pairs
+            group = self.stereo_pairs if rng.random() < self.stereo_pair_share else self.mono_pairs
         else:
             group = self.stereo_pairs or self.mono_pairs
         return group[int(rng.integers(len(group)))]

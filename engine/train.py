@@ -35,7 +35,7 @@ from engine.calibrate import (
     sdr_by_power,
 )
 from engine.constants import LOSSES, SAMPLE_RATE
-from engine.data import PATCH_FRAMES, Remixer, load_pools, manifest, validation_set
+from engine.data import PATCH_FRAMES, STEREO_PAIR_SHARE, Remixer, load_pools, manifest, validation_set
 from engine.loader import RemixWorkers
 from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
 from engine.transforms import STFTConfig, extend_mask, istft, stft
@@ -71,9 +71,13 @@ class TrainConfig:
     export: Path | None = None
     augment: bool = True
     production: bool = False  # engine.production: vocal effects and bus compression on remixes
+    stereo_pair_share: float = STEREO_PAIR_SHARE  # engine.data: produced songs among true pairs
     loss: str = "magnitude"  # one of LOSSES; see masked_loss
     loaders: int = 0  # remix worker processes (engine.loader); 0: one background thread
     init: Path | None = None
+    # Also export the averaged weights at every validation to run_dir/snapshots/step-NNNNNN.pt
+    # (float16, a few MB each), so that a later, better validation can re-choose among them.
+    keep_snapshots: bool = False
     stft: STFTConfig = field(default_factory=STFTConfig)
 
     def __post_init__(self) -> None:
@@ -261,6 +265,11 @@ def validate(net: torch.nn.Module, val: tuple[torch.Tensor, ...], cfg: TrainConf
     return Validation(float(np.mean(losses)), medians[1.0], medians[power], power)
 
 
+def snapshot_path(run_dir: Path, step: int) -> Path:
+    """Where ``keep_snapshots`` puts the model exported at ``step``."""
+    return run_dir / "snapshots" / f"step-{step:06d}.pt"
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Train (or resume) a run in ``cfg.run_dir``; return the final checkpoint dict."""
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -294,7 +303,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         f"data: {pools.seconds()} | model: {parameter_count(net) / 1e6:.2f} M params on {device}"
     )
     stop = threading.Event()
-    remixer = Remixer(pools, augment=cfg.augment, production=cfg.production)
+    remixer = Remixer(pools, augment=cfg.augment, production=cfg.production,
+                      stereo_pair_share=cfg.stereo_pair_share)
     batches: queue.Queue | RemixWorkers
     if cfg.loaders:  # a GPU machine: one remixing thread would starve it (engine/loader.py)
         batches = RemixWorkers(remixer, cfg.batch, (PATCH_FRAMES - 1) * cfg.stft.hop,
@@ -358,6 +368,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     state["best"] = v.calibrated_sdr
                     checkpoint.save_atomic(snapshot(), best_path)
                 checkpoint.save_atomic(snapshot(), last_path)
+                if cfg.keep_snapshots:
+                    checkpoint.export(snapshot(), snapshot_path(cfg.run_dir, state["step"]))
     finally:
         stop.set()
         if isinstance(batches, RemixWorkers):
