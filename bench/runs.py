@@ -44,9 +44,9 @@ def main() -> None:
     tracks = load_tracks(Path(args.folder))
     lines = [
         "| run | change | data | init | lr | steps | train min | val loss "
-        "| val vocals SDR (calibrated at power) "
+        "| val remix vocals SDR (calibrated at power) | val score "
         "| vocals SDR | instrumental SDR |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     per_track = []
     for run in args.runs:
@@ -57,14 +57,15 @@ def main() -> None:
         init = config.get("init", "None")
         chosen = {h["step"]: h for h in best["history"]}.get(best["step"], {})
         val_sdr = f"{chosen['val_sdr']:.2f}" if "val_sdr" in chosen else "—"
-        if "val_sdr_calibrated" in chosen:
-            val_sdr += f" ({chosen['val_sdr_calibrated']:.2f} at {chosen['val_power']})"
+        if "val_remix_vocals" in chosen:
+            val_sdr += f" ({chosen['val_remix_vocals']:.2f} at {chosen['val_power']})"
+        val_score = f"{chosen['val_overall']:.2f}" if "val_overall" in chosen else "—"
         val_loss = f"{chosen['val']:.4f}" if "val" in chosen else "—"
         lines.append(
             f"| {Path(run).name} | {labels.get(run, labels.get(Path(run).name, ''))} "
             f"| {_roots(best)} | {Path(init).name if init != 'None' else 'random'} "
             f"| {config.get('lr', '?')} | {best['step']} | {best['train_seconds'] / 60:.0f} "
-            f"| {val_loss} | {val_sdr} | {row.vocals_sdr:.2f} "
+            f"| {val_loss} | {val_sdr} | {val_score} | {row.vocals_sdr:.2f} "
             f"| {row.accompaniment_sdr:.2f} |"
         )
         per_track.append(
@@ -73,8 +74,9 @@ def main() -> None:
         )
     body = (
         f"Evaluation folder `{args.folder}` ({len(tracks)} tracks), museval v4 median SDR in dB of "
-        "each run's `best.pt` (averaged weights, chosen on validation: vocals SDR since the loss "
-        "lever of issue 15, the loss before).\n\n"
+        "each run's `best.pt` (averaged weights, chosen on validation: the overall score — remix "
+        "vocals, held-out song vocals and instrumental — since Model quality V, remix vocals SDR "
+        "since the loss lever of issue 15, the loss before).\n\n"
         + "\n".join(lines) + "\n\nPer track (vocals/instrumental):\n" + "\n".join(per_track)
         + (f"\n\n{args.note}" if args.note else "")
     )

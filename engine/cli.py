@@ -110,7 +110,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     else:
         model = Path(args.model)
         power, version, scores = calibrate_model_file(model, data)
-    print("validation vocals SDR by vocal-mask power:", describe(scores))
+    print("validation medians by vocal-mask power (SDR, dB):")
+    print(describe(scores))
     print(f"{model}: vocal mask power {power}, version {version}")
     return EXIT_OK
 

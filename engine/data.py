@@ -60,6 +60,10 @@ INSTRUMENTAL_POOL_SHARE = 0.7
 GAIN_DB_RANGE = (-6.0, 4.0)  # vocal level relative to the accompaniment's
 TARGET_RMS_DB_RANGE = (-28.0, -14.0)  # loudness of the whole mix
 MIN_ACTIVE_RMS = 1e-4  # a segment quieter than this is not worth training on
+# A validation song's patch counts for the vocals score where the vocals are no more than this far
+# below the whole mix: a patch of echo tails or breaths has a reference too faint for its SDR to
+# say anything but how much bleed the mask let through, which the instrumental score already says.
+SONG_VOICED_DB = -20.0
 # The training split is held as float16: half the memory (hours of 44.1 kHz stereo are several GB,
 # and two runs side by side must fit), at a 66 dB quantisation floor far below the Ogg Vorbis
 # noise of the sources. Segments are widened to float32 as they are cut. The validation split
@@ -329,12 +333,27 @@ class Remixer:
         return tuple(np.stack(parts) for parts in zip(*examples, strict=True))
 
 
-def validation_set(
-    data: list[Path], examples: int, stft_cfg: STFTConfig
-) -> tuple[torch.Tensor, ...]:
-    """The fixed validation remixes ``(mixture, targets, band_hz)`` of the held-out split: the same
-    mixes at every validation of a run, and in every run on the same shared data (a data root with
-    no held-out singers or songs adds nothing here), so runs and calibrations compare.
+@dataclass(frozen=True)
+class ValidationSet:
+    """What checkpoints and mask powers are chosen on (:mod:`engine.calibrate` scores it).
+
+    ``remixes``: fixed random remixes of the held-out split, ``(mixture, targets, band_hz)`` with
+    targets ``(n, 2 sources, channels, samples)``. ``song``: the held-out produced songs (the
+    stereo true pairs of the split) *as recorded* — consecutive patches of vocals + accompaniment,
+    no remixing, no gain — ``(mixture, targets, voiced)``, ``voiced`` marking the patches whose
+    vocals count (see ``SONG_VOICED_DB``); ``None`` where the split holds no such song. The remixes
+    alone stopped predicting produced songs (docs/BENCHMARKS.md, "Model quality IV"): the song is
+    the part of validation that looks like what users upload, and it scores the instrumental too.
+    """
+
+    remixes: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    song: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None
+
+
+def validation_set(data: list[Path], examples: int, stft_cfg: STFTConfig) -> ValidationSet:
+    """The validation set of the held-out split: the same remixes and song patches at every
+    validation of a run, and in every run on the same shared data (a data root with no held-out
+    singers or songs adds nothing here), so runs and calibrations compare.
 
     Here, beside the remixer, so that training (:mod:`engine.train`) and calibration
     (:mod:`engine.calibrate`) both use it without importing each other. torch is imported only
@@ -343,9 +362,35 @@ def validation_set(
 
     pools = load_pools(data, "validation")
     rng = np.random.default_rng(1234)
-    mix, vocals, acc, band = Remixer(pools).batch(examples, (PATCH_FRAMES - 1) * stft_cfg.hop, rng)
-    return (
+    length = (PATCH_FRAMES - 1) * stft_cfg.hop
+    mix, vocals, acc, band = Remixer(pools).batch(examples, length, rng)
+    remixes = (
         torch.from_numpy(mix),
         torch.from_numpy(np.stack([vocals, acc], axis=1)),
         torch.from_numpy(band),
     )
+    song = song_patches([pair for pair in pools.pairs if pair[0].shape[0] == 2], length)
+    if song is None:
+        return ValidationSet(remixes, None)
+    return ValidationSet(remixes, tuple(torch.from_numpy(a) for a in song))
+
+
+def song_patches(
+    pairs: list[tuple[np.ndarray, np.ndarray]], length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Cut songs ``(vocals, accompaniment)`` into consecutive ``length``-sample patches as
+    recorded: ``(mixture, targets, voiced)``. Patches with a silent accompaniment (a song's silent
+    start or end) are left out: nothing in them is worth scoring."""
+    mixes, targets, voiced = [], [], []
+    for vocal, acc in pairs:
+        for start in range(0, min(vocal.shape[-1], acc.shape[-1]) - length + 1, length):
+            v, a = vocal[:, start : start + length], acc[:, start : start + length]
+            if _rms(a) <= MIN_ACTIVE_RMS:
+                continue
+            mixes.append(v + a)
+            targets.append(np.stack([v, a]))
+            voiced.append(_rms(v) >= _rms(v + a) * 10 ** (SONG_VOICED_DB / 20))
+    if not mixes:
+        return None
+    return (np.stack(mixes).astype(np.float32), np.stack(targets).astype(np.float32),
+            np.array(voiced))

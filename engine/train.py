@@ -3,8 +3,8 @@
 The loss is the paper's ``||mask(X) ⊙ X − Y||₁`` summed over the two sources (vocals and
 instrumental). The weights that get exported are an exponential moving average of the trained
 weights: on this little data the raw weights swing by about 1 dB SDR between checkpoints, and the
-average is the cheap cure. The best checkpoint is the one with the highest calibrated vocals SDR on a
-validation split held out by singer and by song (see ``engine.data`` and :func:`validate`), never
+average is the cheap cure. The best checkpoint is the one with the highest calibrated validation
+score on a split held out by singer and by song (see ``engine.data`` and :func:`validate`), never
 on the evaluation clips. ``--loss magnitude+wave`` adds an L1 on the output waveforms
 (:func:`masked_wave_l1`).
 
@@ -29,13 +29,21 @@ from tqdm import tqdm
 from engine import checkpoint
 from engine.calibrate import (
     CALIBRATION_EXAMPLES,
-    MASK_POWERS,
+    Scores,
     best_power,
     export_calibrated,
-    sdr_by_power,
+    score_by_power,
 )
 from engine.constants import LOSSES, SAMPLE_RATE
-from engine.data import PATCH_FRAMES, STEREO_PAIR_SHARE, Remixer, load_pools, manifest, validation_set
+from engine.data import (
+    PATCH_FRAMES,
+    STEREO_PAIR_SHARE,
+    Remixer,
+    ValidationSet,
+    load_pools,
+    manifest,
+    validation_set,
+)
 from engine.loader import RemixWorkers
 from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
 from engine.transforms import STFTConfig, extend_mask, istft, stft
@@ -225,44 +233,56 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
 
 @dataclass(frozen=True)
 class Validation:
-    """One validation of a run. ``sdr``: median vocals SDR with the raw mask (power 1);
-    ``calibrated_sdr`` at ``power``: the best over :data:`engine.calibrate.MASK_POWERS`, what the
+    """One validation of a run: the magnitude L1 on the validation remixes, the scores with the raw
+    mask (power 1) and at ``power``, the best over :data:`engine.calibrate.MASK_POWERS` — what the
     exported model scores once calibrated."""
 
     loss: float
-    sdr: float
-    calibrated_sdr: float
+    raw: Scores
+    calibrated: Scores
     power: float
+
+    def record(self) -> dict[str, Any]:
+        """The history entry's validation fields: ``val_sdr`` the raw mask's remix vocals, the
+        calibrated scores as ``val_<part>`` (``val_overall``: what ``best.pt`` is chosen on)."""
+        return {"val": self.loss, "val_sdr": round(self.raw.remix_vocals, 3),
+                **{f"val_{k}": v for k, v in self.calibrated.to_dict().items()},
+                "val_power": self.power}
+
+    def describe(self) -> str:
+        text = (f"val {self.loss:.4f} remix vocals SDR {self.raw.remix_vocals:.2f} dB, calibrated "
+                f"{self.calibrated.remix_vocals:.2f} dB (power {self.power})")
+        if self.calibrated.song_vocals is not None:
+            text += (f", song vocals {self.calibrated.song_vocals:.2f} / instrumental "
+                     f"{self.calibrated.song_instrumental:.2f} dB")
+        return text + f"; score {self.calibrated.overall:.2f} dB"
 
 
 @torch.no_grad()
-def validate(net: torch.nn.Module, val: tuple[torch.Tensor, ...], cfg: TrainConfig,
+def validate(net: torch.nn.Module, val: ValidationSet, cfg: TrainConfig,
              device: torch.device) -> Validation:
-    """Magnitude L1 and vocals SDR of ``net`` on the validation remixes.
+    """Magnitude L1 on the validation remixes and the scores of :mod:`engine.calibrate`.
 
-    The SDR is the one :mod:`engine.calibrate` scores (the vocal mask on the mixture's complex
-    spectrogram, inverted; examples with no voice have none). Checkpoints are chosen on the
-    *calibrated* SDR, not on the loss nor the raw-mask SDR: the loss kept falling while the SDR
-    peaked, and raw-SDR gains were mostly a more open mask, which calibration gives any checkpoint
-    (docs/BENCHMARKS.md, "Model quality III"). It is the same whatever loss a run trains with, so
-    runs with different objectives compare.
+    Checkpoints are chosen on the *calibrated overall* score (:class:`engine.calibrate.Scores`),
+    not on the loss nor the raw-mask SDR: the loss kept falling while the SDR peaked, and raw-SDR
+    gains were mostly a more open mask, which calibration gives any checkpoint (docs/BENCHMARKS.md,
+    "Model quality III"); and not on the remixes alone, whose gains stopped reaching produced songs
+    ("Model quality IV"). It is the same whatever loss a run trains with, so runs with different
+    objectives compare.
     """
     net.eval()
-    losses: list[float] = []
-    sdrs: dict[float, list[torch.Tensor]] = {p: [] for p in MASK_POWERS}
-    for i in range(0, val[0].shape[0], cfg.batch):
-        mix = val[0][i : i + cfg.batch].to(device)
-        tgt = val[1][i : i + cfg.batch].to(device)
-        band = val[2][i : i + cfg.batch]
-        losses.append(float(masked_l1(net, mix, tgt, cfg.stft, band)))
-        spec = stft(mix, cfg.stft)
-        vocal_mask = extend_mask(net.masks_for(spec)[:, :, 0], cfg.stft)
-        for p, sdr in sdr_by_power(spec, vocal_mask, tgt[:, 0], cfg.stft).items():
-            sdrs[p].append(sdr)
+    mix_all, targets_all, band_all = val.remixes
+    losses = [
+        float(masked_l1(net, mix_all[i : i + cfg.batch].to(device),
+                        targets_all[i : i + cfg.batch].to(device), cfg.stft,
+                        band_all[i : i + cfg.batch]))
+        for i in range(0, mix_all.shape[0], cfg.batch)
+    ]
+    scores = score_by_power(lambda spec: extend_mask(net.masks_for(spec)[:, :, 0], cfg.stft),
+                            val, cfg.stft, device, cfg.batch)
     net.train()
-    medians = {p: float(torch.cat(s).median()) for p, s in sdrs.items()}
-    power = best_power(medians)
-    return Validation(float(np.mean(losses)), medians[1.0], medians[power], power)
+    power = best_power(scores)
+    return Validation(float(np.mean(losses)), scores[1.0], scores[power], power)
 
 
 def snapshot_path(run_dir: Path, step: int) -> Path:
@@ -280,7 +300,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     ema.load_state_dict(net.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     last_path, best_path = cfg.run_dir / "last.pt", cfg.run_dir / "best.pt"
-    # "best": the highest calibrated validation vocals SDR so far (see validate)
+    # "best": the highest calibrated overall validation score so far (see validate)
     state: dict[str, Any] = {"step": 0, "train_seconds": 0.0, "history": [], "best": -math.inf}
     if last_path.exists():
         ckpt = checkpoint.load(last_path)
@@ -356,16 +376,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             if state["step"] % cfg.validate_every == 0:
                 v = validate(ema, val, cfg, device)
                 state["history"].append(
-                    {"step": state["step"], "train": running, "val": v.loss,
-                     "val_sdr": round(v.sdr, 3), "val_sdr_calibrated": round(v.calibrated_sdr, 3),
-                     "val_power": v.power, "seconds": round(time.monotonic() - started, 1)}
+                    {"step": state["step"], "train": running, **v.record(),
+                     "seconds": round(time.monotonic() - started, 1)}
                 )
-                tqdm.write(f"step {state['step']}: train {running:.4f} val {v.loss:.4f} "
-                           f"vocals SDR {v.sdr:.2f} dB, calibrated {v.calibrated_sdr:.2f} dB "
-                           f"(power {v.power})")
+                tqdm.write(f"step {state['step']}: train {running:.4f} {v.describe()}")
                 state["train_seconds"] = time.monotonic() - started
-                if v.calibrated_sdr > state["best"]:
-                    state["best"] = v.calibrated_sdr
+                if v.calibrated.overall > state["best"]:
+                    state["best"] = v.calibrated.overall
                     checkpoint.save_atomic(snapshot(), best_path)
                 checkpoint.save_atomic(snapshot(), last_path)
                 if cfg.keep_snapshots:

@@ -75,10 +75,10 @@ def run_figures(run: Path) -> dict[str, Any]:
         # What the remix workers sustained, if the GPU waited on them (see train.log's GPU load).
         "examples_per_second": round(ckpt["step"] * batch / max(ckpt["train_seconds"], 1e-9), 1),
         "best_val_loss": None if not history else round(min(h["val"] for h in history), 5),
-        # best.pt is chosen on the calibrated validation vocals SDR (engine.train.validate)
-        "best_val_sdr": None if not history else max(h["val_sdr_calibrated"] for h in history),
+        # best.pt is chosen on the calibrated overall validation score (engine.train.validate)
+        "best_val_score": None if not history else max(h["val_overall"] for h in history),
         "best_step": (None if not history
-                      else max(history, key=lambda h: h["val_sdr_calibrated"])["step"]),
+                      else max(history, key=lambda h: h["val_overall"])["step"]),
         "history": history,
         "train_config": ckpt.get("train_config"),
     }
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["model"] = {"version": checkpoint.export(checkpoint.load(best), exported),
                             "calibrated": False, **write_parts(exported, args.out)}
         write_figures(args.out, figures)
-        print(f"partial: step {figures['steps']}, best val SDR {figures['best_val_sdr']}", flush=True)
+        print(f"partial: step {figures['steps']}, best val score {figures['best_val_score']}", flush=True)
         return 0
     if args.model is None or args.pack is None:
         parser.error("final needs --model and --pack")
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.shipped and args.shipped.exists():
         figures["speed"]["shipped"] = speed(args.shipped, args.pack, args.device, minutes)
         write_figures(args.out, figures)
-    summary = ("steps", "train_minutes", "best_val_sdr", "best_val_loss", "speed")
+    summary = ("steps", "train_minutes", "best_val_score", "best_val_loss", "speed")
     print(json.dumps({k: figures[k] for k in summary}, indent=1), flush=True)
     return 0
 

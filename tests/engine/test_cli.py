@@ -83,8 +83,9 @@ def test_evaluate_prints_reference_rows(tmp_path: Path) -> None:
 
 
 def held_out_pairs(root: Path) -> Path:
-    """Two true pairs of a MIR-1K singer the validation split holds: something to calibrate on."""
-    for name in ("abjones_1_01", "abjones_1_02"):
+    """What the validation split holds, something to calibrate on: two true pairs of a MIR-1K
+    singer and a stereo song of the album held out by name."""
+    for name in ("abjones_1_01", "abjones_1_02", "album/Potassium"):
         clip = root / name
         clip.mkdir(parents=True)
         mix = tone_mix(4.0)
@@ -104,6 +105,9 @@ def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_m
     assert payload["calibration"]["vocal_mask_power"] in MASK_POWERS
     assert payload["version"] != before
     assert f"vocal mask power {payload['calibration']['vocal_mask_power']}" in result.stdout
+    # scored on the remixes and on the held-out song, vocals and instrumental
+    assert "remix vocals" in result.stdout and "song vocals" in result.stdout
+    assert all(s["song_instrumental"] is not None for s in payload["calibration_scores"].values())
 
 
 def test_calibrate_exports_a_stopped_run_as_a_calibrated_model(tmp_path: Path) -> None:
