@@ -48,7 +48,10 @@ class Scores:
     ``overall`` is their mean, what checkpoints and powers are chosen on: a dB gained on the song's
     instrumental counts as much as one on its vocals or on the remixes, because a karaoke singer
     pays for the first and a producer for the second, and the remixes keep the choice from
-    fitting one song."""
+    fitting one song. The instrumental is the residual, so on a voiced patch its error is the
+    vocals' error and the two move together; what it adds is the patches without voice, where
+    any vocal estimate is bleed. The song thus weighs twice the remixes, on purpose: it is the
+    part that looks like the product."""
 
     remix_vocals: float
     song_vocals: float | None = None

@@ -22,13 +22,17 @@ from engine.train import TrainConfig, train
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _pack_module():  # noqa: ANN202 - a script, loaded by path
-    spec = importlib.util.spec_from_file_location("build_gpu_pack", ROOT / "scripts/build_gpu_pack.py")
+def _script(name: str):  # noqa: ANN202 - a script, loaded by path
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules["build_gpu_pack"] = module
+    sys.modules[name] = module  # the pack's worker processes pickle its functions by module name
     spec.loader.exec_module(module)
     return module
+
+
+def _pack_module():  # noqa: ANN202 - a script, loaded by path
+    return _script("build_gpu_pack")
 
 
 def _tone(seconds: float, rate: int, channels: int, f0: float) -> np.ndarray:
@@ -139,15 +143,16 @@ def test_training_with_loader_processes(pack: Path, tmp_path: Path) -> None:
                       stereo=True, validate_every=3, validation_examples=2, loaders=2)
     final = train(cfg)
     assert final["step"] == 3 and len(final["history"]) == 1
+    # what the device run reports: the best step on the score best.pt is chosen on
+    figures = _script("gpu_report").run_figures(cfg.run_dir)
+    assert figures["best_step"] == 3
+    assert figures["best_val_score"] == final["history"][0]["val_overall"]
 
 
 def test_model_parts_reassemble_and_stale_parts_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """$OUT takes files of ≤ 16 MiB: a model goes back in parts that ``cat`` joins again, and the
     parts present always belong to one model."""
-    spec = importlib.util.spec_from_file_location("gpu_report", ROOT / "scripts/gpu_report.py")
-    assert spec and spec.loader
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
+    report = _script("gpu_report")
     monkeypatch.setattr(report, "PART_BYTES", 1000)
     out = tmp_path / "out"
     out.mkdir()
