@@ -63,6 +63,14 @@ class Scores:
                  if s is not None]
         return sum(parts) / len(parts)
 
+    def describe(self) -> str:
+        """One line: the overall score and its parts."""
+        line = f"overall {self.overall:.2f} dB | remix vocals {self.remix_vocals:.2f}"
+        if self.song_vocals is not None and self.song_instrumental is not None:
+            line += (f" | song vocals {self.song_vocals:.2f}, "
+                     f"instrumental {self.song_instrumental:.2f}")
+        return line
+
     def to_dict(self) -> dict[str, float | None]:
         return {"remix_vocals": _round(self.remix_vocals), "song_vocals": _round(self.song_vocals),
                 "song_instrumental": _round(self.song_instrumental),
@@ -161,11 +169,5 @@ def export_calibrated(
 
 def describe(scores: dict[float, Scores]) -> str:
     """One line per power: the overall score and its parts."""
-    lines = []
-    for p, s in sorted(scores.items()):
-        line = f"power {p}: overall {s.overall:.2f} dB | remix vocals {s.remix_vocals:.2f}"
-        if s.song_vocals is not None and s.song_instrumental is not None:
-            line += f" | song vocals {s.song_vocals:.2f}, instrumental {s.song_instrumental:.2f}"
-        lines.append(line)
-    return "\n".join(lines)
+    return "\n".join(f"power {p}: {s.describe()}" for p, s in sorted(scores.items()))
 

@@ -372,9 +372,7 @@ def validation_set(data: list[Path], examples: int, stft_cfg: STFTConfig) -> Val
         torch.from_numpy(band),
     )
     song = song_patches([pair for pair in pools.pairs if pair[0].shape[0] == 2], length)
-    if song is None:
-        return ValidationSet(remixes, None)
-    return ValidationSet(remixes, tuple(torch.from_numpy(a) for a in song))
+    return ValidationSet(remixes, None if song is None else tuple(torch.from_numpy(a) for a in song))
 
 
 def song_patches(

@@ -250,12 +250,8 @@ class Validation:
                 "val_power": self.power}
 
     def describe(self) -> str:
-        text = (f"val {self.loss:.4f} remix vocals SDR {self.raw.remix_vocals:.2f} dB, calibrated "
-                f"{self.calibrated.remix_vocals:.2f} dB (power {self.power})")
-        if self.calibrated.song_vocals is not None:
-            text += (f", song vocals {self.calibrated.song_vocals:.2f} / instrumental "
-                     f"{self.calibrated.song_instrumental:.2f} dB")
-        return text + f"; score {self.calibrated.overall:.2f} dB"
+        return (f"val {self.loss:.4f}, raw remix vocals {self.raw.remix_vocals:.2f} dB; at power "
+                f"{self.power}: {self.calibrated.describe()}")
 
 
 @torch.no_grad()

@@ -31,10 +31,6 @@ def _script(name: str):  # noqa: ANN202 - a script, loaded by path
     return module
 
 
-def _pack_module():  # noqa: ANN202 - a script, loaded by path
-    return _script("build_gpu_pack")
-
-
 def _tone(seconds: float, rate: int, channels: int, f0: float) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     x = 0.3 * np.sin(2 * np.pi * f0 * t) * (np.sin(2 * np.pi * 0.5 * t) > -0.5)
@@ -74,7 +70,7 @@ def data_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def pack(data_tree: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    module = _pack_module()
+    module = _script("build_gpu_pack")
     out = tmp_path_factory.mktemp("pack") / "gpu-pack"
     settings = module.Settings(mir_per_singer=1, excerpt_s=8.0, min_excerpt_s=4.0, target_mb=1.0)
     module.build(list(data_tree), out, settings, jobs=2, log=lambda _m: None)
@@ -112,7 +108,7 @@ def test_engine_data_loads_both_splits_of_the_pack(pack: Path, tmp_path: Path) -
     assert len(validation.pairs) == 1 and len(validation.vocals) == 1
     assert len(validation.instrumentals) == 1
     # Unpacked to WAV (what the device does before training): the same material and bands.
-    _pack_module().unpack(pack, tmp_path / "wav", jobs=2)
+    _script("build_gpu_pack").unpack(pack, tmp_path / "wav", jobs=2)
     unpacked = load_pools([tmp_path / "wav" / "train", tmp_path / "wav" / "extra"], "train")
     assert sorted(unpacked.pair_bands) == [8000.0, 8000.0, 22050.0]  # 48 kHz became 44.1
     assert [Path(f).with_suffix("") for f in unpacked.files] == [
