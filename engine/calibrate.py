@@ -25,6 +25,7 @@ from engine.transforms import STFTConfig, istft, stft
 
 if TYPE_CHECKING:
     from engine.data import ValidationSet
+    from engine.songs import PowerScores
 
 MASK_POWERS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 CALIBRATION_EXAMPLES = 128  # validation remixes of about 3 s
@@ -143,31 +144,47 @@ def power_scores(model_path: Path, data: list[Path]) -> dict[float, Scores]:
 
 
 def calibrate_model_file(
-    model_path: Path, data: list[Path]
-) -> tuple[float, str, dict[float, Scores]]:
-    """Choose the vocal-mask power on ``data``'s validation split and write it into the model file;
-    return the power, the model's new version and the score of every power tried."""
-    scores = power_scores(model_path, data)
-    best = best_power(scores)
+    model_path: Path, data: list[Path], songs: Path | None = None
+) -> tuple[float, str, dict[float, Scores] | dict[float, PowerScores]]:
+    """Choose the vocal-mask power and write it into the model file; return the power, the
+    model's new version and the score of every power tried.
+
+    With ``songs`` (a folder of real songs with their stems, ``../shared/data/valid``) the power is
+    chosen there, over :data:`engine.songs.SONG_POWERS`: the judge (:mod:`engine.songs`). Without,
+    on ``data``'s validation remixes — only for a model trained on someone's own stems with no
+    songs to validate on."""
+    scores: dict[float, Scores] | dict[float, PowerScores]
+    if songs is not None:
+        from engine import songs as song_judge
+        from engine.predict import load_model
+
+        model = load_model(model_path, device="cpu", vocal_mask_power=1.0)
+        scores = song_judge.score_by_power(model, song_judge.load_songs(songs))
+        best = song_judge.best_power(scores)
+        judge = "songs"
+    else:
+        scores = power_scores(model_path, data)
+        best = best_power(scores)
+        judge = "remixes"
     payload = checkpoint.load(model_path)
     payload["calibration"] = {"vocal_mask_power": best}
-    payload["calibration_scores"] = {str(p): s.to_dict() for p, s in scores.items()}
+    payload["calibration_scores"] = {"judge": judge,
+                                     **{str(p): s.to_dict() for p, s in scores.items()}}
     payload["version"] = checkpoint.model_version(payload)
     checkpoint.save_atomic(payload, model_path)
     return best, payload["version"], scores
 
 
 def export_calibrated(
-    run_checkpoint: Path, model_path: Path, data: list[Path]
-) -> tuple[float, str, dict[float, Scores]]:
+    run_checkpoint: Path, model_path: Path, data: list[Path], songs: Path | None = None
+) -> tuple[float, str, dict[float, Scores] | dict[float, PowerScores]]:
     """Export a training run's checkpoint (its averaged weights, float16) as a model file and
     calibrate it: the one way a run becomes a shippable model, at the end of ``train --export``
     and from the command line for a run that has already stopped."""
     checkpoint.export(checkpoint.load(run_checkpoint), model_path)
-    return calibrate_model_file(model_path, data)
+    return calibrate_model_file(model_path, data, songs)
 
-
-def describe(scores: dict[float, Scores]) -> str:
+def describe(scores: dict[float, Scores] | dict[float, PowerScores]) -> str:
     """One line per power: the overall score and its parts."""
     return "\n".join(f"power {p}: {s.describe()}" for p, s in sorted(scores.items()))
 

@@ -82,6 +82,7 @@ def _train(args: argparse.Namespace) -> int:
         loss=args.loss,
         init=Path(args.init) if args.init else None,
         keep_snapshots=args.keep_snapshots,
+        songs=Path(args.songs) if args.songs else None,
     )
     train(cfg)
     return EXIT_OK
@@ -104,14 +105,21 @@ def _calibrate(args: argparse.Namespace) -> int:
     from engine.calibrate import calibrate_model_file, describe, export_calibrated
 
     data = [Path(d) for d in args.data]
+    songs = Path(args.songs) if args.songs else None
+    judge = "songs" if songs else "remixes"
     if args.export:
         model = Path(args.export)
-        power, version, scores = export_calibrated(Path(args.model), model, data)
+        power, version, scores = export_calibrated(Path(args.model), model, data, songs)
     else:
         model = Path(args.model)
-        power, version, scores = calibrate_model_file(model, data)
-    print("validation medians by vocal-mask power (SDR, dB):")
-    print(describe(scores))
+        power, version, scores = calibrate_model_file(model, data, songs)
+    print(f"validation medians by vocal-mask power (SDR, dB, on the {judge}):")
+    if songs:
+        from engine.songs import table
+
+        print(table(scores))  # type: ignore[arg-type]
+    else:
+        print(describe(scores))
     print(f"{model}: vocal mask power {power}, version {version}")
     return EXIT_OK
 
@@ -161,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--keep-snapshots", action="store_true",
                     help="also export the averaged weights at every validation to "
                          "RUN_DIR/snapshots/ (to re-choose among them later)")
+    tr.add_argument("--songs", help="validation songs with their stems (../shared/data/valid): "
+                                    "best.pt and the export's mask power are chosen on them")
     tr.set_defaults(func=_train)
 
     cal = sub.add_parser("calibrate", help="choose a model's vocal-mask power on the validation split")
@@ -168,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--export, a training run's checkpoint (runs/NAME/best.pt)")
     cal.add_argument("data", nargs="+", help="the data folders it was trained on")
     cal.add_argument("--export", help="export the run checkpoint here as a model file first")
+    cal.add_argument("--songs", help="choose the power on these validation songs with their stems "
+                                     "(../shared/data/valid) rather than on the data's remixes")
     cal.set_defaults(func=_calibrate)
 
     ev = sub.add_parser("evaluate", help="SDR (museval) on <track>/{mixture,vocals,accompaniment}")

@@ -45,18 +45,25 @@ class Row:
 
 
 def load_tracks(folder: Path) -> list[Track]:
+    """Every ``<track>/`` under ``folder`` with ``vocals.*`` and ``accompaniment.*``; its
+    ``mixture.*`` where there is one, else the sum of the two stems (the validation songs ship no
+    mixture: one less lossy file that could disagree with its stems)."""
     tracks = []
     for track_dir in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
         parts = {}
         for name in ("mixture", *SOURCES):
             found = sorted(track_dir.glob(f"{name}.*"))
-            if not found:
-                break
-            parts[name] = decode(found[0], allow_silence=True)
-        else:
-            tracks.append(Track(track_dir.name, **parts))
+            if found:
+                parts[name] = decode(found[0], allow_silence=True)
+        if not all(name in parts for name in SOURCES):
+            continue
+        if "mixture" not in parts:
+            n = min(parts["vocals"].shape[-1], parts["accompaniment"].shape[-1])
+            parts = {k: parts[k][:, :n] for k in SOURCES}
+            parts["mixture"] = parts["vocals"] + parts["accompaniment"]
+        tracks.append(Track(track_dir.name, **parts))
     if not tracks:
-        raise FileNotFoundError(f"no <track>/mixture,vocals,accompaniment files under {folder}")
+        raise FileNotFoundError(f"no <track>/vocals,accompaniment[,mixture] files under {folder}")
     return tracks
 
 

@@ -17,7 +17,7 @@ instrumental is the mixture minus that estimate (the default, see ``INSTRUMENTAL
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,13 +79,25 @@ class Separator:
     def masks(self, spec: torch.Tensor) -> torch.Tensor:
         """Masks for a complex stereo spectrogram ``(n, 2, freq, frames)`` → ``(n, 2, sources,
         freq, frames)`` in [0, 1], the vocal mask raised to the calibrated power."""
-        frames = spec.shape[-1]
-        pad = (-frames) % 2**DEPTH
-        x = torch.nn.functional.pad(spec[..., : self.stft_cfg.bins, :], (0, pad))
-        out = self.net.masks_for(x)[..., :frames]
+        out = self._modelled_masks(spec)
         if self.vocal_mask_power != 1.0:
             out = torch.cat([out[:, :, :1] ** self.vocal_mask_power, out[:, :, 1:]], dim=2)
         return extend_mask(out, self.stft_cfg)
+
+    @torch.inference_mode()
+    def vocal_masks(self, spec: torch.Tensor, powers: Sequence[float]) -> list[torch.Tensor]:
+        """The full-band vocal mask ``(n, 2, freq, frames)`` at each of ``powers`` from one
+        network pass: each exactly what :meth:`masks` gives at that calibrated power (the power is
+        applied before the mask is extended above the modelled band, as there)."""
+        vocal = self._modelled_masks(spec)[:, :, 0]
+        return [extend_mask(vocal**p, self.stft_cfg) for p in powers]
+
+    def _modelled_masks(self, spec: torch.Tensor) -> torch.Tensor:
+        """The network's masks at power 1 over the modelled bins ``(n, 2, sources, bins, frames)``."""
+        frames = spec.shape[-1]
+        pad = (-frames) % 2**DEPTH
+        x = torch.nn.functional.pad(spec[..., : self.stft_cfg.bins, :], (0, pad))
+        return self.net.masks_for(x)[..., :frames]
 
 
 def load_model(
@@ -127,6 +139,52 @@ def separate(
     ``chunk_frames`` and ``batch_chunks`` trade memory for speed; the result barely depends on
     them (the tests hold it to that).
     """
+
+    def estimate(spec: torch.Tensor) -> list[torch.Tensor]:
+        masks = model.masks(spec)  # (batch, channels, sources, freq, frames)
+        out = [spec * masks[:, :, 0]]
+        if model.instrumental == "mask":
+            out.append(spec * masks[:, :, 1])
+        return out
+
+    outputs = _overlap_add(audio, model, estimate, progress, chunk_frames, batch_chunks)
+    vocals = outputs[0]
+    if model.instrumental == "mask":
+        instrumental = outputs[1]
+    else:
+        instrumental = np.subtract(audio, vocals, dtype=np.float32)
+    return Stems(vocals=vocals, instrumental=instrumental)
+
+
+def separate_powers(
+    audio: np.ndarray, model: Separator, powers: Sequence[float], progress: Progress | None = None
+) -> dict[float, np.ndarray]:
+    """The vocal estimate of :func:`separate` at each vocal-mask power, from one network pass per
+    chunk: exactly what ``separate`` gives a model calibrated to that power (the same chunks,
+    weights and inversion), so a calibration sweep scores what the product would output, at the
+    cost of one separation plus an inverse STFT per power. The instrumental at a power is
+    ``audio − vocals``."""
+
+    def estimate(spec: torch.Tensor) -> list[torch.Tensor]:
+        return [spec * mask for mask in model.vocal_masks(spec, powers)]
+
+    outputs = _overlap_add(audio, model, estimate, progress, CHUNK_FRAMES, None)
+    return dict(zip(powers, outputs, strict=True))
+
+
+Estimate = Callable[[torch.Tensor], list[torch.Tensor]]
+
+
+def _overlap_add(
+    audio: np.ndarray,
+    model: Separator,
+    estimate: Estimate,
+    progress: Progress | None,
+    chunk_frames: int,
+    batch_chunks: int | None,
+) -> list[np.ndarray]:
+    """Cut ``audio`` into chunks, map each chunk's complex spectrogram to spectrograms with
+    ``estimate``, invert them and overlap-add each output over the song (module docstring)."""
     if chunk_frames % 2**DEPTH:
         raise ValueError(f"chunk_frames must be a multiple of {2**DEPTH}")
     batch_chunks = batch_chunks or model.batch_chunks
@@ -139,11 +197,7 @@ def separate(
     starts = [s for s in starts if s < total] or [0]
     weight = chunk_weight(length)
 
-    vocals = np.zeros((channels, total), dtype=np.float32)
-    own_instrumental = (
-        np.zeros((channels, total), dtype=np.float32) if model.instrumental == "mask" else None
-    )
-
+    outputs: list[np.ndarray] = []
     for first in range(0, len(starts), batch_chunks):
         batch_starts = starts[first : first + batch_chunks]
         chunks = np.zeros((len(batch_starts), channels, length), dtype=np.float32)
@@ -152,31 +206,23 @@ def separate(
             chunks[i, :, : piece.shape[1]] = piece
         x = torch.from_numpy(chunks).to(model.device)
         spec = stft(x, cfg)  # (batch, channels, freq, frames)
-        masks = model.masks(spec)  # (batch, channels, sources, freq, frames)
-        estimates = [istft(spec * masks[:, :, 0], cfg, length)]
-        if own_instrumental is not None:
-            estimates.append(istft(spec * masks[:, :, 1], cfg, length))
-        estimates_np = [e.cpu().numpy() for e in estimates]
+        estimates_np = [istft(e, cfg, length).cpu().numpy() for e in estimate(spec)]
+        if not outputs:
+            outputs = [np.zeros((channels, total), dtype=np.float32) for _ in estimates_np]
         for i, s in enumerate(batch_starts):
             n = min(length, total - s)
             w = weight[:n]
-            vocals[:, s : s + n] += estimates_np[0][i, :, :n] * w
-            if own_instrumental is not None:
-                own_instrumental[:, s : s + n] += estimates_np[1][i, :, :n] * w
+            for out, est in zip(outputs, estimates_np, strict=True):
+                out[:, s : s + n] += est[i, :, :n] * w
         if progress is not None:
             progress(min(1.0, (first + len(batch_starts)) / len(starts)))
 
     for lo in range(0, total, NORMALISE_BLOCK):
         hi = min(total, lo + NORMALISE_BLOCK)
         weights = _weight_sum(starts, weight, lo, hi)
-        vocals[:, lo:hi] /= weights
-        if own_instrumental is not None:
-            own_instrumental[:, lo:hi] /= weights
-    if own_instrumental is not None:
-        instrumental = own_instrumental
-    else:
-        instrumental = np.subtract(audio, vocals, dtype=np.float32)
-    return Stems(vocals=vocals, instrumental=instrumental)
+        for out in outputs:
+            out[:, lo:hi] /= weights
+    return outputs
 
 
 def _weight_sum(starts: list[int], weight: np.ndarray, lo: int, hi: int) -> np.ndarray:

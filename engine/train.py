@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from engine import checkpoint
+from engine import songs as song_judge
 from engine.calibrate import (
     CALIBRATION_EXAMPLES,
     Scores,
@@ -44,8 +45,11 @@ from engine.data import (
     manifest,
     validation_set,
 )
+from engine.evaluate import Track
 from engine.loader import RemixWorkers
 from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
+from engine.predict import Separator
+from engine.songs import PowerScores
 from engine.transforms import STFTConfig, extend_mask, istft, stft
 
 EMA_DECAY = 0.998
@@ -86,6 +90,10 @@ class TrainConfig:
     # Also export the averaged weights at every validation to run_dir/snapshots/step-NNNNNN.pt
     # (float16, a few MB each), so that a later, better validation can re-choose among them.
     keep_snapshots: bool = False
+    # Real songs with their true stems (``../shared/data/valid``): the judge (engine.songs). When
+    # set, ``best.pt`` and the export's calibration are chosen on them, and the remixes are only
+    # logged as an early signal.
+    songs: Path | None = None
     stft: STFTConfig = field(default_factory=STFTConfig)
 
     def __post_init__(self) -> None:
@@ -235,28 +243,48 @@ def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Even
 class Validation:
     """One validation of a run: the magnitude L1 on the validation remixes, the scores with the raw
     mask (power 1) and at ``power``, the best over :data:`engine.calibrate.MASK_POWERS` — what the
-    exported model scores once calibrated."""
+    exported model scores once calibrated; and, where the run has validation songs, their scores
+    at their best power ``songs_power`` (:mod:`engine.songs`)."""
 
     loss: float
     raw: Scores
     calibrated: Scores
     power: float
+    songs: PowerScores | None = None
+    songs_power: float | None = None
+
+    @property
+    def score(self) -> float:
+        """What ``best.pt`` is chosen on: the songs' overall score where there are songs (the
+        judge), else the calibrated overall score of the remixes."""
+        return self.calibrated.overall if self.songs is None else self.songs.overall
 
     def record(self) -> dict[str, Any]:
         """The history entry's validation fields: ``val_sdr`` the raw mask's remix vocals, the
         calibrated scores as ``val_<part>`` (``val_overall``: what ``best.pt`` is chosen on)."""
-        return {"val": self.loss, "val_sdr": round(self.raw.remix_vocals, 3),
-                **{f"val_{k}": v for k, v in self.calibrated.to_dict().items()},
-                "val_power": self.power}
+        record: dict[str, Any] = {
+            "val": self.loss, "val_sdr": round(self.raw.remix_vocals, 3),
+            **{f"val_{k}": v for k, v in self.calibrated.to_dict().items()},
+            "val_power": self.power,
+        }
+        if self.songs is not None:
+            record.update({"songs_vocals": round(self.songs.vocals, 3),
+                           "songs_instrumental": round(self.songs.instrumental, 3),
+                           "songs_overall": round(self.songs.overall, 3),
+                           "songs_power": self.songs_power})
+        return record
 
     def describe(self) -> str:
-        return (f"val {self.loss:.4f}, raw remix vocals {self.raw.remix_vocals:.2f} dB; at power "
+        line = (f"val {self.loss:.4f}, raw remix vocals {self.raw.remix_vocals:.2f} dB; at power "
                 f"{self.power}: {self.calibrated.describe()}")
+        if self.songs is not None:
+            line += f"; songs at power {self.songs_power}: {self.songs.describe()}"
+        return line
 
 
 @torch.no_grad()
 def validate(net: torch.nn.Module, val: ValidationSet, cfg: TrainConfig,
-             device: torch.device) -> Validation:
+             device: torch.device, songs: list[Track] | None = None) -> Validation:
     """Magnitude L1 on the validation remixes and the scores of :mod:`engine.calibrate`.
 
     Checkpoints are chosen on the *calibrated overall* score (:class:`engine.calibrate.Scores`),
@@ -276,9 +304,15 @@ def validate(net: torch.nn.Module, val: ValidationSet, cfg: TrainConfig,
     ]
     scores = score_by_power(lambda spec: extend_mask(net.masks_for(spec)[:, :, 0], cfg.stft),
                             val, cfg.stft, device, cfg.batch)
+    song_scores, song_power = None, None
+    if songs:
+        by_power = song_judge.score_by_power(Separator(net, cfg.stft, "validation", device), songs)
+        song_power = song_judge.best_power(by_power)
+        song_scores = by_power[song_power]
     net.train()
     power = best_power(scores)
-    return Validation(float(np.mean(losses)), scores[1.0], scores[power], power)
+    return Validation(float(np.mean(losses)), scores[1.0], scores[power], power, song_scores,
+                      song_power)
 
 
 def snapshot_path(run_dir: Path, step: int) -> Path:
@@ -296,14 +330,20 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     ema.load_state_dict(net.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     last_path, best_path = cfg.run_dir / "last.pt", cfg.run_dir / "best.pt"
-    # "best": the highest calibrated overall validation score so far (see validate)
-    state: dict[str, Any] = {"step": 0, "train_seconds": 0.0, "history": [], "best": -math.inf}
+    # "best": the highest validation score so far (Validation.score: the songs where given)
+    # "best_judge": what "best" was measured on; a run resumed under another judge (songs added)
+    # starts its best afresh, since a remix score and a song score are not on one scale.
+    judge = "songs" if cfg.songs else "remixes"
+    state: dict[str, Any] = {"step": 0, "train_seconds": 0.0, "history": [], "best": -math.inf,
+                             "best_judge": judge}
     if last_path.exists():
         ckpt = checkpoint.load(last_path)
         net.load_state_dict(ckpt["state_dict"])
         ema.load_state_dict(ckpt["ema_state"])
         opt.load_state_dict(ckpt["optimizer"])
-        state = {k: ckpt[k] for k in state}
+        state = {k: ckpt.get(k, "remixes" if k == "best_judge" else None) for k in state}
+        if state["best_judge"] != judge:
+            state["best"], state["best_judge"] = -math.inf, judge
         tqdm.write(f"resuming {last_path} at step {state['step']}")
     elif cfg.init:
         _init_from(cfg.init, net, ema, unet_cfg, cfg.stft)
@@ -312,6 +352,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     tqdm.write("loading training data ...")
     pools = load_pools(cfg.data, "train")
     val = validation_set(cfg.data, cfg.validation_examples, cfg.stft)
+    songs = song_judge.load_songs(cfg.songs) if cfg.songs else None
     data_manifest = {
         split: [manifest(root, split) for root in cfg.data] for split in ("train", "validation")
     }
@@ -370,15 +411,15 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             bar.update(1)
             bar.set_postfix(loss=f"{running:.4f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
             if state["step"] % cfg.validate_every == 0:
-                v = validate(ema, val, cfg, device)
+                v = validate(ema, val, cfg, device, songs)
                 state["history"].append(
                     {"step": state["step"], "train": running, **v.record(),
                      "seconds": round(time.monotonic() - started, 1)}
                 )
                 tqdm.write(f"step {state['step']}: train {running:.4f} {v.describe()}")
                 state["train_seconds"] = time.monotonic() - started
-                if v.calibrated.overall > state["best"]:
-                    state["best"] = v.calibrated.overall
+                if v.score > state["best"]:
+                    state["best"] = v.score
                     checkpoint.save_atomic(snapshot(), best_path)
                 checkpoint.save_atomic(snapshot(), last_path)
                 if cfg.keep_snapshots:
@@ -394,7 +435,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if not best_path.exists():
         checkpoint.save_atomic(final, best_path)
     if cfg.export:
-        power, version, _scores = export_calibrated(best_path, cfg.export, cfg.data)
+        power, version, _scores = export_calibrated(best_path, cfg.export, cfg.data, cfg.songs)
         tqdm.write(f"exported {best_path} as {cfg.export} (version {version}, "
                    f"vocal mask power {power})")
     return final

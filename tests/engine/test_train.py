@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from engine import checkpoint
@@ -35,45 +34,7 @@ from engine.train import (
 )
 from engine.transforms import STFTConfig
 
-SR = 44_100
-
-
-def _voice(seconds: float, f0: float, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(int(seconds * SR)) / SR
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.03 * np.sin(2 * np.pi * 5.5 * t))) / SR
-    gate = (np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 6)) > -0.3).astype(np.float32)
-    return (sum(np.sin(k * phase) / k for k in range(1, 10)) * 0.2 * gate).astype(np.float32)
-
-
-def _band(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(int(seconds * SR)) / SR
-    drums = rng.normal(0, 0.1, t.size) * np.exp(-((t * 2) % 1) * 20)
-    bass = 0.2 * np.sin(2 * np.pi * rng.choice([41.2, 55.0, 61.7]) * t)
-    return (drums + bass).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Pairs (two 'singers', one held out for validation as MIR-1K names are; a stereo produced
-    song held out by name), and both pools."""
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    for name in ("amy_1_01", "amy_1_02", "leon_2_01", "abjones_3_01"):
-        clip = root / "pairs" / name
-        clip.mkdir(parents=True)
-        sf.write(clip / "vocals.wav", _voice(4.0, rng.uniform(180, 400), rng), SR)
-        sf.write(clip / "accompaniment.wav", _band(4.0, rng), SR)
-    song = root / "pairs" / "album" / "Potassium"
-    song.mkdir(parents=True)
-    sf.write(song / "vocals.wav", np.stack([_voice(7.0, 220, rng), _voice(7.0, 220, rng)]).T, SR)
-    sf.write(song / "accompaniment.wav", np.stack([_band(7.0, rng), _band(7.0, rng)]).T, SR)
-    (root / "vocals" / "solo").mkdir(parents=True)
-    sf.write(root / "vocals" / "solo" / "a.wav", _voice(5.0, 300, rng), SR)
-    song = root / "instrumental" / "band" / "song1"
-    song.mkdir(parents=True)
-    sf.write(song / "drums.wav", np.stack([_band(5.0, rng)] * 2).T, SR)
-    sf.write(song / "bass.wav", np.stack([_band(5.0, rng)] * 2).T, SR)
-    return root
+from .conftest import SR
 
 
 def test_scan_finds_pairs_and_pools(tiny_data: Path) -> None:
@@ -93,7 +54,7 @@ def test_remixes_are_consistent(tiny_data: Path) -> None:
         assert np.all(band == 22_050)
 
 
-def test_band_limited_examples_are_not_scored_above_their_band() -> None:
+def test_band_limited_examples_are_not_scored_above_theirband() -> None:
     """A 16 kHz vocal says nothing about 8-16 kHz: the loss must not care what the mask does there."""
     cfg = STFTConfig()
     rng = np.random.default_rng(0)
