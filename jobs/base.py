@@ -78,5 +78,9 @@ class QueueBase:
         return [record.input_key, *record.outputs.values()]
 
     def _release_paid_input(self, record: JobRecord) -> None:
+        """A paid job ended without results (failed, cancelled; the order is refunded): drop its
+        order's pins on everything it holds — the song, and the stored stems a karaoke order
+        reuses (``submit_full`` pinned those too) — so normal retention applies again. Another
+        order's pins on the same objects stay."""
         if record.order_id:
-            retention.unpin(self.connection, self.storage, [record.input_key], record.order_id)
+            retention.unpin(self.connection, self.storage, self._stored_keys(record), record.order_id)
