@@ -228,6 +228,20 @@ KARAOKE_ORIGINAL = "That's the original: the instrumental preview above."
 KARAOKE_SLOW_DOWN = "You're tapping very fast — please wait a minute and try again."
 KARAOKE_ALREADY_MAKING = "Already on it — the preview comes in a moment."
 KARAOKE_PREVIEW_GONE = "I can't find that preview any more. Please send the song again."
+KARAOKE_ONE_AT_A_TIME = (
+    "Your last karaoke preview is still being made — it comes in a moment. Tap again once it's here."
+)
+KARAOKE_BUSY = "I'm very busy right now. Please try that key again in a few minutes."
+
+
+def karaoke_quota(per_day: int) -> str:
+    """The person asked for today's last karaoke preview already (``KARAOKE_RENDERS_PER_DAY``)."""
+    return (
+        f"That's {per_day} karaoke previews today, the most for one day. You can still buy the "
+        "song in the key you chose, or try more keys tomorrow."
+    )
+
+
 KARAOKE_FAILED = "Sorry — I couldn't make that karaoke preview. Please try again in a few minutes."
 KARAOKE_PART = "karaoke"  # the paid karaoke file: "<title> (karaoke).<fmt>"
 KARAOKE_KEY_DOWN_BUTTON = "🎤 Key −1"

@@ -48,6 +48,8 @@ class QueueBase:
             JobKind.PREVIEW: Queue(keys.PREVIEW_QUEUE, connection=self.connection),
             JobKind.FULL: Queue(keys.FULL_QUEUE, connection=self.connection),
         }
+        # Karaoke preview clips: no job kind of their own (no record), after the full queue.
+        self.karaoke_queue = Queue(keys.KARAOKE_QUEUE, connection=self.connection)
 
     def get(self, job_id: str) -> JobRecord | None:
         return self.records.get(job_id)

@@ -61,13 +61,22 @@ class JobQueue(Submitting):
     def render_karaoke(self, job_id: str, settings: KaraokeSettings) -> bool:
         """Render a finished preview's clip as the karaoke variant ``settings`` on a worker; the
         result comes as a ``kind="karaoke"`` event (see :mod:`jobs.karaoke_jobs`). False if the
-        same render is already in line. Raises :class:`JobNotFoundError` when the preview is not
-        a finished one (gone, or not done)."""
+        same render is already in line (its event answers this ask too).
+
+        Renders are free and cost a worker seconds each, so they are bounded like previews and
+        never delay a paid song: they wait on their own queue, after the full one; one person
+        has one in line at a time (:class:`KaraokeInFlightError`) and
+        ``karaoke_renders_per_day`` a UTC day (:class:`KaraokeQuotaError`); while the workers
+        are busy they are refused as a preview is (:class:`BusyError`). Raises
+        :class:`JobNotFoundError` when the preview is not a finished one (gone, or not done)."""
         record = self._require(job_id)
         if record.kind is not JobKind.PREVIEW or record.status is not JobStatus.DONE:
             raise JobNotFoundError(job_id)
+        if karaoke_jobs.pending(self.connection, record, settings):
+            return False
+        self.check_render_capacity()
         return karaoke_jobs.enqueue(
-            self.connection, self.queues[JobKind.PREVIEW], self.settings, record, settings
+            self.connection, self.karaoke_queue, self.settings, record, settings
         )
 
     def fetch_output(self, job_id: str, name: str, dest: str | os.PathLike[str]) -> Path:
