@@ -61,6 +61,8 @@ def cache(model_version: str, kind: str, fmt: str, content_hash: str) -> str:
 
 
 PINNED = f"{PREFIX}:pinned"  # set of storage keys the retention sweep must keep
+# Sorted set: storage key -> until when (epoch s) a delivered paid order's links still need it.
+HELD = f"{PREFIX}:held"
 
 
 def pins(storage_key: str) -> str:

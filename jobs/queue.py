@@ -37,16 +37,21 @@ class JobQueue(Submitting):
         record = self._require(job_id)
         retention.pin(self.connection, self._stored_keys(record), order_id)
 
-    def mark_delivered(self, job_id: str) -> None:
+    def mark_delivered(self, job_id: str, keep_s: float = 0.0) -> None:
         """The results reached the person. For a paid job its order's pins go: the results (and
-        song) expire a full retention period from now, unless another order still pins them.
+        song) expire a full retention period from now, unless another order still pins them —
+        and its results are held ``keep_s`` from now (the lifetime of the download links and
+        results page the person was given, ``DOWNLOAD_TTL_S``), when that is longer.
         Idempotent; bots check ``record.delivered_at`` to avoid sending twice."""
         record = self._require(job_id)
+        now = time.time()
         if record.order_id:
             retention.unpin(
                 self.connection, self.storage, self._stored_keys(record), record.order_id
             )
-        self.records.update(job_id, delivered_at=time.time())
+            if keep_s > 0:
+                retention.hold(self.connection, record.outputs.values(), now + keep_s)
+        self.records.update(job_id, delivered_at=now)
 
     def release(self, job_id: str) -> None:
         """The paid results will never be delivered (the order was refunded): drop the order's
