@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from engine.karaoke import KaraokeSettings
-from jobs import karaoke_jobs, retention, stats
+from jobs import karaoke_jobs, keys, lifecycle, retention, stats
 from jobs.errors import JobNotFoundError
 from jobs.records import JobKind, JobStatus
 from jobs.settings import Settings
@@ -52,6 +52,21 @@ class JobQueue(Submitting):
             if keep_s > 0:
                 retention.hold(self.connection, record.outputs.values(), now + keep_s)
         self.records.update(job_id, delivered_at=now)
+
+    def redeliver(self, job_id: str) -> bool:
+        """Publish an ended job's final event again if its stream no longer holds it (trimmed
+        before a bot read it, or never noted); True if it did. A paid order whose job ended must
+        still be delivered or refunded, whatever the stream kept: payments' recovery asks this
+        for every paid order whose job has ended (``payments.jobs_bridge``)."""
+        record = self.records.get(job_id)
+        if record is None or not record.finished:
+            return False
+        if record.end_event_id and self.connection.xrange(
+            keys.events(record.platform), min=record.end_event_id, max=record.end_event_id,
+            count=1,
+        ):
+            return False  # still there: a bot has it, or will (and gives up into a refund)
+        return lifecycle.republish_end(self.connection, record, self.settings.events_maxlen) is not None
 
     def release(self, job_id: str) -> None:
         """The paid results will never be delivered (the order was refunded): drop the order's

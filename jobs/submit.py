@@ -277,6 +277,10 @@ class Submitting(Line):
                     keys.events(record.platform), event.to_fields(),
                     maxlen=self.settings.events_maxlen, approximate=True,
                 )
-            pipe.execute()
+            written = pipe.execute()
+        if record.order_id:
+            entry = written[-1]
+            record.end_event_id = entry.decode() if isinstance(entry, bytes) else str(entry)
+            self.records.update(record.id, end_event_id=record.end_event_id)
         stats.count_cached(self.connection)
         return record
