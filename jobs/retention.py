@@ -149,7 +149,7 @@ def main() -> None:
     connection = redis.Redis.from_url(settings.redis_url)
     report = sweep(open_storage(settings), connection, settings.retention_s)
     print(f"deleted {len(report.deleted)}, kept {report.kept_fresh} fresh, "
-          f"{len(report.kept_pinned)} pinned")
+          f"{len(report.kept_pinned)} pinned, {len(report.kept_held)} held for their links")
 
 
 if __name__ == "__main__":
