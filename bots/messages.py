@@ -70,6 +70,8 @@ class Catalogue:
     # Whether the platform's own in-chat payment (Stars) exists: wording of the card fallback.
     in_chat_payment: str | None
     retention_hours: int
+    # How long bought stems stay downloadable after delivery (their links' lifetime; 0: no links).
+    paid_kept_days: int = 0
 
     def command(self, name: str, option: str = "", value: str = "") -> str:
         if not value:
@@ -85,7 +87,19 @@ class Catalogue:
             f"Songs up to {max_minutes} minutes.\n\n"
             f"Privacy: your audio is deleted after {self.retention_hours} hours; we keep only your "
             f"user id and your orders. {self.command('forget')} deletes that too.\n\n"
+            f"{self.paid_kept}"
             f"{self.command('help')} shows all commands."
+        )
+
+    @property
+    def paid_kept(self) -> str:
+        """Bought stems outlive the uploads: their download links must keep working."""
+        if not self.paid_kept_days:
+            return ""
+        days = self.paid_kept_days
+        return (
+            f"Stems you bought stay downloadable for {days} day{'s' if days != 1 else ''} "
+            "after they arrive, as long as their links and page; then they are deleted too.\n\n"
         )
 
     def help_text(self, is_admin: bool = False) -> str:
@@ -165,10 +179,11 @@ _WORDS: Mapping[str, tuple[str, bool, str | None]] = {
 }
 
 
-def catalogue(platform: str, retention_hours: int) -> Catalogue:
-    """The texts for ``platform``, telling the deployment's real retention time."""
+def catalogue(platform: str, retention_hours: int, paid_kept_days: int = 0) -> Catalogue:
+    """The texts for ``platform``, telling the deployment's real retention time (and how long
+    bought stems are kept, ``paid_kept_days``; 0 where there are no download links)."""
     media, option_style, in_chat = _WORDS.get(platform, _WORDS[DISCORD])
-    return Catalogue(platform, media, option_style, in_chat, retention_hours)
+    return Catalogue(platform, media, option_style, in_chat, retention_hours, paid_kept_days)
 
 # ------------------------------------------------------------------------------------ settings
 
@@ -228,6 +243,20 @@ KARAOKE_ORIGINAL = "That's the original: the instrumental preview above."
 KARAOKE_SLOW_DOWN = "You're tapping very fast — please wait a minute and try again."
 KARAOKE_ALREADY_MAKING = "Already on it — the preview comes in a moment."
 KARAOKE_PREVIEW_GONE = "I can't find that preview any more. Please send the song again."
+KARAOKE_ONE_AT_A_TIME = (
+    "Your last karaoke preview is still being made — it comes in a moment. Tap again once it's here."
+)
+KARAOKE_BUSY = "I'm very busy right now. Please try that key again in a few minutes."
+
+
+def karaoke_quota(per_day: int) -> str:
+    """The person asked for today's last karaoke preview already (``KARAOKE_RENDERS_PER_DAY``)."""
+    return (
+        f"That's {per_day} karaoke previews today, the most for one day. You can still buy the "
+        "song in the key you chose, or try more keys tomorrow."
+    )
+
+
 KARAOKE_FAILED = "Sorry — I couldn't make that karaoke preview. Please try again in a few minutes."
 KARAOKE_PART = "karaoke"  # the paid karaoke file: "<title> (karaoke).<fmt>"
 KARAOKE_KEY_DOWN_BUTTON = "🎤 Key −1"
@@ -361,10 +390,17 @@ def payment_received(position: int | None) -> str:
     return f"Payment received — thank you! Separating the full song{_place(position)}"
 
 
-def delivered(fmt: str) -> str:
+def delivered(fmt: str, page_days: int | None = None) -> str:
+    """The paid stems are here; ``page_days``: how long their results page (and files) last."""
+    kept = (
+        f" Open in browser to play or download them again: the page keeps them for {page_days} "
+        f"day{'s' if page_days != 1 else ''}."
+        if page_days
+        else ""
+    )
     return (
         f"Here are your stems ({fmt.upper()}). React to this message or tap a button to tell me "
-        "how it sounds — it helps improve the model."
+        f"how it sounds — it helps improve the model.{kept}"
     )
 
 

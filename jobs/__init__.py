@@ -40,7 +40,7 @@ Paying and delivering (payments + bot)::
     # ... DONE event with event.order_id (also when answered from the cache); results stay
     # pinned (kept past retention) ...
     queue.fail_full(preview_job_id, order_id, InputExpiredError(...))  # song gone: refund event
-    queue.mark_delivered(full.id)   # unpin: they now expire RETENTION_HOURS from now
+    queue.mark_delivered(full.id, keep_s=7 * 86400)  # unpin; held as long as the links given
     # FAILED / CANCELLED events for a paid job carry refund=True: refund or credit the order.
     queue.pin(job_id, order_id)     # keep any finished job's results until mark_delivered
     queue.release(job_id)           # a paid result refunded instead of delivered: let it go

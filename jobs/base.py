@@ -48,6 +48,8 @@ class QueueBase:
             JobKind.PREVIEW: Queue(keys.PREVIEW_QUEUE, connection=self.connection),
             JobKind.FULL: Queue(keys.FULL_QUEUE, connection=self.connection),
         }
+        # Karaoke preview clips: no job kind of their own (no record), after the full queue.
+        self.karaoke_queue = Queue(keys.KARAOKE_QUEUE, connection=self.connection)
 
     def get(self, job_id: str) -> JobRecord | None:
         return self.records.get(job_id)
@@ -78,5 +80,9 @@ class QueueBase:
         return [record.input_key, *record.outputs.values()]
 
     def _release_paid_input(self, record: JobRecord) -> None:
+        """A paid job ended without results (failed, cancelled; the order is refunded): drop its
+        order's pins on everything it holds — the song, and the stored stems a karaoke order
+        reuses (``submit_full`` pinned those too) — so normal retention applies again. Another
+        order's pins on the same objects stay."""
         if record.order_id:
-            retention.unpin(self.connection, self.storage, [record.input_key], record.order_id)
+            retention.unpin(self.connection, self.storage, self._stored_keys(record), record.order_id)

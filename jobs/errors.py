@@ -71,3 +71,27 @@ class NotDeliveredError(JobError):
 
     code = "not_delivered"
     user_message = "Sorry — I couldn't separate your song, even after several tries."
+
+
+class KaraokeInFlightError(JobError):
+    """The person's karaoke preview render is still waiting or running: one at a time each, so
+    one person's taps cannot fill the line (docs/PIPELINE.md, "Karaoke variants")."""
+
+    code = "karaoke_in_flight"
+    user_message = "Your last karaoke preview is still being made. Please wait for it first."
+
+
+class KaraokeQuotaError(JobError):
+    """The person used today's karaoke preview renders (``KARAOKE_RENDERS_PER_DAY``)."""
+
+    code = "karaoke_quota"
+
+    def __init__(self, per_day: int) -> None:
+        self.per_day = per_day
+        super().__init__(
+            f"{per_day} karaoke renders today",
+            user_message=(
+                f"You've made {per_day} karaoke previews today, the most for one day. "
+                "Please try again tomorrow."
+            ),
+        )

@@ -1,9 +1,10 @@
-"""Karaoke variants of a finished preview, on the preview queue: enqueue, render, tell the bot.
+"""Karaoke variants of a finished preview, on their own queue: enqueue, render, tell the bot.
 
 A person who changes the key (tempo, guide vocal) under a preview hears the preview clip in the
 new settings before paying. That is :func:`jobs.karaoke.render_karaoke` on the preview job's
 stored stems (no second separation: a 30 s clip is seconds of work), run by a worker from the
-preview queue so it waits behind no paid full song. The result reaches the bot like every job's
+``karaoke`` queue, which workers take after ``preview`` and ``full``: a free render never
+delays a paid song, however many are asked for. The result reaches the bot like every job's
 result, as an event on the platform's stream: ``kind="karaoke"``, ``job_id`` the preview's,
 ``karaoke`` the settings' compact form and ``outputs["karaoke"]`` the stored variant (DONE), or a
 friendly ``error_message`` (FAILED) — never dropped silently, never a refund (nothing was paid).
@@ -12,7 +13,9 @@ Invariants: a render has no job record of its own (the preview's record addresse
 its retention covers the variant under ``results/<job>/``); the RQ job id is a function of
 (preview, settings), so tapping the same button twice while one render waits queues one render;
 a render that fails for good (stems expired, a transient error through every retry, the time
-limit) publishes exactly one FAILED event.
+limit) publishes exactly one FAILED event; a person has at most one render in line (the slot
+``keys.karaoke_slot`` names its RQ id; it frees when the render's event is published, when
+that RQ job has ended, or by its expiry) and ``karaoke_renders_per_day`` per UTC day.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from rq.job import JobStatus as RQStatus
 
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
-from jobs import lifecycle
+from jobs import keys, lifecycle, stats
+from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
 from jobs.events import KARAOKE_KIND, EventType, publish
 from jobs.karaoke import render_karaoke
 from jobs.records import JobRecord, RecordStore
+from jobs.scripts import script
 from jobs.settings import Settings
 from jobs.storage import StorageError
 from jobs.timeouts import CALLBACK_TIMEOUT_S, karaoke_timeout, retry_policy
@@ -41,12 +46,47 @@ TASK = "jobs.karaoke_jobs.render_preview"
 FAILURE_CALLBACK = "jobs.karaoke_jobs.on_failure"
 RQ_ID_PREFIX = "karaoke-"
 # What an RQ job of a render still in line or running looks like: a second tap then adds nothing.
-_PENDING = {RQStatus.QUEUED, RQStatus.STARTED, RQStatus.SCHEDULED, RQStatus.DEFERRED}
+_PENDING_STATUSES = (RQStatus.QUEUED, RQStatus.STARTED, RQStatus.SCHEDULED, RQStatus.DEFERRED)
+_PENDING = set(_PENDING_STATUSES)
 
 EXPIRED_CODE = "karaoke_expired"
 EXPIRED_MESSAGE = "That preview is no longer stored. Please send the song again."
 FAILED_CODE = "karaoke_failed"
 FAILED_MESSAGE = "Sorry — I couldn't make that karaoke version. Please try again in a few minutes."
+
+
+RENDERS_TTL_S = 2 * 86400  # a day's render count outlives its UTC day, then goes
+SLOT_SLACK_S = 60  # a slot outlives the longest its render can take by this much
+
+# Take a person's render slot and count one render of the day, atomically.
+# KEYS: the slot, the day's count. ARGV: RQ id, slot ttl, RQ job key prefix, per-day allowance,
+# count ttl. Returns 0 (taken), 1 (another render of theirs is in line) or 2 (allowance used).
+# A slot whose RQ job has ended is free; one whose RQ job is not written yet is being enqueued.
+_PENDING_LUA = "local PENDING = {" + ", ".join(f"['{s.value}'] = true" for s in _PENDING_STATUSES) + "}"
+_RESERVE_SCRIPT = script(_PENDING_LUA + """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+    local status = redis.call('HGET', ARGV[3] .. holder, 'status')
+    if (not status) or PENDING[status] then
+        return 1
+    end
+end
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[4]) then
+    return 2
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 0
+""")
+
+# KEYS: the slot. ARGV: the RQ id that ended. Frees the slot only if that render holds it.
+_RELEASE_SCRIPT = script("""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+""")
 
 
 def rq_job_id(job_id: str, settings: KaraokeSettings) -> str:
@@ -59,18 +99,54 @@ def enqueue(
     karaoke: KaraokeSettings,
 ) -> bool:
     """Put the render of ``karaoke`` for the finished preview ``record`` in line; False if the
-    same render is already waiting or running (its event will answer this tap too)."""
+    same render is already waiting or running (its event will answer this tap too). Raises
+    :class:`KaraokeInFlightError` while another render of the person's is in line and
+    :class:`KaraokeQuotaError` once they used ``settings.karaoke_renders_per_day`` today."""
+    if pending(connection, record, karaoke):
+        return False
     job_id = rq_job_id(record.id, karaoke)
+    timeout = karaoke_timeout(min(record.duration_s, settings.preview_length_s))
+    slot = keys.karaoke_slot(record.platform, record.user_id)
+    count = keys.karaoke_renders(stats.day(), record.platform, record.user_id)
+    # The longest a render can stay in line: every attempt to its time limit, and the waits.
+    slot_ttl = timeout * (settings.job_retries + 1) + sum(settings.retry_backoff_s) + SLOT_SLACK_S
+    taken = _RESERVE_SCRIPT(
+        keys=[slot, count],
+        args=[job_id, int(slot_ttl), Job.redis_job_namespace_prefix,
+              settings.karaoke_renders_per_day, RENDERS_TTL_S],
+        client=connection,
+    )
+    if taken == 1:
+        raise KaraokeInFlightError()
+    if taken == 2:
+        raise KaraokeQuotaError(settings.karaoke_renders_per_day)
     try:
-        if Job.fetch(job_id, connection=connection).get_status() in _PENDING:
-            return False
+        _enqueue(queue, settings, record, karaoke, job_id, timeout)
+    except BaseException:
+        _RELEASE_SCRIPT(keys=[slot], args=[job_id], client=connection)
+        connection.decr(count)
+        raise
+    return True
+
+
+def pending(connection: redis.Redis, record: JobRecord, karaoke: KaraokeSettings) -> bool:
+    """Is this very render (preview, settings) already waiting or running?"""
+    try:
+        job = Job.fetch(rq_job_id(record.id, karaoke), connection=connection)
     except NoSuchJobError:
-        pass
+        return False
+    return job.get_status() in _PENDING
+
+
+def _enqueue(
+    queue: Queue, settings: Settings, record: JobRecord, karaoke: KaraokeSettings, job_id: str,
+    timeout: float,
+) -> None:
     queue.enqueue_call(
         TASK,
         args=(record.id, karaoke.to_string()),
         job_id=job_id,
-        timeout=karaoke_timeout(min(record.duration_s, settings.preview_length_s)),
+        timeout=timeout,
         result_ttl=int(settings.record_ttl_s),
         failure_ttl=int(settings.record_ttl_s),
         description=f"karaoke {karaoke} {record.platform}:{record.user_id} {record.filename}",
@@ -78,7 +154,6 @@ def enqueue(
         retry=retry_policy(settings),
         on_failure=Callback(FAILURE_CALLBACK, timeout=CALLBACK_TIMEOUT_S),
     )
-    return True
 
 
 def render_preview(job_id: str, form: str) -> str:
@@ -136,5 +211,12 @@ def _publish(
     event.kind = KARAOKE_KIND
     event.karaoke = form
     event.order_id = None  # a preview's variant: never money
+    # The person is about to have their answer: free the slot first, so a tap made as soon as
+    # the clip arrives may render again.
+    _RELEASE_SCRIPT(
+        keys=[keys.karaoke_slot(record.platform, record.user_id)],
+        args=[rq_job_id(record.id, KaraokeSettings.parse(form))],
+        client=connection,
+    )
     publish(connection, event, settings.events_maxlen)
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 PREFIX = "vr"
 PREVIEW_QUEUE = "preview"  # high priority: a worker always drains it first
 FULL_QUEUE = "full"
-QUEUES = (PREVIEW_QUEUE, FULL_QUEUE)  # in priority order
+# Karaoke preview clips in new settings: taken only when no paid full song waits, so a burst of
+# key taps never holds up a paid job (jobs/karaoke_jobs.py).
+KARAOKE_QUEUE = "karaoke"
+QUEUES = (PREVIEW_QUEUE, FULL_QUEUE, KARAOKE_QUEUE)  # in priority order
 
 
 def record(job_id: str) -> str:
@@ -25,6 +28,16 @@ def user_active(platform: str, user_id: str) -> str:
 def user_rate_limit(platform: str, user_id: str) -> str:
     """RQ rate-limit key: how many of a person's jobs may be handed to workers at once."""
     return f"user:{platform}:{user_id}"
+
+
+def karaoke_slot(platform: str, user_id: str) -> str:
+    """The RQ id of the one karaoke preview render a person has in line (expires by itself)."""
+    return f"{PREFIX}:user:{platform}:{user_id}:karaoke"
+
+
+def karaoke_renders(day: str, platform: str, user_id: str) -> str:
+    """How many karaoke preview renders a person asked for on one UTC day (the daily allowance)."""
+    return f"{PREFIX}:karaoke-renders:{day}:{platform}:{user_id}"
 
 
 def events(platform: str) -> str:
@@ -48,6 +61,8 @@ def cache(model_version: str, kind: str, fmt: str, content_hash: str) -> str:
 
 
 PINNED = f"{PREFIX}:pinned"  # set of storage keys the retention sweep must keep
+# Sorted set: storage key -> until when (epoch s) a delivered paid order's links still need it.
+HELD = f"{PREFIX}:held"
 
 
 def pins(storage_key: str) -> str:

@@ -31,7 +31,8 @@ local fields = {}
 for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
+local entry = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
+redis.call('HSET', KEYS[1], 'end_event_id', entry)
 redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
 if ARGV[5] ~= '' then
     redis.call('HINCRBYFLOAT', KEYS[4], 'preview_latency_sum', ARGV[5])
@@ -122,6 +123,31 @@ def finish(
         client=connection,
     )
     return bool(ended)
+
+
+def republish_end(connection: redis.Redis, record: JobRecord, maxlen: int) -> str | None:
+    """Publish an ended job's final event again — the same one :func:`finish` published — and
+    note its new stream entry on the record; None (nothing published) if the job has not ended.
+
+    For the one case where the stream lost it: ``XADD MAXLEN ~`` trims old entries whether or not
+    the bots' group has read them, and a paid job's end must still reach its bot (deliver or
+    refund). Handlers are idempotent (``record.delivered_at``, refunds once), so a copy that
+    turns out to be a second one changes nothing."""
+    if not record.finished:
+        return None
+    done = record.status is JobStatus.DONE
+    event = event_for(
+        record,
+        _EVENT_FOR[record.status],
+        progress=100 if done else record.progress,
+        outputs=dict(record.outputs) if done else {},
+        error_code=record.error_code,
+        error_message=record.error_message,
+        refund=bool(record.order_id) and not done,
+    )
+    entry = publish(connection, event, maxlen)
+    connection.hset(keys.record(record.id), "end_event_id", entry)
+    return entry
 
 
 def announce(connection: redis.Redis, record: JobRecord, type_: EventType, maxlen: int,

@@ -114,6 +114,7 @@ class Line(QueueBase):
                 self.connection, record, JobStatus.CANCELLED, self.settings.events_maxlen,
                 error_code="cancelled",
             )
+            self._release_paid_input(record)
         return True
 
     def _reserve(self, record: JobRecord) -> None:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from engine.karaoke import KaraokeSettings
-from jobs import karaoke_jobs, retention, stats
+from jobs import karaoke_jobs, keys, lifecycle, retention, stats
 from jobs.errors import JobNotFoundError
 from jobs.records import JobKind, JobStatus
 from jobs.settings import Settings
@@ -37,16 +37,36 @@ class JobQueue(Submitting):
         record = self._require(job_id)
         retention.pin(self.connection, self._stored_keys(record), order_id)
 
-    def mark_delivered(self, job_id: str) -> None:
+    def mark_delivered(self, job_id: str, keep_s: float = 0.0) -> None:
         """The results reached the person. For a paid job its order's pins go: the results (and
-        song) expire a full retention period from now, unless another order still pins them.
+        song) expire a full retention period from now, unless another order still pins them —
+        and its results are held ``keep_s`` from now (the lifetime of the download links and
+        results page the person was given, ``DOWNLOAD_TTL_S``), when that is longer.
         Idempotent; bots check ``record.delivered_at`` to avoid sending twice."""
         record = self._require(job_id)
+        now = time.time()
         if record.order_id:
             retention.unpin(
                 self.connection, self.storage, self._stored_keys(record), record.order_id
             )
-        self.records.update(job_id, delivered_at=time.time())
+            if keep_s > 0:
+                retention.hold(self.connection, record.outputs.values(), now + keep_s)
+        self.records.update(job_id, delivered_at=now)
+
+    def redeliver(self, job_id: str) -> bool:
+        """Publish an ended job's final event again if its stream no longer holds it (trimmed
+        before a bot read it, or never noted); True if it did. A paid order whose job ended must
+        still be delivered or refunded, whatever the stream kept: payments' recovery asks this
+        for every paid order whose job has ended (``payments.jobs_bridge``)."""
+        record = self.records.get(job_id)
+        if record is None or not record.finished:
+            return False
+        if record.end_event_id and self.connection.xrange(
+            keys.events(record.platform), min=record.end_event_id, max=record.end_event_id,
+            count=1,
+        ):
+            return False  # still there: a bot has it, or will (and gives up into a refund)
+        return lifecycle.republish_end(self.connection, record, self.settings.events_maxlen) is not None
 
     def release(self, job_id: str) -> None:
         """The paid results will never be delivered (the order was refunded): drop the order's
@@ -61,13 +81,22 @@ class JobQueue(Submitting):
     def render_karaoke(self, job_id: str, settings: KaraokeSettings) -> bool:
         """Render a finished preview's clip as the karaoke variant ``settings`` on a worker; the
         result comes as a ``kind="karaoke"`` event (see :mod:`jobs.karaoke_jobs`). False if the
-        same render is already in line. Raises :class:`JobNotFoundError` when the preview is not
-        a finished one (gone, or not done)."""
+        same render is already in line (its event answers this ask too).
+
+        Renders are free and cost a worker seconds each, so they are bounded like previews and
+        never delay a paid song: they wait on their own queue, after the full one; one person
+        has one in line at a time (:class:`KaraokeInFlightError`) and
+        ``karaoke_renders_per_day`` a UTC day (:class:`KaraokeQuotaError`); while the workers
+        are busy they are refused as a preview is (:class:`BusyError`). Raises
+        :class:`JobNotFoundError` when the preview is not a finished one (gone, or not done)."""
         record = self._require(job_id)
         if record.kind is not JobKind.PREVIEW or record.status is not JobStatus.DONE:
             raise JobNotFoundError(job_id)
+        if karaoke_jobs.pending(self.connection, record, settings):
+            return False
+        self.check_render_capacity()
         return karaoke_jobs.enqueue(
-            self.connection, self.queues[JobKind.PREVIEW], self.settings, record, settings
+            self.connection, self.karaoke_queue, self.settings, record, settings
         )
 
     def fetch_output(self, job_id: str, name: str, dest: str | os.PathLike[str]) -> Path:

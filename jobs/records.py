@@ -78,6 +78,9 @@ class JobRecord:
     started_at: float | None = None
     finished_at: float | None = None
     delivered_at: float | None = None
+    # The stream entry of the job's final event (done / failed / cancelled), so a reconciliation
+    # can tell whether the stream still holds it (``JobQueue.redeliver``); "" when unknown.
+    end_event_id: str = ""
 
     def to_mapping(self) -> dict[str, str]:
         """Flatten to Redis hash fields (strings; ``""`` for None)."""

@@ -1,11 +1,17 @@
 """Retention: songs and results are deleted after a while, paid results only after delivery.
 
 Every stored object's modification time is its retention clock. The sweep deletes objects older
-than ``RETENTION_HOURS`` unless they are *pinned*. A pin is an order id on a stored object
-(several orders may pin one object: a cached result answers many people), written when an order is
-paid for (the input, so a crashed job can re-run, and the results) and removed when that order's
-results are delivered or it is refunded. When an object's last pin goes it is touched, so the
-person still has a full retention period to download it again.
+than ``RETENTION_HOURS`` unless they are *pinned* or *held*. A pin is an order id on a stored
+object (several orders may pin one object: a cached result answers many people), written when an
+order is paid for (the input, so a crashed job can re-run, and the results) and removed when that
+order's results are delivered or it is refunded. When an object's last pin goes it is touched, so
+the person still has a full retention period to download it again.
+
+A hold keeps a delivered paid order's results until a given time: its signed download links and
+its results page are valid for ``DOWNLOAD_TTL_S`` from delivery (payments' setting, 7 days),
+which is usually longer than retention, and a link we handed out must not lead to a deleted file.
+Holds only extend (several orders may hold one object); once a hold has passed, the object's own
+clock (touched at delivery) decides, so it goes at the next sweep.
 
 Run it from any machine that sees the storage: workers run it every ``SWEEP_INTERVAL_S`` (one at a
 time, under a Redis lock), and ``python -m jobs.retention`` runs one sweep (for cron).
@@ -35,6 +41,7 @@ SWEEP_LOCK_KEY = f"{keys.PREFIX}:retention-lock"
 class SweepReport:
     deleted: list[str] = field(default_factory=list)
     kept_pinned: list[str] = field(default_factory=list)
+    kept_held: list[str] = field(default_factory=list)  # delivered, their links still valid
     kept_fresh: int = 0
 
 
@@ -79,6 +86,21 @@ def unpin(
     return released
 
 
+def hold(connection: redis.Redis, storage_keys: Iterable[str], until: float) -> None:
+    """Keep these objects until ``until`` (epoch seconds), whatever their retention clock says;
+    a later hold already on an object stays (``ZADD GT``)."""
+    mapping = {key: until for key in storage_keys if key}
+    if mapping:
+        connection.zadd(keys.HELD, mapping, gt=True)
+
+
+def held(connection: redis.Redis, now: float | None = None) -> dict[str, float]:
+    """Every object held past ``now`` and until when."""
+    now = time.time() if now is None else now
+    rows = connection.zrangebyscore(keys.HELD, f"({now}", "+inf", withscores=True)
+    return {raw.decode(): until for raw, until in rows}
+
+
 def pinned(connection: redis.Redis) -> dict[str, set[str]]:
     """Every pinned object and the orders pinning it."""
     result = {}
@@ -91,13 +113,17 @@ def pinned(connection: redis.Redis) -> dict[str, set[str]]:
 def sweep(
     storage: Storage, connection: redis.Redis, retention_s: float, now: float | None = None
 ) -> SweepReport:
-    """Delete every unpinned object older than ``retention_s``."""
+    """Delete every object older than ``retention_s`` that is neither pinned nor held."""
     now = time.time() if now is None else now
     keep = {raw.decode() for raw in connection.smembers(keys.PINNED)}
+    kept_for_links = set(held(connection, now))
+    connection.zremrangebyscore(keys.HELD, "-inf", now)  # holds that have passed
     report = SweepReport()
     for obj in list(storage.list()):
         if obj.key in keep:
             report.kept_pinned.append(obj.key)
+        elif obj.key in kept_for_links:
+            report.kept_held.append(obj.key)
         elif now - obj.modified_at > retention_s:
             storage.delete(obj.key)
             report.deleted.append(obj.key)
@@ -123,7 +149,7 @@ def main() -> None:
     connection = redis.Redis.from_url(settings.redis_url)
     report = sweep(open_storage(settings), connection, settings.retention_s)
     print(f"deleted {len(report.deleted)}, kept {report.kept_fresh} fresh, "
-          f"{len(report.kept_pinned)} pinned")
+          f"{len(report.kept_pinned)} pinned, {len(report.kept_held)} held for their links")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ DEFAULT_EVENTS_MAXLEN = 100_000
 # Back-pressure: a new preview is refused ("busy, try later") while this many per live worker
 # are already waiting. A CPU worker makes a 30 s preview in 2-5 s, so 20 is about a minute's wait.
 DEFAULT_MAX_WAITING_PREVIEWS_PER_WORKER = 20
+# Karaoke preview renders (a preview clip in a new key, tempo or guide level) one person may ask
+# for per UTC day: a few songs tried in several keys each. A render is about 4 s of a worker.
+DEFAULT_KARAOKE_RENDERS_PER_DAY = 60
 
 
 def output_format(raw: str) -> str:
@@ -83,6 +86,9 @@ class Settings:
     # Karaoke tools (docs/KARAOKE.md): part of every order at no extra charge; off hides them
     # in the bots (no buttons, orders carry no variant).
     karaoke_enabled: bool = env_field("KARAOKE_ENABLED", boolean, default=True)
+    karaoke_renders_per_day: int = env_field(
+        "KARAOKE_RENDERS_PER_DAY", integer(1), default=DEFAULT_KARAOKE_RENDERS_PER_DAY
+    )
     job_timeout_base_s: float = env_field(
         "JOB_TIMEOUT_BASE_S", number(0), default=DEFAULT_JOB_TIMEOUT_BASE_S
     )

@@ -125,7 +125,15 @@ class Submitting(Line):
         and ``submit`` again before queueing one (uploads decode in parallel); a song answered
         from the cache, and any paid job, needs no worker and is never refused.
         """
-        waiting = self.queues[JobKind.PREVIEW].count
+        self._check_waiting(self.queues[JobKind.PREVIEW].count)
+
+    def check_render_capacity(self) -> None:
+        """The same back-pressure for a karaoke preview render: refused with :class:`BusyError`
+        while previews and renders waiting together reach the previews' limit (a render waits
+        behind both, and behind every paid full song)."""
+        self._check_waiting(self.queues[JobKind.PREVIEW].count + self.karaoke_queue.count)
+
+    def _check_waiting(self, waiting: int) -> None:
         workers = Worker.count(connection=self.connection)
         if waiting >= self.settings.max_waiting_previews_per_worker * max(1, workers):
             raise BusyError(waiting)
@@ -269,6 +277,10 @@ class Submitting(Line):
                     keys.events(record.platform), event.to_fields(),
                     maxlen=self.settings.events_maxlen, approximate=True,
                 )
-            pipe.execute()
+            written = pipe.execute()
+        if record.order_id:
+            entry = written[-1]
+            record.end_event_id = entry.decode() if isinstance(entry, bytes) else str(entry)
+            self.records.update(record.id, end_event_id=record.end_event_id)
         stats.count_cached(self.connection)
         return record

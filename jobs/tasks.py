@@ -160,7 +160,7 @@ def process(job_id: str) -> dict[str, str]:
             ctx.connection, record, JobStatus.FAILED, ctx.settings.events_maxlen,
             error_code=exc.code, error_message=exc.user_message,
         )
-        _release_paid_input(ctx, record)
+        release_paid(ctx.connection, ctx.storage, record)
         raise
     except JobCancelled:
         _end_cancelled(ctx, record)
@@ -316,17 +316,19 @@ def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
         ctx.connection, record, JobStatus.CANCELLED, ctx.settings.events_maxlen,
         error_code="cancelled",
     )
-    _release_paid_input(ctx, record)
+    release_paid(ctx.connection, ctx.storage, record)
     # A cancel seen after the results were stored (the last check): nobody will fetch them.
     for obj in list(ctx.storage.list(f"results/{record.id}/")):
         ctx.storage.delete(obj.key)
 
 
-def _release_paid_input(ctx: WorkerContext, record: JobRecord) -> None:
-    """A paid job that ended without results no longer needs its song kept (the order is
-    refunded); the normal retention period applies again."""
+def release_paid(connection: redis.Redis, storage: Storage, record: JobRecord) -> None:
+    """A paid job that ended without results (the order is refunded) no longer needs its song
+    kept, nor the stored stems a karaoke order reuses: drop its order's pins on both, so the
+    normal retention period applies again (another order's pins stay)."""
     if record.order_id:
-        retention.unpin(ctx.connection, ctx.storage, [record.input_key], record.order_id)
+        keys_held = [record.input_key, *record.outputs.values()]
+        retention.unpin(connection, storage, keys_held, record.order_id)
 
 
 # --------------------------------------------------------------------------- failure callback
@@ -358,4 +360,4 @@ def on_failure(
     )
     if record.order_id:
         storage = _context.storage if _context is not None else open_storage(settings)
-        retention.unpin(connection, storage, [record.input_key], record.order_id)
+        release_paid(connection, storage, record)

@@ -13,7 +13,15 @@ import time
 import uuid
 from pathlib import Path
 
-from jobs import InputExpiredError, JobKind, JobNotFoundError, JobQueue, JobStatus, NotDeliveredError
+from jobs import (
+    InputExpiredError,
+    JobKind,
+    JobNotFoundError,
+    JobQueue,
+    JobRecord,
+    JobStatus,
+    NotDeliveredError,
+)
 from payments.fulfilment import FulfilmentImpossible, ServiceHooks
 from payments.job_results import JobResults, StoredFile
 from payments.ledger import Ledger, OrderError
@@ -47,11 +55,14 @@ class JobsFulfilment:
     def on_paid(self, order: Order) -> bool:
         """Submit the full job, in the format the buyer chose, unless the order has one already.
 
-        A job that exists in any state is left alone: while it runs it will finish; when it
-        ended, its DONE/FAILED event (kept in the bots' consumer group until handled) makes the
-        bot deliver or refund — also for an answer from the same-song cache, and for a song that
-        expired before the payment (a failed job with a refund event). Only a job that vanished
-        (or never started) is submitted again.
+        A job that exists is not submitted again: while it runs it will finish; when it ended,
+        its DONE/FAILED event makes the bot deliver or refund — also for an answer from the
+        same-song cache, and for a song that expired before the payment (a failed job with a
+        refund event). The stream may have trimmed that event before any bot read it, so an
+        ended job is reconciled (:meth:`_reconcile`): its end is published again when the
+        stream lost it (an attempt, so recovery's limit still ends in a refund), and an order
+        whose stems the job's record says were delivered is marked delivered. Only a job that
+        vanished (or never started) is submitted again.
         Two processes racing here agree through a compare-and-set claim on the order row.
         """
         fresh = self.ledger.get_order(order.id)
@@ -61,9 +72,8 @@ class JobsFulfilment:
         now = time.time()
         if current is not None:
             age = _claim_age(current, now)
-            if age is None and self.queue.get(current) is not None:
-                log.info("order %s already has job %s", order.id, current)
-                return False
+            if age is None and (record := self.queue.get(current)) is not None:
+                return self._reconcile(fresh, record)
             if age is not None and age < CLAIM_FRESH_S:
                 log.info("order %s is being submitted by another process", order.id)
                 return False
@@ -89,6 +99,27 @@ class JobsFulfilment:
         self.ledger.swap_fulfil_job(order.id, claim, record.id)
         log.info("order %s: full job %s submitted", order.id, record.id)
         return True
+
+    def _reconcile(self, order: Order, record: JobRecord) -> bool:
+        """A paid order whose job exists: True only if its end had to be handed over again.
+
+        Recovery runs this every few minutes, so a paid order whose job has finished ends
+        delivered or refunded within a round or two whatever the event stream kept: the bot
+        handles the re-published event (delivering once, ``record.delivered_at``) or gives it up
+        into a refund after its retries."""
+        if record.status is JobStatus.DONE and record.delivered_at is not None:
+            # The stems reached the person; only the ledger's "delivered" was lost.
+            if self.ledger.mark_delivered(order.id, "recovery"):
+                log.warning("order %s: job %s was delivered; ledger caught up", order.id, record.id)
+            return False
+        if self.queue.redeliver(record.id):
+            log.warning(
+                "order %s: the end of job %s (%s) was no longer in the stream; published again",
+                order.id, record.id, record.status,
+            )
+            return True
+        log.info("order %s already has job %s", order.id, record.id)
+        return False
 
     def give_up(self, order: Order, reason: str) -> bool:
         """Recovery gives up an order that was started too often without delivery: hand it to

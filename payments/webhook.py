@@ -35,7 +35,6 @@ from payments.downloads import DownloadLinks, StemLocator
 from payments.fulfilment import Fulfilment, ServiceHooks
 from payments.models import OrderState, Provider
 from payments.records import PaidResult
-from payments.refunds import Refunder
 from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
 from payments.settings import Settings
@@ -46,7 +45,7 @@ log = logging.getLogger(__name__)
 STRIPE_WEBHOOK_PATH = "/stripe/webhook"
 SIGNATURE_TOLERANCE_S = 300  # Stripe's recommended default: older signed bodies are replays
 MAX_BODY_BYTES = 512 * 1024  # Stripe events are a few KB
-SWEEP_INTERVAL_S = 300.0  # how often failed fulfilment starts and pending refunds are retried
+SWEEP_INTERVAL_S = 300.0  # how often failed starts, pending refunds and paid orders are re-driven
 
 EVENT_COMPLETED = "checkout.session.completed"
 EVENT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
@@ -220,12 +219,18 @@ def build_app(
     return app, webhook
 
 
-async def _sweep(webhook: StripeWebhook, refunder: Refunder, interval_s: float) -> None:
+async def _sweep(
+    webhook: StripeWebhook, payments: Payments, hooks: ServiceHooks, interval_s: float
+) -> None:
+    """Every ``interval_s``: fulfilment starts that failed, then the whole recovery again —
+    pending refunds re-sent, and every paid order re-driven through ``on_paid``, which also
+    reconciles an order whose job ended but whose end the event stream lost (trimmed before a
+    bot read it): a paid order ends delivered or refunded within a few rounds, not never."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             await webhook.retry_failed_starts()
-            await refunder.retry_pending()
+            await payments.recover(hooks.on_paid, hooks.give_up)
         except Exception:
             log.exception("periodic payments sweep failed; next one in %.0f s", interval_s)
 
@@ -263,7 +268,7 @@ async def serve(
         await site.start()
         port = runner.addresses[0][1]
         log.info("payments service on %s:%d", settings.webhook_host, port)
-        sweeper = asyncio.create_task(_sweep(webhook, payments.refunder, sweep_interval_s))
+        sweeper = asyncio.create_task(_sweep(webhook, payments, hooks, sweep_interval_s))
         if on_ready is not None:
             maybe = on_ready(port)
             if inspect.isawaitable(maybe):

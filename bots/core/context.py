@@ -59,9 +59,17 @@ class Context:
 
     @functools.cached_property
     def text(self) -> messages.Catalogue:
-        """The texts in this platform's words, with the deployment's retention time."""
+        """The texts in this platform's words, with the deployment's retention time (and how
+        long bought stems are kept: as long as their download links)."""
         retention_s = self.services.queue.settings.retention_s
-        return messages.catalogue(self.platform, round(retention_s / 3600))
+        return messages.catalogue(self.platform, round(retention_s / 3600), self.paid_kept_days)
+
+    @property
+    def paid_kept_days(self) -> int:
+        """How many days a paid order's download links and results page last after delivery —
+        and so its files (``JobQueue.mark_delivered`` holds them as long); 0 without links."""
+        links = self.services.links
+        return round(links.ttl_s / 86400) if links else 0
 
     @property
     def platform(self) -> str:

@@ -23,7 +23,8 @@ from bots.core.delivery import file_name
 from bots.core.karaoke import apply_change
 from bots.core.ports import Chat, Person
 from engine.karaoke import KaraokeSettings, KaraokeSettingsError
-from jobs import EventType, JobEvent, JobKind, JobNotFoundError, JobStatus
+from jobs import BusyError, EventType, JobEvent, JobKind, JobNotFoundError, JobStatus
+from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ class KaraokeTools:
 
     async def preview_button(self, person: Person, arg: str) -> str | None:
         """A preview tap (``"<change>:<job id>"``): the preference changed and the clip asked
-        for in it; the toast says what is coming."""
+        for in it; the toast says what is coming. A render the pipeline refuses (one of theirs
+        still in line, today's allowance used, the workers busy) changes nothing: the toast
+        says why, and the preference stays what they last heard."""
         change, _, job_id = arg.partition(":")
         ctx = self.ctx
         record = await ctx.owned_job(person, job_id)
@@ -54,15 +57,27 @@ class KaraokeTools:
             f"{person.platform}:{person.user_id}"
         ):
             return messages.KARAOKE_SLOW_DOWN
-        changed = await self._change(person, change)
+        if not ctx.karaoke_enabled:
+            return None
+        changed = apply_change(await ctx.karaoke(person.user_id), change)
         if changed is None:
             return None
+        if not changed.is_identity:
+            try:
+                queued = await asyncio.to_thread(
+                    ctx.services.queue.render_karaoke, record.id, changed
+                )
+            except JobNotFoundError:
+                return messages.KARAOKE_PREVIEW_GONE
+            except KaraokeInFlightError:
+                return messages.KARAOKE_ONE_AT_A_TIME
+            except KaraokeQuotaError as exc:
+                return messages.karaoke_quota(exc.per_day)
+            except BusyError:
+                return messages.KARAOKE_BUSY
+        await asyncio.to_thread(ctx.services.state.set_karaoke, person.user_id, changed)
         if changed.is_identity:
             return messages.KARAOKE_ORIGINAL
-        try:
-            queued = await asyncio.to_thread(ctx.services.queue.render_karaoke, record.id, changed)
-        except JobNotFoundError:
-            return messages.KARAOKE_PREVIEW_GONE
         return messages.karaoke_rendering(changed) if queued else messages.KARAOKE_ALREADY_MAKING
 
     async def _change(self, person: Person, change: str) -> KaraokeSettings | None:

@@ -79,16 +79,19 @@ class Results:
                     if refs is None:
                         return
                     fmt = record.output_format
+            page = ctx.results_page(record.id)
             refs.append(
                 await chat.send_text(
-                    messages.delivered(fmt),
-                    keyboards.feedback(record.id, ctx.results_page(record.id)),
+                    messages.delivered(fmt, ctx.paid_kept_days if page else None),
+                    keyboards.feedback(record.id, page),
                 )
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         await asyncio.to_thread(ctx.services.state.remember_results, record.id, refs)
-        await asyncio.to_thread(queue.mark_delivered, record.id)
+        # The links and the page we just handed out stay valid DOWNLOAD_TTL_S: so do the files.
+        links = ctx.services.links
+        await asyncio.to_thread(queue.mark_delivered, record.id, links.ttl_s if links else 0.0)
         if record.order_id:
             await asyncio.to_thread(ctx.pay.ledger.mark_delivered, record.order_id, ctx.actor)
         await ctx.status(chat, record.id, messages.FULL_READY)
@@ -140,7 +143,7 @@ class Results:
                 await self.refund(chat, record.order_id, "stems over the upload limit")
             return None
         urls = {name: links.url(record.order_id, name) for name in parts}
-        text = messages.sent_as_links(limit, round(links.ttl_s / 86400), urls)
+        text = messages.sent_as_links(limit, self.ctx.paid_kept_days, urls)
         return [await chat.send_text(text, keyboards.downloads(urls))]
 
     # ------------------------------------------------------------------ feedback

@@ -4,6 +4,7 @@ version delivers it next to the stems."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.audio import decode
@@ -11,6 +12,7 @@ from engine.karaoke import IDENTITY, KaraokeSettings
 from tests.bots.conftest import Harness
 from tests.bots.fake_bot_api import Call, FakeBotApi
 from tests.engine.test_karaoke import cents, pitch_hz
+from tests.support.workers import WorkerProcess
 
 
 def pitch_of(call: Call, tmp_path: Path) -> float:
@@ -120,3 +122,36 @@ async def test_paid_order_with_a_karaoke_version_delivers_it_beside_the_stems(
     await api.wait_for_text(user.id, "Here are your stems (MP3)")
     (order,) = bot.pay.ledger.user_orders(bot.pay.users.get("telegram", user.id).id)
     assert order.karaoke == "g12.k-2.t100"
+
+
+async def test_karaoke_renders_one_at_a_time_and_a_daily_allowance_are_said_in_words(
+    bot: Harness, start_worker: Callable[[], WorkerProcess], media: dict[str, Path]
+) -> None:
+    """Issue 21, defect 4: a free person can't fill the workers with key taps."""
+    bot.queue.settings = bot.queue.settings.with_overrides(karaoke_renders_per_day=2)
+    api, user = bot.api, bot.user(305, "Max")
+    worker = start_worker()
+    api.send_media(user, media["song"], "audio", title="Blue Song", performer="The Testers")
+    _, _, photo = await bot.preview(user)
+    worker.stop()  # the first render waits in line
+
+    before = answers(api)
+    api.press(user, photo.result, bot.button(photo, "kp:kup:")["callback_data"])
+    assert "key +1" in await toast(api, before)
+    before = answers(api)
+    api.press(user, photo.result, bot.button(photo, "kp:tup:")["callback_data"])
+    assert "still being made" in await toast(api, before)
+    # Refused: the preference is still what they will hear.
+    assert bot.services.state.karaoke(user.id) == KaraokeSettings(semitones=1)
+
+    start_worker()
+    await api.wait_for_call(user.id, "sendAudio", count=3, timeout=60)
+    before = answers(api)
+    api.press(user, photo.result, bot.button(photo, "kp:tup:")["callback_data"])
+    assert "tempo 105 %" in await toast(api, before)
+    await api.wait_for_call(user.id, "sendAudio", count=4, timeout=60)
+    before = answers(api)
+    api.press(user, photo.result, bot.button(photo, "kp:kup:")["callback_data"])
+    assert "2 karaoke previews today" in await toast(api, before)
+    assert bot.services.state.karaoke(user.id) == KaraokeSettings(semitones=1, tempo_percent=105)
+    assert len(api.calls_to(user.id, "sendAudio")) == 4

@@ -4,14 +4,19 @@ preview reported, never dropped."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+
+import pytest
 
 from engine.audio import decode
 from engine.karaoke import KaraokeSettings
-from jobs import EventType, JobQueue, JobStatus, Settings
+from jobs import BusyError, EventType, JobQueue, JobRecord, JobStatus, Settings, forget_user, sweep
+from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
 from jobs.events import KARAOKE_KIND
 from jobs.karaoke_jobs import EXPIRED_CODE
 from jobs.records import JobKind
+from jobs.retention import pinned
 from jobs.timeouts import KARAOKE_TIMEOUT_BASE_S, job_timeout, karaoke_timeout
 from tests.engine.test_karaoke import cents, pitch_hz
 
@@ -94,3 +99,109 @@ def test_time_limits_grow_with_the_song(settings: Settings) -> None:
     assert karaoke_timeout(1200) >= 4 * 275
     plain = job_timeout(settings, 240, JobKind.FULL)
     assert job_timeout(settings, 240, JobKind.FULL, karaoke=True) == plain + karaoke_timeout(240)
+
+
+# ------------------------------------------------------------------ issue 21, defect 9
+
+
+def _separated_song(job_queue: JobQueue, make_song: Callable, seed: int) -> tuple[str, JobRecord]:
+    """A preview and its song's full stems, separated for a first order and delivered."""
+    preview_id = _done_preview(job_queue, make_song, seed=seed)
+    first = job_queue.submit_full(preview_id, "order-first")
+    done = wait_for(lambda: (r := job_queue.get(first.id)) and r.finished and r)
+    assert done.status is JobStatus.DONE
+    job_queue.mark_delivered(first.id)
+    return preview_id, done
+
+
+def _pinned_by(job_queue: JobQueue, order_id: str) -> list[str]:
+    return sorted(key for key, orders in pinned(job_queue.connection).items() if order_id in orders)
+
+
+def test_a_failed_paid_karaoke_job_lets_the_reused_stems_go(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable, settings: Settings
+) -> None:
+    start_workers(1)
+    preview_id, first = _separated_song(job_queue, make_song, seed=14)
+    # The stored instrumental no longer decodes: the render fails for good, the order refunds.
+    job_queue.storage.local_path(first.outputs["instrumental"]).write_bytes(b"not audio")
+    again = job_queue.submit_full(preview_id, "order-k3", karaoke="goff.k1.t100")
+    assert again.cached and again.source_job_id == first.id
+    failed = wait_for(lambda: (r := job_queue.get(again.id)) and r.finished and r)
+    assert failed.status is JobStatus.FAILED
+    (event,) = [e for e in events_for(job_queue.connection, "telegram", again.id)
+                if e.type is EventType.FAILED]
+    assert event.refund and event.order_id == "order-k3"
+
+    assert _pinned_by(job_queue, "order-k3") == []
+    report = sweep(job_queue.storage, job_queue.connection, settings.retention_s,
+                   now=time.time() + 30 * 86400)
+    assert set(first.outputs.values()) <= set(report.deleted)
+
+
+def test_a_cancelled_paid_karaoke_job_lets_the_reused_stems_go(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    (worker,) = start_workers(1)
+    preview_id, first = _separated_song(job_queue, make_song, seed=15)
+    worker.stop()  # nothing runs the next job: it is cancelled while it waits
+    again = job_queue.submit_full(preview_id, "order-k4", karaoke="goff.k-1.t100")
+    assert again.cached
+    assert _pinned_by(job_queue, "order-k4")  # the reused stems are kept while it waits
+    assert job_queue.cancel(again.id)
+    assert job_queue.get(again.id).status is JobStatus.CANCELLED
+    assert _pinned_by(job_queue, "order-k4") == []
+    report = forget_user(job_queue, "telegram", "u1")
+    assert report.kept_pinned == []
+    assert set(first.outputs.values()) <= set(report.deleted_files)
+
+
+# ------------------------------------------------------------------ issue 21, defect 4
+
+
+def test_renders_wait_behind_paid_full_jobs(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    (worker,) = start_workers(1)
+    preview_id = _done_preview(job_queue, make_song, seed=16)
+    worker.stop()
+    assert job_queue.render_karaoke(preview_id, UP_TWO)  # asked first ...
+    full = job_queue.submit_full(preview_id, "order-paid")  # ... but the paid song goes first
+    start_workers(1)
+    (event,) = wait_for(lambda: _karaoke_events(job_queue, preview_id), what="karaoke event")
+    done = wait_for(lambda: (r := job_queue.get(full.id)) and r.finished and r)
+    assert done.status is JobStatus.DONE and event.type is EventType.DONE
+    assert done.finished_at < event.ts
+
+
+def test_renders_have_one_in_flight_per_person_a_daily_allowance_and_back_pressure(
+    settings: Settings, start_workers: Callable, make_song: Callable
+) -> None:
+    queue = JobQueue(settings.with_overrides(karaoke_renders_per_day=2,
+                                             max_waiting_previews_per_worker=2))
+    (worker,) = start_workers(1)
+    mine = _done_preview(queue, make_song, seed=17)
+    theirs = queue.submit("u2", "telegram", "c2", make_song(4.0, seed=18))
+    wait_for(lambda: (r := queue.get(theirs.id)) and r.status is JobStatus.DONE)
+    worker.stop()
+
+    assert queue.render_karaoke(mine, UP_TWO)
+    assert not queue.render_karaoke(mine, UP_TWO)  # the same render: already in line
+    with pytest.raises(KaraokeInFlightError) as one:
+        queue.render_karaoke(mine, KaraokeSettings(semitones=-1))
+    assert one.value.user_message
+    assert queue.render_karaoke(theirs.id, UP_TWO)  # someone else's is theirs
+    # Two renders wait, the previews' limit for one live worker: the next is refused, as a
+    # preview would be.
+    third = queue.submit("u3", "telegram", "c3", make_song(4.0, seed=17))  # from the cache
+    assert third.cached
+    with pytest.raises(BusyError):
+        queue.render_karaoke(third.id, UP_TWO)
+
+    start_workers(1)
+    wait_for(lambda: _karaoke_events(queue, mine), what="the first render")
+    assert queue.render_karaoke(mine, KaraokeSettings(semitones=-1))  # the slot is free again
+    wait_for(lambda: len(_karaoke_events(queue, mine)) == 2, what="the second render")
+    with pytest.raises(KaraokeQuotaError) as quota:
+        queue.render_karaoke(mine, KaraokeSettings(semitones=3))
+    assert quota.value.per_day == 2

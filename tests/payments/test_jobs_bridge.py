@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 
 from jobs import EventType, JobEvent, JobKind, JobQueue, JobStatus, keys
 from jobs import Settings as JobsSettings
-from payments import OrderState, Payments, Provider, RefundRequest
+from payments import OrderState, Payments, Provider, RefundRequest, ServiceHooks
 from payments.jobs_bridge import JobsFulfilment
+from payments.webhook import serve
+from tests.support.workers import Workers, fast_settings
 
 from .conftest import make_settings
 from .test_store import at_once, stripe_payment
@@ -128,3 +131,103 @@ def test_racing_recoveries_submit_one_job(
     at_once(4, lambda i: bridge.on_paid(order))
     full_jobs = [r for r in queue.active_jobs("telegram", "4242") if r.kind is JobKind.FULL]
     assert [r.id for r in full_jobs] == [pay.ledger.get_order(order.id).fulfil_job_id]
+
+
+# ------------------------------------------------------------------ issue 21, defect 5
+
+
+@pytest.fixture
+def worked_queue(redis_server, tmp_path: Path, tiny_model: Path) -> Iterator[JobQueue]:
+    """A queue with one real worker separating with the tiny model."""
+    settings = fast_settings(redis_server.url, tmp_path / "storage", tiny_model)
+    workers = Workers(settings, tmp_path)
+    workers.start(1)
+    try:
+        yield JobQueue(settings)
+    finally:
+        workers.stop_all()
+
+
+def _until(predicate: Callable[[], object], timeout: float = 60.0) -> object:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return value
+
+
+def _end_events(queue: JobQueue, job_id: str) -> list[JobEvent]:
+    stream = queue.connection.xrange(keys.events("telegram"))
+    return [
+        e for sid, raw in stream
+        if (e := JobEvent.from_fields(sid, raw)).job_id == job_id and e.type is EventType.DONE
+    ]
+
+
+async def test_a_finished_paid_job_whose_done_event_was_trimmed_is_handed_over_again(
+    worked_queue: JobQueue, db_url: str, make_song: Callable[..., Path]
+) -> None:
+    queue = worked_queue
+    pay = Payments.open(make_settings(db_url))
+    try:
+        preview = queue.submit("4242", "telegram", "4242", make_song(1.0, seed=4))
+        _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
+        order = pay.ledger.create_order(
+            pay.users.get_or_create("telegram", 4242), preview.content_hash, preview.id
+        )
+        pay.ledger.record_payment(stripe_payment(order.id))
+        bridge = JobsFulfilment(queue, pay.ledger)
+        await pay.recover(bridge.on_paid, bridge.give_up)
+        job_id = pay.ledger.get_order(order.id).fulfil_job_id
+        done = _until(lambda: (r := queue.get(job_id)).status is JobStatus.DONE and r)
+        assert len(_end_events(queue, job_id)) == 1
+        await pay.recover(bridge.on_paid, bridge.give_up)  # its event waits: nothing to do
+        assert len(_end_events(queue, job_id)) == 1
+
+        # The stream was trimmed before the bots read it: the next round publishes it again.
+        queue.connection.xtrim(keys.events("telegram"), maxlen=0, approximate=False)
+        await pay.recover(bridge.on_paid, bridge.give_up)
+        (event,) = _end_events(queue, job_id)
+        assert event.order_id == order.id and event.outputs == done.outputs
+        assert (event.user_id, event.chat_id) == ("4242", "4242") and not event.refund
+        assert pay.ledger.get_order(order.id).fulfil_attempts == 2  # counted: bounded
+        await pay.recover(bridge.on_paid, bridge.give_up)
+        assert len(_end_events(queue, job_id)) == 1
+
+        # The bot sent the stems but the store missed "delivered": the job's record says so.
+        queue.mark_delivered(job_id)
+        await pay.recover(bridge.on_paid, bridge.give_up)
+        assert pay.ledger.get_order(order.id).state is OrderState.DELIVERED
+    finally:
+        pay.close()
+
+
+async def test_the_payments_service_reconciles_paid_orders_periodically(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The service re-drives paid orders every sweep, not only at start-up: an order paid while
+    it runs whose end the stream lost is found without a restart."""
+    settings = make_settings(db_url, webhook_host="127.0.0.1", webhook_port=0)
+    seen: list[str] = []
+    ready = asyncio.Event()
+    stop = asyncio.Event()
+
+    def hooks(payments: Payments) -> ServiceHooks:
+        return ServiceHooks(on_paid=lambda order: bool(seen.append(order.id)))
+
+    service = asyncio.create_task(
+        serve(settings, hooks, stop=stop, on_ready=lambda _port: ready.set(), sweep_interval_s=0.2)
+    )
+    pay = Payments.open(settings)
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        order = pay.ledger.create_order(pay.users.get_or_create("telegram", 77), "song", "job")
+        pay.ledger.record_payment(stripe_payment(order.id))
+        deadline = time.monotonic() + 10
+        while order.id not in seen:
+            assert time.monotonic() < deadline, "the sweep never re-drove the paid order"
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(service, 30)
+        pay.close()
