@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.envconfig import SettingsError, env_field, integer, load
+from engine.envconfig import SettingsError, boolean, env_field, integer, load
 
 DEFAULT_DB_PATH = Path("var") / "payments.sqlite3"
 
@@ -74,6 +74,11 @@ class Settings:
     telegram_provider_token: str | None = env_field(
         "TELEGRAM_PROVIDER_TOKEN", default=None, secret=True
     )
+    # Stripe Checkout links ("Pay by card") on Telegram too. Off by default: Telegram's rules
+    # for bots say digital goods are paid in Stars, so a deployment that sets up Stripe (for
+    # Discord) must not show Telegram users a card link unless it knows Telegram allows it.
+    # Invoices through ``TELEGRAM_PROVIDER_TOKEN`` are unaffected.
+    telegram_card_links: bool = env_field("TELEGRAM_CARD_LINKS", boolean, default=False)
     public_base_url: str = env_field(
         "PUBLIC_BASE_URL", _base_url, default=f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
     )
