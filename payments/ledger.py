@@ -155,6 +155,9 @@ class Ledger:
         unpaid order takes the latest choice, since the latest invoice names it. ``karaoke`` is
         the buyer's karaoke variant (a ``KaraokeSettings`` compact form; None: stems only), part
         of the same order at the same price, and likewise follows the latest choice while unpaid.
+        So does ``job_id``, the preview the order pays for: an unpaid order follows the person's
+        latest preview of the song, so the song the paid job needs is the one stored now (an
+        order kept on its first preview could never be paid once that upload expired).
         """
         if not song_key or len(song_key) > SONG_KEY_MAX:
             raise OrderError("song_key must be 1..128 characters")
@@ -176,6 +179,7 @@ class Ledger:
             ).one_or_none()
             if existing is not None:
                 if existing.state == OrderState.CREATED.value:  # unpaid: the latest choice wins
+                    _choose(session, user, existing, "job_id", job_id, "preview_chosen")
                     if output_format is not None:
                         _choose(session, user, existing, "output_format", output_format, "format_chosen")
                     _choose(session, user, existing, "karaoke", karaoke, "karaoke_chosen")

@@ -198,3 +198,25 @@ async def test_stars_for_no_order_go_back_to_the_payer_once(
     assert replay.outcome is PaidOutcome.REPLAY and not replay.needs_refund
     figures = pay.feedback.stats()
     assert (figures.unmatched_refunded, figures.unmatched_open) == (2, 0)
+
+
+def test_an_unpaid_order_follows_the_latest_preview_of_its_song(
+    pay: Payments, stars: StarsPayments, user: User, order: Order, stored: set[str]
+) -> None:
+    """Issue 21, defect 2: the person tapped Buy, did not pay, the preview's song expired, and
+    they sent the same song again: the unpaid order now names the new preview, so it can be
+    paid (and the paid job runs on the song that is stored)."""
+    stored.clear()  # the first preview's upload is gone (retention)
+    payload = invoice_payload(order)
+    assert stars.check_pre_checkout(TG_USER, payload, "XTR", 100).error_message == MSG_GONE
+    stored.add("preview-job-2")
+    again = pay.ledger.create_order(user, "song-hash", "preview-job-2")
+    assert (again.id, again.job_id) == (order.id, "preview-job-2")
+    assert pay.ledger.get_order(order.id).job_id == "preview-job-2"
+    assert stars.check_pre_checkout(TG_USER, payload, "XTR", 100).ok
+    paid = stars.record_payment(payload, "XTR", 100, "stars-charge-latest")
+    assert paid.granted and paid.order.job_id == "preview-job-2"
+    # Once paid it is fixed: a later preview of the same song changes nothing.
+    assert pay.ledger.create_order(user, "song-hash", "preview-job-3").job_id == "preview-job-2"
+    actions = [e.action for e in pay.ledger.entries(order.id)]
+    assert actions == ["order_created", "preview_chosen", "paid"]
