@@ -369,6 +369,12 @@ def delivered(fmt: str) -> str:
 
 
 FULL_READY = "Your stems are ready ↓"
+# The payment arrived but could not be recorded yet (the store is down): recovery records it
+# from Telegram's own list of payments, then the stems (or the refund) follow.
+PAYMENT_NOT_RECORDED = (
+    "Payment received — thank you! I couldn't note it down just now; I'll do so in a few "
+    "minutes, and then your stems (or your refund) will arrive here."
+)
 PAYMENT_DELAYED = (
     "Payment received — thank you! The separation will start in a moment; your stems will "
     "arrive here."

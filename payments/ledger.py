@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 # What /forget puts in place of a platform id (payments.privacy): no longer anybody's address.
 FORGOTTEN_PREFIX = "forgotten-"
 SONG_KEY_MAX = 128
+KNOWN_CHARGES_BATCH = 500  # charge ids per IN (...) query
 JOB_ID_MAX = 128
 FORMAT_MAX = 8  # orders.output_format: wav, flac, mp3 (the pipeline checks which)
 KARAOKE_MAX = 16  # orders.karaoke: a KaraokeSettings compact form (at most 13 characters)
@@ -315,6 +316,23 @@ class Ledger:
             return [Payment.from_row(r) for r in rows]
 
     # ----- payments ---------------------------------------------------------------------------
+
+    def known_charges(self, provider: Provider, charge_ids: Iterable[str]) -> set[str]:
+        """Which of these provider charges are recorded (recovery compares the provider's own
+        record of payments with ours)."""
+        wanted = sorted(set(charge_ids))
+        found: set[str] = set()
+        with self.db.read() as session:
+            for start in range(0, len(wanted), KNOWN_CHARGES_BATCH):
+                found.update(
+                    session.scalars(
+                        select(PaymentRow.charge_id).where(
+                            PaymentRow.provider == provider.value,
+                            PaymentRow.charge_id.in_(wanted[start : start + KNOWN_CHARGES_BATCH]),
+                        )
+                    )
+                )
+        return found
 
     def seen_event(self, provider: Provider, event_id: str) -> bool:
         with self.db.read() as session:
