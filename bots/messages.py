@@ -123,8 +123,9 @@ class Catalogue:
     def forget_confirm(self) -> str:
         return (
             "This deletes your orders history, settings and any stored songs. Paid stems that "
-            f"weren't delivered yet are delivered first. Send {self.command('forget', 'confirm', 'yes')} "
-            "to confirm."
+            f"weren't delivered yet are delivered first. Kept: payment records (the law requires "
+            "them) and, under a code that doesn't name you, a ban or today's free previews. "
+            f"Send {self.command('forget', 'confirm', 'yes')} to confirm."
         )
 
     def usage(self, command: str) -> str:
