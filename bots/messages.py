@@ -137,8 +137,9 @@ class Catalogue:
     def forget_confirm(self) -> str:
         return (
             "This deletes your orders history, settings and any stored songs. Paid stems that "
-            f"weren't delivered yet are delivered first. Send {self.command('forget', 'confirm', 'yes')} "
-            "to confirm."
+            f"weren't delivered yet are delivered first. Kept: payment records (the law requires "
+            "them) and, under a code that doesn't name you, a ban or today's free previews. "
+            f"Send {self.command('forget', 'confirm', 'yes')} to confirm."
         )
 
     def usage(self, command: str) -> str:
@@ -405,6 +406,12 @@ def delivered(fmt: str, page_days: int | None = None) -> str:
 
 
 FULL_READY = "Your stems are ready ↓"
+# The payment arrived but could not be recorded yet (the store is down): recovery records it
+# from Telegram's own list of payments, then the stems (or the refund) follow.
+PAYMENT_NOT_RECORDED = (
+    "Payment received — thank you! I couldn't note it down just now; I'll do so in a few "
+    "minutes, and then your stems (or your refund) will arrive here."
+)
 PAYMENT_DELAYED = (
     "Payment received — thank you! The separation will start in a moment; your stems will "
     "arrive here."

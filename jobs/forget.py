@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.rate_limit import RateLimitRegistry
 
 from jobs import keys
 from jobs.base import check_platform
+from jobs.karaoke_jobs import RQ_ID_PREFIX as KARAOKE_RQ_PREFIX
 from jobs.records import JobStatus
 
 if TYPE_CHECKING:
@@ -35,7 +37,8 @@ class ForgetReport:
 
 def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetReport:
     """Delete what the pipeline holds about a person (``/forget``): their job records, RQ's
-    jobs for them, and the songs and results stored for their jobs.
+    jobs for them (karaoke renders of their previews too), RQ's per-person rate-limit keys, and
+    the songs and results stored for their jobs. Nothing in Redis stays keyed by the person.
 
     Unfinished jobs are cancelled first (a paid one gets its refund event); a running one
     stops at its next progress step (its record is gone, which the worker reads as a
@@ -48,6 +51,7 @@ def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetRep
     index, active = keys.user_jobs(platform, uid), keys.user_active(platform, uid)
     ids = {raw.decode() for raw in queue.connection.sunion(index, active)}
     report = ForgetReport()
+    renders = _karaoke_renders(queue, ids)
     for job_id in sorted(ids):
         record = queue.records.get(job_id)
         if record is not None and (record.platform, record.user_id) != (platform, uid):
@@ -69,12 +73,39 @@ def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetRep
                     continue
                 queue.storage.delete(obj.key)
                 report.deleted_files.append(obj.key)
-        try:
-            Job.fetch(job_id, connection=queue.connection).delete()
-        except NoSuchJobError:
-            pass
+        for rq_id in [job_id, *renders.get(job_id, ())]:
+            try:
+                Job.fetch(rq_id, connection=queue.connection).delete()
+            except NoSuchJobError:
+                pass
         if queue.connection.delete(keys.record(job_id)):
             report.deleted_records.append(job_id)
         queue.connection.srem(index, job_id)
         queue.connection.srem(active, job_id)
+    _forget_rate_limit(queue, keys.user_rate_limit(platform, uid))
     return report
+
+
+def _karaoke_renders(queue: JobQueue, job_ids: set[str]) -> dict[str, list[str]]:
+    """RQ ids of the karaoke renders of each of ``job_ids`` (``karaoke-<job>-<settings>``, see
+    :func:`jobs.karaoke_jobs.rq_job_id`): one scan of RQ's karaoke jobs."""
+    found: dict[str, list[str]] = {}
+    prefix = f"{Job.redis_job_namespace_prefix}{KARAOKE_RQ_PREFIX}"
+    for raw in queue.connection.scan_iter(match=f"{prefix}*"):
+        rq_id = raw.decode().removeprefix(Job.redis_job_namespace_prefix)
+        # Job ids are hex (no dash); the settings part may hold one (a key down: "k-2").
+        job_id = rq_id.removeprefix(KARAOKE_RQ_PREFIX).partition("-")[0]
+        if job_id in job_ids:
+            found.setdefault(job_id, []).append(rq_id)
+    return found
+
+
+def _forget_rate_limit(queue: JobQueue, key: str) -> None:
+    """Drop RQ's rate-limit registry of one person (its config hash, its allowed and waiting
+    sets, and its name in ``rq:rl-keys``): RQ gives them no TTL. Their jobs were cancelled or
+    deleted just before; one still running releases its slot into nothing when it stops."""
+    registry = RateLimitRegistry(key, queue.connection)
+    with queue.connection.pipeline() as pipe:
+        pipe.srem(registry.rl_keys_key, key)
+        pipe.delete(registry.config_key, registry.allowed_key, registry.rate_limited_key)
+        pipe.execute()

@@ -149,8 +149,8 @@ def _enqueue(
         timeout=timeout,
         result_ttl=int(settings.record_ttl_s),
         failure_ttl=int(settings.record_ttl_s),
-        description=f"karaoke {karaoke} {record.platform}:{record.user_id} {record.filename}",
-        meta={"platform": record.platform, "user_id": record.user_id},
+        # Logged by RQ, shown by the dashboard: ids only, never a person or a file name.
+        description=f"karaoke {karaoke} of job {record.id}",
         retry=retry_policy(settings),
         on_failure=Callback(FAILURE_CALLBACK, timeout=CALLBACK_TIMEOUT_S),
     )

@@ -155,8 +155,10 @@ class Line(QueueBase):
             ),
             result_ttl=int(self.settings.retention_s),
             failure_ttl=int(self.settings.record_ttl_s),
-            description=f"{record.kind} {record.platform}:{record.user_id} {record.filename}",
-            meta={"progress": 0, "platform": record.platform, "user_id": record.user_id},
+            # RQ logs the description and the dashboard shows it: ids only, never a person or a
+            # file name (those live in the record, which /forget deletes).
+            description=f"{record.kind} job {record.id}",
+            meta={"progress": 0},
             retry=retry_policy(self.settings),
             on_failure=Callback(FAILURE_CALLBACK, timeout=CALLBACK_TIMEOUT_S),
             rate_limit=RateLimit(

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from payments.abuse import take_over
 from payments.db import Database
 from payments.models import (
     AccessLevel,
@@ -56,7 +57,10 @@ from payments.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# What /forget puts in place of a platform id (payments.privacy): no longer anybody's address.
+FORGOTTEN_PREFIX = "forgotten-"
 SONG_KEY_MAX = 128
+KNOWN_CHARGES_BATCH = 500  # charge ids per IN (...) query
 JOB_ID_MAX = 128
 FORMAT_MAX = 8  # orders.output_format: wav, flac, mp3 (the pipeline checks which)
 KARAOKE_MAX = 16  # orders.karaoke: a KaraokeSettings compact form (at most 13 characters)
@@ -99,6 +103,19 @@ def append_entry(
     )
 
 
+def restore_limits(session: Session, key: bytes, row: UserRow) -> None:
+    """A new account takes over the ban and today's previews a /forget kept for its platform id
+    (:mod:`payments.abuse`); a ban taken over is audited like any ban."""
+    if take_over(session, key, row, utcnow().date()):
+        append_entry(
+            session,
+            actor="system",
+            action="user_banned",
+            ref=f"user:{row.id}",
+            detail={"reason": "banned before /forget"},
+        )
+
+
 def _transition(
     session: Session, order_id: str, from_states: Iterable[OrderState], to_state: OrderState, **extra
 ) -> bool:
@@ -129,6 +146,20 @@ def _choose(session: Session, user: User, order: OrderRow, field: str, value: st
     order.updated_at = utcnow()
 
 
+def _payer_ref(session: Session, incoming: IncomingPayment, user_id: int | None) -> str | None:
+    """Who a Stars payment must go back to, kept with the payment (also after /forget):
+    ``refundStarPayment`` takes the payer's Telegram id. Other providers refund by charge and
+    keep none."""
+    if incoming.provider is not Provider.STARS:
+        return None
+    if incoming.payer is not None:
+        return incoming.payer[1]
+    user = session.get(UserRow, user_id) if user_id is not None else None
+    if user is None or user.platform_user_id.startswith(FORGOTTEN_PREFIX):
+        return None
+    return user.platform_user_id
+
+
 class Ledger:
     """Creates orders, records payments, drives delivery and refunds; all DB work, no network."""
 
@@ -155,6 +186,9 @@ class Ledger:
         unpaid order takes the latest choice, since the latest invoice names it. ``karaoke`` is
         the buyer's karaoke variant (a ``KaraokeSettings`` compact form; None: stems only), part
         of the same order at the same price, and likewise follows the latest choice while unpaid.
+        So does ``job_id``, the preview the order pays for: an unpaid order follows the person's
+        latest preview of the song, so the song the paid job needs is the one stored now (an
+        order kept on its first preview could never be paid once that upload expired).
         """
         if not song_key or len(song_key) > SONG_KEY_MAX:
             raise OrderError("song_key must be 1..128 characters")
@@ -176,6 +210,7 @@ class Ledger:
             ).one_or_none()
             if existing is not None:
                 if existing.state == OrderState.CREATED.value:  # unpaid: the latest choice wins
+                    _choose(session, user, existing, "job_id", job_id, "preview_chosen")
                     if output_format is not None:
                         _choose(session, user, existing, "output_format", output_format, "format_chosen")
                     _choose(session, user, existing, "karaoke", karaoke, "karaoke_chosen")
@@ -282,6 +317,23 @@ class Ledger:
 
     # ----- payments ---------------------------------------------------------------------------
 
+    def known_charges(self, provider: Provider, charge_ids: Iterable[str]) -> set[str]:
+        """Which of these provider charges are recorded (recovery compares the provider's own
+        record of payments with ours)."""
+        wanted = sorted(set(charge_ids))
+        found: set[str] = set()
+        with self.db.read() as session:
+            for start in range(0, len(wanted), KNOWN_CHARGES_BATCH):
+                found.update(
+                    session.scalars(
+                        select(PaymentRow.charge_id).where(
+                            PaymentRow.provider == provider.value,
+                            PaymentRow.charge_id.in_(wanted[start : start + KNOWN_CHARGES_BATCH]),
+                        )
+                    )
+                )
+        return found
+
     def seen_event(self, provider: Provider, event_id: str) -> bool:
         with self.db.read() as session:
             return session.get(ProviderEventRow, (provider.value, event_id)) is not None
@@ -368,6 +420,7 @@ class Ledger:
                 provider=provider.value,
                 charge_id=incoming.charge_id,
                 provider_ref=incoming.provider_ref,
+                payer_ref=_payer_ref(session, incoming, order.user_id),
                 amount=incoming.amount,
                 currency=incoming.currency.lower(),
                 granted=outcome is PaidOutcome.GRANTED,
@@ -414,9 +467,8 @@ class Ledger:
         log.info("%s payment for order %s: %s", provider.value, incoming.order_id, result.outcome.value)
         return result
 
-    @staticmethod
     def _record_unmatched(
-        session: Session, event: ProviderEventRow, incoming: IncomingPayment
+        self, session: Session, event: ProviderEventRow, incoming: IncomingPayment
     ) -> PaidResult:
         """A payment naming no order: kept with its payer (if known) for the refund."""
         payer = None
@@ -431,12 +483,14 @@ class Ledger:
                 payer = UserRow(platform=platform, platform_user_id=platform_user_id)
                 session.add(payer)
                 session.flush()
+                restore_limits(session, self.settings.abuse_key, payer)
         payment = PaymentRow(
             order_id=None,
             user_id=payer.id if payer is not None else None,
             provider=incoming.provider.value,
             charge_id=incoming.charge_id,
             provider_ref=incoming.provider_ref,
+            payer_ref=_payer_ref(session, incoming, payer.id if payer is not None else None),
             amount=incoming.amount,
             currency=incoming.currency.lower(),
             granted=False,
@@ -555,10 +609,12 @@ class Ledger:
         user = session.get(UserRow, user_id) if user_id is not None else None
         if payment.order_id is not None and user is None:
             raise OrderError(f"payment {payment.id} has no order/user")
+        # The payer's id kept on the payment (Stars) wins: the user row's is gone after /forget.
+        platform_user_id = payment.payer_ref or (user.platform_user_id if user is not None else None)
         return RefundRequest(
             Payment.from_row(payment),
             user.platform if user is not None else None,
-            user.platform_user_id if user is not None else None,
+            platform_user_id,
             reason,
         )
 
@@ -676,19 +732,30 @@ class Ledger:
         return self.db.run(work)
 
     def note_refund_failure(self, payment_id: int, error: str, actor: str) -> None:
-        """Keep the payment in refund_pending (recovery retries it) and log why it failed."""
+        """Keep the payment in refund_pending (recovery retries it) and journal why it failed:
+        once per distinct failure, so a refund that keeps failing the same way every round does
+        not grow the ledger (the retries go on; an admin sees the pending refund in /stats)."""
 
         def work(session: Session) -> None:
             payment = session.get(PaymentRow, payment_id)
             if payment is None:
                 raise OrderError(f"no payment {payment_id}")
+            detail = json.dumps({"error": error[:500]}, sort_keys=True)
+            last = session.scalars(
+                select(LedgerEntryRow)
+                .where(LedgerEntryRow.payment_id == payment_id)
+                .order_by(LedgerEntryRow.id.desc())
+                .limit(1)
+            ).one_or_none()
+            if last is not None and (last.action, last.detail) == ("refund_failed", detail):
+                return
             append_entry(
                 session,
                 actor=actor,
                 action="refund_failed",
                 order_id=payment.order_id,
                 payment_id=payment_id,
-                detail={"error": error[:500]},
+                detail=detail,
             )
 
         self.db.run(work)

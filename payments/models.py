@@ -172,6 +172,9 @@ class PaymentRow(Base):
     charge_id: Mapped[str] = mapped_column(String(255))
     # Stripe: the Checkout Session id; Telegram: provider_payment_charge_id (card: Stripe's id).
     provider_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # A Stars payment's payer as the platform knows them (Telegram user id): refundStarPayment
+    # needs it, so it stays with the payment record after /forget (accounting records are kept).
+    payer_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(8))
     granted: Mapped[bool] = mapped_column(Boolean)
@@ -251,4 +254,18 @@ class UsageRow(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    previews: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AbuseMarkRow(Base):
+    """What /forget keeps for abuse limits, and nothing else: a keyed HMAC of the platform id
+    (``ABUSE_HMAC_SECRET``; no platform id, no user row) with the ban and today's previews. The
+    person's next account takes them over (and the mark is deleted); marks that hold no ban
+    and an earlier day are deleted at the next /forget."""
+
+    __tablename__ = "abuse_marks"
+
+    mark: Mapped[str] = mapped_column(String(64), primary_key=True)
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    day: Mapped[date] = mapped_column(Date)
     previews: Mapped[int] = mapped_column(Integer, default=0)

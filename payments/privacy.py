@@ -3,10 +3,14 @@
 Deleted: ratings, daily usage counters, entitlements, the platform id itself. Kept, detached from
 the person: orders, payments and ledger lines (accounting records; the ledger is append-only and
 never held a name or platform id - it names users as ``user:<internal id>``). The user row stays
-as a pseudonymous tombstone so those records keep a valid foreign key.
+as a pseudonymous tombstone so those records keep a valid foreign key. A Stars payment keeps its
+payer's Telegram id (``payments.payer_ref``), part of the payment record: a later refund (an
+admin's, of a delivered order) is sent with it. A ban and today's previews are kept under a
+keyed HMAC of the platform id (:mod:`payments.abuse`), so forgetting lifts neither.
 
-Refused while money is in flight (an order paid but not delivered, or a refund pending): we still
-need the platform id to deliver the stems or send the refund.
+Refused while money is in flight (an order paid but not delivered, a refund pending, or a payment
+of theirs that granted nothing and is not refunded yet - one that matched no order among them):
+we still need the person to deliver the stems or tell them about the refund.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from payments.abuse import keep_limits
 from payments.db import Database
-from payments.ledger import append_entry
+from payments.ledger import FORGOTTEN_PREFIX, append_entry
 from payments.models import (
     AccessLevel,
     EntitlementRow,
@@ -29,9 +34,10 @@ from payments.models import (
     PaymentStatus,
     UsageRow,
     UserRow,
+    utcnow,
 )
 
-FORGOTTEN_PREFIX = "forgotten-"
+__all__ = ["FORGOTTEN_PREFIX", "ForgetResult", "forget_user"]
 ORDER_IN_FLIGHT = "order_in_flight"
 MSG_IN_FLIGHT = (
     "You have a paid order that is still being processed. Please try /forget again once "
@@ -51,7 +57,11 @@ class ForgetResult:
         return ORDER_IN_FLIGHT if self.message == MSG_IN_FLIGHT else None
 
 
-def forget_user(db: Database, platform: str, platform_user_id: str | int) -> ForgetResult:
+def forget_user(
+    db: Database, platform: str, platform_user_id: str | int, abuse_key: bytes
+) -> ForgetResult:
+    """Forget the person, or refuse while money is in flight (see the module doc); ``abuse_key``
+    keys the HMAC their ban and today's previews are kept under."""
     platform = platform.strip().lower()
     pid = str(platform_user_id).strip()
 
@@ -71,17 +81,24 @@ def forget_user(db: Database, platform: str, platform_user_id: str | int) -> For
                 OrderRow.state.in_([OrderState.PAID.value, OrderState.REFUND_PENDING.value]),
             )
         )
+        # Theirs: paid for their order, or by them (a payment that matched no order has no order
+        # to join, only its payer).
         refunding = session.scalar(
             select(func.count())
             .select_from(PaymentRow)
-            .join(OrderRow, PaymentRow.order_id == OrderRow.id)
+            .outerjoin(OrderRow, PaymentRow.order_id == OrderRow.id)
             .where(
-                OrderRow.user_id == user.id,
-                PaymentRow.status == PaymentStatus.REFUND_PENDING.value,
+                or_(OrderRow.user_id == user.id, PaymentRow.user_id == user.id),
+                or_(
+                    PaymentRow.status == PaymentStatus.REFUND_PENDING.value,
+                    (PaymentRow.status == PaymentStatus.CAPTURED.value)
+                    & PaymentRow.granted.is_(False),
+                ),
             )
         )
         if in_flight or refunding:
             return ForgetResult(False, MSG_IN_FLIGHT)
+        keep_limits(session, abuse_key, user, utcnow().date())
         deleted = {
             "feedback": session.execute(delete(FeedbackRow).where(FeedbackRow.user_id == user.id)).rowcount,
             "usage": session.execute(delete(UsageRow).where(UsageRow.user_id == user.id)).rowcount,

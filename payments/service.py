@@ -10,6 +10,8 @@ them with ``await asyncio.to_thread(...)``; the async methods here (refunds, Str
 
 from __future__ import annotations
 
+import logging
+
 from payments.db import Database, open_database
 from payments.feedback import FeedbackStore, Stats
 from payments.fulfilment import Fulfilment, GiveUp, OnPaid
@@ -25,6 +27,8 @@ from payments.stars import SongAvailable, StarsPayments
 from payments.stripe_checkout import StripeCheckout
 from payments.users import Users
 
+log = logging.getLogger(__name__)
+
 
 class Payments:
     """Users, ledger, feedback, refunds and (if configured) Stripe over one database."""
@@ -37,6 +41,11 @@ class Payments:
         self.feedback = FeedbackStore(db)
         self.refunder = Refunder(self.ledger)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        if not settings.abuse_hmac_secret and not settings.download_secret:
+            log.warning(
+                "ABUSE_HMAC_SECRET is not set: /forget keeps bans and today's previews under an "
+                "unkeyed hash of the platform id; set it to a long random string"
+            )
         self.stripe: StripeCheckout | None = None
         if settings.stripe_api_key:
             self.stripe = StripeCheckout(settings)
@@ -75,7 +84,7 @@ class Payments:
         )
 
     def forget(self, platform: str, platform_user_id: str | int) -> ForgetResult:
-        return forget_user(self.db, platform, platform_user_id)
+        return forget_user(self.db, platform, platform_user_id, self.settings.abuse_key)
 
     def stats(self) -> Stats:
         return self.feedback.stats()

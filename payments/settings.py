@@ -6,11 +6,13 @@ kept out of ``repr`` (and out of error messages) so that logging a ``Settings`` 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.envconfig import SettingsError, env_field, integer, load
+from engine.envconfig import SettingsError, boolean, env_field, integer, load
 
 DEFAULT_DB_PATH = Path("var") / "payments.sqlite3"
 
@@ -74,6 +76,11 @@ class Settings:
     telegram_provider_token: str | None = env_field(
         "TELEGRAM_PROVIDER_TOKEN", default=None, secret=True
     )
+    # Stripe Checkout links ("Pay by card") on Telegram too. Off by default: Telegram's rules
+    # for bots say digital goods are paid in Stars, so a deployment that sets up Stripe (for
+    # Discord) must not show Telegram users a card link unless it knows Telegram allows it.
+    # Invoices through ``TELEGRAM_PROVIDER_TOKEN`` are unaffected.
+    telegram_card_links: bool = env_field("TELEGRAM_CARD_LINKS", boolean, default=False)
     public_base_url: str = env_field(
         "PUBLIC_BASE_URL", _base_url, default=f"http://{DEFAULT_WEBHOOK_HOST}:{DEFAULT_WEBHOOK_PORT}"
     )
@@ -94,6 +101,9 @@ class Settings:
     webhook_port: int = env_field("WEBHOOK_PORT", integer(0), default=DEFAULT_WEBHOOK_PORT)
     download_secret: str | None = env_field("DOWNLOAD_SECRET", default=None, secret=True)
     download_ttl_s: int = env_field("DOWNLOAD_TTL_S", integer(60), default=DEFAULT_DOWNLOAD_TTL_S)
+    # Keys the HMAC of a forgotten person's platform id under which /forget keeps their ban and
+    # today's previews (payments.abuse): only abuse limits, nothing else. See ``abuse_key``.
+    abuse_hmac_secret: str | None = env_field("ABUSE_HMAC_SECRET", default=None, secret=True)
     max_fulfil_attempts: int = env_field(
         "MAX_FULFIL_ATTEMPTS", integer(1), default=DEFAULT_MAX_FULFIL_ATTEMPTS
     )
@@ -110,6 +120,18 @@ class Settings:
         """Build settings from ``env`` (default: the environment over ``.env``); unknown
         variables are ignored; every bad value is named in one ``SettingsError``."""
         return load(cls, env)
+
+    @property
+    def abuse_key(self) -> bytes:
+        """The key of the abuse-limit HMAC (:mod:`payments.abuse`): ``ABUSE_HMAC_SECRET``; unset,
+        one derived from ``DOWNLOAD_SECRET`` (domain-separated, so neither signature can stand in
+        for the other); with neither, an empty key — the limits still hold, but the marks are
+        then only pseudonymous (``Payments`` warns at start-up)."""
+        if self.abuse_hmac_secret:
+            return self.abuse_hmac_secret.encode()
+        if self.download_secret:
+            return hmac.new(self.download_secret.encode(), b"abuse-limits", hashlib.sha256).digest()
+        return b""
 
     def is_admin(self, platform: str, platform_user_id: str | int) -> bool:
         """Admins are named in config so that nobody can grant themselves the role via the DB."""

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from payments.db import Database
-from payments.ledger import append_entry
+from payments.ledger import append_entry, restore_limits
 from payments.models import AccessLevel, UsageRow, UserRow
 from payments.records import User
 from payments.settings import Settings
@@ -74,7 +74,9 @@ class Users:
         return platform, pid
 
     def get_or_create(self, platform: str, platform_user_id: str | int) -> User:
-        """The user for a platform id, created on first contact (race-safe)."""
+        """The user for a platform id, created on first contact (race-safe). A new account
+        takes over the ban and today's previews a /forget kept for this platform id
+        (:mod:`payments.abuse`), so forgetting lifts neither."""
         platform, pid = self._identity(platform, platform_user_id)
 
         def work(session: Session) -> User:
@@ -90,6 +92,7 @@ class Users:
                 )
                 session.add(row)
                 session.flush()
+                restore_limits(session, self.settings.abuse_key, row)
             return self._view(row)
 
         return self.db.run(work)

@@ -47,6 +47,8 @@ class Checkout:
         ctx = self.ctx
         if not by_card and not supports_invoices(ctx.frontend):
             return ctx.text.NO_IN_CHAT_PAYMENTS  # a forged button: this platform sells by link
+        if by_card and not ctx.offers_card_link:
+            return ctx.text.card_unavailable  # a forged button: no card link is offered here
         preview = await ctx.owned_job(person, job_id)
         if preview is None or preview.kind is not JobKind.PREVIEW:
             return messages.ORDER_UNKNOWN

@@ -107,8 +107,12 @@ class Context:
     @property
     def offers_card_link(self) -> bool:
         """A Checkout link when Stripe is set up, unless the chat's own invoice already takes
-        cards: one card button, not two."""
-        return self.pay.stripe is not None and self.sold_through is not Provider.TELEGRAM_CARD
+        cards: one card button, not two. A platform with its own invoices (Telegram, whose rules
+        say digital goods are paid in Stars) shows it only when the deployment opts in
+        (``TELEGRAM_CARD_LINKS``)."""
+        if self.pay.stripe is None or self.sold_through is Provider.TELEGRAM_CARD:
+            return False
+        return not supports_invoices(self.frontend) or self.pay.settings.telegram_card_links
 
     @property
     def karaoke_enabled(self) -> bool:

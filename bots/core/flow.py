@@ -41,6 +41,7 @@ from bots.core.ports import (
     Person,
     Reaction,
     Upload,
+    payment_history,
     supports_invoices,
 )
 from bots.core.results import Results
@@ -92,6 +93,7 @@ class Flow:
         pay, ctx = self.ctx.pay, self.ctx
         if supports_invoices(self.frontend):
             pay.refunder.register(Provider.STARS, self.checkout.invoices.refund_in_chat)
+        await self._reconcile()
         if self.owns_recovery:
             await pay.recover(ctx.services.bridge.on_paid, ctx.services.bridge.give_up)
         elif supports_invoices(self.frontend):
@@ -100,17 +102,36 @@ class Flow:
     def close(self) -> None:
         self.ctx.close()
 
+    @property
+    def reconciles(self) -> bool:
+        """In-chat payments the store missed are looked for in the platform's own record by the
+        bot that takes them — the only process that can read it — whoever owns recovery."""
+        return supports_invoices(self.frontend) and payment_history(self.frontend) is not None
+
+    async def _reconcile(self) -> None:
+        if not self.reconciles:
+            return
+        try:
+            await self.checkout.invoices.reconcile()
+        except Exception:  # the platform or the store is down: the next round tries again
+            log.exception("reconciling in-chat payments failed")
+
     async def run_recovery(self, stop: asyncio.Event, interval_s: float) -> None:
-        """Every ``interval_s`` until ``stop``: payments' recovery again — a paid order whose job
+        """Every ``interval_s`` until ``stop``: in-chat payments the store missed are recorded
+        from the platform's own record (:attr:`reconciles`); and, where this process owns
+        recovery (:attr:`owns_recovery`), payments' recovery again — a paid order whose job
         could not be started (the queue was briefly down) is started, or refunded after
-        ``MAX_FULFIL_ATTEMPTS``; refunds left pending are sent again. Only where this process
-        owns recovery (:attr:`owns_recovery`); elsewhere it returns at once."""
-        if not self.owns_recovery:
+        ``MAX_FULFIL_ATTEMPTS``; refunds left pending are sent again. With neither to do it
+        returns at once."""
+        if not self.owns_recovery and not self.reconciles:
             return
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval_s)
                 return
+            await self._reconcile()
+            if not self.owns_recovery:
+                continue
             try:
                 bridge = self.ctx.services.bridge
                 await self.ctx.pay.recover(bridge.on_paid, bridge.give_up)

@@ -84,6 +84,21 @@ class ChatPayment:
     provider_ref: str | None = None  # the payment provider's (Telegram: provider_payment_charge_id)
 
 
+@dataclass(frozen=True)
+class ChatTransaction:
+    """One entry of the platform's own record of money moved in the chat (Telegram:
+    ``getStarTransactions``): a person's payment through one of our invoices (``payment`` and
+    ``payer`` set; ``chat_id`` where to tell them), or a refund we made (``refund``;
+    ``charge_id`` is the payment it returned). Other entries are not ours to handle."""
+
+    charge_id: str
+    at: float  # when, in seconds since the epoch
+    payment: ChatPayment | None = None
+    payer: Person | None = None
+    chat_id: int | None = None
+    refund: bool = False
+
+
 class MessageGone(Exception):
     """Raised by :meth:`Chat.edit_text` when the message can no longer be edited (the person
     deleted it, or it is too old): send a new one instead."""
@@ -174,6 +189,22 @@ class InChatPayments(Protocol):
     async def refund(self, person: Person, charge_id: str) -> None:
         """Give an in-chat payment back (Telegram: refundStarPayment). Raises on failure."""
         ...
+
+
+@runtime_checkable
+class PaymentHistory(Protocol):
+    """The optional capability of an :class:`InChatPayments` frontend whose platform keeps its
+    own record of the money paid (Telegram: ``getStarTransactions``). Recovery reads it to find
+    payments the store missed (:meth:`bots.core.invoices.InChatCheckout.reconcile`)."""
+
+    async def transactions(self, offset: int, limit: int) -> Sequence[ChatTransaction]:
+        """``limit`` entries from ``offset`` (skip that many), in the platform's order."""
+        ...
+
+
+def payment_history(frontend: Frontend) -> PaymentHistory | None:
+    """The frontend's record of in-chat payments, or None where it keeps none."""
+    return frontend if isinstance(frontend, PaymentHistory) else None
 
 
 def supports_invoices(frontend: Frontend) -> bool:

@@ -8,15 +8,34 @@ it) becomes the core's :class:`~bots.core.ports.MessageGone`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    StarTransaction,
+    TransactionPartnerUser,
+)
+from telegram.constants import TransactionPartnerUser as PartnerKind
 from telegram.error import BadRequest
 
-from bots.core.ports import Invoice, Keyboard, MessageGone, MessageRef, Person
+from bots.core.ports import (
+    ChatPayment,
+    ChatTransaction,
+    Invoice,
+    Keyboard,
+    MessageGone,
+    MessageRef,
+    Person,
+)
 from bots.telegram.config import PRE_CHECKOUT_DEADLINE_S, TelegramConfig
 
 PLATFORM = "telegram"
+STARS = "XTR"  # Telegram Stars' currency code
 CALLBACK_SEPARATOR = ":"
 MAX_CALLBACK_BYTES = 64
 MAX_CAPTION_CHARS = 1024
@@ -158,3 +177,25 @@ class TelegramFrontend:
         ok = await self._bot.refund_star_payment(person.user_id, charge_id)
         if not ok:
             raise RuntimeError("refundStarPayment returned false")
+
+    async def transactions(self, offset: int, limit: int) -> Sequence[ChatTransaction]:
+        """The bot's Stars history (``getStarTransactions``, "in chronological order"): the
+        core's :class:`~bots.core.ports.PaymentHistory`, read by recovery."""
+        found = await self._bot.get_star_transactions(offset=offset, limit=limit)
+        return [_transaction(tx) for tx in found.transactions]
+
+
+def _transaction(tx: StarTransaction) -> ChatTransaction:
+    """A Stars transaction as the core sees it: a person's invoice payment to us (its id is the
+    payment's ``telegram_payment_charge_id``), a refund we made (it has the id of the payment it
+    returned), or neither."""
+    at = tx.date.timestamp()
+    source, receiver = tx.source, tx.receiver
+    if isinstance(source, TransactionPartnerUser) and (
+        source.transaction_type == PartnerKind.INVOICE_PAYMENT
+    ):
+        payer = Person(PLATFORM, source.user.id)
+        paid = ChatPayment(source.invoice_payload or "", tx.amount, STARS, tx.id)
+        # A private chat's id is the person's id: where the bot tells them.
+        return ChatTransaction(tx.id, at, payment=paid, payer=payer, chat_id=source.user.id)
+    return ChatTransaction(tx.id, at, refund=isinstance(receiver, TransactionPartnerUser))

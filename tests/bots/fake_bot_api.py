@@ -96,6 +96,9 @@ class FakeBotApi:
         self.failures: dict[str, int] = {}
         self.deleted: set[tuple[int, int]] = set()  # (chat id, message id) the user deleted
         self.blocked: set[int] = set()  # users who blocked the bot
+        # The bot's Stars history as getStarTransactions returns it, oldest first ("in
+        # chronological order"): each Stars successful_payment, each refundStarPayment made.
+        self.star_transactions: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -269,6 +272,20 @@ class FakeBotApi:
                 "provider_payment_charge_id": provider_charge_id,
             },
         )
+        if currency == "XTR":  # Telegram's own record of the Stars that moved
+            self.star_transactions.append(
+                {
+                    "id": charge_id,
+                    "amount": total_amount,
+                    "date": message["date"],
+                    "source": {
+                        "type": "user",
+                        "transaction_type": "invoice_payment",
+                        "user": user.as_dict(),
+                        "invoice_payload": payload,
+                    },
+                }
+            )
         self.push({"message": message})
         return message
 
@@ -583,7 +600,32 @@ class FakeBotApi:
         ]
         if already:
             raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+        paid = next(
+            (t for t in self.star_transactions
+             if t["id"] == params["telegram_payment_charge_id"] and "source" in t),
+            None,
+        )
+        if paid is not None:  # a refund has the id of the payment it returns
+            self.star_transactions.append(
+                {
+                    "id": paid["id"],
+                    "amount": paid["amount"],
+                    "date": int(time.time()),
+                    "receiver": {
+                        "type": "user",
+                        "transaction_type": "invoice_payment",
+                        "user": paid["source"]["user"],
+                    },
+                }
+            )
         return True
+
+    def _m_getStarTransactions(self, params: dict[str, Any], files: dict) -> dict[str, Any]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        if not 1 <= limit <= 100:
+            raise _ApiError(400, "Bad Request: limit must be between 1 and 100")
+        return {"transactions": self.star_transactions[offset : offset + limit]}
 
     def _m_setMessageReaction(self, params: dict[str, Any], files: dict) -> bool:
         return True

@@ -24,8 +24,12 @@ STRIPE_KEY = "sk_test_bots_suite"
 def payments_settings(
     payments_settings: payments.Settings, stripe_stub: StripeStub
 ) -> payments.Settings:
+    # Card links on Telegram are an opt-in (Telegram wants digital goods paid in Stars).
     return dataclasses.replace(
-        payments_settings, stripe_api_key=STRIPE_KEY, stripe_api_base=stripe_stub.url
+        payments_settings,
+        stripe_api_key=STRIPE_KEY,
+        stripe_api_base=stripe_stub.url,
+        telegram_card_links=True,
     )
 
 

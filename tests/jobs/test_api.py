@@ -14,6 +14,7 @@ from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
 from engine.errors import AudioError, NotAudioError
+from engine.karaoke import KaraokeSettings
 from jobs import (
     EventType,
     InputExpiredError,
@@ -228,3 +229,65 @@ def test_previews_are_refused_while_too_many_wait_but_paid_jobs_never(
                connection=queue.connection).register_birth()
     queue.check_capacity()
     queue.submit("u8", "telegram", "c8", make_song(1.0, 8))
+
+
+PERSON = "4155550123"  # a platform id no job id, timestamp or counter will spell by chance
+SONG_NAME = "Private Diary Song"
+
+
+def _redis_values(connection, key: bytes) -> list[bytes]:
+    """What one Redis key holds, as bytes (streams excluded: events age out, EVENTS_MAXLEN)."""
+    kind = connection.type(key)
+    if kind == b"hash":
+        return [*connection.hkeys(key), *connection.hvals(key)]
+    if kind == b"set":
+        return list(connection.smembers(key))
+    if kind == b"zset":
+        return connection.zrange(key, 0, -1)
+    if kind == b"list":
+        return connection.lrange(key, 0, -1)
+    if kind == b"string":
+        return [connection.get(key) or b""]
+    return []
+
+
+def test_rq_jobs_name_no_person_or_file_and_forget_leaves_nothing_keyed_by_the_person(
+    job_queue: JobQueue, make_song: Callable
+) -> None:
+    """Issue 21, defect 8: RQ's job descriptions (which RQ logs and the dashboard shows) name no
+    person and no file, karaoke renders included; and /forget removes everything in Redis keyed
+    by the person, RQ's per-person rate-limit keys among them."""
+    queue = job_queue
+    song = make_song(1.0, 31, name=f"{SONG_NAME}.wav")
+    preview = queue.submit(PERSON, "telegram", PERSON, song, filename=f"{SONG_NAME}.wav")
+    full = queue.submit(PERSON, "telegram", PERSON, make_song(1.0, 32), kind="full",
+                        order_id="o-forget", filename=f"{SONG_NAME}.wav")
+    queue.storage.put_bytes(f"results/{preview.id}/instrumental.mp3", b"ID3 inst")
+    queue.records.update(preview.id, status="done",
+                         outputs={"instrumental": f"results/{preview.id}/instrumental.mp3"})
+    assert queue.render_karaoke(preview.id, KaraokeSettings(semitones=-2))  # id has a dash
+    rq_ids = [preview.id, full.id, *(
+        key.decode().removeprefix("rq:job:")
+        for key in queue.connection.scan_iter(match=f"rq:job:karaoke-{preview.id}-*")
+    )]
+    assert len(rq_ids) == 3
+    for rq_id in rq_ids:
+        job = Job.fetch(rq_id, connection=queue.connection)
+        told = f"{job.description} {job.meta}"
+        assert PERSON not in told and SONG_NAME not in told, told
+    assert queue.connection.exists(f"rq:rl:{keys.user_rate_limit('telegram', PERSON)}")
+
+    # The paid job ended (refunded, say): nothing in flight, so payments lets /forget run.
+    queue.cancel(full.id)
+    forget_user(queue, "telegram", PERSON)
+
+    # The person's jobs are gone from RQ, karaoke renders of their previews included.
+    for rq_id in rq_ids:
+        with pytest.raises(NoSuchJobError):
+            Job.fetch(rq_id, connection=queue.connection)
+    for key in queue.connection.scan_iter():
+        assert PERSON.encode() not in key, key
+        if queue.connection.type(key) == b"stream":
+            continue
+        for value in _redis_values(queue.connection, key):
+            assert PERSON.encode() not in value and SONG_NAME.encode() not in value, (key, value)

@@ -28,6 +28,8 @@ def test_values_are_parsed_and_secrets_hidden() -> None:
             "FREE_PREVIEWS_PER_DAY": "0",
             "ADMIN_IDS": "42, discord:7 ,telegram:9",
             "DOWNLOAD_SECRET": "dl_secret",
+            "ABUSE_HMAC_SECRET": "abuse_secret",
+            "TELEGRAM_CARD_LINKS": "true",
         }
     )
     assert settings.database_url.startswith("postgresql")
@@ -37,8 +39,9 @@ def test_values_are_parsed_and_secrets_hidden() -> None:
     assert settings.admin_ids == {"telegram:42", "discord:7", "telegram:9"}
     assert settings.is_admin("telegram", 42) and not settings.is_admin("discord", 42)
     text = repr(settings)
-    for secret in ("sk_live_secret", "whsec_secret", "dl_secret"):
+    for secret in ("sk_live_secret", "whsec_secret", "dl_secret", "abuse_secret"):
         assert secret not in text
+    assert settings.abuse_key == b"abuse_secret" and settings.telegram_card_links
 
 
 @pytest.mark.parametrize(

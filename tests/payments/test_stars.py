@@ -198,3 +198,79 @@ async def test_stars_for_no_order_go_back_to_the_payer_once(
     assert replay.outcome is PaidOutcome.REPLAY and not replay.needs_refund
     figures = pay.feedback.stats()
     assert (figures.unmatched_refunded, figures.unmatched_open) == (2, 0)
+
+
+def test_an_unpaid_order_follows_the_latest_preview_of_its_song(
+    pay: Payments, stars: StarsPayments, user: User, order: Order, stored: set[str]
+) -> None:
+    """Issue 21, defect 2: the person tapped Buy, did not pay, the preview's song expired, and
+    they sent the same song again: the unpaid order now names the new preview, so it can be
+    paid (and the paid job runs on the song that is stored)."""
+    stored.clear()  # the first preview's upload is gone (retention)
+    payload = invoice_payload(order)
+    assert stars.check_pre_checkout(TG_USER, payload, "XTR", 100).error_message == MSG_GONE
+    stored.add("preview-job-2")
+    again = pay.ledger.create_order(user, "song-hash", "preview-job-2")
+    assert (again.id, again.job_id) == (order.id, "preview-job-2")
+    assert pay.ledger.get_order(order.id).job_id == "preview-job-2"
+    assert stars.check_pre_checkout(TG_USER, payload, "XTR", 100).ok
+    paid = stars.record_payment(payload, "XTR", 100, "stars-charge-latest")
+    assert paid.granted and paid.order.job_id == "preview-job-2"
+    # Once paid it is fixed: a later preview of the same song changes nothing.
+    assert pay.ledger.create_order(user, "song-hash", "preview-job-3").job_id == "preview-job-2"
+    actions = [e.action for e in pay.ledger.entries(order.id)]
+    assert actions == ["order_created", "preview_chosen", "paid"]
+
+
+async def test_a_stars_refund_after_forget_reaches_the_payer_once(
+    pay: Payments, stars: StarsPayments, user: User, order: Order
+) -> None:
+    """Issue 21, defect 6: the payer's id is kept on their payment records (a Stars refund needs
+    it), so an admin's refund of a delivered order after /forget goes to who paid, once."""
+    sent: list[tuple[str | None, str]] = []
+
+    async def refund_star_payment(request: RefundRequest) -> None:
+        sent.append((request.platform_user_id, request.payment.charge_id))
+
+    pay.refunder.register(Provider.STARS, refund_star_payment)
+    paid = stars.record_payment(invoice_payload(order), "XTR", 100, "tg-kept-1", payer_id=TG_USER)
+    assert paid.granted
+    pay.ledger.mark_delivered(order.id)
+    assert pay.forget("telegram", TG_USER).forgotten
+    status = await pay.refunder.refund_order(order.id, "admin", "admin:1", allow_delivered=True)
+    assert status is RefundStatus.REFUNDED
+    assert sent == [(str(TG_USER), "tg-kept-1")]
+    assert pay.ledger.get_order(order.id).state is OrderState.REFUNDED
+    assert await pay.refunder.retry_pending() == []
+
+
+async def test_forget_waits_for_the_refund_of_a_payment_that_matched_no_order(
+    pay: Payments, stars: StarsPayments, user: User, order: Order
+) -> None:
+    """A payment for no order is the payer's money in flight too: /forget waits for its refund."""
+    ghost = replace(order, id="d" * 32)
+    lost = stars.record_payment(invoice_payload(ghost), "XTR", 100, "tg-ghost", payer_id=TG_USER)
+    assert lost.needs_refund
+    assert not pay.forget("telegram", TG_USER).forgotten  # captured, to be refunded
+    assert await pay.refunder.refund_payment(lost.payment.id, "no order", "telegram") is (
+        RefundStatus.PENDING  # no Stars refunder in this process yet
+    )
+    assert not pay.forget("telegram", TG_USER).forgotten
+
+
+async def test_a_refund_that_fails_the_same_way_is_noted_once_not_every_round(
+    pay: Payments, stars: StarsPayments, order: Order
+) -> None:
+    """Never loop: retrying a refund that keeps failing for the same reason adds no ledger line
+    per round (one per distinct failure); the retry goes on, the ledger does not grow."""
+
+    async def refusing(request: RefundRequest) -> None:
+        raise RuntimeError("Bad Request: USER_ID_INVALID")
+
+    stars.record_payment(invoice_payload(order), "XTR", 100, "tg-stuck-1", payer_id=TG_USER)
+    pay.refunder.register(Provider.STARS, refusing)
+    assert await pay.refunder.refund_order(order.id, "job failed", "worker") is RefundStatus.PENDING
+    for _ in range(3):
+        assert await pay.refunder.retry_pending() == [RefundStatus.PENDING]
+    actions = [e.action for e in pay.ledger.entries(order.id)]
+    assert actions.count("refund_failed") == 1

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
-from payments import AccessLevel, Payments, RateLimiter, User, UserError
-from payments.models import LedgerEntryRow, UserRow
+from payments import AccessLevel, Payments, RateLimiter, Settings, User, UserError
+from payments.models import AbuseMarkRow, LedgerEntryRow, UserRow
 
+from .conftest import make_settings
 from .test_store import at_once, count, stripe_payment
 
 
@@ -73,3 +75,42 @@ def test_rate_limiter_refills_over_time() -> None:
     assert not limiter.allow("telegram:1")
     with pytest.raises(ValueError):
         RateLimiter(per_minute=0)
+
+
+def test_forget_keeps_a_ban_and_todays_previews_under_a_keyed_hmac(
+    pay: Payments, user: User, settings: Settings
+) -> None:
+    """Issue 21, defect 7: /forget must not lift a ban or reset today's free previews. What is
+    kept is an HMAC of the platform id (keyed by ABUSE_HMAC_SECRET) with the ban and today's
+    count, nothing else; the person's new account takes them over when they come back."""
+    for _ in range(settings.free_previews_per_day):
+        assert pay.users.consume_preview(user).allowed
+    pay.users.set_banned(user.id, True, "admin:1", "spam")
+    assert pay.forget("telegram", 4242).forgotten
+    with pay.db.read() as session:
+        kept = session.execute(text("SELECT * FROM abuse_marks")).all()
+    assert len(kept) == 1 and "4242" not in repr(kept)
+
+    back = pay.users.get_or_create("telegram", 4242)
+    assert back.id != user.id and back.banned
+    pay.users.set_banned(back.id, False, "admin:1")  # an admin lifts it: that is allowed
+    assert not pay.users.consume_preview(pay.users.by_id(back.id)).allowed  # today's are used
+    assert count(pay, AbuseMarkRow) == 0  # taken over by the new account
+    # A stranger with another id inherits nothing.
+    assert not pay.users.get_or_create("telegram", 4243).banned
+
+
+def test_an_abuse_mark_needs_its_key(db_url: str) -> None:
+    """Another deployment's secret finds nothing: the mark is keyed, not a plain hash."""
+    first = Payments.open(make_settings(db_url, abuse_hmac_secret="secret-one"))
+    try:
+        person = first.users.get_or_create("telegram", 5151)
+        first.users.set_banned(person.id, True, "admin:1")
+        assert first.forget("telegram", 5151).forgotten
+    finally:
+        first.close()
+    second = Payments.open(make_settings(db_url, abuse_hmac_secret="secret-two"))
+    try:
+        assert not second.users.get_or_create("telegram", 5151).banned
+    finally:
+        second.close()
