@@ -83,6 +83,7 @@ def _train(args: argparse.Namespace) -> int:
         init=Path(args.init) if args.init else None,
         keep_snapshots=args.keep_snapshots,
         songs=Path(args.songs) if args.songs else None,
+        levels=args.levels,
     )
     train(cfg)
     return EXIT_OK
@@ -171,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "RUN_DIR/snapshots/ (to re-choose among them later)")
     tr.add_argument("--songs", help="validation songs with their stems (../shared/data/valid): "
                                     "best.pt and the export's mask power are chosen on them")
+    tr.add_argument("--levels", choices=("remix", "songs"), default="remix",
+                    help="the voice's level in the remixes: remix (−6…+4 dB against the band) or "
+                         "songs (as the real training songs have it; engine.data)")
     tr.set_defaults(func=_train)
 
     cal = sub.add_parser("calibrate", help="choose a model's vocal-mask power on the validation split")

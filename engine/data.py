@@ -58,6 +58,15 @@ STEREO_PAIR_SHARE = 0.5
 VOCAL_POOL_SHARE = 0.5
 INSTRUMENTAL_POOL_SHARE = 0.7
 GAIN_DB_RANGE = (-6.0, 4.0)  # vocal level relative to the accompaniment's
+# The levels of real songs (``levels="songs"``). In the stereo true pairs of the training data (the
+# produced album and the band recordings; never valid/), 3-s patches put the voice at −14.9 / −5.2 /
+# +2.5 dB against the accompaniment (10th / 50th / 90th percentile, voiced patches) and leave 31 %
+# of patches unvoiced; the remixes above put it at −5.0 / −1.3 / +3.0 dB and leave 9 % unvoiced
+# (bench/pair_levels.py, docs/BENCHMARKS.md). A model that only ever heard a voice as loud as the
+# band learns to leave a quieter one in the instrumental: the closed masks of every real song.
+SONG_GAIN_DB_RANGE = (-15.0, 3.0)
+SONG_VOCAL_FREE_SHARE = 0.2
+LEVELS = ("remix", "songs")
 TARGET_RMS_DB_RANGE = (-28.0, -14.0)  # loudness of the whole mix
 MIN_ACTIVE_RMS = 1e-4  # a segment quieter than this is not worth training on
 # A validation song's patch counts for the vocals score where the vocals are no more than this far
@@ -240,8 +249,14 @@ class Remixer:
     ``(2, length)``; ``band_hz`` is the band-width both stems really have (see ``Pools``)."""
 
     def __init__(self, pools: Pools, augment: bool = False, production: bool = False,
-                 stereo_pair_share: float = STEREO_PAIR_SHARE) -> None:
+                 stereo_pair_share: float = STEREO_PAIR_SHARE, levels: str = "remix") -> None:
+        """``levels``: "remix" draws the voice's level from ``GAIN_DB_RANGE`` for every example;
+        "songs" from ``SONG_GAIN_DB_RANGE`` with ``SONG_VOCAL_FREE_SHARE`` vocal-free examples,
+        and a stereo true pair (a real mix: the singer with that band) keeps its recorded level."""
+        if levels not in LEVELS:
+            raise ValueError(f"levels must be one of {LEVELS}, not {levels!r}")
         self.pools = pools
+        self.levels = levels
         self.stereo_pair_share = stereo_pair_share
         self.augment = augment
         self.production = production  # engine.production: effects on remixed vocals, bus comp
@@ -293,6 +308,7 @@ class Remixer:
         return group[int(rng.integers(len(group)))]
 
     def sample(self, length: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        recorded_level = False
         if self.pools.pairs and rng.random() < TRUE_PAIR_SHARE:
             index = self._pick_pair(rng)
             vocal_full, acc_full = self.pools.pairs[index]
@@ -300,6 +316,7 @@ class Remixer:
             vocals = _stereo(vocal_seg, rng)
             acc = _stereo(acc_seg, rng)
             band = self.pools.pair_bands[index]
+            recorded_level = self.levels == "songs" and vocal_full.shape[0] == 2
         else:
             vocals, vocal_band = self._pick(self.vocal_groups, length, rng, augment.VOCAL_PROBS)
             acc, acc_band = self._pick(
@@ -309,10 +326,12 @@ class Remixer:
             if self.production and rng.random() < production.PRODUCTION_SHARE:
                 vocals = production.produce(vocals, rng)
             band = min(vocal_band, acc_band)
-        acc_rms = _rms(acc)
-        vocal_gain = acc_rms / _rms(vocals) * 10 ** (rng.uniform(*GAIN_DB_RANGE) / 20)
-        vocals = vocals * vocal_gain
-        if rng.random() < VOCAL_FREE_SHARE:
+        gain_range = SONG_GAIN_DB_RANGE if self.levels == "songs" else GAIN_DB_RANGE
+        vocal_free = SONG_VOCAL_FREE_SHARE if self.levels == "songs" else VOCAL_FREE_SHARE
+        if not recorded_level:
+            vocal_gain = _rms(acc) / _rms(vocals) * 10 ** (rng.uniform(*gain_range) / 20)
+            vocals = vocals * vocal_gain
+        if rng.random() < vocal_free:
             vocals = np.zeros_like(vocals)
         if self.production and rng.random() < production.BUS_COMPRESSION_SHARE:
             vocals, acc = production.bus_compress(vocals, acc, rng)

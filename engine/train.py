@@ -84,6 +84,7 @@ class TrainConfig:
     augment: bool = True
     production: bool = False  # engine.production: vocal effects and bus compression on remixes
     stereo_pair_share: float = STEREO_PAIR_SHARE  # engine.data: produced songs among true pairs
+    levels: str = "remix"  # engine.data.LEVELS: the voice's level as remixes or as real songs have it
     loss: str = "magnitude"  # one of LOSSES; see masked_loss
     loaders: int = 0  # remix worker processes (engine.loader); 0: one background thread
     init: Path | None = None
@@ -361,7 +362,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     )
     stop = threading.Event()
     remixer = Remixer(pools, augment=cfg.augment, production=cfg.production,
-                      stereo_pair_share=cfg.stereo_pair_share)
+                      stereo_pair_share=cfg.stereo_pair_share, levels=cfg.levels)
     batches: queue.Queue | RemixWorkers
     if cfg.loaders:  # a GPU machine: one remixing thread would starve it (engine/loader.py)
         batches = RemixWorkers(remixer, cfg.batch, (PATCH_FRAMES - 1) * cfg.stft.hop,

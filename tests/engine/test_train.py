@@ -12,8 +12,13 @@ import torch
 from engine import checkpoint
 from engine.calibrate import MASK_POWERS
 from engine.data import (
+    GAIN_DB_RANGE,
+    SONG_GAIN_DB_RANGE,
+    SONG_VOCAL_FREE_SHARE,
     SONG_VOICED_DB,
     STEREO_PAIR_SHARE,
+    TRUE_PAIR_SHARE,
+    VOCAL_FREE_SHARE,
     Pools,
     Remixer,
     load_pools,
@@ -264,3 +269,33 @@ def test_song_patches_cut_the_held_out_song_as_recorded() -> None:
     np.testing.assert_array_equal(targets[1, 0], vocal[:, length : 2 * length])
     assert voiced.tolist() == [True, False, False, True]
     assert song_patches([(vocal[:, :length], acc[:, :length])], 2 * length) is None
+
+
+def test_song_levels_follow_real_songs_and_keep_a_recorded_mix_as_it_is() -> None:
+    """``levels="songs"``: remixed voices lie in SONG_GAIN_DB_RANGE against the band, more examples
+    are vocal-free, and a stereo true pair (a real mix) keeps its recorded level — far under any
+    remix level here, so it is told apart by its level alone."""
+    rng = np.random.default_rng(0)
+    t = np.arange(40_000) / SR
+    tone = np.sin(2 * np.pi * 220 * t).astype(np.float32)
+    recorded_db = 20 * np.log10(0.01 / 0.3)  # the pair's voice against its band
+    pools = Pools(pairs=[(np.stack([tone, tone]) * 0.01, np.stack([tone, -tone]) * 0.3)],
+                  pair_bands=[22_050.0], vocals=[tone[None] * 0.5], vocal_bands=[22_050.0],
+                  instrumentals=[np.stack([tone, tone]) * 0.2], instrumental_bands=[22_050.0])
+
+    def level(vocals: np.ndarray, acc: np.ndarray) -> float:
+        return float(20 * np.log10(np.sqrt(np.mean(vocals**2)) / np.sqrt(np.mean(acc**2))))
+
+    draws = 800
+    for levels, (lo, hi), free in (("remix", GAIN_DB_RANGE, VOCAL_FREE_SHARE),
+                                   ("songs", SONG_GAIN_DB_RANGE, SONG_VOCAL_FREE_SHARE)):
+        remixer = Remixer(pools, levels=levels)
+        samples = [remixer.sample(20_000, rng) for _ in range(draws)]
+        voiced = [level(v, a) for _m, v, a, _b in samples if v.any()]
+        assert 1 - len(voiced) / draws == pytest.approx(free, abs=0.05)
+        as_recorded = [x for x in voiced if abs(x - recorded_db) < 0.1]
+        assert all(lo - 0.5 <= x <= hi + 0.5 for x in voiced if x not in as_recorded)
+        expected = TRUE_PAIR_SHARE if levels == "songs" else 0.0
+        assert len(as_recorded) / len(voiced) == pytest.approx(expected, abs=0.05)
+    with pytest.raises(ValueError):
+        Remixer(pools, levels="loud")
