@@ -13,7 +13,10 @@ Webhook rules:
 * ``checkout.session.completed`` grants when ``payment_status`` is ``paid``; an asynchronous
   method (bank debit) grants on ``checkout.session.async_payment_succeeded``; events may arrive
   in any order - the ledger's uniqueness keys make the order irrelevant;
-* a database error answers 500, so Stripe retries later (the event was not stored).
+* a database error answers 500, so Stripe retries later (the event was not stored);
+* only our own Checkout Sessions count (:meth:`StripeWebhook.ours`: our marker and
+  ``STRIPE_ENVIRONMENT`` in the metadata): another integration's session on a shared Stripe
+  account is stored as ``not_ours``, logged, and never refunded.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from payments.refunds import Refunder
 from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
 from payments.settings import Settings
-from payments.stripe_checkout import incoming_from_session
+from payments.stripe_checkout import carries_marker, incoming_from_session
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,9 @@ EVENT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
 EVENT_ASYNC_FAILED = "checkout.session.async_payment_failed"
 EVENT_EXPIRED = "checkout.session.expired"
 PAID_STATUSES = ("paid", "no_payment_required")
+# What the webhook answers for an event that moved no money.
+NOT_OURS = "not_ours"  # another integration's (or environment's) session: ignored
+RECORDED = "recorded"
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto"><h1>{title}</h1>
@@ -83,11 +89,37 @@ class StripeWebhook:
         self.tolerance_s = tolerance_s
         self.failed_starts: set[str] = set()
 
-    def apply(self, event: dict) -> PaidResult | None:
-        """Store the event and its effect in one transaction (runs in a worker thread)."""
+    def ours(self, session: dict) -> bool:
+        """Whether a Checkout Session is one this deployment opened: it carries our marker
+        (``payments.stripe_checkout.session_marker``, with ``STRIPE_ENVIRONMENT``), or — a
+        session opened before sessions were marked — the ledger holds its id on the order its
+        ``client_reference_id`` names. Anything else belongs to another integration (or another
+        environment) on the same Stripe account: it must be left alone, never refunded."""
+        if carries_marker(session, self.payments.settings.stripe_environment):
+            return True
+        order_id, session_id = session.get("client_reference_id"), session.get("id")
+        if not order_id or not session_id:
+            return False
+        order = self.payments.ledger.get_order(str(order_id))
+        return order is not None and order.stripe_session_id == session_id
+
+    def apply(self, event: dict) -> PaidResult | str:
+        """Store the event and its effect in one transaction (runs in a worker thread). Returns
+        the payment's result, or the outcome stored for an event that moved no money."""
         ledger = self.payments.ledger
         event_type = event["type"]
         obj = event["data"]["object"]
+        session_event = event_type.startswith("checkout.session.")
+        if session_event and not self.ours(obj):
+            log.info(
+                "Stripe %s %s: checkout session %s is not ours (no marker of environment %r); ignored",
+                event_type,
+                event["id"],
+                obj.get("id"),
+                self.payments.settings.stripe_environment,
+            )
+            ledger.record_event(Provider.STRIPE, event["id"], event_type, NOT_OURS)
+            return NOT_OURS
         paid = event_type == EVENT_ASYNC_SUCCEEDED or (
             event_type == EVENT_COMPLETED and obj["payment_status"] in PAID_STATUSES
         )
@@ -95,19 +127,17 @@ class StripeWebhook:
             try:
                 incoming = incoming_from_session(event["id"], event_type, obj)
             except ValueError:
-                ledger.record_event(Provider.STRIPE, event["id"], event_type, "not_ours")
-                return None
+                ledger.record_event(Provider.STRIPE, event["id"], event_type, NOT_OURS)
+                return NOT_OURS
             return ledger.record_payment(incoming)
-        order_id = None
-        if event_type.startswith("checkout.session."):
-            order_id = obj.get("client_reference_id")
+        order_id = obj.get("client_reference_id") if session_event else None
         outcome = {
             EVENT_COMPLETED: "awaiting_payment",
             EVENT_ASYNC_FAILED: "payment_failed",
             EVENT_EXPIRED: "checkout_expired",
         }.get(event_type, "ignored")
         ledger.record_event(Provider.STRIPE, event["id"], event_type, outcome, order_id)
-        return None
+        return RECORDED
 
     async def handle(self, request: web.Request) -> web.Response:
         payload = await request.read()
@@ -126,8 +156,8 @@ class StripeWebhook:
         except Exception:
             log.exception("could not store Stripe event %s; Stripe will retry", event.get("id"))
             return web.json_response({"error": "temporarily unavailable"}, status=500)
-        if result is None:
-            return web.json_response({"received": True, "outcome": "recorded"})
+        if isinstance(result, str):
+            return web.json_response({"received": True, "outcome": result})
         if result.granted and result.order is not None:
             if not await self.fulfilment.start(result.order, "stripe webhook"):
                 self.failed_starts.add(result.order.id)
