@@ -155,6 +155,9 @@ class FakeDiscord:
         self.upload_limit = DEFAULT_LIMIT  # per file, in every channel
         self.messages: dict[int, Message] = {}
         self.calls: list[tuple[str, str]] = []  # (method, path) of every REST request
+        # (method, path, JSON payload) of every REST request with a body (messages, edits,
+        # interaction answers): what the bot asked Discord to post, ``allowed_mentions`` included.
+        self.payloads: list[tuple[str, str, dict[str, Any]]] = []
         self.identified: list[dict[str, Any]] = []  # IDENTIFY payloads (intents, token)
         self.commands: dict[str, dict[str, Any]] = {}
         self.interactions: dict[str, Interaction] = {}  # by token
@@ -461,7 +464,10 @@ class FakeDiscord:
         return _json({"code": code, "message": message}, status=status)
 
     async def _body(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
-        """JSON, or discord.py's multipart: ``payload_json`` plus ``files[n]``."""
+        """JSON, or discord.py's multipart: ``payload_json`` plus ``files[n]`` (recorded in
+        :attr:`payloads`)."""
+        payload: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
         if request.content_type.startswith("multipart/"):
             form = await request.post()
             payload = json.loads(str(form.get("payload_json", "{}")))
@@ -470,10 +476,11 @@ class FakeDiscord:
                 for key, value in form.items()
                 if key.startswith("files[") and hasattr(value, "file")
             }
-            return payload, files
-        if request.can_read_body:
-            return await request.json(), {}
-        return {}, {}
+        elif request.can_read_body:
+            payload = await request.json()
+        if payload:
+            self.payloads.append((request.method, request.path, payload))
+        return payload, files
 
     def _too_big(self, files: dict[str, bytes]) -> bool:
         return any(len(body) > self.upload_limit for body in files.values())
