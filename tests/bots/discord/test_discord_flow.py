@@ -1,6 +1,6 @@
 """A song through the Discord bot, end to end: attachment or /separate → preview → Buy (a Stripe
 Checkout link bound to the person and the order) → the payments service's signed webhook →
-stems in the chat where the person asked → reactions and 👍/👎 stored with the model version."""
+stems in the person's DMs → reactions and 👍/👎 stored with the model version."""
 
 from __future__ import annotations
 
@@ -123,15 +123,16 @@ async def test_slash_command_in_a_server_is_private_and_two_people_at_once(
         assert bot.order_of(person).state is OrderState.CREATED
     assert len(stripe_stub.sessions) == 2
 
-    # Bob pays at once: his stems, unlike his preview, are posted in the channel he asked in
-    # (an ephemeral message would not outlast his next reload).
+    # Bob pays at once: his stems come to his DMs — not ephemeral (that would not outlast his
+    # next reload), and never in the channel for everyone.
     order = bot.order_of(bob)
     session = next(s for s in stripe_stub.sessions.values() if s["client_reference_id"] == order.id)
     assert await payments_service.checkout_completed(order.id, session["id"], order.price_cents) == 200
-    done = await fake.wait_for_text(CHANNEL_ID, "Here are your stems", timeout=120)
+    done = await fake.wait_for_text(bob.dm_channel, "Here are your stems", timeout=120)
     assert not done.ephemeral
-    stems = [m for m in fake.in_channel(CHANNEL_ID) if m.files and "preview" not in str(m.files)]
+    stems = [m for m in fake.in_channel(bob.dm_channel) if m.files]
     assert sorted(n for m in stems for n in m.files) == [
         "Other Song (instrumental).mp3", "Other Song (vocals).mp3",
     ]
-    assert not any(m.ephemeral for m in stems)
+    public = [m for m in fake.in_channel(CHANNEL_ID) if not m.ephemeral]
+    assert not [m for m in public if "Here are your stems" in m.content or "(vocals).mp3" in str(m.files)]
