@@ -1,5 +1,5 @@
-"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads and
-results pages (:mod:`payments.results_page`).
+"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads, results
+pages (:mod:`payments.results_page`) and buy links (:class:`BuyLinks`: one tap to Checkout).
 
 Run it with ``python -m payments.webhook``. Fulfilment is driven by Stripe's signed webhook only;
 the browser's redirect to ``/checkout/done`` shows a friendly page and changes nothing.
@@ -35,14 +35,14 @@ from aiohttp import web
 
 from engine.envconfig import load_or_exit
 from payments.downloads import DownloadLinks, StemLocator
-from payments.fulfilment import Fulfilment, ServiceHooks
+from payments.fulfilment import Fulfilment, PrepareBuy, ServiceHooks
 from payments.models import OrderState, Provider
 from payments.records import PaidResult
 from payments.refunds import Refunder
 from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
 from payments.settings import Settings
-from payments.stripe_checkout import carries_marker, incoming_from_session
+from payments.stripe_checkout import SongExpiring, carries_marker, incoming_from_session
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,57 @@ class Downloads:
         return web.FileResponse(located, headers={"Content-Disposition": disposition})
 
 
+class BuyLinks:
+    """GET /buy/{token}: the preview's own Buy button (Discord), one tap from chat to Checkout.
+
+    The token (:meth:`DownloadLinks.buy_url`) names one preview job; opening it orders that
+    song's full stems for the preview's owner — the order it already has, or a new one, with
+    their current format and karaoke choices (:data:`~payments.fulfilment.PrepareBuy`) — opens
+    (or, within the idempotency window, gets back) its Checkout Session, and answers 303 to it.
+    So no session exists for a preview nobody buys, and opening the link twice reuses the
+    order. Whoever opens it pays for the owner's order and the stems go to the owner: the link
+    grants nothing but the chance to pay."""
+
+    def __init__(self, payments: Payments, links: DownloadLinks, prepare: PrepareBuy) -> None:
+        if payments.stripe is None:
+            raise ValueError("buy links need STRIPE_API_KEY")
+        self.payments = payments
+        self.stripe = payments.stripe
+        self.links = links
+        self.prepare = prepare
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        job_id = self.links.verify_buy(request.match_info["token"])
+        if job_id is None:
+            return _page("Link expired", "This link is invalid or has expired.", 403)
+        gone = _page("Song expired", "This song is no longer stored. Send it to the bot again.", 410)
+        wanted = await asyncio.to_thread(self.prepare, job_id)
+        if wanted is None:
+            return gone
+        ledger = self.payments.ledger
+        user = await asyncio.to_thread(self.payments.users.get, wanted.platform, wanted.user_id)
+        if user is None or user.banned:
+            return _page("Not available", "This song can't be bought.", 403)
+        order = await asyncio.to_thread(
+            ledger.create_order,
+            user,
+            wanted.song_key,
+            wanted.job_id,
+            output_format=wanted.output_format,
+            karaoke=wanted.karaoke,
+        )
+        if order.state in (OrderState.PAID, OrderState.DELIVERED):
+            return _page("Already paid", "This song is paid for: the stems come to the chat.")
+        if not order.payable:
+            return _page("Not available", "This song can't be bought right now.", 409)
+        try:  # the session expires before the song can be deleted
+            link = await self.stripe.create_session(order, keep_s=wanted.keep_s)
+        except SongExpiring:
+            return gone
+        await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)
+        raise web.HTTPSeeOther(link.url)
+
+
 async def _health(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
@@ -230,9 +281,10 @@ def build_app(
     *,
     locate_stem: StemLocator | None = None,
     job_results: ResultSource | None = None,
+    prepare_buy: PrepareBuy | None = None,
 ) -> tuple[web.Application, StripeWebhook]:
     """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads and results pages
-    DOWNLOAD_SECRET."""
+    DOWNLOAD_SECRET, buy links DOWNLOAD_SECRET and STRIPE_API_KEY."""
     settings = payments.settings
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     if not settings.stripe_webhook_secret:
@@ -247,6 +299,9 @@ def build_app(
         app.router.add_get("/download/{order_id}/{name}", downloads.handle)
     if job_results is not None and settings.download_secret:
         ResultsPage(payments, DownloadLinks(settings), job_results).add_routes(app.router)
+    if prepare_buy is not None and settings.download_secret and payments.stripe is not None:
+        buy = BuyLinks(payments, DownloadLinks(settings), prepare_buy)
+        app.router.add_get("/buy/{token}", buy.handle)
     return app, webhook
 
 
@@ -285,7 +340,11 @@ async def serve(
         log.info("recovery done: %s", report)
         fulfilment = payments.fulfilment(hooks.on_paid)
         app, webhook = build_app(
-            payments, fulfilment, locate_stem=hooks.locate_stem, job_results=hooks.job_results
+            payments,
+            fulfilment,
+            locate_stem=hooks.locate_stem,
+            job_results=hooks.job_results,
+            prepare_buy=hooks.prepare_buy,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

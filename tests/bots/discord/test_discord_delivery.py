@@ -41,8 +41,7 @@ async def test_stems_over_the_limit_even_as_mp3_come_as_download_links(
 
     await fake.send(dave, media["song2"], in_guild=True)  # mentions the bot, in the server
     *_, waveform = await bot.preview(CHANNEL_ID)
-    buy = await fake.press(dave, waveform, waveform.button("vr:card:"))
-    await fake.answer_text(buy, "Pay by card here")
+    await bot.open_buy_link(waveform)
     (session,) = stripe_stub.sessions.values()
     order = bot.order_of(dave)
     assert order.output_format == "wav"

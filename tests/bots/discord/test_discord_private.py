@@ -15,7 +15,7 @@ import jobs
 import payments
 from bots.discord import chat as discord_chat
 from payments import IncomingPayment, OrderState, Provider
-from tests.bots.discord.conftest import DiscordHarness, PaymentsService
+from tests.bots.discord.conftest import DiscordHarness, PaymentsService, job_of
 from tests.bots.fake_discord import CHANNEL_ID, FakeDiscord, Message, Person
 from tests.support.stripe_stub import StripeStub
 
@@ -31,8 +31,7 @@ def public_after(fake: FakeDiscord, after: int) -> list[Message]:
 async def pay(
     bot: DiscordHarness, service: PaymentsService, stripe: StripeStub, who: Person, waveform: Message
 ) -> payments.Order:
-    tap = await bot.fake.press(who, waveform, waveform.button("vr:card:"))
-    await bot.fake.answer_text(tap, "Pay by card here")
+    await bot.open_buy_link(waveform)
     order = bot.order_of(who)
     session = next(s for s in stripe.sessions.values() if s["client_reference_id"] == order.id)
     assert await service.checkout_completed(order.id, session["id"], order.price_cents) == 200
@@ -82,7 +81,7 @@ async def test_a_song_sent_in_the_channel_gets_its_stems_and_clips_in_dms(
     carol = bot.person(9202, "carol")
     await fake.send(carol, media["song2"], in_guild=True)  # mentions the bot, in public
     *_, waveform = await bot.preview(CHANNEL_ID)  # the free preview: where she posted it
-    job_id = waveform.button("vr:card:").rpartition(":")[2]
+    job_id = job_of(waveform)
 
     tap = await fake.press(carol, waveform, f"vr:kp:kup:{job_id}")
     await fake.answer_text(tap, "Making the preview")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments import OrderState
-from tests.bots.discord.conftest import DiscordHarness, PaymentsService
+from tests.bots.discord.conftest import DiscordHarness, PaymentsService, job_of
 from tests.bots.fake_discord import CHANNEL_ID
 from tests.support.stripe_stub import StripeStub
 
@@ -30,9 +30,12 @@ async def test_buttons_survive_a_restart_and_stems_find_the_person(
     await bot.stop()
     await bot.start()  # a new client and frontend: the interaction is forgotten
 
-    tap = await fake.press(ivy, waveform, waveform.button("vr:card:"))
-    await fake.answer_text(tap, "Pay by card here")  # the old button still works
+    # A card button of an older version (before Buy was a link) still works after a restart.
+    old = fake.plant(CHANNEL_ID, f"vr:card:{job_of(waveform)}")
+    tap = await fake.press(ivy, old, old.custom_ids[0])
+    await fake.answer_text(tap, "Pay by card here")
     (session,) = stripe_stub.sessions.values()
+    assert await bot.open_buy_link(waveform) == session["url"]  # the Buy link: the same order
     order = bot.order_of(ivy)
     assert await payments_service.checkout_completed(order.id, session["id"], order.price_cents) == 200
 
@@ -40,5 +43,5 @@ async def test_buttons_survive_a_restart_and_stems_find_the_person(
     assert not done.ephemeral  # in ivy's DMs, never in the channel for everyone
     stems = [m for m in fake.in_channel(ivy.dm_channel) if m.files]
     assert len(stems) == 2 and not any(m.ephemeral for m in stems)
-    assert not [m for m in fake.in_channel(CHANNEL_ID) if m.id > waveform.id and not m.ephemeral]
+    assert not [m for m in fake.in_channel(CHANNEL_ID) if m.id > old.id and not m.ephemeral]
     await wait_until(lambda: bot.pay.ledger.get_order(order.id).state is OrderState.DELIVERED)
