@@ -207,6 +207,7 @@ def payment_history(frontend: Frontend) -> PaymentHistory | None:
     return frontend if isinstance(frontend, PaymentHistory) else None
 
 
+@runtime_checkable
 class PersonalChats(Protocol):
     """The optional capability of a :class:`Frontend` whose chats can be public (Discord: a
     server channel where someone asked): a job's messages find their chat knowing whose they
