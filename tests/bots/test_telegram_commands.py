@@ -22,7 +22,13 @@ async def test_status_shows_songs_in_line_and_forget_deletes_their_jobs_and_file
     api.send_media(user, media["song"], "audio", title="First Song")
     await api.wait_for_text(user.id, "Got it — separating the preview")
     api.send_media(user, media["song2"], "audio", title="Second Song")
-    await api.wait_for(lambda: len(bot.queue.active_jobs("telegram", user.id)) == 2, what="2 jobs")
+    # The song's title is stored just after its job is queued: wait for both, or /status may
+    # come in between and name the file (a race the loaded CI machine hit).
+    await api.wait_for(
+        lambda: [bot.services.state.tags(j.id) is not None
+                 for j in bot.queue.active_jobs("telegram", user.id)] == [True, True],
+        what="2 jobs with their titles",
+    )
     api.send_text(user, "/status")
     status = await api.wait_for_text(user.id, "Your songs in progress")
     assert "• First Song — preview: next in line" in status
