@@ -44,6 +44,15 @@ if [ ! -f "$MODEL_PATH" ]; then
     exit 1
 fi
 
+if { [ -n "${TELEGRAM_BOT_TOKEN:-}" ] || [ -n "${DISCORD_BOT_TOKEN:-}" ] ||
+     { [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; }; } &&
+   [ -z "${ABUSE_HMAC_SECRET:-}" ]; then
+    # The bots and the payments service refuse to start without it (docs/PAYMENTS.md): say so
+    # once here rather than let the supervisor restart them in a loop.
+    echo "error: ABUSE_HMAC_SECRET is not set; set a long random string (see .env.example)." >&2
+    exit 1
+fi
+
 # --- processes ---------------------------------------------------------------------------------
 pids=()
 cleanup() {  # newest first, so bots and workers still reach Redis while they shut down
