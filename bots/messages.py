@@ -475,6 +475,17 @@ REFUND_FAILED = (
 )
 RETRYING = "That took longer than it should — I'm trying again."
 
+# ------------------------------------------------------------------------------------ private delivery
+
+# Said in a server channel, for everyone, when a person's own message (stems, a clip, a refund
+# notice) can't reach their DMs: it names no song and carries no link.
+DMS_CLOSED = (
+    "I have something for you that only you should see, but your direct messages are closed. "
+    "Allow direct messages from this server (its Privacy Settings) and I'll try again in a few "
+    "minutes — or send me your songs in a direct message."
+)
+
+
 # ------------------------------------------------------------------------------------ feedback
 
 OPEN_IN_BROWSER_BUTTON = "🌐 Open in browser"

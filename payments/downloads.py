@@ -31,6 +31,11 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAGE_TOKEN_RE = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{1,12})\.([0-9a-f]{64})$")
 PAGE_PURPOSE = b"results-page\x00"
+# Buy links (``/buy/<token>``): ``<preview job id>.<expiry>.<HMAC, first 32 hex digits>``, short
+# enough for any button; a purpose of their own, so no other signature passes for one.
+BUY_PURPOSE = b"buy-link\x00"
+BUY_SIG_HEX = 32  # 128 bits
+BUY_TOKEN_RE = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{1,12})\.([0-9a-f]{32})$")
 
 # Where a stem of an order lives: a local file (served by us), a URL (e.g. a presigned S3 URL we
 # redirect to), or None if it is gone.
@@ -92,6 +97,33 @@ class DownloadLinks:
         if expires < (time.time() if now is None else now):
             return PageGrant(job_id, expires, expired=True)
         return PageGrant(job_id, expires)
+
+    # ------------------------------------------------------------------ buy links
+
+    def _sign_buy(self, job_id: str, expires: int) -> str:
+        message = BUY_PURPOSE + f"{job_id}\x00{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:BUY_SIG_HEX]
+
+    def buy_url(self, job_id: str, now: float | None = None) -> str:
+        """``PUBLIC_BASE_URL/buy/<token>``: opened, it orders the full stems of this preview
+        for the preview's owner and redirects to Stripe Checkout (:mod:`payments.buy_links`).
+        Valid ``DOWNLOAD_TTL_S``; the song's own lifetime is checked when it is opened."""
+        if not JOB_ID_RE.match(job_id):
+            raise ValueError(f"bad job id {job_id!r}")
+        expires = int((time.time() if now is None else now) + self.ttl_s)
+        return f"{self.base_url}/buy/{job_id}.{expires}.{self._sign_buy(job_id, expires)}"
+
+    def verify_buy(self, token: str, now: float | None = None) -> str | None:
+        """The preview job a buy token names, or None if it is forged, malformed or expired."""
+        match = BUY_TOKEN_RE.match(token)
+        if match is None:
+            return None
+        job_id, expires, sig = match.group(1), int(match.group(2)), match.group(3)
+        if not hmac.compare_digest(self._sign_buy(job_id, expires), sig):
+            return None
+        if expires < (time.time() if now is None else now):
+            return None
+        return job_id
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from jobs import (
@@ -22,7 +23,7 @@ from jobs import (
     JobStatus,
     NotDeliveredError,
 )
-from payments.fulfilment import FulfilmentImpossible, ServiceHooks
+from payments.fulfilment import BuyRequest, FulfilmentImpossible, PrepareBuy, ServiceHooks
 from payments.job_results import JobResults, StoredFile
 from payments.ledger import Ledger, OrderError
 from payments.records import Order
@@ -208,12 +209,60 @@ class JobsFulfilment:
         )
 
 
+# (platform, user id) → the person's chosen output format and karaoke version (compact form, or
+# None for stems only), as their bot saved them.
+Choices = Callable[[str, str], tuple[str | None, str | None]]
+
+
+def bot_choices(queue: JobQueue) -> Choices:
+    """The choices the bots keep in Redis (``bots.core.state``), read as their Buy button does:
+    the karaoke version only where karaoke is offered, and none for the original settings."""
+    from bots.core.state import BotState  # here, not at the top: the bots import this module
+
+    def read(platform: str, user_id: str) -> tuple[str | None, str | None]:
+        state = BotState(queue.connection, platform, queue.settings.record_ttl_s)
+        karaoke = state.karaoke(user_id) if queue.settings.karaoke_enabled else None
+        return state.output_format(user_id), (
+            None if karaoke is None or karaoke.is_identity else karaoke.to_string()
+        )
+
+    return read
+
+
+def prepare_buy(queue: JobQueue, choices: Choices) -> PrepareBuy:
+    """The buy-link hook: a finished preview's order request, after restarting its song's
+    retention clock (someone is about to pay; the session must expire before the song does)."""
+
+    def prepare(job_id: str) -> BuyRequest | None:
+        record = queue.get(job_id)
+        if record is None or record.kind is not JobKind.PREVIEW or record.status is not JobStatus.DONE:
+            return None
+        try:
+            keep_s = queue.keep_song(record.id)
+        except (JobNotFoundError, InputExpiredError):  # the song is gone already
+            return None
+        fmt, karaoke = choices(record.platform, record.user_id)
+        return BuyRequest(
+            platform=record.platform,
+            user_id=record.user_id,
+            song_key=record.content_hash,
+            job_id=record.id,
+            keep_s=keep_s,
+            output_format=fmt,
+            karaoke=karaoke,
+        )
+
+    return prepare
+
+
 def service_hooks(payments: Payments) -> ServiceHooks:
     """Hooks for ``payments.webhook.serve``, with a queue configured from the environment."""
-    bridge = JobsFulfilment(JobQueue.from_env(), payments.ledger)
+    queue = JobQueue.from_env()
+    bridge = JobsFulfilment(queue, payments.ledger)
     return ServiceHooks(
         on_paid=bridge.on_paid,
         locate_stem=bridge.locate_stem,
         job_results=bridge.job_results,
         give_up=bridge.give_up,
+        prepare_buy=prepare_buy(queue, bot_choices(queue)),
     )

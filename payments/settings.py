@@ -6,6 +6,7 @@ kept out of ``repr`` (and out of error messages) so that logging a ``Settings`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,21 @@ DEFAULT_WEBHOOK_PORT = 8080
 DEFAULT_DOWNLOAD_TTL_S = 7 * 24 * 3600
 # A paid order is retried this many times by recovery before it is refunded instead.
 DEFAULT_MAX_FULFIL_ATTEMPTS = 3
+# The deployment's name in its Checkout Sessions' metadata (``STRIPE_ENVIRONMENT``).
+DEFAULT_STRIPE_ENVIRONMENT = "production"
+STRIPE_ENVIRONMENT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 __all__ = ["Settings", "SettingsError"]
 
 
 def _currency(raw: str) -> str:
     return raw.lower()
+
+
+def _environment(raw: str) -> str:
+    if not STRIPE_ENVIRONMENT_RE.match(raw):
+        raise ValueError("must be 1..40 lowercase letters, digits, '-' or '_'")
+    return raw
 
 
 def _base_url(raw: str) -> str:
@@ -66,6 +76,12 @@ class Settings:
     stripe_api_key: str | None = env_field("STRIPE_API_KEY", default=None, secret=True)
     stripe_webhook_secret: str | None = env_field(
         "STRIPE_WEBHOOK_SECRET", default=None, secret=True
+    )
+    # This deployment's name, written with our app's marker into the metadata of every Checkout
+    # Session we open: a Stripe account shared with another integration (or with our staging)
+    # sends every endpoint all of its sessions, and the webhook takes only those so marked.
+    stripe_environment: str = env_field(
+        "STRIPE_ENVIRONMENT", _environment, default=DEFAULT_STRIPE_ENVIRONMENT
     )
     # Override for the Stripe API address (tests point it at a loopback stub).
     stripe_api_base: str | None = env_field("STRIPE_API_BASE", default=None)

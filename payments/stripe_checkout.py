@@ -1,7 +1,9 @@
 """Stripe Checkout through the official SDK: opening sessions and sending refunds.
 
 The session carries the order in ``client_reference_id`` and ``metadata`` so the webhook can bind
-the payment to the order without trusting anything the buyer's browser says. Creation uses an
+the payment to the order without trusting anything the buyer's browser says, and our marker
+(:func:`session_marker`: the app and ``STRIPE_ENVIRONMENT``) so the webhook tells our sessions
+from those of anyone else on a shared Stripe account. Creation uses an
 idempotency key derived from the order and a 12-hour window: a double-tapped "pay" button gets the
 same session back from Stripe instead of a second one; the next window opens a fresh session
 (and ``expires_at`` is set inside the window, so a reused key never returns an expired session).
@@ -35,6 +37,11 @@ MAX_NETWORK_RETRIES = 2
 PAYMENT_INTENT_PREFIX = "pi_"
 CHARGE_PREFIXES = ("ch_", "py_")
 SESSION_PREFIX = "cs_"
+# Our marker in a Checkout Session's metadata: the app, and the deployment's environment
+# (``STRIPE_ENVIRONMENT``). A shared Stripe account sends every endpoint all of its sessions.
+MARKER_APP_KEY = "app"
+MARKER_APP = "vocal-remover"
+MARKER_ENV_KEY = "env"
 
 
 class SongExpiring(ValueError):
@@ -54,6 +61,20 @@ def _get(obj: Any, key: str) -> Any:
         return obj[key]
     except (KeyError, TypeError):
         return None
+
+
+def session_marker(settings: Settings) -> dict[str, str]:
+    """The metadata that makes a Checkout Session ours: set on every session we open."""
+    return {MARKER_APP_KEY: MARKER_APP, MARKER_ENV_KEY: settings.stripe_environment}
+
+
+def carries_marker(session: Any, environment: str) -> bool:
+    """True iff the session was opened by this app in this environment (:func:`session_marker`).
+
+    ``client_reference_id`` alone proves nothing: any integration on the same Stripe account may
+    set one, and a session that is not ours must never be refunded as "an unknown order"."""
+    metadata = _get(session, "metadata") or {}
+    return _get(metadata, MARKER_APP_KEY) == MARKER_APP and _get(metadata, MARKER_ENV_KEY) == environment
 
 
 def incoming_from_session(event_id: str, event_type: str, session: Any) -> IncomingPayment:
@@ -127,8 +148,8 @@ class StripeCheckout:
                 }
             ],
             "client_reference_id": order.id,
-            "metadata": {"order_id": order.id, "kind": order.kind},
-            "payment_intent_data": {"metadata": {"order_id": order.id}},
+            "metadata": {**session_marker(self.settings), "order_id": order.id, "kind": order.kind},
+            "payment_intent_data": {"metadata": {**session_marker(self.settings), "order_id": order.id}},
             "success_url": f"{base}/checkout/done?order={order.id}",
             "cancel_url": f"{base}/checkout/cancelled?order={order.id}",
             "expires_at": window * window_s + lifetime,

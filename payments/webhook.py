@@ -1,5 +1,5 @@
-"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads and
-results pages (:mod:`payments.results_page`).
+"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads, results
+pages (:mod:`payments.results_page`) and buy links (:class:`BuyLinks`: one tap to Checkout).
 
 Run it with ``python -m payments.webhook``. Fulfilment is driven by Stripe's signed webhook only;
 the browser's redirect to ``/checkout/done`` shows a friendly page and changes nothing.
@@ -13,7 +13,10 @@ Webhook rules:
 * ``checkout.session.completed`` grants when ``payment_status`` is ``paid``; an asynchronous
   method (bank debit) grants on ``checkout.session.async_payment_succeeded``; events may arrive
   in any order - the ledger's uniqueness keys make the order irrelevant;
-* a database error answers 500, so Stripe retries later (the event was not stored).
+* a database error answers 500, so Stripe retries later (the event was not stored);
+* only our own Checkout Sessions count (:meth:`StripeWebhook.ours`: our marker and
+  ``STRIPE_ENVIRONMENT`` in the metadata): another integration's session on a shared Stripe
+  account is stored as ``not_ours``, logged, and never refunded.
 """
 
 from __future__ import annotations
@@ -32,13 +35,13 @@ from aiohttp import web
 
 from engine.envconfig import load_or_exit
 from payments.downloads import DownloadLinks, StemLocator
-from payments.fulfilment import Fulfilment, ServiceHooks
+from payments.fulfilment import Fulfilment, PrepareBuy, ServiceHooks
 from payments.models import OrderState, Provider
 from payments.records import PaidResult
 from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
 from payments.settings import Settings
-from payments.stripe_checkout import incoming_from_session
+from payments.stripe_checkout import SongExpiring, carries_marker, incoming_from_session
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,9 @@ EVENT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
 EVENT_ASYNC_FAILED = "checkout.session.async_payment_failed"
 EVENT_EXPIRED = "checkout.session.expired"
 PAID_STATUSES = ("paid", "no_payment_required")
+# What the webhook answers for an event that moved no money.
+NOT_OURS = "not_ours"  # another integration's (or environment's) session: ignored
+RECORDED = "recorded"
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto"><h1>{title}</h1>
@@ -82,11 +88,37 @@ class StripeWebhook:
         self.tolerance_s = tolerance_s
         self.failed_starts: set[str] = set()
 
-    def apply(self, event: dict) -> PaidResult | None:
-        """Store the event and its effect in one transaction (runs in a worker thread)."""
+    def ours(self, session: dict) -> bool:
+        """Whether a Checkout Session is one this deployment opened: it carries our marker
+        (``payments.stripe_checkout.session_marker``, with ``STRIPE_ENVIRONMENT``), or — a
+        session opened before sessions were marked — the ledger holds its id on the order its
+        ``client_reference_id`` names. Anything else belongs to another integration (or another
+        environment) on the same Stripe account: it must be left alone, never refunded."""
+        if carries_marker(session, self.payments.settings.stripe_environment):
+            return True
+        order_id, session_id = session.get("client_reference_id"), session.get("id")
+        if not order_id or not session_id:
+            return False
+        order = self.payments.ledger.get_order(str(order_id))
+        return order is not None and order.stripe_session_id == session_id
+
+    def apply(self, event: dict) -> PaidResult | str:
+        """Store the event and its effect in one transaction (runs in a worker thread). Returns
+        the payment's result, or the outcome stored for an event that moved no money."""
         ledger = self.payments.ledger
         event_type = event["type"]
         obj = event["data"]["object"]
+        session_event = event_type.startswith("checkout.session.")
+        if session_event and not self.ours(obj):
+            log.info(
+                "Stripe %s %s: checkout session %s is not ours (no marker of environment %r); ignored",
+                event_type,
+                event["id"],
+                obj.get("id"),
+                self.payments.settings.stripe_environment,
+            )
+            ledger.record_event(Provider.STRIPE, event["id"], event_type, NOT_OURS)
+            return NOT_OURS
         paid = event_type == EVENT_ASYNC_SUCCEEDED or (
             event_type == EVENT_COMPLETED and obj["payment_status"] in PAID_STATUSES
         )
@@ -94,19 +126,17 @@ class StripeWebhook:
             try:
                 incoming = incoming_from_session(event["id"], event_type, obj)
             except ValueError:
-                ledger.record_event(Provider.STRIPE, event["id"], event_type, "not_ours")
-                return None
+                ledger.record_event(Provider.STRIPE, event["id"], event_type, NOT_OURS)
+                return NOT_OURS
             return ledger.record_payment(incoming)
-        order_id = None
-        if event_type.startswith("checkout.session."):
-            order_id = obj.get("client_reference_id")
+        order_id = obj.get("client_reference_id") if session_event else None
         outcome = {
             EVENT_COMPLETED: "awaiting_payment",
             EVENT_ASYNC_FAILED: "payment_failed",
             EVENT_EXPIRED: "checkout_expired",
         }.get(event_type, "ignored")
         ledger.record_event(Provider.STRIPE, event["id"], event_type, outcome, order_id)
-        return None
+        return RECORDED
 
     async def handle(self, request: web.Request) -> web.Response:
         payload = await request.read()
@@ -125,8 +155,8 @@ class StripeWebhook:
         except Exception:
             log.exception("could not store Stripe event %s; Stripe will retry", event.get("id"))
             return web.json_response({"error": "temporarily unavailable"}, status=500)
-        if result is None:
-            return web.json_response({"received": True, "outcome": "recorded"})
+        if isinstance(result, str):
+            return web.json_response({"received": True, "outcome": result})
         if result.granted and result.order is not None:
             if not await self.fulfilment.start(result.order, "stripe webhook"):
                 self.failed_starts.add(result.order.id)
@@ -178,6 +208,57 @@ class Downloads:
         return web.FileResponse(located, headers={"Content-Disposition": disposition})
 
 
+class BuyLinks:
+    """GET /buy/{token}: the preview's own Buy button (Discord), one tap from chat to Checkout.
+
+    The token (:meth:`DownloadLinks.buy_url`) names one preview job; opening it orders that
+    song's full stems for the preview's owner — the order it already has, or a new one, with
+    their current format and karaoke choices (:data:`~payments.fulfilment.PrepareBuy`) — opens
+    (or, within the idempotency window, gets back) its Checkout Session, and answers 303 to it.
+    So no session exists for a preview nobody buys, and opening the link twice reuses the
+    order. Whoever opens it pays for the owner's order and the stems go to the owner: the link
+    grants nothing but the chance to pay."""
+
+    def __init__(self, payments: Payments, links: DownloadLinks, prepare: PrepareBuy) -> None:
+        if payments.stripe is None:
+            raise ValueError("buy links need STRIPE_API_KEY")
+        self.payments = payments
+        self.stripe = payments.stripe
+        self.links = links
+        self.prepare = prepare
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        job_id = self.links.verify_buy(request.match_info["token"])
+        if job_id is None:
+            return _page("Link expired", "This link is invalid or has expired.", 403)
+        gone = _page("Song expired", "This song is no longer stored. Send it to the bot again.", 410)
+        wanted = await asyncio.to_thread(self.prepare, job_id)
+        if wanted is None:
+            return gone
+        ledger = self.payments.ledger
+        user = await asyncio.to_thread(self.payments.users.get, wanted.platform, wanted.user_id)
+        if user is None or user.banned:
+            return _page("Not available", "This song can't be bought.", 403)
+        order = await asyncio.to_thread(
+            ledger.create_order,
+            user,
+            wanted.song_key,
+            wanted.job_id,
+            output_format=wanted.output_format,
+            karaoke=wanted.karaoke,
+        )
+        if order.state in (OrderState.PAID, OrderState.DELIVERED):
+            return _page("Already paid", "This song is paid for: the stems come to the chat.")
+        if not order.payable:
+            return _page("Not available", "This song can't be bought right now.", 409)
+        try:  # the session expires before the song can be deleted
+            link = await self.stripe.create_session(order, keep_s=wanted.keep_s)
+        except SongExpiring:
+            return gone
+        await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)
+        raise web.HTTPSeeOther(link.url)
+
+
 async def _health(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
@@ -199,9 +280,10 @@ def build_app(
     *,
     locate_stem: StemLocator | None = None,
     job_results: ResultSource | None = None,
+    prepare_buy: PrepareBuy | None = None,
 ) -> tuple[web.Application, StripeWebhook]:
     """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads and results pages
-    DOWNLOAD_SECRET."""
+    DOWNLOAD_SECRET, buy links DOWNLOAD_SECRET and STRIPE_API_KEY."""
     settings = payments.settings
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     if not settings.stripe_webhook_secret:
@@ -216,6 +298,9 @@ def build_app(
         app.router.add_get("/download/{order_id}/{name}", downloads.handle)
     if job_results is not None and settings.download_secret:
         ResultsPage(payments, DownloadLinks(settings), job_results).add_routes(app.router)
+    if prepare_buy is not None and settings.download_secret and payments.stripe is not None:
+        buy = BuyLinks(payments, DownloadLinks(settings), prepare_buy)
+        app.router.add_get("/buy/{token}", buy.handle)
     return app, webhook
 
 
@@ -260,7 +345,11 @@ async def serve(
         log.info("recovery done: %s", report)
         fulfilment = payments.fulfilment(hooks.on_paid)
         app, webhook = build_app(
-            payments, fulfilment, locate_stem=hooks.locate_stem, job_results=hooks.job_results
+            payments,
+            fulfilment,
+            locate_stem=hooks.locate_stem,
+            job_results=hooks.job_results,
+            prepare_buy=hooks.prepare_buy,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

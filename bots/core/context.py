@@ -135,6 +135,16 @@ class Context:
             return None
         return links.page_url(job_id)
 
+    def buy_link(self, job_id: str) -> str | None:
+        """The preview's one-tap Buy link (``/buy/<token>``, served by the payments service: it
+        opens the order's Checkout Session when tapped, so none is made for a preview nobody
+        buys), where the card link is the only way to pay (no in-chat invoices) and signed links
+        are set up (``DOWNLOAD_SECRET``); None: the Buy button answers with a card link."""
+        links = self.services.links
+        if links is None or supports_invoices(self.frontend) or not self.offers_card_link:
+            return None
+        return links.buy_url(job_id)
+
     def is_admin(self, person: Person) -> bool:
         return self.pay.settings.is_admin(person.platform, person.user_id)
 

@@ -41,6 +41,7 @@ from bots.core.ports import (
     Person,
     Reaction,
     Upload,
+    event_chat,
     payment_history,
     supports_invoices,
 )
@@ -144,8 +145,16 @@ class Flow:
         """Consume this platform's job events until ``stop`` is set."""
         await self.ctx.services.events.run(self.on_job_event, stop, self.on_event_given_up)
 
+    def _event_chat(self, event: JobEvent) -> Chat:
+        """Where an event is answered: the chat the song came from — except that what is the
+        person's own (a paid job's messages, a karaoke clip, a refund notice) goes to the person
+        alone where that chat is public (:class:`~bots.core.ports.PersonalChats`)."""
+        personal = event.kind in (JobKind.FULL, KARAOKE_KIND) or bool(event.order_id)
+        person = Person(event.platform, int(event.user_id))
+        return event_chat(self.frontend, int(event.chat_id), person, personal)
+
     async def on_job_event(self, event: JobEvent) -> None:
-        chat = self.frontend.chat(int(event.chat_id))
+        chat = self._event_chat(event)
         if event.kind == KARAOKE_KIND:  # a preview clip in a new key: not the preview's status
             await self.karaoke.on_event(chat, event)
             return
@@ -209,9 +218,7 @@ class Flow:
             if record is not None:
                 await asyncio.to_thread(self.ctx.services.queue.release, record.id)
         try:
-            await self.checkout.tell_refunded(
-                self.frontend.chat(int(event.chat_id)), event.order_id, told
-            )
+            await self.checkout.tell_refunded(self._event_chat(event), event.order_id, told)
         except Exception:  # the chat is what failed in the first place
             log.warning("could not tell chat %s about the refund of %s", event.chat_id,
                         event.order_id, exc_info=True)

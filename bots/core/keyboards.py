@@ -73,16 +73,18 @@ def preview(
     current: str,
     page_url: str | None = None,
     karaoke_tools: bool = False,
+    buy_url: str | None = None,
 ) -> Keyboard:
     """Buy in the chat (an invoice), pay by card (a Checkout link), the stems' format, the
     karaoke steps (``karaoke_tools``) and the preview's results page: at most five rows, as
-    Discord allows."""
+    Discord allows. ``buy_url`` (the preview's signed buy link, :meth:`Context.buy_link`) makes
+    the card button that link itself: one tap to Checkout."""
     rows: list[list[Button]] = []
     if in_chat:
         rows.append([Button(messages.buy_button(price), BUY, job_id)])
     if card:  # beside an invoice button it is the other way to pay; alone it is *the* buy button
         label = messages.PAY_BY_CARD_BUTTON if in_chat else messages.buy_by_card_button(price)
-        rows.append([Button(label, CARD, job_id)])
+        rows.append([Button(label, url=buy_url) if buy_url else Button(label, CARD, job_id)])
     rows.append(formats(current))
     if karaoke_tools:
         rows.append(karaoke_preview(job_id))

@@ -207,6 +207,25 @@ def payment_history(frontend: Frontend) -> PaymentHistory | None:
     return frontend if isinstance(frontend, PaymentHistory) else None
 
 
+@runtime_checkable
+class PersonalChats(Protocol):
+    """The optional capability of a :class:`Frontend` whose chats can be public (Discord: a
+    server channel where someone asked): a job's messages find their chat knowing whose they
+    are. ``personal`` ones — the paid stems and their links, karaoke clips, refund notices — go
+    to the person alone (Discord: ephemeral while the interaction lives, then their DMs), never
+    to everyone in the channel. A frontend whose chats are all private (Telegram) has no need of
+    it: :func:`event_chat` then uses :meth:`Frontend.chat`."""
+
+    def chat_for(self, chat_id: int, person: Person, personal: bool) -> Chat: ...
+
+
+def event_chat(frontend: Frontend, chat_id: int, person: Person, personal: bool) -> Chat:
+    """The chat a job event of ``person``'s, asked for in ``chat_id``, is answered in."""
+    if isinstance(frontend, PersonalChats):
+        return frontend.chat_for(chat_id, person, personal)
+    return frontend.chat(chat_id)
+
+
 def supports_invoices(frontend: Frontend) -> bool:
     return isinstance(frontend, InChatPayments)
 

@@ -124,6 +124,7 @@ class Songs:
             current=await ctx.output_format(record.user_id),
             page_url=ctx.results_page(record.id),
             karaoke_tools=ctx.karaoke_enabled,
+            buy_url=ctx.buy_link(record.id),
         )
         caption = messages.preview_caption(
             record.preview_start_s or 0.0,

@@ -62,7 +62,15 @@ class DiscordBot(discord.Client):
 
     def __init__(self, config: DiscordConfig, services: Services) -> None:
         discord.http.Route.BASE = config.api_base_url
-        super().__init__(intents=intents(), max_messages=None, chunk_guilds_at_startup=False)
+        # No message of ours may ping anyone: texts repeat file names and titles people chose
+        # (``@everyone.mp3``, ``<@&role>.mp3``). Set on the client, it goes with every send and
+        # edit (channel messages and interaction follow-ups alike).
+        super().__init__(
+            intents=intents(),
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
         self.config = config
         self.frontend = DiscordFrontend(self, config)
         self.flow = Flow(self.frontend, services, config.spool_dir)

@@ -13,8 +13,21 @@ A song sent with ``/separate`` in a server channel is answered privately too: it
 *private route* (:func:`private_chat_id`) naming the channel and the interaction, so its job
 events — progress and the preview, which ends with the waveform image — go to the interaction's
 ephemeral follow-ups. The route closes with that image, or when Discord stops taking follow-ups
-(:data:`INTERACTION_TTL_S`), or at a restart (it lives in memory only); everything later (the
-paid stems, which must outlast an ephemeral message) goes to the channel where the person asked.
+(:data:`INTERACTION_TTL_S`), or at a restart (it lives in memory only).
+
+What is a person's own never goes to a server channel for everyone
+(:meth:`DiscordFrontend.chat_for`): everything of a private route once its interaction is gone,
+and — for a song sent in a channel by mention too — the paid stems and their download links
+(which work for whoever holds them), karaoke clips and refund notices go to the person's DMs
+(:class:`DirectChat`; paid stems must outlast an ephemeral message anyway). Where their DMs are
+closed (Discord's 403, 50007), the channel gets a short note for them that names no song and
+carries no link (:data:`bots.messages.DMS_CLOSED`, at most once per
+:data:`DMS_CLOSED_NOTE_QUIET_S`), and the send fails with :class:`DirectMessagesClosed`, so the
+job event is tried again (``jobs.events``: a claim period apart) and reaches them once they open
+their DMs; a paid result that never can is refunded like any undeliverable one.
+
+No message can ping anyone: the client sends everything with ``AllowedMentions.none()``
+(``bots.discord.app``); only the closed-DMs note names, and so notifies, the person it is for.
 
 A chat's upload limit comes from Discord, never a constant: the interaction's
 ``attachment_size_limit`` (remembered per channel, since a later job event has no interaction),
@@ -26,15 +39,19 @@ can only lower it. Discord has no in-chat invoices, so the frontend does not imp
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import discord
 
-from bots.core.ports import Keyboard, MessageGone, MessageRef, UploadTooLarge
+from bots import messages
+from bots.core.ports import Chat, Keyboard, MessageGone, MessageRef, Person, UploadTooLarge
 from bots.discord import components
 from bots.discord.config import DEFAULT_UPLOAD_LIMIT, DiscordConfig
+
+log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 MAX_CONTENT_CHARS = 2000
@@ -48,6 +65,21 @@ MAX_PRIVATE_ROUTES = 10_000
 # A private route's chat id: the interaction id above the channel id (snowflakes fit in 64 bits).
 ROUTE_SHIFT = 64
 CHANNEL_MASK = (1 << ROUTE_SHIFT) - 1
+# Discord's "Cannot send messages to this user": the person's DMs are closed to the bot.
+CANNOT_DM = 50007
+# A failed DM is tried again with its job event (a minute apart, a few times): the channel hears
+# about one person's closed DMs at most once in this long.
+DMS_CLOSED_NOTE_QUIET_S = 3600.0
+MAX_REMEMBERED_NOTES = 10_000
+
+
+class DirectMessagesClosed(Exception):
+    """The person's DMs refuse the bot: what was for them alone was not sent (and not posted
+    anywhere else); the job event is tried again later."""
+
+
+def is_private_route(chat_id: int) -> bool:
+    return chat_id >> ROUTE_SHIFT != 0
 
 
 def private_chat_id(channel_id: int, interaction_id: int) -> int:
@@ -91,15 +123,52 @@ class DiscordFrontend:
         self.config = config
         self._limits: dict[int, int] = {}
         self._private: dict[int, tuple[discord.Interaction, float]] = {}
+        self._noted: dict[tuple[int, int], float] = {}  # (person, channel) → when told of DMs
 
     def chat(self, chat_id: int) -> ChannelChat | InteractionChat:
         """A private route's interaction while Discord still takes its follow-ups, else the
-        channel."""
+        channel (job events use :meth:`chat_for`, which knows whose they are)."""
+        return self._live_route(chat_id) or ChannelChat(self, channel_of(chat_id))
+
+    def chat_for(self, chat_id: int, person: Person, personal: bool) -> Chat:
+        """Where a job event of ``person``'s goes (:class:`~bots.core.ports.PersonalChats`): a
+        private route's interaction while it lives; then — and for anything ``personal`` asked
+        for in a server channel — the person's DMs; else the chat itself. A DM asked in a DM
+        stays there (:class:`DirectChat` finds the same channel)."""
+        live = self._live_route(chat_id)
+        if live is not None:
+            return live
+        if is_private_route(chat_id) or personal:
+            return DirectChat(self, person.user_id, origin=channel_of(chat_id))
+        return ChannelChat(self, chat_id)
+
+    def _live_route(self, chat_id: int) -> InteractionChat | None:
         route = self._private.get(chat_id)
         if route is not None and route[1] > time.monotonic():
             return InteractionChat(self, route[0], chat_id=chat_id)
         self._private.pop(chat_id, None)
-        return ChannelChat(self, channel_of(chat_id))
+        return None
+
+    async def note_dms_closed(self, user_id: int, channel_id: int) -> None:
+        """Tell the person, in the channel where they asked, that their DMs are closed: a note
+        that names no song and links nothing (everyone there reads it), at most once per
+        :data:`DMS_CLOSED_NOTE_QUIET_S`; the one message that mentions someone — them."""
+        now = time.monotonic()
+        key = (user_id, channel_id)
+        if now - self._noted.get(key, -DMS_CLOSED_NOTE_QUIET_S) < DMS_CLOSED_NOTE_QUIET_S:
+            return
+        if len(self._noted) >= MAX_REMEMBERED_NOTES:
+            self._noted.pop(next(iter(self._noted)))
+        self._noted[key] = now
+        channel = self.client.get_partial_messageable(channel_id)
+        try:
+            await channel.send(
+                content=f"<@{user_id}> {messages.DMS_CLOSED}",
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
+            )
+        except discord.HTTPException:  # the channel refuses us too: nowhere left to say it
+            log.warning("could not tell user %s in channel %s that their DMs are closed",
+                        user_id, channel_id, exc_info=True)
 
     def open_private(self, chat_id: int, interaction: discord.Interaction) -> None:
         now = time.monotonic()
@@ -187,6 +256,70 @@ class ChannelChat(_FileSends):
         )
 
 
+class DirectChat(_FileSends):
+    """The person's DMs, for what is theirs alone; ``origin`` is the channel where they asked
+    (told when their DMs are closed, see :meth:`DiscordFrontend.note_dms_closed`). The DM
+    channel is opened on first use (discord.py keeps it for the next)."""
+
+    def __init__(self, frontend: DiscordFrontend, user_id: int, origin: int) -> None:
+        self._frontend = frontend
+        self._user_id = user_id
+        self._origin = origin
+        self._dm: discord.DMChannel | None = None
+
+    @property
+    def chat_id(self) -> int:
+        return self._dm.id if self._dm is not None else self._origin
+
+    async def _channel(self) -> discord.DMChannel:
+        if self._dm is None:
+            self._dm = await self._frontend.client.create_dm(discord.Object(self._user_id))
+        return self._dm
+
+    async def upload_limit(self) -> int:
+        return self._frontend.upload_limit((await self._channel()).id)
+
+    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+        dm = await self._channel()
+        try:
+            with _too_large_as_core_error():
+                message = await dm.send(content=content, **kwargs)  # type: ignore[arg-type]
+        except discord.Forbidden as err:
+            if err.code != CANNOT_DM:
+                raise
+            if self._origin and self._origin != dm.id:
+                await self._frontend.note_dms_closed(self._user_id, self._origin)
+            raise DirectMessagesClosed(f"user {self._user_id} does not take DMs") from err
+        return MessageRef(chat_id=dm.id, message_id=message.id)
+
+    async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
+        view = components.view(buttons)
+        return await self._send(_content(text), **({"view": view} if view else {}))
+
+    async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
+        """Only the DM's own messages: a status message in the channel (public, or an
+        ephemeral one long gone) is left as it is and the text sent here instead."""
+        dm = await self._channel()
+        if ref.chat_id != dm.id:
+            raise MessageGone(f"message {ref.message_id} is not in the DM")
+        try:
+            await dm.get_partial_message(ref.message_id).edit(
+                content=_content(text), view=components.view(buttons)
+            )
+        except discord.NotFound as err:
+            raise MessageGone(str(err)) from err
+
+    async def send_image(
+        self, path: Path, *, caption: str, buttons: Keyboard | None = None
+    ) -> MessageRef:
+        view = components.view(buttons)
+        return await self._send(
+            _content(caption),
+            file=discord.File(path, filename=path.name),
+            **({"view": view} if view else {}),
+        )
+
+
 class InteractionChat(_FileSends):
     """The replies to one interaction, as follow-ups (ephemeral in a server channel).
 
@@ -260,7 +393,8 @@ class InteractionChat(_FileSends):
         self, path: Path, *, caption: str, buttons: Keyboard | None = None
     ) -> MessageRef:
         """The preview's last message (the waveform with its buttons): a private route ends
-        here, so what comes later is posted in the channel."""
+        here, so what comes later goes to the person's DMs (an ephemeral message would not
+        outlast their next reload)."""
         view = components.view(buttons)
         ref = await self._send(
             _content(caption),

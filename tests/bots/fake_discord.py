@@ -2,15 +2,17 @@
 
 REST (the paths discord.py calls under ``Route.BASE``): ``/users/@me``,
 ``/oauth2/applications/@me``, ``/gateway/bot`` (which names this server's websocket), command
-sync, channel messages (JSON or multipart with files), interaction callbacks and their webhook
-follow-ups (``wait=true``, editing and deleting ``@original``), attachment downloads. The gateway
-(``/gateway``, JSON text frames): HELLO, heartbeats acknowledged, IDENTIFY → READY (the bot user,
-one unavailable guild, the application) then GUILD_CREATE; everything a test does as a person is
-dispatched from there: MESSAGE_CREATE, INTERACTION_CREATE (slash commands with a resolved
-attachment, button taps), MESSAGE_REACTION_ADD/REMOVE.
+sync, DM channel creation, channel messages (JSON or multipart with files), interaction
+callbacks and their webhook follow-ups (``wait=true``, editing and deleting ``@original``),
+attachment downloads. The gateway (``/gateway``, JSON text frames): HELLO, heartbeats
+acknowledged, IDENTIFY → READY (the bot user, one unavailable guild, the application) then
+GUILD_CREATE; everything a test does as a person is dispatched from there: MESSAGE_CREATE,
+INTERACTION_CREATE (slash commands with a resolved attachment, button taps),
+MESSAGE_REACTION_ADD/REMOVE.
 
 It keeps the rules the bot must live with: a file over the channel's upload limit is refused
-with Discord's 413 (40005); an ephemeral message can't be edited through the channel (10008); the
+with Discord's 413 (40005); a DM to someone whose DMs are closed (:attr:`FakeDiscord.closed_dms`)
+with 403 (50007); an ephemeral message can't be edited through the channel (10008); the
 first follow-up after a deferred "thinking…" answer replaces it, inheriting its ephemerality;
 every interaction payload carries ``attachment_size_limit``.
 """
@@ -155,10 +157,17 @@ class FakeDiscord:
         self.upload_limit = DEFAULT_LIMIT  # per file, in every channel
         self.messages: dict[int, Message] = {}
         self.calls: list[tuple[str, str]] = []  # (method, path) of every REST request
+        # (method, path, JSON payload) of every REST request with a body (messages, edits,
+        # interaction answers): what the bot asked Discord to post, ``allowed_mentions`` included.
+        self.payloads: list[tuple[str, str, dict[str, Any]]] = []
         self.identified: list[dict[str, Any]] = []  # IDENTIFY payloads (intents, token)
         self.commands: dict[str, dict[str, Any]] = {}
         self.interactions: dict[str, Interaction] = {}  # by token
         self.refused_uploads = 0
+        # People whose DMs refuse the bot (privacy settings): a message to their DM channel is
+        # answered 403, 50007 "Cannot send messages to this user", as Discord does.
+        self.closed_dms: set[int] = set()
+        self.dms_opened: list[int] = []  # recipients of POST /users/@me/channels, in order
         self._ids = itertools.count(900_000_000_000_000_000)
         self._seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -461,7 +470,10 @@ class FakeDiscord:
         return _json({"code": code, "message": message}, status=status)
 
     async def _body(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
-        """JSON, or discord.py's multipart: ``payload_json`` plus ``files[n]``."""
+        """JSON, or discord.py's multipart: ``payload_json`` plus ``files[n]`` (recorded in
+        :attr:`payloads`)."""
+        payload: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
         if request.content_type.startswith("multipart/"):
             form = await request.post()
             payload = json.loads(str(form.get("payload_json", "{}")))
@@ -470,10 +482,11 @@ class FakeDiscord:
                 for key, value in form.items()
                 if key.startswith("files[") and hasattr(value, "file")
             }
-            return payload, files
-        if request.can_read_body:
-            return await request.json(), {}
-        return {}, {}
+        elif request.can_read_body:
+            payload = await request.json()
+        if payload:
+            self.payloads.append((request.method, request.path, payload))
+        return payload, files
 
     def _too_big(self, files: dict[str, bytes]) -> bool:
         return any(len(body) > self.upload_limit for body in files.values())
@@ -543,6 +556,8 @@ class FakeDiscord:
             channel_id = int(parts[1])
             payload, files = await self._body(request)
             if method == "POST" and len(parts) == 3:
+                if channel_id in {Person(u).dm_channel for u in self.closed_dms}:
+                    return self._error(403, 50007, "Cannot send messages to this user")
                 if self._too_big(files):
                     self.refused_uploads += 1
                     return self._error(413, 40005, "Request entity too large")
@@ -559,6 +574,7 @@ class FakeDiscord:
             return await self._webhook(request, parts[2], parts[3:])
         if parts[:2] == ["users", "@me"] and parts[2:] == ["channels"]:
             recipient = int((await request.json())["recipient_id"])
+            self.dms_opened.append(recipient)
             return _json(
                 {"id": str(recipient + 1), "type": 1, "recipients": [Person(recipient).as_dict()]}
             )

@@ -105,6 +105,11 @@ def user(pay: Payments) -> User:
 # ----- signed Stripe events -------------------------------------------------------------------
 
 
+# What our own Checkout Sessions carry in their metadata (``payments.stripe_checkout``): the
+# app and the deployment's environment (the tests' settings keep the default).
+OUR_MARKER = {"app": "vocal-remover", "env": "production"}
+
+
 def session_object(order_id: str, **overrides: Any) -> dict:
     """A Checkout Session as Stripe puts it in ``event.data.object`` after payment."""
     obj = {
@@ -116,7 +121,7 @@ def session_object(order_id: str, **overrides: Any) -> dict:
         "currency": "usd",
         "customer_details": {"email": None, "name": None},
         "livemode": False,
-        "metadata": {"order_id": order_id, "kind": "full_stems"},
+        "metadata": {**OUR_MARKER, "order_id": order_id, "kind": "full_stems"},
         "mode": "payment",
         "payment_intent": f"pi_{uuid.uuid4().hex[:24]}",
         "payment_status": "paid",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -61,6 +62,11 @@ async def test_session_binds_order_and_is_idempotent(
     assert form["client_reference_id"] == order.id
     assert form["metadata[order_id]"] == order.id
     assert form["payment_intent_data[metadata][order_id]"] == order.id
+    # Our marker: the webhook takes only sessions of this app in this environment.
+    assert (form["metadata[app]"], form["metadata[env]"]) == ("vocal-remover", "production")
+    staging = StripeCheckout(replace(checkout.settings, stripe_environment="staging"))
+    params, _ = staging.session_params(order)
+    assert params["metadata"]["env"] == params["payment_intent_data"]["metadata"]["env"] == "staging"
     assert form["mode"] == "payment"
     assert form["line_items[0][price_data][unit_amount]"] == "199"
     assert form["line_items[0][price_data][currency]"] == "usd"
@@ -163,3 +169,10 @@ def test_telegram_provider_token_needs_the_stripe_key(sqlite_url: str) -> None:
 def test_missing_key_is_a_startup_error(sqlite_url: str) -> None:
     with pytest.raises(SettingsError):
         StripeCheckout(Settings(database_url=sqlite_url))
+
+
+def test_the_environment_name_is_a_checked_setting() -> None:
+    assert Settings.from_env({}).stripe_environment == "production"
+    assert Settings.from_env({"STRIPE_ENVIRONMENT": "staging-2"}).stripe_environment == "staging-2"
+    with pytest.raises(SettingsError, match="STRIPE_ENVIRONMENT"):
+        Settings.from_env({"STRIPE_ENVIRONMENT": "Prod Env"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -27,11 +28,11 @@ from payments import (
     StripeCheckout,
     User,
 )
-from payments.models import EntitlementRow, LedgerEntryRow, ProviderEventRow
+from payments.models import EntitlementRow, LedgerEntryRow, PaymentRow, ProviderEventRow
 from payments.webhook import STRIPE_WEBHOOK_PATH, StripeWebhook, build_app
 from tests.support.stripe_stub import StripeStub
 
-from .conftest import STRIPE_KEY, session_object, sign, stripe_event
+from .conftest import OUR_MARKER, STRIPE_KEY, session_object, sign, stripe_event
 from .test_store import count
 
 
@@ -205,9 +206,12 @@ async def test_wrong_amount_is_refunded_not_granted(
 async def test_foreign_and_unhandled_events_are_stored_and_ignored(service: Service, order: Order) -> None:
     foreign = session_object(order.id, client_reference_id=None, metadata={})
     other = stripe_event("customer.created", {"id": "cus_1", "object": "customer"})
-    for payload in (stripe_event("checkout.session.completed", foreign), other):
+    for payload, outcome in (
+        (stripe_event("checkout.session.completed", foreign), "not_ours"),
+        (other, "recorded"),
+    ):
         status, body = await service.post(payload)
-        assert (status, body["outcome"]) == (200, "recorded")
+        assert (status, body["outcome"]) == (200, outcome)
     assert count(service.pay, ProviderEventRow) == 2
     assert grants(service.pay) == 0
 
@@ -305,3 +309,47 @@ async def test_payment_for_no_order_is_refunded_once_and_shown_to_admins(
     figures = service.pay.stats()
     assert (figures.unmatched_refunded, figures.unmatched_open) == (1, 0)
     assert grants(service.pay) == 0 and service.started == []
+
+
+@pytest.mark.parametrize("foreign", ["no_metadata", "their_order_metadata", "other_environment"])
+async def test_another_integrations_session_on_a_shared_account_is_ignored_not_refunded(
+    service: Service, stripe_stub: StripeStub, caplog: pytest.LogCaptureFixture, foreign: str
+) -> None:
+    """A Stripe account shared with another integration (or with our own staging deployment):
+    Stripe sends every endpoint every paid session of the account. Only sessions carrying our
+    marker (our app and this deployment's environment) are ours; another one — here a €49
+    session with its own ``client_reference_id`` — is logged and left alone: no refund, no
+    payment row, no ledger entry."""
+    theirs = "their-order-4711"
+    metadata = {
+        "no_metadata": {},
+        "their_order_metadata": {"order_id": theirs},
+        "other_environment": {**OUR_MARKER, "env": "staging", "order_id": theirs},
+    }[foreign]
+    session = session_object(
+        theirs, amount_total=4900, amount_subtotal=4900, currency="eur", metadata=metadata
+    )
+    for event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        with caplog.at_level(logging.INFO, logger="payments.webhook"):
+            status, body = await service.post(stripe_event(event_type, session))
+        assert (status, body["outcome"]) == (200, "not_ours")
+    assert session["id"] in caplog.text and "not ours" in caplog.text
+    assert stripe_stub.calls("/v1/refunds") == []
+    assert service.pay.ledger.unmatched_payments() == []
+    assert count(service.pay, PaymentRow) == 0 and count(service.pay, LedgerEntryRow) == 0
+    assert count(service.pay, ProviderEventRow) == 2  # stored, so a replay is a replay
+    assert grants(service.pay) == 0 and service.started == []
+
+
+async def test_a_session_opened_before_the_marker_is_still_ours(service: Service, order: Order) -> None:
+    """A session opened by the previous version (no marker) that is paid after the upgrade: the
+    ledger holds its id on the order it names, so it is ours and grants."""
+    session = session_object(order.id, metadata={"order_id": order.id})
+    service.pay.ledger.attach_checkout_session(order.id, session["id"])
+    status, body = await service.post(stripe_event("checkout.session.completed", session))
+    assert (status, body["outcome"]) == (200, "granted")
+    assert service.started == [order.id]
+    # The same unmarked session naming an order that never opened it is not ours.
+    other = session_object(order.id, metadata={"order_id": order.id})
+    status, body = await service.post(stripe_event("checkout.session.completed", other))
+    assert (status, body["outcome"]) == (200, "not_ours")

@@ -27,7 +27,7 @@ from bots.core.services import Services
 from bots.discord.app import DiscordBot, serve
 from bots.discord.config import DiscordConfig
 from payments.fulfilment import ServiceHooks
-from payments.jobs_bridge import JobsFulfilment
+from payments.jobs_bridge import JobsFulfilment, bot_choices, prepare_buy
 from payments.webhook import STRIPE_WEBHOOK_PATH
 from payments.webhook import serve as serve_payments
 from tests.bots.fake_discord import FakeDiscord, Message, Person
@@ -88,6 +88,7 @@ class PaymentsService:
                 locate_stem=bridge.locate_stem,
                 job_results=bridge.job_results,
                 give_up=bridge.give_up,
+                prepare_buy=prepare_buy(self.queue, bot_choices(self.queue)),
             )
 
         self._task = asyncio.create_task(
@@ -187,11 +188,26 @@ class DiscordHarness:
 
         return await self.fake.wait_for(found, timeout, f"a preview in {channel_id}")
 
+    async def open_buy_link(self, waveform: Message) -> str:
+        """Tap the preview's Buy button — a link — as a browser would: the Checkout URL the
+        payments service redirects to (303)."""
+        (url,) = [u for u in waveform.urls if "/buy/" in u]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url, allow_redirects=False) as response:
+                assert response.status == 303, (response.status, await response.text())
+                return response.headers["Location"]
+
     def order_of(self, person: Person) -> payments.Order:
         user = self.pay.users.get("discord", person.id)
         assert user is not None
         (order,) = self.pay.ledger.user_orders(user.id)
         return order
+
+
+def job_of(waveform: Message) -> str:
+    """The preview job a waveform message is about (its buy link names it)."""
+    (url,) = [u for u in waveform.urls if "/buy/" in u]
+    return url.rsplit("/", 1)[1].split(".")[0]
 
 
 @pytest.fixture

@@ -41,19 +41,20 @@ async def test_stems_over_the_limit_even_as_mp3_come_as_download_links(
 
     await fake.send(dave, media["song2"], in_guild=True)  # mentions the bot, in the server
     *_, waveform = await bot.preview(CHANNEL_ID)
-    buy = await fake.press(dave, waveform, waveform.button("vr:card:"))
-    await fake.answer_text(buy, "Pay by card here")
+    await bot.open_buy_link(waveform)
     (session,) = stripe_stub.sessions.values()
     order = bot.order_of(dave)
     assert order.output_format == "wav"
     assert await payments_service.checkout_completed(order.id, session["id"], order.price_cents) == 200
 
-    told = await fake.wait_for_text(CHANNEL_ID, "download links", timeout=120)
+    # The links work for whoever holds them: they go to dave's DMs, not to the channel.
+    told = await fake.wait_for_text(dave.dm_channel, "download links", timeout=120)
     assert "bigger than the 40 KB files I can send here, even as MP3" in told.content
     assert [u.split("?")[0].rsplit("/", 1)[1] for u in told.urls] == ["vocals", "instrumental"]
-    assert not [m for m in fake.in_channel(CHANNEL_ID) if m.files and m.id > waveform.id]
+    assert not [m for m in fake.in_channel(dave.dm_channel) if m.files]
+    assert not [m for m in fake.in_channel(CHANNEL_ID) if m.id > waveform.id and not m.ephemeral]
     assert fake.refused_uploads == 0  # nothing was even tried over the limit
-    await fake.wait_for_text(CHANNEL_ID, "Here are your stems (WAV)")
+    await fake.wait_for_text(dave.dm_channel, "Here are your stems (WAV)")
     await wait_until(lambda: bot.pay.ledger.get_order(order.id).state is OrderState.DELIVERED)
     assert not stripe_stub.calls("/v1/refunds")
 

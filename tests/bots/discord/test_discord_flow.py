@@ -1,6 +1,6 @@
 """A song through the Discord bot, end to end: attachment or /separate → preview → Buy (a Stripe
 Checkout link bound to the person and the order) → the payments service's signed webhook →
-stems in the chat where the person asked → reactions and 👍/👎 stored with the model version."""
+stems in the person's DMs → reactions and 👍/👎 stored with the model version."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from payments import OrderState
 from payments.models import FeedbackRow
-from tests.bots.discord.conftest import DiscordHarness, PaymentsService
+from tests.bots.discord.conftest import DiscordHarness, PaymentsService, job_of
 from tests.bots.fake_discord import CHANNEL_ID, Message
 from tests.support.stripe_stub import StripeStub
 
@@ -40,19 +40,18 @@ async def test_dm_song_preview_buy_by_link_webhook_stems_and_ratings(
     instrumental, vocals, waveform = await bot.preview(dm)
     assert "instrumental preview" in instrumental.content and "vocals preview" in vocals.content
     assert "Preview: 3 s" in waveform.content and "Full stems: 1.99 USD." in waveform.content
-    job_id = waveform.button("vr:card:").rpartition(":")[2]
+    job_id = job_of(waveform)
     assert {"vr:fmt:wav", "vr:fmt:flac", "vr:fmt:mp3"} <= set(waveform.custom_ids)
     assert not [c for c in waveform.custom_ids if c.startswith("vr:buy:")]  # no Stars here
     (buy_label,) = [b["label"] for r in waveform.components for b in r["components"]
-                    if b.get("custom_id", "").startswith("vr:card:")]
-    assert buy_label == "Buy full stems — 1.99 USD"
+                    if "/buy/" in b.get("url", "")]
+    assert buy_label == "Buy full stems — 1.99 USD"  # a link: one tap to Checkout
     await fake.wait_for(lambda: "ready" in fake.messages[status.id].content, 30, "status: ready")
 
-    # Buy full stems: a Checkout link bound to alice and this order.
-    tap = await fake.press(alice, waveform, waveform.button("vr:card:"))
-    link = await fake.answer_text(tap, "Pay by card here: https://checkout.stripe.com/")
+    # Buy full stems: Checkout, bound to alice and this order.
+    checkout = await bot.open_buy_link(waveform)
     (session,) = stripe_stub.sessions.values()
-    assert link.urls == [session["url"]]
+    assert checkout == session["url"] and checkout.startswith("https://checkout.stripe.com/")
     order = bot.order_of(alice)
     assert session["client_reference_id"] == order.id and session["metadata"]["order_id"] == order.id
     assert order.job_id == job_id
@@ -111,27 +110,27 @@ async def test_slash_command_in_a_server_is_private_and_two_people_at_once(
     assert not any(m.ephemeral for m in carols)
     assert all("song" in m.content and "Other Song" not in m.content for m in carols[:2])
 
-    # Bob can't buy carol's song: her button, tapped by him, names her job.
-    theirs = await fake.press(bob, carols[2], carols[2].button("vr:card:"))
+    # Bob can't buy carol's song through a card button of an older version naming her job.
+    old = fake.plant(CHANNEL_ID, f"vr:card:{job_of(carols[2])}")
+    theirs = await fake.press(bob, old, old.custom_ids[0])
     refused = await fake.answer_text(theirs, "can't find that order")
     assert refused.ephemeral and refused.for_user == bob.id
-    # Each one's own tap: a link only they see.
+    # Each one's own Buy link: Checkout for their own order.
     for person, waveform in ((bob, bobs[2]), (carol, carols[2])):
-        mine = await fake.press(person, waveform, waveform.button("vr:card:"))
-        link = await fake.answer_text(mine, "Pay by card here")
-        assert link.ephemeral and link.for_user == person.id
+        await bot.open_buy_link(waveform)
         assert bot.order_of(person).state is OrderState.CREATED
     assert len(stripe_stub.sessions) == 2
 
-    # Bob pays at once: his stems, unlike his preview, are posted in the channel he asked in
-    # (an ephemeral message would not outlast his next reload).
+    # Bob pays at once: his stems come to his DMs — not ephemeral (that would not outlast his
+    # next reload), and never in the channel for everyone.
     order = bot.order_of(bob)
     session = next(s for s in stripe_stub.sessions.values() if s["client_reference_id"] == order.id)
     assert await payments_service.checkout_completed(order.id, session["id"], order.price_cents) == 200
-    done = await fake.wait_for_text(CHANNEL_ID, "Here are your stems", timeout=120)
+    done = await fake.wait_for_text(bob.dm_channel, "Here are your stems", timeout=120)
     assert not done.ephemeral
-    stems = [m for m in fake.in_channel(CHANNEL_ID) if m.files and "preview" not in str(m.files)]
+    stems = [m for m in fake.in_channel(bob.dm_channel) if m.files]
     assert sorted(n for m in stems for n in m.files) == [
         "Other Song (instrumental).mp3", "Other Song (vocals).mp3",
     ]
-    assert not any(m.ephemeral for m in stems)
+    public = [m for m in fake.in_channel(CHANNEL_ID) if not m.ephemeral]
+    assert not [m for m in public if "Here are your stems" in m.content or "(vocals).mp3" in str(m.files)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.audio import decode
 from engine.karaoke import KaraokeSettings
-from tests.bots.discord.conftest import DiscordHarness
+from tests.bots.discord.conftest import DiscordHarness, job_of
 from tests.engine.test_karaoke import cents, pitch_hz
 
 
@@ -35,7 +35,7 @@ async def test_settings_and_preview_karaoke_buttons(
 
     await fake.send(erin, media["song"])
     instrumental, _, waveform = await bot.preview(dm)
-    job_id = waveform.button("vr:card:").rpartition(":")[2]
+    job_id = job_of(waveform)
     assert f"vr:kp:kup:{job_id}" in waveform.custom_ids
     tap = await fake.press(erin, waveform, f"vr:kp:kup:{job_id}")
     said = await fake.answer_text(tap, "Making the preview")
