@@ -237,6 +237,35 @@ async def test_giving_up_a_finished_undelivered_order_lets_its_files_go(
         pay.close()
 
 
+async def test_an_order_whose_stems_were_delivered_is_never_given_up_into_a_refund(
+    worked_queue: JobQueue, db_url: str, make_song: Callable[..., Path]
+) -> None:
+    """The bot sent the stems, then the store missed "delivered", and the order has used its
+    attempts: recovery's give-up finds the job's record says delivered and catches the ledger up,
+    rather than refund stems the person has."""
+    queue = worked_queue
+    pay = Payments.open(make_settings(db_url, max_fulfil_attempts=1))
+    try:
+        preview = queue.submit("4444", "telegram", "4444", make_song(1.0, seed=6))
+        _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
+        order = pay.ledger.create_order(
+            pay.users.get_or_create("telegram", 4444), preview.content_hash, preview.id
+        )
+        pay.ledger.record_payment(stripe_payment(order.id))
+        bridge = JobsFulfilment(queue, pay.ledger)
+        await pay.recover(bridge.on_paid, bridge.give_up)  # attempt 1, the last one
+        job_id = pay.ledger.get_order(order.id).fulfil_job_id
+        _until(lambda: queue.get(job_id).status is JobStatus.DONE)
+        queue.mark_delivered(job_id)  # the stems reached the person; the ledger missed it
+
+        report = await pay.recover(bridge.on_paid, bridge.give_up)
+        assert pay.ledger.get_order(order.id).state is OrderState.DELIVERED
+        assert report.refunded == [] and pay.ledger.get_order(order.id).fulfil_job_id == job_id
+        assert not [e for e in queue_events(queue, job_id) if e.refund]
+    finally:
+        pay.close()
+
+
 def _pinned_by(queue: JobQueue, storage_key: str) -> set[str]:
     return {raw.decode() for raw in queue.connection.smembers(keys.pins(storage_key))}
 
