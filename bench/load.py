@@ -177,6 +177,8 @@ async def run(args: argparse.Namespace) -> str:
             "STORAGE_DIR": str(tmp / "storage"),
             "MODEL_PATH": str(args.model),
             "DATABASE_URL": f"sqlite:///{tmp / 'payments.sqlite3'}",
+            # The bot refuses to start without it (abuse limits); a throwaway one for the run.
+            "ABUSE_HMAC_SECRET": os.environ.get("ABUSE_HMAC_SECRET") or "bench-load-abuse-secret",
             "PYTHONPATH": str(ROOT),
         }
         bot = subprocess.Popen(

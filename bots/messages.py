@@ -138,7 +138,8 @@ class Catalogue:
         return (
             "This deletes your orders history, settings and any stored songs. Paid stems that "
             f"weren't delivered yet are delivered first. Kept: payment records (the law requires "
-            "them) and, under a code that doesn't name you, a ban or today's free previews. "
+            "them) and, under a code that doesn't name you, a ban or today's free and karaoke "
+            "previews. "
             f"Send {self.command('forget', 'confirm', 'yes')} to confirm."
         )
 

@@ -9,6 +9,7 @@ in the bot's own state, in that order.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,20 +38,25 @@ class ForgetReport:
 
 def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetReport:
     """Delete what the pipeline holds about a person (``/forget``): their job records, RQ's
-    jobs for them (karaoke renders of their previews too), RQ's per-person rate-limit keys, and
-    the songs and results stored for their jobs. Nothing in Redis stays keyed by the person.
+    jobs for them (karaoke renders of their previews too), their karaoke render slot, RQ's
+    per-person rate-limit keys, their jobs' events in the platform's stream and its dead
+    letters, and the songs and results stored for their jobs. Nothing in Redis names the person
+    afterwards; what outlives it is the day's karaoke render count, an abuse limit kept under
+    their keyed HMAC (:func:`engine.pseudonyms.abuse_mark`), never their id.
 
     Unfinished jobs are cancelled first (a paid one gets its refund event); a running one
     stops at its next progress step (its record is gone, which the worker reads as a
     cancel). Kept: a paid job whose results were not delivered yet (the order still needs
-    it), objects another order pins, and other people's results that answered this
-    person's songs from the cache. Events already in the stream age out with it
-    (``EVENTS_MAXLEN``)."""
+    it, and its events), the events of a paid job cancelled here (its refund), objects
+    another order pins, and other people's results that answered this person's songs from
+    the cache. (Through the bots none of these money cases is met: payments refuses /forget
+    while an order is paid and undelivered.)"""
     platform = check_platform(platform)
     uid = str(user_id)
     index, active = keys.user_jobs(platform, uid), keys.user_active(platform, uid)
     ids = {raw.decode() for raw in queue.connection.sunion(index, active)}
     report = ForgetReport()
+    refunding: set[str] = set()
     renders = _karaoke_renders(queue, ids)
     for job_id in sorted(ids):
         record = queue.records.get(job_id)
@@ -65,6 +71,8 @@ def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetRep
             report.kept_jobs.append(job_id)  # paid, not delivered yet
             continue
         if record is not None and not record.finished:
+            if record.order_id:
+                refunding.add(job_id)  # its cancel event is the order's refund: it stays
             queue.cancel(job_id)
         for prefix in (f"inputs/{job_id}/", f"results/{job_id}/"):
             for obj in list(queue.storage.list(prefix)):
@@ -82,7 +90,10 @@ def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetRep
             report.deleted_records.append(job_id)
         queue.connection.srem(index, job_id)
         queue.connection.srem(active, job_id)
+    queue.connection.delete(keys.karaoke_slot(platform, uid))
     _forget_rate_limit(queue, keys.user_rate_limit(platform, uid))
+    for stream in (keys.events(platform), keys.dead_events(platform)):
+        _forget_events(queue, stream, uid, keep={*report.kept_jobs, *refunding})
     return report
 
 
@@ -98,6 +109,31 @@ def _karaoke_renders(queue: JobQueue, job_ids: set[str]) -> dict[str, list[str]]
         if job_id in job_ids:
             found.setdefault(job_id, []).append(rq_id)
     return found
+
+
+EVENTS_SCAN_COUNT = 1000  # stream entries read per round trip while /forget looks for theirs
+
+
+def _forget_events(queue: JobQueue, stream: str, user_id: str, keep: set[str]) -> None:
+    """Delete the person's entries from one platform's event stream (``XDEL``), but those of
+    ``keep``: money still moving (a paid job still to deliver, or one cancelled just now, whose
+    event makes the bot refund). Every event carries its person's id and chat id and
+    the stream keeps up to ``EVENTS_MAXLEN`` of them, so they would outlive /forget by days; one
+    pass over the stream, in batches, is the price of a rare request. A deleted entry that a bot
+    had read but not acknowledged comes back empty and is acknowledged (``EventConsumer``)."""
+    start = "-"
+    while True:
+        entries = queue.connection.xrange(stream, min=start, count=EVENTS_SCAN_COUNT)
+        theirs = []
+        for stream_id, fields in entries:
+            data = json.loads(fields.get(b"data", b"{}"))
+            if data.get("user_id") == user_id and data.get("job_id") not in keep:
+                theirs.append(stream_id)
+        if theirs:
+            queue.connection.xdel(stream, *theirs)
+        if len(entries) < EVENTS_SCAN_COUNT:
+            return
+        start = "(" + entries[-1][0].decode()
 
 
 def _forget_rate_limit(queue: JobQueue, key: str) -> None:

@@ -15,7 +15,9 @@ its retention covers the variant under ``results/<job>/``); the RQ job id is a f
 a render that fails for good (stems expired, a transient error through every retry, the time
 limit) publishes exactly one FAILED event; a person has at most one render in line (the slot
 ``keys.karaoke_slot`` names its RQ id; it frees when the render's event is published, when
-that RQ job has ended, or by its expiry) and ``karaoke_renders_per_day`` per UTC day.
+that RQ job has ended, by its expiry or at /forget) and ``karaoke_renders_per_day`` per UTC day,
+counted under the person's abuse mark (``keys.karaoke_renders``), so /forget does not reset it;
+a render that ends after its preview's record was deleted (/forget) publishes nothing.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from rq.job import JobStatus as RQStatus
 
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
+from engine.pseudonyms import abuse_mark
 from jobs import keys, lifecycle, stats
 from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
-from jobs.events import KARAOKE_KIND, EventType, publish
+from jobs.events import KARAOKE_KIND, EventType
 from jobs.karaoke import render_karaoke
 from jobs.records import JobRecord, RecordStore
 from jobs.scripts import script
@@ -80,6 +83,16 @@ redis.call('EXPIRE', KEYS[2], ARGV[5])
 return 0
 """)
 
+# KEYS: the preview's record, its platform's stream. ARGV: max length, the event's data.
+# Publishes only while the record exists: a render that ends after /forget names nobody.
+_PUBLISH_SCRIPT = script("""
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    return 0
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[2])
+return 1
+""")
+
 # KEYS: the slot. ARGV: the RQ id that ended. Frees the slot only if that render holds it.
 _RELEASE_SCRIPT = script("""
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -107,7 +120,9 @@ def enqueue(
     job_id = rq_job_id(record.id, karaoke)
     timeout = karaoke_timeout(min(record.duration_s, settings.preview_length_s))
     slot = keys.karaoke_slot(record.platform, record.user_id)
-    count = keys.karaoke_renders(stats.day(), record.platform, record.user_id)
+    count = keys.karaoke_renders(
+        stats.day(), abuse_mark(settings.abuse_key, record.platform, record.user_id)
+    )
     # The longest a render can stay in line: every attempt to its time limit, and the waits.
     slot_ttl = timeout * (settings.job_retries + 1) + sum(settings.retry_backoff_s) + SLOT_SLACK_S
     taken = _RESERVE_SCRIPT(
@@ -218,5 +233,9 @@ def _publish(
         args=[rq_job_id(record.id, KaraokeSettings.parse(form))],
         client=connection,
     )
-    publish(connection, event, settings.events_maxlen)
+    _PUBLISH_SCRIPT(
+        keys=[keys.record(record.id), keys.events(record.platform)],
+        args=[settings.events_maxlen, event.to_fields()["data"]],
+        client=connection,
+    )
 

@@ -31,13 +31,16 @@ def user_rate_limit(platform: str, user_id: str) -> str:
 
 
 def karaoke_slot(platform: str, user_id: str) -> str:
-    """The RQ id of the one karaoke preview render a person has in line (expires by itself)."""
+    """The RQ id of the one karaoke preview render a person has in line (expires by itself;
+    /forget deletes it)."""
     return f"{PREFIX}:user:{platform}:{user_id}:karaoke"
 
 
-def karaoke_renders(day: str, platform: str, user_id: str) -> str:
-    """How many karaoke preview renders a person asked for on one UTC day (the daily allowance)."""
-    return f"{PREFIX}:karaoke-renders:{day}:{platform}:{user_id}"
+def karaoke_renders(day: str, mark: str) -> str:
+    """How many karaoke preview renders a person asked for on one UTC day (the daily allowance),
+    by their abuse mark (:func:`engine.pseudonyms.abuse_mark`), never their id: an abuse limit,
+    it survives /forget, which must leave nothing in Redis naming the person."""
+    return f"{PREFIX}:karaoke-renders:{day}:{mark}"
 
 
 def events(platform: str) -> str:

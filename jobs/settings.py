@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from engine import pseudonyms
 from engine.constants import DEFAULT_OUTPUT_FORMAT, MAX_DURATION_S, OUTPUT_FORMATS, PREVIEW_LENGTH_S
 from engine.envconfig import boolean, env_field, integer, integers, load, number
 
@@ -89,6 +90,10 @@ class Settings:
     karaoke_renders_per_day: int = env_field(
         "KARAOKE_RENDERS_PER_DAY", integer(1), default=DEFAULT_KARAOKE_RENDERS_PER_DAY
     )
+    # The same secret as payments': the day's render count is kept under its keyed HMAC of the
+    # person (engine.pseudonyms), so /forget neither resets it nor leaves their id. Needed where
+    # renders are asked for (the bots, which refuse to start without it); workers never use it.
+    abuse_hmac_secret: str | None = env_field("ABUSE_HMAC_SECRET", default=None, secret=True)
     job_timeout_base_s: float = env_field(
         "JOB_TIMEOUT_BASE_S", number(0), default=DEFAULT_JOB_TIMEOUT_BASE_S
     )
@@ -119,6 +124,12 @@ class Settings:
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests, the demo, the benchmark)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def abuse_key(self) -> bytes:
+        """The key of the karaoke render count's HMAC (``ABUSE_HMAC_SECRET``);
+        :class:`~engine.envconfig.SettingsError` when unset (:func:`engine.pseudonyms.abuse_key`)."""
+        return pseudonyms.abuse_key(self.abuse_hmac_secret)
 
     @property
     def uses_s3(self) -> bool:

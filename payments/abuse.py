@@ -5,26 +5,23 @@ free previews (else both are bypassed at will). So /forget keeps, for a person w
 used previews today, one :class:`~payments.models.AbuseMarkRow`: ``HMAC-SHA256(key,
 "<platform>:<platform id>")`` with the ban and today's count — no platform id, no user row,
 nothing else. The key is ``ABUSE_HMAC_SECRET`` (:attr:`payments.settings.Settings.abuse_key`), so
-the marks name nobody to whoever reads the database without it. When the person comes back,
-their new account takes the ban and today's count over and the mark is deleted; marks holding
-no ban and an earlier day are deleted at the next /forget.
+the marks name nobody to whoever reads the database without it; the mark is
+:func:`engine.pseudonyms.abuse_mark`, the one the pipeline keys its karaoke render count by.
+When the person comes back, their new account takes the ban and today's count over and the mark
+is deleted; marks holding no ban and an earlier day are deleted at the next /forget.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import date
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from engine.pseudonyms import abuse_mark
 from payments.models import AbuseMarkRow, UsageRow, UserRow
 
-
-def abuse_mark(key: bytes, platform: str, platform_user_id: str) -> str:
-    """The keyed HMAC a person's abuse limits are kept under (hex, 64 characters)."""
-    return hmac.new(key, f"{platform}:{platform_user_id}".encode(), hashlib.sha256).hexdigest()
+__all__ = ["abuse_mark", "keep_limits", "take_over"]
 
 
 def keep_limits(session: Session, key: bytes, user: UserRow, today: date) -> bool:

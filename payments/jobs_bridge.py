@@ -125,10 +125,12 @@ class JobsFulfilment:
     def give_up(self, order: Order, reason: str) -> bool:
         """Recovery gives up an order that was started too often without delivery: hand it to
         the person's bot, which refunds it once and tells them why — a live job is cancelled,
-        else the order's full job is recorded as failed; either way an event with
-        ``refund=True`` follows. True if handed over (also when it already was, so repeated
-        recoveries add nothing); False if nobody is left to tell (the preview's record is gone):
-        recovery refunds it itself."""
+        else the order's full job is recorded as failed (a job that finished but was never
+        delivered lets its files go first); either way an event with ``refund=True`` follows.
+        An order whose job's record says its stems were delivered is marked delivered instead.
+        True if handed over (also when it already was, so repeated recoveries add nothing);
+        False if nobody is left to tell (the preview's record is gone): recovery refunds it
+        itself."""
         fresh = self.ledger.get_order(order.id) or order
         current = fresh.fulfil_job_id
         record = None
@@ -139,6 +141,17 @@ class JobsFulfilment:
             return True
         if record is not None and record.error_code == NotDeliveredError.code:
             return True  # handed over before: its event waits for the bot
+        if record is not None and record.status is JobStatus.DONE and record.delivered_at:
+            # The stems reached the person and only the ledger's "delivered" was lost: never a
+            # refund for what they have (as :meth:`_reconcile` does before the last attempt).
+            self.ledger.mark_delivered(order.id, "recovery")
+            log.warning("order %s: job %s was delivered; ledger caught up", order.id, record.id)
+            return True
+        if record is not None and record.status is JobStatus.DONE:
+            # Finished, never delivered: the order ends refunded either way (by its bot or by
+            # recovery), so its stems, song and reused stems go back to normal retention now —
+            # the failed job below holds none of them, and nothing else would ever unpin them.
+            self.queue.release(record.id)
         try:
             failed = self.queue.fail_full(
                 fresh.job_id, fresh.id, NotDeliveredError(reason), output_format=fresh.output_format

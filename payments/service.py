@@ -10,8 +10,6 @@ them with ``await asyncio.to_thread(...)``; the async methods here (refunds, Str
 
 from __future__ import annotations
 
-import logging
-
 from payments.db import Database, open_database
 from payments.feedback import FeedbackStore, Stats
 from payments.fulfilment import Fulfilment, GiveUp, OnPaid
@@ -27,13 +25,15 @@ from payments.stars import SongAvailable, StarsPayments
 from payments.stripe_checkout import StripeCheckout
 from payments.users import Users
 
-log = logging.getLogger(__name__)
-
 
 class Payments:
     """Users, ledger, feedback, refunds and (if configured) Stripe over one database."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
+        # Every process that builds this keeps abuse limits (a new account takes over a kept
+        # ban, /forget keeps one): without ABUSE_HMAC_SECRET it refuses to start (SettingsError)
+        # rather than fail, or make a guessable mark, mid-request.
+        self.abuse_key = settings.abuse_key
         self.settings = settings
         self.db = db
         self.users = Users(db, settings)
@@ -41,11 +41,6 @@ class Payments:
         self.feedback = FeedbackStore(db)
         self.refunder = Refunder(self.ledger)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-        if not settings.abuse_hmac_secret and not settings.download_secret:
-            log.warning(
-                "ABUSE_HMAC_SECRET is not set: /forget keeps bans and today's previews under an "
-                "unkeyed hash of the platform id; set it to a long random string"
-            )
         self.stripe: StripeCheckout | None = None
         if settings.stripe_api_key:
             self.stripe = StripeCheckout(settings)
@@ -56,6 +51,7 @@ class Payments:
     def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> Payments:
         """Open the store named by ``settings.database_url`` (default: from the environment)."""
         settings = Settings.from_env() if settings is None else settings
+        settings.abuse_key  # noqa: B018 - refuse before opening anything (see __init__)
         return cls(settings, open_database(settings.database_url, migrate=migrate))
 
     def stars(self, song_available: SongAvailable) -> StarsPayments:
@@ -84,7 +80,7 @@ class Payments:
         )
 
     def forget(self, platform: str, platform_user_id: str | int) -> ForgetResult:
-        return forget_user(self.db, platform, platform_user_id, self.settings.abuse_key)
+        return forget_user(self.db, platform, platform_user_id, self.abuse_key)
 
     def stats(self) -> Stats:
         return self.feedback.stats()

@@ -6,13 +6,12 @@ kept out of ``repr`` (and out of error messages) so that logging a ``Settings`` 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import pseudonyms
 from engine.envconfig import SettingsError, boolean, env_field, integer, load
 
 DEFAULT_DB_PATH = Path("var") / "payments.sqlite3"
@@ -118,7 +117,8 @@ class Settings:
     download_secret: str | None = env_field("DOWNLOAD_SECRET", default=None, secret=True)
     download_ttl_s: int = env_field("DOWNLOAD_TTL_S", integer(60), default=DEFAULT_DOWNLOAD_TTL_S)
     # Keys the HMAC of a forgotten person's platform id under which /forget keeps their ban and
-    # today's previews (payments.abuse): only abuse limits, nothing else. See ``abuse_key``.
+    # today's previews (payments.abuse): only abuse limits, nothing else. Required wherever
+    # ``Payments`` is built (the bots, the payments service); see ``abuse_key``.
     abuse_hmac_secret: str | None = env_field("ABUSE_HMAC_SECRET", default=None, secret=True)
     max_fulfil_attempts: int = env_field(
         "MAX_FULFIL_ATTEMPTS", integer(1), default=DEFAULT_MAX_FULFIL_ATTEMPTS
@@ -139,15 +139,11 @@ class Settings:
 
     @property
     def abuse_key(self) -> bytes:
-        """The key of the abuse-limit HMAC (:mod:`payments.abuse`): ``ABUSE_HMAC_SECRET``; unset,
-        one derived from ``DOWNLOAD_SECRET`` (domain-separated, so neither signature can stand in
-        for the other); with neither, an empty key — the limits still hold, but the marks are
-        then only pseudonymous (``Payments`` warns at start-up)."""
-        if self.abuse_hmac_secret:
-            return self.abuse_hmac_secret.encode()
-        if self.download_secret:
-            return hmac.new(self.download_secret.encode(), b"abuse-limits", hashlib.sha256).digest()
-        return b""
+        """The key of the abuse-limit HMAC (:mod:`payments.abuse`): ``ABUSE_HMAC_SECRET``, its own
+        secret. Unset, :class:`SettingsError` — never an empty key (an unkeyed hash of a platform
+        id is undone by trying every id) nor one borrowed from ``DOWNLOAD_SECRET`` (rotating that
+        would lift every kept ban); see :mod:`engine.pseudonyms`."""
+        return pseudonyms.abuse_key(self.abuse_hmac_secret)
 
     def is_admin(self, platform: str, platform_user_id: str | int) -> bool:
         """Admins are named in config so that nobody can grant themselves the role via the DB."""

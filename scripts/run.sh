@@ -24,6 +24,15 @@ if [ -f .env ]; then
     done < .env
 fi
 
+if { [ -n "${TELEGRAM_BOT_TOKEN:-}" ] || [ -n "${DISCORD_BOT_TOKEN:-}" ] ||
+     { [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; }; } &&
+   [ -z "${ABUSE_HMAC_SECRET:-}" ]; then
+    # The bots and the payments service refuse to start without it (docs/PAYMENTS.md): say so
+    # once here rather than let the supervisor restart them in a loop.
+    echo "error: ABUSE_HMAC_SECRET is not set; set a long random string (see .env.example)." >&2
+    exit 1
+fi
+
 VAR_DIR="${VAR_DIR:-$ROOT/var}"
 LOG_DIR="$VAR_DIR/log"
 WORKERS="${WORKERS:-1}"

@@ -9,6 +9,7 @@ survives a Redis restart.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -18,9 +19,11 @@ import soundfile as sf
 
 from tests.support.redis_server import RedisServer
 from tests.support.stripe_stub import StripeStub, running_stripe_stub
-from tests.support.workers import export_tiny_model
+from tests.support.workers import ABUSE_HMAC_SECRET, export_tiny_model
 
 SAMPLE_RATE = 44_100
+# The bots and the payments service the tests start as processes refuse to start without it.
+os.environ.setdefault("ABUSE_HMAC_SECRET", ABUSE_HMAC_SECRET)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from tests.bots.songs import (
     write_zero_length_wav,
 )
 from tests.support.redis_server import RedisServer
-from tests.support.workers import REPO, WorkerProcess, Workers, fast_settings
+from tests.support.workers import ABUSE_HMAC_SECRET, REPO, WorkerProcess, Workers, fast_settings
 
 SHIPPED_MODEL = REPO / "models" / "vocals-unet.pt"
 TOKEN = "123456:TEST-token-for-the-fake-server"
@@ -122,6 +122,7 @@ def payments_settings(tmp_path: Path) -> payments.Settings:
         price_stars=PRICE_STARS,
         free_previews_per_day=5,
         admin_ids=frozenset({f"telegram:{ADMIN_ID}"}),
+        abuse_hmac_secret=ABUSE_HMAC_SECRET,
     )
 
 

@@ -4,11 +4,16 @@ survive it (issue 21, defect 7), and a Stars refund after it still reaches who p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import redis
 
 from bots import messages
 from payments import OrderState, invoice_payload
 from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
+from tests.bots.test_telegram_karaoke import answers, toast
+from tests.support.workers import WorkerProcess
 
 
 async def _forget(bot: Harness, user) -> None:
@@ -63,3 +68,61 @@ async def test_a_stars_refund_after_forget_reaches_the_payer_once(
     assert refund.params["telegram_payment_charge_id"] == "stars-forget-1"
     assert bot.pay.ledger.get_order(order.id).state is OrderState.REFUNDED
     assert await bot.pay.refunder.retry_pending() == []
+
+
+def redis_holding(connection: redis.Redis, needle: str) -> list[str]:
+    """Every Redis key whose name or value holds ``needle`` (strings, hashes, sets, sorted
+    sets, lists and streams, whole)."""
+    found, raw = [], needle.encode()
+    for key in connection.scan_iter(count=1000):
+        kind = connection.type(key).decode()
+        if kind == "string":
+            parts = [connection.get(key) or b""]
+        elif kind == "hash":
+            parts = [b for pair in connection.hgetall(key).items() for b in pair]
+        elif kind == "set":
+            parts = list(connection.smembers(key))
+        elif kind == "zset":
+            parts = [member for member, _ in connection.zrange(key, 0, -1, withscores=True)]
+        elif kind == "list":
+            parts = connection.lrange(key, 0, -1)
+        elif kind == "stream":
+            parts = [b for _, fields in connection.xrange(key) for pair in fields.items() for b in pair]
+        else:
+            parts = []
+        if raw in key or any(raw in part for part in parts):
+            found.append(key.decode())
+    return found
+
+
+async def test_forget_yes_leaves_no_platform_id_in_redis_and_keeps_todays_karaoke_renders(
+    bot: Harness, start_worker: Callable[[], WorkerProcess], media: dict[str, Path]
+) -> None:
+    """The karaoke render allowance follows /forget's rule (defects 4, 7 and 8): nothing in
+    Redis names the person afterwards, and the renders they used today are still counted."""
+    bot.queue.settings = bot.queue.settings.with_overrides(karaoke_renders_per_day=2)
+    api, person = bot.api, bot.user(864_209_753, "Robin")
+    worker = start_worker()
+    api.send_media(person, media["song"], "audio", title="Private Diary Song")
+    _, _, photo = await bot.preview(person)
+    before = answers(api)
+    api.press(person, photo.result, bot.button(photo, "kp:kup:")["callback_data"])
+    assert "key +1" in await toast(api, before)
+    await api.wait_for_call(person.id, "sendAudio", count=3, timeout=60)  # render one, done
+    worker.stop()
+    before = answers(api)
+    api.press(person, photo.result, bot.button(photo, "kp:tup:")["callback_data"])
+    assert "tempo 105 %" in await toast(api, before)  # render two, in line
+    connection = bot.queue.connection
+    assert redis_holding(connection, str(person.id))  # the test can see it
+
+    await _forget(bot, person)
+    left = redis_holding(connection, str(person.id))
+    assert left == [], left
+
+    start_worker()  # back the next minute, same song: today's renders are still theirs
+    api.send_media(person, media["song"], "audio", title="Private Diary Song")
+    photos = await api.wait_for_call(person.id, "sendPhoto", count=2, timeout=60)
+    before = answers(api)
+    api.press(person, photos[1].result, bot.button(photos[1], "kp:kup:")["callback_data"])
+    assert "2 karaoke previews today" in await toast(api, before)

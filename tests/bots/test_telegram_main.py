@@ -54,3 +54,23 @@ async def test_module_entry_point_answers_and_stops_cleanly(
         code = await asyncio.to_thread(process.wait, 30)
     assert code == 0, log.read_text()
     assert TOKEN not in log.read_text()  # the token never reaches the log
+
+
+def test_without_the_abuse_secret_it_refuses_to_start_and_says_why(tmp_path: Path) -> None:
+    """The bot keeps abuse limits (a ban and today's counts survive /forget under a keyed HMAC):
+    with no ABUSE_HMAC_SECRET it does not start, rather than make marks anyone could undo."""
+    env = {k: v for k, v in os.environ.items() if k != "ABUSE_HMAC_SECRET"}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",  # never reached
+        DATABASE_URL=f"sqlite:///{tmp_path / 'payments.sqlite3'}",
+        REDIS_URL="redis://127.0.0.1:9/0",
+        PYTHONPATH=str(REPO),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bots.telegram"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0
+    assert "ABUSE_HMAC_SECRET is not set" in done.stderr
+    assert not (tmp_path / "payments.sqlite3").exists()  # refused before opening anything

@@ -190,8 +190,10 @@ def test_forget_user_deletes_their_records_jobs_and_files_but_not_others_or_paid
             Job.fetch(job.id, connection=queue.connection)
         assert not queue.storage.exists(job.input_key)
     assert not queue.storage.exists(f"results/{first.id}/vocals.mp3")
-    # The paid job that was waiting was cancelled first: its refund event is out.
+    # The paid job that was waiting was cancelled first: its refund event is out, and stays.
     assert events_for(queue.connection, "telegram", paid_waiting.id)[-1].refund
+    # Their other events (the cancel of the preview in line: it carries their id) are gone.
+    assert events_for(queue.connection, "telegram", waiting.id) == []
     # Kept: the undelivered paid result (its order needs it), and another order's pin.
     assert report.kept_jobs == [paid_done.id]
     assert queue.get(paid_done.id) is not None

@@ -11,7 +11,20 @@ import pytest
 
 from engine.audio import decode
 from engine.karaoke import KaraokeSettings
-from jobs import BusyError, EventType, JobQueue, JobRecord, JobStatus, Settings, forget_user, sweep
+from engine.pseudonyms import abuse_mark
+from jobs import (
+    BusyError,
+    EventType,
+    JobQueue,
+    JobRecord,
+    JobStatus,
+    Settings,
+    forget_user,
+    karaoke_jobs,
+    keys,
+    stats,
+    sweep,
+)
 from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
 from jobs.events import KARAOKE_KIND
 from jobs.karaoke_jobs import EXPIRED_CODE
@@ -205,3 +218,30 @@ def test_renders_have_one_in_flight_per_person_a_daily_allowance_and_back_pressu
     with pytest.raises(KaraokeQuotaError) as quota:
         queue.render_karaoke(mine, KaraokeSettings(semitones=3))
     assert quota.value.per_day == 2
+
+
+def test_forget_deletes_the_render_slot_and_events_but_keeps_the_days_count_under_a_mark(
+    job_queue: JobQueue, start_workers: Callable, make_song: Callable
+) -> None:
+    """Issue 21, defects 4, 7 and 8 together: the render allowance is an abuse limit, so it
+    outlives /forget, under the person's keyed HMAC only; the slot and the events go with the
+    rest, and a render that read the record before /forget and ends after it says nothing."""
+    (worker,) = start_workers(1)
+    mine = _done_preview(job_queue, make_song, seed=19)
+    theirs = job_queue.submit("u2", "telegram", "c2", make_song(4.0, seed=20))
+    wait_for(lambda: (r := job_queue.get(theirs.id)) and r.status is JobStatus.DONE)
+    worker.stop()
+    record = job_queue.get(mine)
+    assert job_queue.render_karaoke(mine, UP_TWO)  # in line: the slot is taken, one counted
+    connection = job_queue.connection
+    count = keys.karaoke_renders(stats.day(), abuse_mark(job_queue.settings.abuse_key, "telegram", "u1"))
+    assert connection.get(count) == b"1" and connection.exists(keys.karaoke_slot("telegram", "u1"))
+    assert not any(b"u1" in key for key in connection.scan_iter(match="vr:karaoke-renders:*"))
+
+    forget_user(job_queue, "telegram", "u1")
+    assert not connection.exists(keys.karaoke_slot("telegram", "u1"))
+    assert connection.get(count) == b"1"  # still today's
+    assert events_for(connection, "telegram", mine) == []
+    assert events_for(connection, "telegram", theirs.id)  # someone else's stay
+    karaoke_jobs._publish(connection, job_queue.settings, record, UP_TWO.to_string(), EventType.DONE)
+    assert events_for(connection, "telegram", mine) == []

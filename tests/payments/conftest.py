@@ -19,6 +19,7 @@ import pytest
 import stripe
 
 from payments import Payments, Settings, User
+from tests.support.workers import ABUSE_HMAC_SECRET
 
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=2"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -76,6 +77,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         paid_previews_per_day=5,
         admin_ids=frozenset({"telegram:1000"}),
         download_secret=DOWNLOAD_SECRET,
+        abuse_hmac_secret=ABUSE_HMAC_SECRET,
     )
     values.update(overrides)
     return Settings(**values)

@@ -202,6 +202,81 @@ async def test_a_finished_paid_job_whose_done_event_was_trimmed_is_handed_over_a
         pay.close()
 
 
+async def test_giving_up_a_finished_undelivered_order_lets_its_files_go(
+    worked_queue: JobQueue, db_url: str, make_song: Callable[..., Path]
+) -> None:
+    """Issue 21, defect 9's seam with defect 5: recovery gives up an order whose job finished
+    but whose stems never reached the person (its end lost from the stream every time). The
+    failed job that makes the bot refund must let the finished job's files go too; the order
+    ends refunded, so nothing will ever unpin them otherwise."""
+    queue = worked_queue
+    pay = Payments.open(make_settings(db_url, max_fulfil_attempts=2))
+    try:
+        preview = queue.submit("4343", "telegram", "4343", make_song(1.0, seed=5))
+        _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
+        order = pay.ledger.create_order(
+            pay.users.get_or_create("telegram", 4343), preview.content_hash, preview.id
+        )
+        pay.ledger.record_payment(stripe_payment(order.id))
+        bridge = JobsFulfilment(queue, pay.ledger)
+        await pay.recover(bridge.on_paid, bridge.give_up)  # attempt 1: the full job
+        job_id = pay.ledger.get_order(order.id).fulfil_job_id
+        done = _until(lambda: (r := queue.get(job_id)).status is JobStatus.DONE and r)
+        stored = [done.input_key, *done.outputs.values()]
+        assert all(_pinned_by(queue, key) == {order.id} for key in stored)
+        for _ in range(2):  # attempt 2 publishes the end again, then recovery gives up
+            queue.connection.xtrim(keys.events("telegram"), maxlen=0, approximate=False)
+            await pay.recover(bridge.on_paid, bridge.give_up)
+
+        failed = queue.get(pay.ledger.get_order(order.id).fulfil_job_id)
+        assert failed.id != job_id and failed.status is JobStatus.FAILED
+        assert [e.refund for e in queue_events(queue, failed.id)] == [True]  # the bot refunds
+        assert queue.get(job_id).delivered_at is None
+        assert {key: _pinned_by(queue, key) for key in stored} == {key: set() for key in stored}
+    finally:
+        pay.close()
+
+
+async def test_an_order_whose_stems_were_delivered_is_never_given_up_into_a_refund(
+    worked_queue: JobQueue, db_url: str, make_song: Callable[..., Path]
+) -> None:
+    """The bot sent the stems, then the store missed "delivered", and the order has used its
+    attempts: recovery's give-up finds the job's record says delivered and catches the ledger up,
+    rather than refund stems the person has."""
+    queue = worked_queue
+    pay = Payments.open(make_settings(db_url, max_fulfil_attempts=1))
+    try:
+        preview = queue.submit("4444", "telegram", "4444", make_song(1.0, seed=6))
+        _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
+        order = pay.ledger.create_order(
+            pay.users.get_or_create("telegram", 4444), preview.content_hash, preview.id
+        )
+        pay.ledger.record_payment(stripe_payment(order.id))
+        bridge = JobsFulfilment(queue, pay.ledger)
+        await pay.recover(bridge.on_paid, bridge.give_up)  # attempt 1, the last one
+        job_id = pay.ledger.get_order(order.id).fulfil_job_id
+        _until(lambda: queue.get(job_id).status is JobStatus.DONE)
+        queue.mark_delivered(job_id)  # the stems reached the person; the ledger missed it
+
+        report = await pay.recover(bridge.on_paid, bridge.give_up)
+        assert pay.ledger.get_order(order.id).state is OrderState.DELIVERED
+        assert report.refunded == [] and pay.ledger.get_order(order.id).fulfil_job_id == job_id
+        assert not [e for e in queue_events(queue, job_id) if e.refund]
+    finally:
+        pay.close()
+
+
+def _pinned_by(queue: JobQueue, storage_key: str) -> set[str]:
+    return {raw.decode() for raw in queue.connection.smembers(keys.pins(storage_key))}
+
+
+def queue_events(queue: JobQueue, job_id: str) -> list[JobEvent]:
+    return [
+        e for sid, raw in queue.connection.xrange(keys.events("telegram"))
+        if (e := JobEvent.from_fields(sid, raw)).job_id == job_id
+    ]
+
+
 async def test_the_payments_service_reconciles_paid_orders_periodically(
     db_url: str, tmp_path: Path
 ) -> None:

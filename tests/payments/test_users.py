@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import text
 
-from payments import AccessLevel, Payments, RateLimiter, Settings, User, UserError
+import jobs
+from payments import AccessLevel, Payments, RateLimiter, Settings, SettingsError, User, UserError
 from payments.models import AbuseMarkRow, LedgerEntryRow, UserRow
 
 from .conftest import make_settings
@@ -114,3 +117,18 @@ def test_an_abuse_mark_needs_its_key(db_url: str) -> None:
         assert not second.users.get_or_create("telegram", 5151).banned
     finally:
         second.close()
+
+
+def test_without_its_own_secret_payments_refuses_to_start(db_url: str) -> None:
+    """No mark is ever made under a key anyone could guess: not an empty one (an unkeyed hash
+    of a platform id is undone by trying every id) and not one borrowed from DOWNLOAD_SECRET
+    (rotating that would lift every kept ban). A process that keeps abuse limits says so at
+    start-up, before it opens the store."""
+    settings = make_settings(db_url, abuse_hmac_secret=None)
+    assert settings.download_secret  # set: still not a key for the marks
+    with pytest.raises(SettingsError, match="ABUSE_HMAC_SECRET is not set"):
+        Payments.open(settings)
+    with pytest.raises(SettingsError, match="ABUSE_HMAC_SECRET is not set"):
+        jobs.Settings(abuse_hmac_secret=None).abuse_key  # noqa: B018 - the karaoke count's key
+    for named in (settings, jobs.Settings()):
+        assert dataclasses.replace(named, abuse_hmac_secret="s3cret").abuse_key == b"s3cret"

@@ -46,6 +46,12 @@ def export_tiny_model(path: Path) -> Path:
     return path
 
 
+# The abuse-limit HMAC's key every test deployment uses (``ABUSE_HMAC_SECRET``, required by the
+# bots and the payments service; tests/conftest.py puts it in the environment of the processes
+# the tests start).
+ABUSE_HMAC_SECRET = "abuse-hmac-secret-for-the-tests"
+
+
 def fast_settings(
     redis_url: str, storage_dir: Path, model_path: Path, **overrides: object
 ) -> jobs.Settings:
@@ -62,6 +68,7 @@ def fast_settings(
         "worker_heartbeat_s": 0.5,
         "worker_heartbeat_ttl_s": 3,
         "maintenance_interval_s": 2,
+        "abuse_hmac_secret": ABUSE_HMAC_SECRET,
     }
     return jobs.Settings(**{**values, **overrides})  # type: ignore[arg-type]
 

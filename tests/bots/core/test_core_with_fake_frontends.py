@@ -29,6 +29,7 @@ from bots.core.services import Services
 from payments import IncomingPayment, OrderState, Provider
 from tests.bots.core.fakes import FakeFrontend, FakeInvoiceFrontend
 from tests.support.redis_server import RedisServer
+from tests.support.workers import ABUSE_HMAC_SECRET
 
 CLOSED_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 
@@ -36,8 +37,10 @@ CLOSED_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 def _services(tmp_path: Path, redis_url: str) -> Services:
     return Services.build(
         "fakechat",
-        jobs.Settings(redis_url=redis_url, storage_dir=tmp_path / "storage", retention_s=7200),
-        payments.Settings(database_url=f"sqlite:///{tmp_path / 'payments.sqlite3'}"),
+        jobs.Settings(redis_url=redis_url, storage_dir=tmp_path / "storage", retention_s=7200,
+                      abuse_hmac_secret=ABUSE_HMAC_SECRET),
+        payments.Settings(database_url=f"sqlite:///{tmp_path / 'payments.sqlite3'}",
+                          abuse_hmac_secret=ABUSE_HMAC_SECRET),
     )
 
 
@@ -210,7 +213,8 @@ def test_open_in_browser_button_links_the_jobs_own_signed_page(
         "fakechat",
         jobs.Settings(redis_url=CLOSED_REDIS, storage_dir=tmp_path / "storage"),
         payments.Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}",
-                          download_secret=secret, public_base_url=base),
+                          download_secret=secret, public_base_url=base,
+                          abuse_hmac_secret=ABUSE_HMAC_SECRET),
     )
     flow = _flow(FakeFrontend(), services, tmp_path)
     job_id = "b" * 32
