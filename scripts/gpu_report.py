@@ -4,10 +4,11 @@
     python scripts/gpu_report.py final --run RUN --model MODEL --pack PACK --out OUT [--settings JSON]
 
 Why parts: ``$OUT`` returns at most 8 files of ≤ 16 MiB each (/work/.library/device/README.md),
-and a width-16 model in float16 is about 19.6 MB. The model goes back as ``model.pt.part0``,
-``model.pt.part1``, … of ≤ ``PART_BYTES`` each; ``figures.json`` holds the whole file's sha256.
-Reassemble with ``cat model.pt.part* > model.pt`` (the names sort in order: fewer than ten parts)
-and check ``sha256sum model.pt`` against ``figures.json``'s ``model.sha256``.
+and a width-16 model in float16 is about 19.7 MB (the default width 11: 9.3 MB, one part). The
+model goes back as ``model.pt.part0``, ``model.pt.part1``, … of ≤ ``PART_BYTES`` each;
+``figures.json`` holds the whole file's sha256. Reassemble with ``cat model.pt.part* > model.pt``
+(the names sort in order: fewer than ten parts) and check ``sha256sum model.pt`` against
+``figures.json``'s ``model.sha256``.
 
 Invariants: every file in ``$OUT`` is written under a temporary name and renamed, so a run killed
 at its time limit leaves whole files (at worst an extra ``*.tmp``); ``partial`` exports the best
@@ -15,6 +16,11 @@ checkpoint so far (uncalibrated: vocal-mask power 1.0), ``final`` replaces it wi
 export; parts from an earlier, larger model are removed, so the parts present are one model.
 At most five files are written: the parts (2 for a width-16 model), ``figures.json`` and the
 shell script's ``train.log``.
+
+The run's judge is its validation songs (``train --songs``, :mod:`engine.songs`): ``figures.json``
+names it (``judge``), gives the step ``best.pt`` holds (``best_step``, chosen on the songs' overall
+score) with its song scores (``best_songs``) and every validation's song scores
+(``songs_history``); the remix scores stay beside them as the early signal they are.
 """
 
 from __future__ import annotations
@@ -63,11 +69,19 @@ def write_parts(model: Path, out: Path) -> dict[str, Any]:
             "reassemble": f"cat {PART_PREFIX}* > model.pt"}
 
 
+SONG_FIELDS = ("songs_vocals", "songs_instrumental", "songs_overall", "songs_power")
+
+
 def run_figures(run: Path) -> dict[str, Any]:
     """Steps, time and validation history from the run's last checkpoint."""
     ckpt = checkpoint.load(run / "last.pt")
     history = ckpt.get("history", [])
     batch = int((ckpt.get("train_config") or {}).get("batch", 0))
+    # best.pt is chosen on the songs' overall score where the run has songs (engine.train's
+    # Validation.score), else on the calibrated overall score of the remixes; the first best wins.
+    judged = [h for h in history if h.get("songs_overall") is not None]
+    key = "songs_overall" if judged else "val_overall"
+    best = max(judged or history, key=lambda h: h[key]) if history else None
     return {
         "unet": ckpt["unet"],
         "steps": ckpt["step"],
@@ -75,10 +89,13 @@ def run_figures(run: Path) -> dict[str, Any]:
         # What the remix workers sustained, if the GPU waited on them (see train.log's GPU load).
         "examples_per_second": round(ckpt["step"] * batch / max(ckpt["train_seconds"], 1e-9), 1),
         "best_val_loss": None if not history else round(min(h["val"] for h in history), 5),
-        # best.pt is chosen on the calibrated overall validation score (engine.train.validate)
+        # the calibrated overall score of the validation remixes (engine.train.validate)
         "best_val_score": None if not history else max(h["val_overall"] for h in history),
-        "best_step": (None if not history
-                      else max(history, key=lambda h: h["val_overall"])["step"]),
+        "judge": "songs" if judged else "remixes",  # what best.pt was chosen on
+        "best_step": None if best is None else best["step"],  # the step best.pt holds
+        "best_songs": (None if not judged or best is None
+                       else {"step": best["step"], **{k: best[k] for k in SONG_FIELDS}}),
+        "songs_history": [{"step": h["step"], **{k: h[k] for k in SONG_FIELDS}} for h in judged],
         "history": history,
         "train_config": ckpt.get("train_config"),
     }
@@ -163,13 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         figures["model"] = {"version": checkpoint.export(checkpoint.load(best), exported),
                             "calibrated": False, **write_parts(exported, args.out)}
         write_figures(args.out, figures)
-        print(f"partial: step {figures['steps']}, best val score {figures['best_val_score']}", flush=True)
+        print(f"partial: step {figures['steps']}, best val score {figures['best_val_score']}, "
+              f"best songs {figures['best_songs']}", flush=True)
         return 0
     if args.model is None or args.pack is None:
         parser.error("final needs --model and --pack")
     minutes = tuple(args.speed_minutes)
     payload = checkpoint.load(args.model)
-    figures["model"] = {"version": payload["version"], "calibrated": True,
+    figures["model"] = {"version": payload["version"],
+                        "calibrated": payload.get("calibration") is not None,
                         "calibration": payload.get("calibration"),
                         "calibration_scores": payload.get("calibration_scores"),
                         **write_parts(args.model, args.out)}
@@ -179,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.shipped and args.shipped.exists():
         figures["speed"]["shipped"] = speed(args.shipped, args.pack, args.device, minutes)
         write_figures(args.out, figures)
-    summary = ("steps", "train_minutes", "best_val_score", "best_val_loss", "speed")
+    summary = ("steps", "train_minutes", "judge", "best_songs", "best_val_score", "best_val_loss",
+               "speed")
     print(json.dumps({k: figures[k] for k in summary}, indent=1), flush=True)
     return 0
 

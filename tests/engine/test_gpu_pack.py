@@ -1,12 +1,16 @@
-"""The GPU training pack (scripts/build_gpu_pack.py) and the multi-process remix loader
-(engine/loader.py), on a tiny generated data tree: what engine.data reads from the pack must be the
-same material, split the same way, at the same band-widths."""
+"""The GPU training pack (scripts/build_gpu_pack.py), the multi-process remix loader
+(engine/loader.py) and the device run itself (scripts/gpu_train.sh, on the CPU), on a tiny
+generated data tree: what engine.data reads from the pack must be the same material, split the
+same way, at the same band-widths; the validation songs must travel apart from the data and be
+what the run chooses its checkpoint and mask power on."""
 
 from __future__ import annotations
 
 import csv
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +20,7 @@ import soundfile as sf
 import torch
 
 from engine.data import Remixer, load_pools
+from engine.evaluate import load_tracks
 from engine.loader import RemixWorkers
 from engine.train import TrainConfig, train
 
@@ -68,12 +73,28 @@ def data_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return train_root, extra
 
 
+SONGS = ("Band_-_First", "Singer_-_Second")
+SONG_S = 4.0
+
+
 @pytest.fixture(scope="module")
-def pack(data_tree: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def songs(data_tree: tuple[Path, Path]) -> Path:
+    """A ``../shared/data/valid``-like folder: stereo 44.1 kHz stems, no mixture file."""
+    valid = data_tree[0].parent / "valid"
+    for i, name in enumerate(SONGS):
+        (valid / name).mkdir(parents=True)
+        sf.write(valid / name / "vocals.ogg", _tone(SONG_S, 44100, 2, 262 + 40 * i), 44100)
+        sf.write(valid / name / "accompaniment.ogg", _tone(SONG_S, 44100, 2, 73 + 9 * i), 44100)
+    return valid
+
+
+@pytest.fixture(scope="module")
+def pack(data_tree: tuple[Path, Path], songs: Path,
+         tmp_path_factory: pytest.TempPathFactory) -> Path:
     module = _script("build_gpu_pack")
     out = tmp_path_factory.mktemp("pack") / "gpu-pack"
     settings = module.Settings(mir_per_singer=1, excerpt_s=8.0, min_excerpt_s=4.0, target_mb=1.0)
-    module.build(list(data_tree), out, settings, jobs=2, log=lambda _m: None)
+    module.build(list(data_tree), out, settings, jobs=2, log=lambda _m: None, songs=songs)
     return out
 
 
@@ -96,6 +117,64 @@ def test_pack_keeps_layout_rates_and_split(pack: Path) -> None:
     assert {r["file"] for r in rows} == files
     summary = json.loads((pack / "PACK.json").read_text())
     assert summary["size_mb"] <= 1.0 + 0.05
+    assert summary["instrumentals_dropped"] == {}
+
+
+def test_pack_carries_the_songs_apart(pack: Path, songs: Path, tmp_path: Path) -> None:
+    """The validation songs go whole into valid/, stereo, and are recorded as such; unpacked,
+    scripts/gpu_engine.py reads them (without ffmpeg) as the engine's loader does."""
+    files = {str(p.relative_to(pack)) for p in (pack / "valid").rglob("*.opus")}
+    assert files == {f"valid/{s}/{stem}.opus" for s in SONGS for stem in ("vocals", "accompaniment")}
+    for name in files:
+        info = sf.info(str(pack / name))
+        assert (info.channels, info.samplerate) == (2, 48000)
+        assert info.duration == pytest.approx(SONG_S, abs=0.05)  # whole
+    summary = json.loads((pack / "PACK.json").read_text())
+    assert summary["songs"] == str(songs) and summary["songs_dir"] == "valid"
+    assert summary["song_names"] == list(SONGS)
+    assert summary["by_kind"]["song/validation"]["files"] == 4
+    rows = list(csv.DictReader((pack / "MANIFEST.tsv").open(), delimiter="\t"))
+    assert {r["file"] for r in rows if r["kind"] == "song"} == files
+    # Never data: no root of the pack's training data reaches them.
+    assert not any("valid" in str(f) for f in load_pools([pack / "train"], "train").files)
+    _script("build_gpu_pack").unpack(pack, tmp_path / "wav", jobs=2)
+    read = _script("gpu_engine").read_songs(tmp_path / "wav" / "valid")
+    decoded = load_tracks(tmp_path / "wav" / "valid")  # through ffmpeg, as on the CPU
+    assert [t.name for t in read] == [t.name for t in decoded] == list(SONGS)
+    for a, b in zip(read, decoded, strict=True):
+        assert a.mixture.shape == (2, int(SONG_S * 44100))
+        for part in ("mixture", "vocals", "accompaniment"):
+            np.testing.assert_allclose(getattr(a, part), getattr(b, part), atol=1e-6)
+
+
+def test_build_keeps_the_songs_out_of_the_data(data_tree: tuple[Path, Path], songs: Path) -> None:
+    module = _script("build_gpu_pack")
+    module.check_songs_apart(list(data_tree), songs)  # side by side: fine
+    for roots in ([songs], [songs.parent], [songs / SONGS[0]]):  # the songs, above, inside
+        with pytest.raises(SystemExit, match="overlaps the validation songs"):
+            module.check_songs_apart(roots, songs)
+    with pytest.raises(SystemExit, match="named 'valid'"):
+        module.check_songs_apart([data_tree[0].parent / "other" / "valid"], songs)
+
+
+def test_excerpts_make_room_from_the_largest_root_first() -> None:
+    """Where even the shortest excerpts do not fit, whole training instrumentals go, always from
+    the root with the most left: the soundtrack excerpts before the few band songs."""
+    module = _script("build_gpu_pack")
+    s = module.Settings(min_excerpt_s=10.0, excerpt_s=40.0, wide_kbps=20, target_mb=1.0)
+
+    def item(root: str, i: int):  # noqa: ANN202 - a script's class
+        return module.Item("instrumental", "train", [Path(f"{root}{i}.ogg")],
+                           Path(f"/pack/{root}/{i}.opus"), 20, 2, 120.0, root=root)
+
+    items = [item("extra", i) for i in range(8)] + [item("train", i) for i in range(3)]
+    one = module.VBR_FACTOR * 10.0 * 40 / 8 / 1000  # MB of one 10-s excerpt at 2 × 20 kbps
+    kept, dropped = module.fit_excerpts(items, s, used_mb=1.0 - 0.3 - 5.5 * one)  # room for 5
+    assert len(kept) == 5 and len(dropped) == 6
+    assert sorted(i.root for i in kept) == ["extra", "extra", "train", "train", "train"]
+    assert module.fit_excerpts(items, s, used_mb=0.0) == (items, [])
+    # the five kept share the room: 5.5 excerpts of 10 s make five of 11 s
+    assert module.choose_excerpt(kept, s, 1.0 - 0.3 - 5.5 * one) == pytest.approx(11.0, abs=0.2)
 
 
 def test_engine_data_loads_both_splits_of_the_pack(pack: Path, tmp_path: Path) -> None:
@@ -161,3 +240,42 @@ def test_model_parts_reassemble_and_stale_parts_go(tmp_path: Path, monkeypatch: 
     parts = sorted(out.iterdir())
     assert [p.name for p in parts] == ["model.pt.part0", "model.pt.part1"]
     assert b"".join(p.read_bytes() for p in parts) == small.read_bytes()
+
+
+@pytest.mark.timeout(600)
+def test_gpu_train_sh_judges_on_the_packed_songs(pack: Path, tmp_path: Path) -> None:
+    """The device run end to end on the CPU, on a machine as bare as the device (no museval, no
+    ffmpeg): the songs are unpacked, passed to training (best.pt on them, remixes at the songs'
+    levels) and to the calibration, kept out of the data, and figures.json carries their scores.
+    About 2.3 min on a 2-core CPU shared with two trainings, most of it the one validation (its
+    128 remixes)."""
+    bare = tmp_path / "bare"
+    (bare / "museval").mkdir(parents=True)
+    (bare / "museval" / "__init__.py").write_text("raise ImportError('not on the device')\n")
+    out, work = tmp_path / "out", tmp_path / "work"
+    env = {**os.environ, "OUT": str(out), "WORK": str(work), "PACK": str(pack),
+           "PYTHON": sys.executable, "DEVICE": "cpu", "PYTHONPATH": str(bare),
+           "FFMPEG_BINARY": str(bare / "no-ffmpeg"), "FFPROBE_BINARY": str(bare / "no-ffprobe"),
+           "GPU_TRAIN_MINUTES": "1", "DEADLINE_S": "500", "RESERVE_S": "60", "WIDTH": "2",
+           "BATCH": "2", "LOADERS": "0", "STEPS": "2", "VALIDATE_EVERY": "2", "WATCH_S": "600",
+           "SPEED_MINUTES": "0.05", "SHIPPED": str(bare / "none.pt")}
+    run = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=560)
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, log[-4000:]
+    assert "museval is not installed" in log  # the stand-in was needed, and worked
+    figures = json.loads((out / "figures.json").read_text())
+    assert figures["settings"]["levels"] == "songs"
+    assert figures["settings"]["songs"] == str(work / "pack" / "valid")
+    config = figures["train_config"]
+    assert config["songs"] == str(work / "pack" / "valid") and config["levels"] == "songs"
+    assert "valid" not in config["data"] and str(work / "pack" / "train") in config["data"]
+    assert figures["judge"] == "songs" and figures["best_step"] == 2
+    (entry,) = figures["songs_history"]
+    assert set(entry) == {"step", "songs_vocals", "songs_instrumental", "songs_overall",
+                          "songs_power"}
+    assert figures["best_songs"] == entry
+    model = figures["model"]
+    assert model["calibrated"] and model["calibration_scores"]["judge"] == "songs"
+    assert set(model["calibration_scores"]["1.0"]["per_song"]) == set(SONGS)
+    assert figures["speed"]["trained"]["0.05min"]["x_real_time"] > 0
