@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import museval
 import numpy as np
 import torch
 
@@ -68,7 +67,11 @@ def load_tracks(folder: Path) -> list[Track]:
 
 
 def score(track: Track, stems: Stems) -> tuple[float, float]:
-    """Median-over-frames SDR of (vocals, accompaniment) for one track."""
+    """Median-over-frames SDR of (vocals, accompaniment) for one track. museval is imported here,
+    not with the module: training and calibration score songs with ``engine.songs``' fast metric
+    and must run where museval is not installed (the lent GPU machine)."""
+    import museval
+
     refs = np.stack([track.vocals.T, track.accompaniment.T])
     ests = np.stack([stems.vocals.T, stems.instrumental.T])
     win = int(FRAME_S * SAMPLE_RATE)
