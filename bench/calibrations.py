@@ -10,7 +10,7 @@ Variants, one network pass per chunk (two for the channel swap):
 - ``power p``: the shipped calibration, ``m_v ** p``;
 - ``bands a/b/c``: a power per band (below 300 Hz, 300 Hz – 4 kHz, above), around the best power;
 - ``blend p``: the vocal mask averaged with one minus the instrumental's own mask, then ``** p``;
-- ``wiener p``: norbert's multichannel Wiener filter (one EM iteration) on the magnitude
+- ``wiener p`` (at the best power): norbert's multichannel Wiener filter (one EM iteration) on the magnitude
   estimates ``|X|·m_v**p`` and ``|X|·m_i``;
 - ``swap p``: test-time averaging of the masks of the song and of its channel-swapped copy.
 """
@@ -84,8 +84,7 @@ def variants(model: Separator, best: float) -> dict[str, Variant]:
             found["bands " + "/".join(map(str, powers))] = bands(tuple(powers))  # type: ignore[arg-type]
     for p in (0.35, 0.5, 0.7, 1.0):
         found[f"blend {p}"] = blend(p)
-    for p in (best, 1.0):
-        found[f"wiener {p}"] = wiener(p)
+    found[f"wiener {best}"] = wiener(best)
     return found
 
 

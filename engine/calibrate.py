@@ -168,8 +168,8 @@ def calibrate_model_file(
         judge = "remixes"
     payload = checkpoint.load(model_path)
     payload["calibration"] = {"vocal_mask_power": best}
-    payload["calibration_scores"] = {"judge": judge,
-                                     **{str(p): s.to_dict() for p, s in scores.items()}}
+    payload["calibration_scores"] = {str(p): s.to_dict() for p, s in scores.items()}
+    payload["calibration_judge"] = judge  # what the scores are of: "songs" or "remixes"
     payload["version"] = checkpoint.model_version(payload)
     checkpoint.save_atomic(payload, model_path)
     return best, payload["version"], scores

@@ -89,7 +89,7 @@ def test_calibration_on_songs_writes_the_songs_choice(tmp_path: Path, tiny_model
     payload = checkpoint.load(model)
     assert set(scores) == set(judge.SONG_POWERS)
     assert power == judge.best_power(scores) and payload["calibration"]["vocal_mask_power"] == power
-    assert payload["calibration_scores"]["judge"] == "songs"
+    assert payload["calibration_judge"] == "songs"
     assert payload["calibration_scores"][str(power)]["overall"] == pytest.approx(
         scores[power].overall, abs=1e-3)
     assert load_model(model).vocal_mask_power == power and payload["version"] == version
@@ -114,7 +114,7 @@ def test_training_with_songs_chooses_best_on_the_songs(tiny_data: Path, tmp_path
     assert last["best"] == pytest.approx(chosen["songs_overall"], abs=1e-3)
     assert checkpoint.load(cfg.run_dir / "best.pt")["step"] == chosen["step"]
     exported = checkpoint.load(cfg.export)
-    assert exported["calibration_scores"]["judge"] == "songs"
+    assert exported["calibration_judge"] == "songs"
 
 
 def test_a_run_resumed_under_the_song_judge_starts_its_best_afresh(tmp_path: Path) -> None:
