@@ -198,7 +198,7 @@ class DiscordFrontend:
 
 
 class _FileSends:
-    """Audio and files go out the same way on both routes: through the route's own ``_send``."""
+    """Audio, files and images go out the same way on every route: through the route's own ``_send``."""
 
     async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
         raise NotImplementedError
@@ -212,6 +212,16 @@ class _FileSends:
 
     async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
         return await self._send(_content(caption), file=discord.File(path, filename=path.name))
+
+    async def send_image(
+        self, path: Path, *, caption: str, buttons: Keyboard | None = None
+    ) -> MessageRef:
+        view = components.view(buttons)
+        return await self._send(
+            _content(caption),
+            file=discord.File(path, filename=path.name),
+            **({"view": view} if view else {}),
+        )
 
 
 class ChannelChat(_FileSends):
@@ -244,16 +254,6 @@ class ChannelChat(_FileSends):
             await message.edit(content=_content(text), view=components.view(buttons))
         except discord.NotFound as err:  # the person (or a moderator) deleted it
             raise MessageGone(str(err)) from err
-
-    async def send_image(
-        self, path: Path, *, caption: str, buttons: Keyboard | None = None
-    ) -> MessageRef:
-        view = components.view(buttons)
-        return await self._send(
-            _content(caption),
-            file=discord.File(path, filename=path.name),
-            **({"view": view} if view else {}),
-        )
 
 
 class DirectChat(_FileSends):
@@ -308,16 +308,6 @@ class DirectChat(_FileSends):
             )
         except discord.NotFound as err:
             raise MessageGone(str(err)) from err
-
-    async def send_image(
-        self, path: Path, *, caption: str, buttons: Keyboard | None = None
-    ) -> MessageRef:
-        view = components.view(buttons)
-        return await self._send(
-            _content(caption),
-            file=discord.File(path, filename=path.name),
-            **({"view": view} if view else {}),
-        )
 
 
 class InteractionChat(_FileSends):
@@ -395,11 +385,6 @@ class InteractionChat(_FileSends):
         """The preview's last message (the waveform with its buttons): a private route ends
         here, so what comes later goes to the person's DMs (an ephemeral message would not
         outlast their next reload)."""
-        view = components.view(buttons)
-        ref = await self._send(
-            _content(caption),
-            file=discord.File(path, filename=path.name),
-            **({"view": view} if view else {}),
-        )
+        ref = await super().send_image(path, caption=caption, buttons=buttons)
         self._frontend.close_private(self.chat_id)
         return ref
