@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                         "calibrated": payload.get("calibration") is not None,
                         "calibration": payload.get("calibration"),
                         "calibration_scores": payload.get("calibration_scores"),
+                        "calibration_judge": payload.get("calibration_judge"),
                         **write_parts(args.model, args.out)}
     write_figures(args.out, figures)  # the model is safe before the speed runs
     figures["speed"] = {"trained": speed(args.model, args.pack, args.device, minutes)}

@@ -276,6 +276,6 @@ def test_gpu_train_sh_judges_on_the_packed_songs(pack: Path, tmp_path: Path) -> 
                           "songs_power"}
     assert figures["best_songs"] == entry
     model = figures["model"]
-    assert model["calibrated"] and model["calibration_scores"]["judge"] == "songs"
+    assert model["calibrated"] and model["calibration_judge"] == "songs"
     assert set(model["calibration_scores"]["1.0"]["per_song"]) == set(SONGS)
     assert figures["speed"]["trained"]["0.05min"]["x_real_time"] > 0
