@@ -482,7 +482,19 @@ RETRYING = "That took longer than it should — I'm trying again."
 DMS_CLOSED = (
     "I have something for you that only you should see, but your direct messages are closed. "
     "Allow direct messages from this server (its Privacy Settings) and I'll try again in a few "
-    "minutes — or send me your songs in a direct message."
+    "minutes — or tap the button below, and what I answer there only you will see. Next time you "
+    "can send me your songs in a direct message."
+)
+# Under DMS_CLOSED: shows the job's results page to its owner alone (an ephemeral answer).
+SHOW_PAGE_BUTTON = "Show it here only to me"
+# Someone else tapped a button that belongs to another person's song.
+NOT_YOUR_BUTTON = "That button is for someone else's song — it does nothing for you."
+# The owner's answer (only they see it), above the results page's link button.
+PAGE_HERE = "Here it is — only you can see this. Your results page:"
+# The owner's answer where there's no results page (no DOWNLOAD_SECRET).
+NO_PAGE_OPEN_DMS = (
+    "I can only send this to your direct messages: allow direct messages from this server "
+    "(its Privacy Settings) and I'll try again in a few minutes."
 )
 
 

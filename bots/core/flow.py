@@ -151,7 +151,7 @@ class Flow:
         alone where that chat is public (:class:`~bots.core.ports.PersonalChats`)."""
         personal = event.kind in (JobKind.FULL, KARAOKE_KIND) or bool(event.order_id)
         person = Person(event.platform, int(event.user_id))
-        return event_chat(self.frontend, int(event.chat_id), person, personal)
+        return event_chat(self.frontend, int(event.chat_id), person, personal, event.job_id)
 
     async def on_job_event(self, event: JobEvent) -> None:
         chat = self._event_chat(event)
@@ -243,6 +243,8 @@ class Flow:
             return await self.karaoke.settings_button(person, arg)
         if action == keyboards.KARAOKE_PREVIEW:
             return await self.karaoke.preview_button(person, arg)
+        if action == keyboards.SHOW_PAGE:
+            return await self.results.page_button(chat, person, arg)
         if action in (keyboards.BUY, keyboards.CARD):
             return await self.checkout.buy(chat, person, arg, by_card=action == keyboards.CARD)
         return None

@@ -19,6 +19,7 @@ FEEDBACK_UP = "up"
 FEEDBACK_DOWN = "down"
 KARAOKE_SETTINGS = "ks"  # arg: a karaoke change (bots.core.karaoke) → the saved preference
 KARAOKE_PREVIEW = "kp"  # arg: "<change>:<preview job id>" → preference changed, clip rendered
+SHOW_PAGE = "pg"  # arg: job id → its results page, shown to its owner alone (ephemeral)
 
 
 def formats(current: str) -> list[Button]:
@@ -63,6 +64,12 @@ _STEPS = (
 def open_in_browser(page_url: str | None) -> Keyboard:
     """The job's results page (``payments.results_page_url``), where there is one."""
     return [[Button(messages.OPEN_IN_BROWSER_BUTTON, url=page_url)]] if page_url else []
+
+
+def show_page(job_id: str) -> Keyboard:
+    """Under a public note (Discord's closed DMs): the job's results page, shown only to the
+    one who taps it, and only if the job is theirs (:meth:`~bots.core.results.Results.page_button`)."""
+    return [[Button(messages.SHOW_PAGE_BUTTON, SHOW_PAGE, job_id)]]
 
 
 def preview(

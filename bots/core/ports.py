@@ -216,13 +216,18 @@ class PersonalChats(Protocol):
     to everyone in the channel. A frontend whose chats are all private (Telegram) has no need of
     it: :func:`event_chat` then uses :meth:`Frontend.chat`."""
 
-    def chat_for(self, chat_id: int, person: Person, personal: bool) -> Chat: ...
+    def chat_for(
+        self, chat_id: int, person: Person, personal: bool, job_id: str | None = None
+    ) -> Chat: ...
 
 
-def event_chat(frontend: Frontend, chat_id: int, person: Person, personal: bool) -> Chat:
-    """The chat a job event of ``person``'s, asked for in ``chat_id``, is answered in."""
+def event_chat(
+    frontend: Frontend, chat_id: int, person: Person, personal: bool, job_id: str | None = None
+) -> Chat:
+    """The chat a job event of ``person``'s (about ``job_id``), asked for in ``chat_id``, is
+    answered in."""
     if isinstance(frontend, PersonalChats):
-        return frontend.chat_for(chat_id, person, personal)
+        return frontend.chat_for(chat_id, person, personal, job_id)
     return frontend.chat(chat_id)
 
 

@@ -165,6 +165,20 @@ class Results:
         user = await ctx.user(person)
         await asyncio.to_thread(ctx.pay.feedback.withdraw, user, record.id, reaction.emoji)
 
+    async def page_button(self, chat: Chat, person: Person, job_id: str) -> str | None:
+        """A tap on "show it here only to me" (:func:`keyboards.show_page`, under a public note):
+        to the job's owner, the results page link where there is one (the answer is theirs
+        alone: ephemeral on Discord), else a word to open their DMs; to anyone else, a refusal
+        and no link (the page works for whoever holds it)."""
+        record = await self.ctx.owned_job(person, job_id)
+        if record is None:
+            return messages.NOT_YOUR_BUTTON
+        page = self.ctx.results_page(record.id)
+        if page is None:
+            return messages.NO_PAGE_OPEN_DMS
+        await chat.send_text(messages.PAGE_HERE, keyboards.open_in_browser(page))
+        return None
+
     async def button(self, person: Person, arg: str) -> str:
         vote, _, job_id = arg.partition(":")
         record = await self.ctx.owned_job(person, job_id)

@@ -22,7 +22,9 @@ and — for a song sent in a channel by mention too — the paid stems and their
 (:class:`DirectChat`; paid stems must outlast an ephemeral message anyway). Where their DMs are
 closed (Discord's 403, 50007), the channel gets a short note for them that names no song and
 carries no link (:data:`bots.messages.DMS_CLOSED`, at most once per
-:data:`DMS_CLOSED_NOTE_QUIET_S`), and the send fails with :class:`DirectMessagesClosed`, so the
+:data:`DMS_CLOSED_NOTE_QUIET_S`) — only a button, "Show it here only to me"
+(:func:`bots.core.keyboards.show_page`), whose answer is ephemeral: the job's results page to
+its owner, a refusal to anyone else — and the send fails with :class:`DirectMessagesClosed`, so the
 job event is tried again (``jobs.events``: a claim period apart) and reaches them once they open
 their DMs; a paid result that never can is refunded like any undeliverable one.
 
@@ -47,6 +49,7 @@ from pathlib import Path
 import discord
 
 from bots import messages
+from bots.core import keyboards
 from bots.core.ports import Chat, Keyboard, MessageGone, MessageRef, Person, UploadTooLarge
 from bots.discord import components
 from bots.discord.config import DEFAULT_UPLOAD_LIMIT, DiscordConfig
@@ -130,16 +133,19 @@ class DiscordFrontend:
         channel (job events use :meth:`chat_for`, which knows whose they are)."""
         return self._live_route(chat_id) or ChannelChat(self, channel_of(chat_id))
 
-    def chat_for(self, chat_id: int, person: Person, personal: bool) -> Chat:
+    def chat_for(
+        self, chat_id: int, person: Person, personal: bool, job_id: str | None = None
+    ) -> Chat:
         """Where a job event of ``person``'s goes (:class:`~bots.core.ports.PersonalChats`): a
         private route's interaction while it lives; then — and for anything ``personal`` asked
         for in a server channel — the person's DMs; else the chat itself. A DM asked in a DM
-        stays there (:class:`DirectChat` finds the same channel)."""
+        stays there (:class:`DirectChat` finds the same channel). ``job_id``, the event's job, is
+        what a closed-DMs note's button shows its owner (:meth:`note_dms_closed`)."""
         live = self._live_route(chat_id)
         if live is not None:
             return live
         if is_private_route(chat_id) or personal:
-            return DirectChat(self, person.user_id, origin=channel_of(chat_id))
+            return DirectChat(self, person.user_id, origin=channel_of(chat_id), job_id=job_id)
         return ChannelChat(self, chat_id)
 
     def _live_route(self, chat_id: int) -> InteractionChat | None:
@@ -149,10 +155,14 @@ class DiscordFrontend:
         self._private.pop(chat_id, None)
         return None
 
-    async def note_dms_closed(self, user_id: int, channel_id: int) -> None:
+    async def note_dms_closed(
+        self, user_id: int, channel_id: int, job_id: str | None = None
+    ) -> None:
         """Tell the person, in the channel where they asked, that their DMs are closed: a note
         that names no song and links nothing (everyone there reads it), at most once per
-        :data:`DMS_CLOSED_NOTE_QUIET_S`; the one message that mentions someone — them."""
+        :data:`DMS_CLOSED_NOTE_QUIET_S`; the one message that mentions someone — them. With
+        ``job_id`` it carries one button (:func:`keyboards.show_page`): tapped by the job's
+        owner, an ephemeral answer with its results page; by anyone else, a refusal."""
         now = time.monotonic()
         key = (user_id, channel_id)
         if now - self._noted.get(key, -DMS_CLOSED_NOTE_QUIET_S) < DMS_CLOSED_NOTE_QUIET_S:
@@ -161,10 +171,12 @@ class DiscordFrontend:
             self._noted.pop(next(iter(self._noted)))
         self._noted[key] = now
         channel = self.client.get_partial_messageable(channel_id)
+        view = components.view(keyboards.show_page(job_id)) if job_id else None
         try:
             await channel.send(
                 content=f"<@{user_id}> {messages.DMS_CLOSED}",
                 allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
+                **({"view": view} if view else {}),
             )
         except discord.HTTPException:  # the channel refuses us too: nowhere left to say it
             log.warning("could not tell user %s in channel %s that their DMs are closed",
@@ -258,13 +270,17 @@ class ChannelChat(_FileSends):
 
 class DirectChat(_FileSends):
     """The person's DMs, for what is theirs alone; ``origin`` is the channel where they asked
-    (told when their DMs are closed, see :meth:`DiscordFrontend.note_dms_closed`). The DM
+    (told when their DMs are closed, with a button for ``job_id``'s results page, see
+    :meth:`DiscordFrontend.note_dms_closed`). The DM
     channel is opened on first use (discord.py keeps it for the next)."""
 
-    def __init__(self, frontend: DiscordFrontend, user_id: int, origin: int) -> None:
+    def __init__(
+        self, frontend: DiscordFrontend, user_id: int, origin: int, job_id: str | None = None
+    ) -> None:
         self._frontend = frontend
         self._user_id = user_id
         self._origin = origin
+        self._job_id = job_id
         self._dm: discord.DMChannel | None = None
 
     @property
@@ -288,7 +304,7 @@ class DirectChat(_FileSends):
             if err.code != CANNOT_DM:
                 raise
             if self._origin and self._origin != dm.id:
-                await self._frontend.note_dms_closed(self._user_id, self._origin)
+                await self._frontend.note_dms_closed(self._user_id, self._origin, self._job_id)
             raise DirectMessagesClosed(f"user {self._user_id} does not take DMs") from err
         return MessageRef(chat_id=dm.id, message_id=message.id)
 

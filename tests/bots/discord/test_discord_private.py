@@ -13,6 +13,7 @@ import pytest
 
 import jobs
 import payments
+from bots.core import context as bot_context
 from bots.discord import chat as discord_chat
 from payments import IncomingPayment, OrderState, Provider
 from tests.bots.discord.conftest import DiscordHarness, PaymentsService, job_of
@@ -133,6 +134,60 @@ async def test_closed_dms_get_a_note_naming_no_song_then_the_stems_once_opened(
     notes = [m for m in fake.in_channel(CHANNEL_ID) if "direct messages" in m.content]
     assert len(notes) == 1  # told once, not at every try
     assert not stripe_stub.calls("/v1/refunds")
+
+
+async def test_the_closed_dms_note_shows_the_page_to_its_owner_alone(
+    discord_bot: DiscordHarness,
+    payments_service: PaymentsService,
+    worker: object,
+    media: dict[str, Path],
+    stripe_stub: StripeStub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The note's one button, "Show it here only to me": another person's tap is refused
+    (ephemeral, no link); the owner's is answered ephemerally — the results page where there is
+    one, else a word to open their DMs — and the page's link is never posted for everyone."""
+    fake, bot = discord_bot.fake, discord_bot
+    dan, eve = bot.person(9304, "dan"), bot.person(9405, "eve")
+    fake.closed_dms.add(dan.id)
+    await fake.send(dan, media["song"], in_guild=True)
+    *_, waveform = await bot.preview(CHANNEL_ID)
+    order = await pay(bot, payments_service, stripe_stub, dan, waveform)
+
+    note = await fake.wait_for_text(CHANNEL_ID, "direct messages", timeout=120)
+    assert not note.ephemeral and note.content.startswith(f"<@{dan.id}>")
+    assert "Blue Song" not in note.content and not note.files and not note.urls
+    assert "button below" in note.content
+    full_job = bot.pay.ledger.get_order(order.id).fulfil_job_id  # the paid job: its page
+    assert full_job
+    button = note.button("vr:pg:")
+    assert button == f"vr:pg:{full_job}"
+
+    tap = await fake.press(eve, note, button)  # someone else: refused, and no link
+    refusal = await fake.answer_text(tap, "someone else")
+    assert refusal.ephemeral and not refusal.urls
+    assert all(not m.urls for m in fake.answers(tap))
+
+    # No page a person could open (the suite's PUBLIC_BASE_URL is loopback): open your DMs.
+    tap = await fake.press(dan, note, button)
+    no_page = await fake.answer_text(tap, "direct messages")
+    assert no_page.ephemeral and not no_page.urls
+
+    monkeypatch.setattr(bot_context, "is_loopback_url", lambda _url: False)  # a page is served
+    tap = await fake.press(dan, note, button)
+    answer = await fake.answer_text(tap, "only you")
+    assert answer.ephemeral and answer.for_user == dan.id
+    [page] = answer.urls
+    assert page.startswith(f"{payments_service.url}/r/{full_job}")
+
+    tap = await fake.press(eve, note, button)  # still refused, with a page to hand out now
+    await fake.answer_text(tap, "someone else")
+    assert all(not m.urls for m in fake.answers(tap))
+
+    public = [m for m in fake.in_channel(CHANNEL_ID) if not m.ephemeral]
+    assert [m for m in public if page in m.content or page in m.urls] == []
+    assert [m for m in public if any("/r/" in url for url in m.urls)] == []
+    assert fake.in_channel(dan.dm_channel) == []  # DMs still closed: nothing reached them
 
 
 async def test_a_refund_notice_for_a_channel_song_goes_to_dms(
