@@ -4,11 +4,9 @@ the lent GPU machine, whose image lacks two things the engine's song judge reach
     python scripts/gpu_engine.py train DATA... --songs PACK/valid ...   # as python -m engine train
     python scripts/gpu_engine.py calibrate best.pt DATA... --songs PACK/valid --export model.pt
 
-- **museval** is not installed there (/work/.library/device/KINDS.md lists the image's packages)
-  and ``engine.evaluate`` imports it at the top, which ``engine.train`` and ``engine.calibrate``
-  reach through ``engine.songs``. The run scores songs with the judge's ``fast`` metric only, so
-  where museval is missing a stand-in module takes its place that fails loudly if BSSEval is
-  ever called.
+- **museval** is not installed there (/work/.library/device/KINDS.md lists the image's packages);
+  nothing here needs it: ``engine.evaluate`` imports it only where BSSEval is scored, and the run
+  scores songs with the judge's ``fast`` metric.
 - **ffmpeg** may be missing there, and ``engine.songs.load_songs`` decodes through
   ``engine.audio.decode`` (ffmpeg). The songs this run reads are the pack's, unpacked by
   ``build_gpu_pack.py unpack`` to float WAV at 44.1 kHz, so :func:`read_songs` reads them with
@@ -22,7 +20,6 @@ the lent GPU machine, whose image lacks two things the engine's song judge reach
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -33,24 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.constants import SAMPLE_RATE  # noqa: E402
 
 STEMS = ("vocals", "accompaniment")
-
-
-def stand_in_museval() -> bool:
-    """Put a stand-in ``museval`` in ``sys.modules`` if the real one cannot be imported; return
-    whether it did."""
-    try:
-        import museval  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("museval")
-
-        def evaluate(*_args: object, **_kwargs: object) -> None:
-            raise RuntimeError("museval is not installed on this machine: score the songs with "
-                               "engine.songs' fast metric (scripts/gpu_engine.py)")
-
-        stub.evaluate = evaluate  # type: ignore[attr-defined]
-        sys.modules["museval"] = stub
-        return True
-    return False
 
 
 def _read(path: Path) -> np.ndarray:
@@ -91,9 +70,6 @@ def prepare() -> None:
     """Everything the module docstring lists, before the engine's training modules load."""
     import torch
 
-    if stand_in_museval():
-        print("gpu_engine: museval is not installed: a stand-in (fast song metric only)",
-              flush=True)
     torch.backends.cudnn.benchmark = True
     from engine import songs
 

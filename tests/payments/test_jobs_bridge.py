@@ -164,21 +164,31 @@ def _end_events(queue: JobQueue, job_id: str) -> list[JobEvent]:
     ]
 
 
+async def _paid_order_with_its_full_job(
+    queue: JobQueue, pay: Payments, user: str, song: Path
+) -> tuple[str, str, JobsFulfilment]:
+    """A finished preview of ``song`` for ``user``, an order for it paid by card, and recovery's
+    first round started its full job: (order id, full job id, the bridge)."""
+    preview = queue.submit(user, "telegram", user, song)
+    _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
+    order = pay.ledger.create_order(
+        pay.users.get_or_create("telegram", int(user)), preview.content_hash, preview.id
+    )
+    pay.ledger.record_payment(stripe_payment(order.id))
+    bridge = JobsFulfilment(queue, pay.ledger)
+    await pay.recover(bridge.on_paid, bridge.give_up)
+    return order.id, pay.ledger.get_order(order.id).fulfil_job_id, bridge
+
+
 async def test_a_finished_paid_job_whose_done_event_was_trimmed_is_handed_over_again(
     worked_queue: JobQueue, db_url: str, make_song: Callable[..., Path]
 ) -> None:
     queue = worked_queue
     pay = Payments.open(make_settings(db_url))
     try:
-        preview = queue.submit("4242", "telegram", "4242", make_song(1.0, seed=4))
-        _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
-        order = pay.ledger.create_order(
-            pay.users.get_or_create("telegram", 4242), preview.content_hash, preview.id
+        order_id, job_id, bridge = await _paid_order_with_its_full_job(
+            queue, pay, "4242", make_song(1.0, seed=4)
         )
-        pay.ledger.record_payment(stripe_payment(order.id))
-        bridge = JobsFulfilment(queue, pay.ledger)
-        await pay.recover(bridge.on_paid, bridge.give_up)
-        job_id = pay.ledger.get_order(order.id).fulfil_job_id
         done = _until(lambda: (r := queue.get(job_id)).status is JobStatus.DONE and r)
         assert len(_end_events(queue, job_id)) == 1
         await pay.recover(bridge.on_paid, bridge.give_up)  # its event waits: nothing to do
@@ -188,16 +198,16 @@ async def test_a_finished_paid_job_whose_done_event_was_trimmed_is_handed_over_a
         queue.connection.xtrim(keys.events("telegram"), maxlen=0, approximate=False)
         await pay.recover(bridge.on_paid, bridge.give_up)
         (event,) = _end_events(queue, job_id)
-        assert event.order_id == order.id and event.outputs == done.outputs
+        assert event.order_id == order_id and event.outputs == done.outputs
         assert (event.user_id, event.chat_id) == ("4242", "4242") and not event.refund
-        assert pay.ledger.get_order(order.id).fulfil_attempts == 2  # counted: bounded
+        assert pay.ledger.get_order(order_id).fulfil_attempts == 2  # counted: bounded
         await pay.recover(bridge.on_paid, bridge.give_up)
         assert len(_end_events(queue, job_id)) == 1
 
         # The bot sent the stems but the store missed "delivered": the job's record says so.
         queue.mark_delivered(job_id)
         await pay.recover(bridge.on_paid, bridge.give_up)
-        assert pay.ledger.get_order(order.id).state is OrderState.DELIVERED
+        assert pay.ledger.get_order(order_id).state is OrderState.DELIVERED
     finally:
         pay.close()
 
@@ -212,23 +222,17 @@ async def test_giving_up_a_finished_undelivered_order_lets_its_files_go(
     queue = worked_queue
     pay = Payments.open(make_settings(db_url, max_fulfil_attempts=2))
     try:
-        preview = queue.submit("4343", "telegram", "4343", make_song(1.0, seed=5))
-        _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
-        order = pay.ledger.create_order(
-            pay.users.get_or_create("telegram", 4343), preview.content_hash, preview.id
-        )
-        pay.ledger.record_payment(stripe_payment(order.id))
-        bridge = JobsFulfilment(queue, pay.ledger)
-        await pay.recover(bridge.on_paid, bridge.give_up)  # attempt 1: the full job
-        job_id = pay.ledger.get_order(order.id).fulfil_job_id
+        order_id, job_id, bridge = await _paid_order_with_its_full_job(
+            queue, pay, "4343", make_song(1.0, seed=5)
+        )  # attempt 1: the full job
         done = _until(lambda: (r := queue.get(job_id)).status is JobStatus.DONE and r)
         stored = [done.input_key, *done.outputs.values()]
-        assert all(_pinned_by(queue, key) == {order.id} for key in stored)
+        assert all(_pinned_by(queue, key) == {order_id} for key in stored)
         for _ in range(2):  # attempt 2 publishes the end again, then recovery gives up
             queue.connection.xtrim(keys.events("telegram"), maxlen=0, approximate=False)
             await pay.recover(bridge.on_paid, bridge.give_up)
 
-        failed = queue.get(pay.ledger.get_order(order.id).fulfil_job_id)
+        failed = queue.get(pay.ledger.get_order(order_id).fulfil_job_id)
         assert failed.id != job_id and failed.status is JobStatus.FAILED
         assert [e.refund for e in queue_events(queue, failed.id)] == [True]  # the bot refunds
         assert queue.get(job_id).delivered_at is None
@@ -246,21 +250,15 @@ async def test_an_order_whose_stems_were_delivered_is_never_given_up_into_a_refu
     queue = worked_queue
     pay = Payments.open(make_settings(db_url, max_fulfil_attempts=1))
     try:
-        preview = queue.submit("4444", "telegram", "4444", make_song(1.0, seed=6))
-        _until(lambda: queue.get(preview.id).status is JobStatus.DONE)
-        order = pay.ledger.create_order(
-            pay.users.get_or_create("telegram", 4444), preview.content_hash, preview.id
-        )
-        pay.ledger.record_payment(stripe_payment(order.id))
-        bridge = JobsFulfilment(queue, pay.ledger)
-        await pay.recover(bridge.on_paid, bridge.give_up)  # attempt 1, the last one
-        job_id = pay.ledger.get_order(order.id).fulfil_job_id
+        order_id, job_id, bridge = await _paid_order_with_its_full_job(
+            queue, pay, "4444", make_song(1.0, seed=6)
+        )  # attempt 1, the last one
         _until(lambda: queue.get(job_id).status is JobStatus.DONE)
         queue.mark_delivered(job_id)  # the stems reached the person; the ledger missed it
 
         report = await pay.recover(bridge.on_paid, bridge.give_up)
-        assert pay.ledger.get_order(order.id).state is OrderState.DELIVERED
-        assert report.refunded == [] and pay.ledger.get_order(order.id).fulfil_job_id == job_id
+        assert pay.ledger.get_order(order_id).state is OrderState.DELIVERED
+        assert report.refunded == [] and pay.ledger.get_order(order_id).fulfil_job_id == job_id
         assert not [e for e in queue_events(queue, job_id) if e.refund]
     finally:
         pay.close()
