@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import AudioError
+from service.errors import ErrorCode
 
 # Allowed guide-vocal gains in dB; None switches the guide vocal off.
 GUIDE_OFF: float | None = None
@@ -66,12 +67,18 @@ MAX_FORM_CHARS = len("goff.k-6.t100")
 class KaraokeSettingsError(AudioError, ValueError):
     """Karaoke settings outside what we offer (a stale button, an edited URL). Permanent."""
 
-    code = "bad_karaoke_settings"
-    user_message = (
-        "Those karaoke settings aren't available. Choose a guide vocal of off, −18, −12 or −6 dB, "
-        f"a key shift of {MIN_SEMITONES}…+{MAX_SEMITONES} semitones and a tempo of "
-        f"{MIN_TEMPO_PERCENT}–{MAX_TEMPO_PERCENT} % in steps of {TEMPO_STEP_PERCENT}."
-    )
+    code = ErrorCode.BAD_KARAOKE_SETTINGS
+
+    def __init__(self, detail: str) -> None:
+        # What we do offer, for the words (``texts.error_text``): the engine's own limits.
+        super().__init__(
+            detail,
+            min_semitones=MIN_SEMITONES,
+            max_semitones=MAX_SEMITONES,
+            min_tempo_percent=MIN_TEMPO_PERCENT,
+            max_tempo_percent=MAX_TEMPO_PERCENT,
+            tempo_step_percent=TEMPO_STEP_PERCENT,
+        )
 
 
 @dataclass(frozen=True)

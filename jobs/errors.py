@@ -1,34 +1,28 @@
 """Errors the job API raises to its callers (the bots and payments).
 
-Like :class:`engine.errors.AudioError`, each is an :class:`engine.errors.UserFacingError`: a
-stable ``code`` and a friendly ``user_message`` the bot can send as it is. Bad audio itself is
-reported with the engine's ``AudioError`` subclasses, unchanged.
+Like :class:`engine.errors.AudioError`, each is a :class:`service.errors.UserFacingError`: a
+stable ``code`` and the figures its words need as parameters; the words are the text
+catalogue's (``texts.error_text``). Bad audio itself is reported with the engine's
+``AudioError`` subclasses, unchanged.
 """
 
 from __future__ import annotations
 
-from engine.errors import UserFacingError
+from service.errors import ErrorCode, UserFacingError
 
 
 class JobError(UserFacingError):
-    code = "job_error"
-    user_message = "Something went wrong with that request. Please try again."
+    code = ErrorCode.JOB_ERROR
 
 
 class UserLimitError(JobError):
     """The person already has the maximum number of songs in progress."""
 
-    code = "user_limit"
+    code = ErrorCode.USER_LIMIT
+    limit: int
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(
-            f"user has {limit} jobs in flight",
-            user_message=(
-                f"You already have {limit} song{'s' if limit != 1 else ''} in progress. "
-                "Please wait for one to finish (or cancel one) before sending another."
-            ),
-        )
+        super().__init__(f"user has {limit} jobs in flight", limit=limit)
 
 
 class BusyError(JobError):
@@ -36,62 +30,42 @@ class BusyError(JobError):
     promised in seconds. The person is told so and tries again later (back-pressure); paid jobs
     are never refused."""
 
-    code = "busy"
+    code = ErrorCode.BUSY
+    waiting: int
 
     def __init__(self, waiting: int) -> None:
-        self.waiting = waiting
-        super().__init__(
-            f"{waiting} previews waiting",
-            user_message=(
-                f"I'm very busy right now: {waiting} "
-                f"{'song is' if waiting == 1 else 'songs are'} waiting ahead of yours. "
-                "Please send it again in a few minutes."
-            ),
-        )
+        super().__init__(f"{waiting} previews waiting", waiting=waiting)
 
 
 class JobNotFoundError(JobError):
-    code = "job_not_found"
-    user_message = "I can't find that song any more. Please send it again."
+    code = ErrorCode.JOB_NOT_FOUND
 
 
 class InputExpiredError(JobError):
     """The uploaded song was deleted by retention before the full version was ordered."""
 
-    code = "input_expired"
-    user_message = (
-        "That song is no longer stored (uploads are kept for a limited time). "
-        "Please send it again to get the full version."
-    )
+    code = ErrorCode.INPUT_EXPIRED
 
 
 class NotDeliveredError(JobError):
     """A paid job was started again and again without its stems reaching the person: payments'
     recovery gives the order up (its failed event makes the person's bot refund and tell)."""
 
-    code = "not_delivered"
-    user_message = "Sorry — I couldn't separate your song, even after several tries."
+    code = ErrorCode.NOT_DELIVERED
 
 
 class KaraokeInFlightError(JobError):
     """The person's karaoke preview render is still waiting or running: one at a time each, so
     one person's taps cannot fill the line (docs/PIPELINE.md, "Karaoke variants")."""
 
-    code = "karaoke_in_flight"
-    user_message = "Your last karaoke preview is still being made. Please wait for it first."
+    code = ErrorCode.KARAOKE_IN_FLIGHT
 
 
 class KaraokeQuotaError(JobError):
     """The person used today's karaoke preview renders (``KARAOKE_RENDERS_PER_DAY``)."""
 
-    code = "karaoke_quota"
+    code = ErrorCode.KARAOKE_QUOTA
+    per_day: int
 
     def __init__(self, per_day: int) -> None:
-        self.per_day = per_day
-        super().__init__(
-            f"{per_day} karaoke renders today",
-            user_message=(
-                f"You've made {per_day} karaoke previews today, the most for one day. "
-                "Please try again tomorrow."
-            ),
-        )
+        super().__init__(f"{per_day} karaoke renders today", per_day=per_day)

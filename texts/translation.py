@@ -1,0 +1,56 @@
+"""The gettext machinery every text of the catalogue goes through.
+
+Every text is an English source string written as a literal inside a standard gettext marker —
+``_("…")``, ``ngettext("… {count} song …", "… {count} songs …", count)``, or ``N_("…")`` for a
+text defined once and translated where it is used — so ``pybabel extract`` (or ``xgettext``)
+finds them all with its default keywords. Named ``{placeholders}`` are filled *after*
+translation (``_("Hi, {name}").format(name=…)``), so a translation may move them.
+
+Which translation is active is a context variable: :class:`gettext.NullTranslations` (the
+English source) until :func:`use` installs a loaded catalogue, for one task or one request, so
+two people's answers never share a language by accident.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+# The translation domain: the .po/.mo files' name (``locale/<lang>/LC_MESSAGES/vocal_remover.mo``).
+DOMAIN = "vocal_remover"
+
+_active: ContextVar[gettext.NullTranslations] = ContextVar(
+    "texts_translations", default=gettext.NullTranslations()
+)
+
+
+def _(message: str) -> str:
+    """``message`` in the active language (the English source when none is loaded)."""
+    return _active.get().gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The plural form for ``count`` in the active language."""
+    return _active.get().ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)
+    """Marks a text for extraction without translating it: it is translated where it is used."""
+    return message
+
+
+def active() -> gettext.NullTranslations:
+    """The translations in effect for the current context."""
+    return _active.get()
+
+
+@contextmanager
+def use(translations: gettext.NullTranslations) -> Iterator[None]:
+    """Speak ``translations`` inside the ``with`` block (this task or thread only)."""
+    token = _active.set(translations)
+    try:
+        yield
+    finally:
+        _active.reset(token)
