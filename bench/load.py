@@ -44,12 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis  # noqa: E402
 
 from bench._record import record  # noqa: E402
-from bots import messages  # noqa: E402
 from jobs import JobQueue, Settings  # noqa: E402
 from jobs import keys as job_keys  # noqa: E402
 from tests.bots.fake_bot_api import FakeBotApi, User  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 from tests.support.workers import Workers  # noqa: E402
+from texts import chat as messages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SONG = ROOT / "assets/demo/demo-song.mp3"

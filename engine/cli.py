@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from engine.constants import LOSSES, OUTPUT_FORMATS, PREVIEW_LENGTH_S
 from engine.errors import AudioError
+from texts import text_of
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except AudioError as exc:
-        print(f"error: {exc.user_message}", file=sys.stderr)
+        print(f"error: {text_of(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

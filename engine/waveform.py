@@ -2,6 +2,11 @@
 
 Drawn from a min/max envelope per pixel column instead of every sample, so a 20-minute song renders
 as fast as a 30-second one and the PNG stays small enough for a chat message.
+
+Invariant: the picture holds no words and no figures (no labels, titles or tick numbers): the
+same-song cache shares one picture among people who read different languages, so what its rows
+are is said by the caption, in the text catalogue (``texts.chat.preview_caption``); the rows are
+told apart by their order and colour.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ matplotlib.use("Agg")  # no screen on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from matplotlib.figure import Figure  # noqa: E402
+
 from engine.constants import SAMPLE_RATE  # noqa: E402
 from engine.predict import Stems  # noqa: E402
 
 COLUMNS = 1200
-ROWS = (("Original", "#555555"), ("Vocals", "#d6336c"), ("Instrumental", "#1c7ed6"))
+# Top to bottom: the original, the vocals, the instrumental (the caption names them so).
+ROW_COLORS = ("#555555", "#d6336c", "#1c7ed6")
 
 
 def envelope(audio: np.ndarray, columns: int = COLUMNS) -> tuple[np.ndarray, np.ndarray]:
@@ -31,29 +39,30 @@ def envelope(audio: np.ndarray, columns: int = COLUMNS) -> tuple[np.ndarray, np.
     return blocks.min(axis=1), blocks.max(axis=1)
 
 
-def render_waveforms(
-    mixture: np.ndarray, stems: Stems, path: str | Path, title: str | None = None
-) -> Path:
-    """Write a PNG with the three waveforms on a shared time axis; return its path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def draw_waveforms(mixture: np.ndarray, stems: Stems) -> Figure:
+    """The three waveforms on a shared time axis (a tick a second, unnumbered), with no text."""
     fig, axes = plt.subplots(3, 1, figsize=(10, 5.2), sharex=True, dpi=110)
     seconds = mixture.shape[-1] / SAMPLE_RATE
-    for ax, audio, (label, color) in zip(
-        axes, (mixture, stems.vocals, stems.instrumental), ROWS, strict=True
+    for ax, audio, color in zip(
+        axes, (mixture, stems.vocals, stems.instrumental), ROW_COLORS, strict=True
     ):
         low, high = envelope(audio)
         t = np.linspace(0, seconds, low.shape[0])
         ax.fill_between(t, low, high, color=color, linewidth=0)
         ax.set_ylim(-1, 1)
         ax.set_yticks([])
-        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+        ax.tick_params(axis="x", labelbottom=False)
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
-    axes[-1].set_xlabel("seconds")
-    if title:
-        axes[0].set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def render_waveforms(mixture: np.ndarray, stems: Stems, path: str | Path) -> Path:
+    """Write the PNG of :func:`draw_waveforms`; return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = draw_waveforms(mixture, stems)
     fig.savefig(path, format="png")
     plt.close(fig)
     return path

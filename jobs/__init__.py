@@ -13,7 +13,7 @@ Submitting and watching (a bot)::
             queue.submit, user_id, "telegram", chat_id, path, kind="preview", filename=name
         )
     except UserFacingError as exc:   # bad file (AudioError), too many songs, busy (JobError)
-        await reply(exc.user_message)
+        await reply(texts.text_of(exc))  # the catalogue words its code and params
     if record.cached:                                # same song done before: answer now,
         await send_results(record)                   # (no event for an unpaid answer)
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from jobs import EventConsumer, EventType, JobQueue, JobRecord, JobStatus, Settings
+from texts import error_text
 
 DEMO_SONG = Path(__file__).resolve().parent.parent / "assets/demo/demo-song.mp3"
 PLATFORM = "demo"
@@ -54,7 +55,8 @@ async def _follow(queue: JobQueue, record: JobRecord, consumer: EventConsumer) -
 
 def _show(queue: JobQueue, record: JobRecord, out_dir: Path) -> None:
     if record.status is not JobStatus.DONE:
-        sys.exit(f"{record.kind} job {record.status}: {record.error_message or record.error_code}")
+        said = error_text(record.error_code, **record.error_params) or record.error_message
+        sys.exit(f"{record.kind} job {record.status}: {said or record.error_code}")
     note = " (from the cache: this song was separated before)" if record.cached else ""
     print(f"{record.kind} ready{note}:")
     for name in ("vocals", "instrumental", "waveform"):

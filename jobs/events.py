@@ -62,7 +62,7 @@ STOP_GRACE_S = 20.0
 
 
 # ``JobEvent.kind`` of a karaoke variant rendered for a finished preview (jobs/karaoke_jobs.py):
-# DONE carries ``outputs["karaoke"]``, FAILED a friendly ``error_message``; never a refund.
+# DONE carries ``outputs["karaoke"]``, FAILED an ``error_code`` (and params); never a refund.
 KARAOKE_KIND = "karaoke"
 
 
@@ -70,7 +70,7 @@ class EventType(StrEnum):
     PROGRESS = "progress"  # percent in ``progress``
     RETRYING = "retrying"  # a transient error; the job will run again by itself
     DONE = "done"  # results in ``outputs`` (storage keys)
-    FAILED = "failed"  # final; ``error_message`` is friendly; ``refund`` if it was paid for
+    FAILED = "failed"  # final; why in ``error_code``/``error_params``; ``refund`` if paid for
     CANCELLED = "cancelled"  # final; ``refund`` if it was paid for
 
 
@@ -85,7 +85,10 @@ class JobEvent:
     chat_id: str
     kind: str
     progress: int = 0
-    error_code: str = ""
+    error_code: str = ""  # a ``service.errors.ErrorCode``, worded by ``texts.error_text``
+    error_params: dict[str, Any] = field(default_factory=dict)
+    # Events published before the catalogue carried words instead: read as the fallback, and
+    # written only when re-publishing such a record's end (``lifecycle.republish_end``).
     error_message: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     order_id: str | None = None
@@ -100,6 +103,8 @@ class JobEvent:
         data = asdict(self)
         data.pop("stream_id")
         data.pop("deliveries")
+        if not data["error_message"]:
+            data.pop("error_message")
         return {"data": json.dumps(data, sort_keys=True)}
 
     @classmethod

@@ -7,7 +7,7 @@ stored stems (no second separation: a 30 s clip is seconds of work), run by a wo
 delays a paid song, however many are asked for. The result reaches the bot like every job's
 result, as an event on the platform's stream: ``kind="karaoke"``, ``job_id`` the preview's,
 ``karaoke`` the settings' compact form and ``outputs["karaoke"]`` the stored variant (DONE), or a
-friendly ``error_message`` (FAILED) — never dropped silently, never a refund (nothing was paid).
+``error_code`` the catalogue words (FAILED) — never dropped silently, never a refund (nothing was paid).
 
 Invariants: a render has no job record of its own (the preview's record addresses the event and
 its retention covers the variant under ``results/<job>/``); the RQ job id is a function of
@@ -42,6 +42,7 @@ from jobs.scripts import script
 from jobs.settings import Settings
 from jobs.storage import StorageError
 from jobs.timeouts import CALLBACK_TIMEOUT_S, karaoke_timeout, retry_policy
+from service.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,8 @@ RQ_ID_PREFIX = "karaoke-"
 _PENDING_STATUSES = (RQStatus.QUEUED, RQStatus.STARTED, RQStatus.SCHEDULED, RQStatus.DEFERRED)
 _PENDING = set(_PENDING_STATUSES)
 
-EXPIRED_CODE = "karaoke_expired"
-EXPIRED_MESSAGE = "That preview is no longer stored. Please send the song again."
-FAILED_CODE = "karaoke_failed"
-FAILED_MESSAGE = "Sorry — I couldn't make that karaoke version. Please try again in a few minutes."
+EXPIRED_CODE = ErrorCode.KARAOKE_EXPIRED
+FAILED_CODE = ErrorCode.KARAOKE_FAILED
 
 
 RENDERS_TTL_S = 2 * 86400  # a day's render count outlives its UTC day, then goes
@@ -190,7 +189,7 @@ def render_preview(job_id: str, form: str) -> str:
     except (StorageError, AudioError) as exc:
         log.info("karaoke %s for job %s: stems unusable: %s", form, job_id, exc)
         _publish(ctx.connection, ctx.settings, record, form, EventType.FAILED,
-                 error_code=EXPIRED_CODE, error_message=EXPIRED_MESSAGE)
+                 error_code=EXPIRED_CODE)
         return ""
     _publish(ctx.connection, ctx.settings, record, form, EventType.DONE,
              outputs={"karaoke": key})
@@ -215,7 +214,7 @@ def on_failure(
     log.error("karaoke %s for job %s failed for good: %s: %s", form, job_id,
               exc_type.__name__ if exc_type else "unknown", exc_value)
     _publish(connection, settings, record, form, EventType.FAILED,
-             error_code=FAILED_CODE, error_message=FAILED_MESSAGE)
+             error_code=FAILED_CODE)
 
 
 def _publish(

@@ -11,6 +11,7 @@ ended job whose bot was never told.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -73,7 +74,7 @@ def finish(
     *,
     outputs: dict[str, str] | None = None,
     error_code: str = "",
-    error_message: str = "",
+    error_params: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> bool:
     """End the job with ``status``; return False (and change nothing) if it had already ended."""
@@ -84,7 +85,7 @@ def finish(
         "status": status,
         "finished_at": now,
         "error_code": error_code,
-        "error_message": error_message,
+        "error_params": dict(error_params or {}),
         **fields,
     }
     if status is JobStatus.DONE:
@@ -98,7 +99,7 @@ def finish(
         progress=100 if status is JobStatus.DONE else record.progress,
         outputs=outputs or {},
         error_code=error_code,
-        error_message=error_message,
+        error_params=dict(error_params or {}),
         refund=refund,
     )
     waited = status is JobStatus.DONE and record.kind == JobKind.PREVIEW
@@ -142,6 +143,7 @@ def republish_end(connection: redis.Redis, record: JobRecord, maxlen: int) -> st
         progress=100 if done else record.progress,
         outputs=dict(record.outputs) if done else {},
         error_code=record.error_code,
+        error_params=dict(record.error_params),
         error_message=record.error_message,
         refund=bool(record.order_id) and not done,
     )

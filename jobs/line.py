@@ -21,6 +21,7 @@ from jobs.errors import UserLimitError
 from jobs.records import JobKind, JobRecord, JobStatus
 from jobs.scripts import FINISHED_LUA, script
 from jobs.timeouts import CALLBACK_TIMEOUT_S, job_timeout, retry_policy
+from service.errors import ErrorCode
 
 TASK = "jobs.tasks.process"
 FAILURE_CALLBACK = "jobs.tasks.on_failure"
@@ -105,14 +106,14 @@ class Line(QueueBase):
             else:
                 lifecycle.finish(
                     self.connection, record, JobStatus.CANCELLED, self.settings.events_maxlen,
-                    error_code="cancelled",
+                    error_code=ErrorCode.CANCELLED,
                 )
                 self._release_paid_input(record)
         elif job is None or status in (RQStatus.CANCELED, RQStatus.STOPPED, RQStatus.FAILED):
             # Nothing will run it any more: end the record here.
             lifecycle.finish(
                 self.connection, record, JobStatus.CANCELLED, self.settings.events_maxlen,
-                error_code="cancelled",
+                error_code=ErrorCode.CANCELLED,
             )
             self._release_paid_input(record)
         return True

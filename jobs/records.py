@@ -59,8 +59,13 @@ class JobRecord:
     content_hash: str = ""
     status: JobStatus = JobStatus.QUEUED
     progress: int = 0  # percent, 0..100
+    # Why the job failed or was cancelled: a ``service.errors.ErrorCode`` and its parameters
+    # (JSON), worded by the text catalogue (``texts.error_text``).
     error_code: str = ""
-    error_message: str = ""  # friendly text for the chat, never a traceback
+    error_params: dict[str, Any] = field(default_factory=dict)
+    # What records written before the catalogue said instead (their only words): read, as the
+    # fallback when ``error_code`` has no words, and never written any more.
+    error_message: str = ""
     outputs: dict[str, str] = field(default_factory=dict)  # "vocals"/"instrumental"/"waveform"
     preview_start_s: float | None = None
     order_id: str | None = None
@@ -138,7 +143,7 @@ def _decode(name: str, raw: str) -> Any:
         return int(float(raw))
     if name in _BOOLS:
         return raw == "1"
-    if name == "outputs":
+    if name in ("outputs", "error_params"):
         return json.loads(raw) if raw else {}
     if name == "kind":
         return JobKind(raw)

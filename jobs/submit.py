@@ -62,7 +62,7 @@ class Submitting(Line):
         An unpaid cached answer has no event: deliver it right away. A paid one (``order_id``)
         gets its ``done`` event like any paid job, so delivery has one path.
 
-        Raises :class:`engine.errors.AudioError` (bad file; ``.user_message`` says why),
+        Raises :class:`engine.errors.AudioError` (bad file; its ``code`` says why),
         :class:`UserLimitError` (too many songs in progress; never for a paid ``order_id``),
         :class:`BusyError` (too many previews waiting, see :meth:`check_capacity`) or
         ``ValueError`` (a programming error: unknown kind, format or platform).
@@ -196,7 +196,7 @@ class Submitting(Line):
         self._create(record)
         lifecycle.finish(
             self.connection, record, JobStatus.FAILED, self.settings.events_maxlen,
-            error_code=error.code, error_message=error.user_message,
+            error_code=error.code, error_params=error.params,
         )
         self._release_paid_input(record)
         return self.records.get(record.id) or record

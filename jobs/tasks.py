@@ -8,7 +8,7 @@ which is why the worker class must not fork per job (see docs/PIPELINE.md).
 Failure handling:
 
 * bad audio (:class:`engine.errors.AudioError`) or a song deleted from storage is permanent: the
-  job fails at once with a friendly reason and is never retried;
+  job fails at once with its error's code and is never retried;
 * anything else (storage or Redis hiccup, timeout, the worker dying mid-job) is transient: RQ
   retries it with backoff; ``on_failure`` publishes ``retrying`` or, once retries are spent, a
   final ``failed`` event (``refund=True`` for a paid job);
@@ -43,6 +43,7 @@ from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus, RecordSt
 from jobs.settings import Settings
 from jobs.storage import Storage, StorageError, open_storage
 from jobs.timeouts import PREVIEW_CONTEXT_S, PREVIEW_SCAN_S
+from service.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,7 @@ WARMUP_SECONDS = 1.0
 DECODED_AT = 5
 SEPARATED_AT = 85
 
-GENERIC_FAILURE = (
-    "Sorry — something went wrong on our side while processing that song. "
-    "Please try again in a few minutes."
-)
-TIMEOUT_FAILURE = "Sorry — that song took too long to process. Please try again later."
-
-
-# Failures a retry cannot fix: the job fails at once with the error's friendly message.
+# Failures a retry cannot fix: the job fails at once with the error's code and parameters.
 PERMANENT_ERRORS = (AudioError, InputExpiredError)
 
 
@@ -142,7 +136,8 @@ def process(job_id: str) -> dict[str, str]:
         worker_pid=os.getpid(),
         model_version=ctx.model_version,
         error_code="",
-        error_message="",
+        error_params={},
+        error_message="",  # a record from before the catalogue: its old words go too
     )
     record.attempts = ctx.records.increment_attempts(job_id)
     reporter = ProgressReporter(ctx, record, job)
@@ -158,7 +153,7 @@ def process(job_id: str) -> dict[str, str]:
             job.retries_left = 0  # bad input, or the song is gone: retrying cannot help
         lifecycle.finish(
             ctx.connection, record, JobStatus.FAILED, ctx.settings.events_maxlen,
-            error_code=exc.code, error_message=exc.user_message,
+            error_code=exc.code, error_params=exc.params,
         )
         release_paid(ctx.connection, ctx.storage, record)
         raise
@@ -345,18 +340,20 @@ def on_failure(
     record = records.get(job.id)
     if record is None or record.finished:
         return  # already ended (bad audio, cancel): nothing more to say
-    reason = exc_type.__name__ if exc_type else "unknown"
+    # The exception's class stays with the record, for operators; the code has the words.
+    params = {"exception": exc_type.__name__ if exc_type else "unknown"}
+    code = ErrorCode.JOB_TIMEOUT if exc_type is JobTimeoutException else ErrorCode.JOB_FAILED
     if job.retries_left:
-        records.update(job.id, status=JobStatus.RETRYING, progress=0, error_code=reason)
+        records.update(job.id, status=JobStatus.RETRYING, progress=0, error_code=code,
+                       error_params=params)
         record.progress = 0
         lifecycle.announce(connection, record, EventType.RETRYING, settings.events_maxlen,
-                           error_code=reason)
+                           error_code=code, error_params=params)
         return
-    log.error("job %s failed for good: %s: %s", job.id, reason, exc_value)
-    message = TIMEOUT_FAILURE if exc_type is JobTimeoutException else GENERIC_FAILURE
+    log.error("job %s failed for good: %s: %s", job.id, params["exception"], exc_value)
     lifecycle.finish(
         connection, record, JobStatus.FAILED, settings.events_maxlen,
-        error_code=reason, error_message=message,
+        error_code=code, error_params=params,
     )
     if record.order_id:
         storage = _context.storage if _context is not None else open_storage(settings)

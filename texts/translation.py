@@ -21,19 +21,19 @@ from contextvars import ContextVar
 # The translation domain: the .po/.mo files' name (``locale/<lang>/LC_MESSAGES/vocal_remover.mo``).
 DOMAIN = "vocal_remover"
 
-_active: ContextVar[gettext.NullTranslations] = ContextVar(
-    "texts_translations", default=gettext.NullTranslations()
-)
+# The English source, spoken wherever no catalogue is in effect (one shared, read-only object).
+SOURCE = gettext.NullTranslations()
+_active: ContextVar[gettext.NullTranslations | None] = ContextVar("texts_translations", default=None)
 
 
 def _(message: str) -> str:
     """``message`` in the active language (the English source when none is loaded)."""
-    return _active.get().gettext(message)
+    return active().gettext(message)
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The plural form for ``count`` in the active language."""
-    return _active.get().ngettext(singular, plural, count)
+    return active().ngettext(singular, plural, count)
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)
@@ -43,7 +43,8 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)
 
 def active() -> gettext.NullTranslations:
     """The translations in effect for the current context."""
-    return _active.get()
+    current = _active.get()
+    return SOURCE if current is None else current
 
 
 @contextmanager

@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.invoices import InChatCheckout
 from bots.core.ports import Chat, Person, in_chat_payments, supports_invoices
 from jobs import JobError, JobKind
 from payments import OrderState, Payment, RefundStatus, SongExpiring
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
 

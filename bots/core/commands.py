@@ -14,13 +14,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.forget import forget_person
 from bots.core.ports import Chat, Person
 from jobs import JobKind, JobStatus
 from payments import AccessLevel, OrderError, User, UserError
+from texts import chat as messages
 
 AdminHandler = Callable[[User, str, list[str]], Awaitable[str]]
 
@@ -105,7 +105,7 @@ class Commands:
             forget_person, ctx.services, person.platform, person.user_id, chat.chat_id
         )
         if not result.forgotten:
-            await chat.send_text(ctx.text.error(result.code, result.message) or messages.INTERNAL_ERROR)
+            await chat.send_text(ctx.text.error(result.code) or messages.INTERNAL_ERROR)
             return
         await chat.send_text(messages.FORGOTTEN)
 

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from bots import messages
 from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person, supports_invoices
 from bots.core.services import Services
 from engine.karaoke import KaraokeSettings
 from jobs import MAX_CONCURRENT_DECODES, JobRecord
 from payments import Payments, Provider, User
+from texts import chat as messages
 
 DEFAULT_PERFORMER = "Vocal Remover"
 # Threads for audio work (decode + hash at submit, transcodes for delivery): as many as the job

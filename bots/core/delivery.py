@@ -17,6 +17,7 @@ from pathlib import Path
 
 from engine.audio import decode, encode
 from engine.constants import OUTPUT_FORMATS
+from texts import chat as messages
 
 MAX_FILE_TITLE_CHARS = 60
 # From largest to smallest file for the same audio.
@@ -46,7 +47,7 @@ def file_name(title: str, part: str, fmt: str) -> str:
     """What a person's download is called: "<song title> (<part>).<fmt>", minus path-hostile
     characters (the title comes from the person's file)."""
     cleaned = "".join(c for c in title if c.isalnum() or c in " -_.,()&'").strip(" .")
-    return f"{cleaned[:MAX_FILE_TITLE_CHARS] or 'song'} ({part}).{fmt}"
+    return f"{messages.stem_title(cleaned[:MAX_FILE_TITLE_CHARS] or messages.SONG, part)}.{fmt}"
 
 
 def candidate_formats(wanted: str) -> list[str]:

@@ -27,7 +27,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from bots import messages
 from bots.core import keyboards
 from bots.core.checkout import Checkout
 from bots.core.commands import Commands
@@ -51,6 +50,7 @@ from bots.core.songs import Songs
 from jobs import EventType, JobEvent, JobKind
 from jobs.events import KARAOKE_KIND
 from payments import Provider
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Flow:
                 return  # the person used /forget: their jobs were cancelled and deleted
             text = messages.CANCELLED
         else:
-            said = self.ctx.text.error(event.error_code, event.error_message)
+            said = self.ctx.text.error(event.error_code, event.error_params, event.error_message)
             text = said or messages.JOB_FAILED
         if event.kind == JobKind.PREVIEW:
             users = self.ctx.pay.users
@@ -209,7 +209,7 @@ class Flow:
             told: str | None = messages.UNDELIVERABLE
         elif event.refund:
             reason = f"{event.type}: {event.error_code}"
-            told = self.ctx.text.error(event.error_code, event.error_message)
+            told = self.ctx.text.error(event.error_code, event.error_params, event.error_message)
         else:
             return
         await self.checkout.refund(None, event.order_id, reason)

@@ -12,24 +12,29 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from bots import messages
 from bots.core.ports import DownloadTooLarge, Upload
 from engine.audio import AudioInfo, probe
 from engine.constants import MAX_DURATION_S, MAX_FILE_BYTES
 from engine.errors import AudioError, TooLargeError
 from jobs import safe_name
+from texts import chat as messages
+from texts import text_of
 
 
 class Rejected(Exception):
-    """The upload can't be taken; ``user_message`` says why, kindly."""
+    """The upload can't be taken; ``user_message`` says why, kindly (the catalogue's words for
+    ``code`` and ``params``)."""
 
-    def __init__(self, user_message: str, code: str) -> None:
+    def __init__(self, user_message: str, code: str, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(code)
         self.user_message = user_message
         self.code = code
+        self.params: Mapping[str, Any] = params or {}
 
 
 @dataclass
@@ -56,7 +61,8 @@ async def receive(
     if upload.size is not None and upload.size > limit:
         if download_limit is not None and upload.size <= max_bytes:
             raise Rejected(messages.too_big_to_download(upload.size, download_limit), "too_big")
-        raise Rejected(TooLargeError(upload.size, limit).user_message, "too_large")
+        too_large = TooLargeError(upload.size, limit)
+        raise Rejected(text_of(too_large), too_large.code, too_large.params)
     spool_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=spool_dir))
     try:
@@ -70,7 +76,7 @@ async def receive(
         try:
             info = await asyncio.to_thread(probe, path, max_duration_s, max_bytes)
         except AudioError as err:
-            raise Rejected(err.user_message, err.code) from err
+            raise Rejected(text_of(err), err.code, err.params) from err
         return Received(path=path, info=info, workdir=workdir)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)

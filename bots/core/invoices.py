@@ -21,7 +21,6 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from bots import messages
 from bots.core.context import Context
 from bots.core.ports import (
     Chat,
@@ -45,6 +44,7 @@ from payments import (
     StarsPayments,
 )
 from payments.records import Order
+from texts import chat as messages
 
 if TYPE_CHECKING:
     from bots.core.checkout import Checkout
@@ -116,7 +116,7 @@ class InChatCheckout:
             return messages.CHECKOUT_REFUSED
         if decision.ok:
             return None
-        return self.ctx.text.error(decision.code, decision.error_message) or messages.CHECKOUT_REFUSED
+        return self.ctx.text.error(decision.code, decision.params) or messages.CHECKOUT_REFUSED
 
     async def payment(self, chat: Chat, payer: Person, paid: ChatPayment) -> None:
         """Money arrived: record it first (so it can't be lost), then start the full job. Money

@@ -17,7 +17,6 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from bots import messages
 from bots.core.context import Context
 from bots.core.delivery import file_name
 from bots.core.karaoke import apply_change
@@ -25,6 +24,7 @@ from bots.core.ports import Chat, Person
 from engine.karaoke import KaraokeSettings, KaraokeSettingsError
 from jobs import BusyError, EventType, JobEvent, JobKind, JobNotFoundError, JobStatus
 from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class KaraokeTools:
         if event.type is EventType.DONE:
             await self._send_clip(chat, event, settings)
         elif event.type is EventType.FAILED:
-            said = ctx.text.error(event.error_code, event.error_message)
+            said = ctx.text.error(event.error_code, event.error_params, event.error_message)
             await chat.send_text(said or messages.KARAOKE_FAILED)
         await asyncio.to_thread(state.mark_event_handled, event.stream_id)
 

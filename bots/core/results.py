@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bots import messages
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.delivery import Fitted, StemsTooLarge, file_name, fit_for_upload
@@ -25,6 +24,7 @@ from engine.karaoke import KaraokeSettings
 from jobs import JobRecord
 from jobs.records import KARAOKE_OUTPUT
 from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
+from texts import chat as messages
 
 STEMS = ("vocals", "instrumental")
 KARAOKE = KARAOKE_OUTPUT  # the order's karaoke version, sent after the stems when it has one

@@ -15,7 +15,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bots import messages
 from bots.core import intake, keyboards
 from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
@@ -23,6 +22,8 @@ from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
 from engine.constants import OUTPUT_FORMATS
 from jobs import BusyError, JobKind, JobRecord, UserFacingError
 from payments import User
+from texts import chat as messages
+from texts import text_of
 
 
 class Songs:
@@ -45,7 +46,7 @@ class Songs:
         try:  # back-pressure: when the line is already long, say so before downloading
             await asyncio.to_thread(ctx.services.queue.check_capacity)
         except BusyError as busy:
-            await chat.send_text(busy.user_message)
+            await chat.send_text(text_of(busy))
             return
         status = await chat.send_text(messages.CHECKING)
         async with ctx.intake_slots:
@@ -57,7 +58,7 @@ class Songs:
                     max_duration_s=ctx.services.queue.settings.max_duration_s,
                 )
             except intake.Rejected as rejected:
-                said = ctx.text.error(rejected.code, rejected.user_message)
+                said = ctx.text.error(rejected.code, rejected.params, rejected.user_message)
                 await ctx.show(chat, status, said or messages.JOB_FAILED)
                 return
             try:
@@ -92,7 +93,7 @@ class Songs:
             )
         except UserFacingError as err:  # bad audio, too many songs, busy
             await asyncio.to_thread(users.release_preview, user)
-            said = ctx.text.error(err.code, err.user_message)
+            said = ctx.text.error(err.code, err.params)
             await ctx.show(chat, status, said or messages.JOB_FAILED)
             return
         except BaseException:

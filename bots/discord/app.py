@@ -25,7 +25,6 @@ from discord.gateway import DiscordWebSocket
 
 import jobs
 import payments
-from bots import messages
 from bots.core.flow import Flow
 from bots.core.ports import Chat, Person
 from bots.core.services import Services
@@ -35,6 +34,7 @@ from bots.discord.config import DiscordConfig
 from bots.discord.handlers import Handlers
 from engine.envconfig import load_or_exit
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
     descriptions = dict(messages.catalogue(PLATFORM, 0).commands())
 
     @tree.command(name="separate", description=descriptions["separate"])
-    @app_commands.describe(file="The song: an audio or video file")
+    @app_commands.describe(file=messages.SEPARATE_FILE_OPTION)
     async def separate(interaction: discord.Interaction, file: discord.Attachment) -> None:
         await handlers.separate(interaction, file)
 
@@ -134,11 +134,11 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
         ))
 
     @tree.command(name="forget", description=descriptions["forget"])
-    @app_commands.describe(confirm="Type yes to delete your data")
+    @app_commands.describe(confirm=messages.FORGET_CONFIRM_OPTION)
     async def forget(interaction: discord.Interaction, confirm: str | None = None) -> None:
         await handlers.forget(interaction, confirm)
 
-    for name, what in messages.ADMIN_COMMANDS:
+    for name, what in messages.admin_commands():
         tree.add_command(app_commands.Command(
             name=name, description=what.lstrip("— ")[:100], callback=_admin(handlers, name)
         ))

@@ -21,7 +21,7 @@ and — for a song sent in a channel by mention too — the paid stems and their
 (which work for whoever holds them), karaoke clips and refund notices go to the person's DMs
 (:class:`DirectChat`; paid stems must outlast an ephemeral message anyway). Where their DMs are
 closed (Discord's 403, 50007), the channel gets a short note for them that names no song and
-carries no link (:data:`bots.messages.DMS_CLOSED`, at most once per
+carries no link (:data:`texts.chat.DMS_CLOSED`, at most once per
 :data:`DMS_CLOSED_NOTE_QUIET_S`) — only a button, "Show it here only to me"
 (:func:`bots.core.keyboards.show_page`), whose answer is ephemeral: the job's results page to
 its owner, a refusal to anyone else — and the send fails with :class:`DirectMessagesClosed`, so the
@@ -48,11 +48,11 @@ from pathlib import Path
 
 import discord
 
-from bots import messages
 from bots.core import keyboards
 from bots.core.ports import Chat, Keyboard, MessageGone, MessageRef, Person, UploadTooLarge
 from bots.discord import components
 from bots.discord.config import DEFAULT_UPLOAD_LIMIT, DiscordConfig
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
 

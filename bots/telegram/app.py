@@ -27,7 +27,6 @@ from telegram.ext import (
 
 import jobs
 import payments
-from bots import messages
 from bots.core.flow import Flow
 from bots.core.services import Services
 from bots.telegram import handlers
@@ -36,6 +35,7 @@ from bots.telegram.config import TelegramConfig
 from bots.telegram.context import CONTEXT_TYPES
 from engine.envconfig import load_or_exit
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     application.add_handler(CommandHandler("forget", handlers.forget, filters=private))
     application.add_handler(
         CommandHandler(
-            [name for name, _ in messages.ADMIN_COMMANDS], handlers.admin_command, filters=private
+            [name for name, _what in messages.admin_commands()], handlers.admin_command, filters=private
         )
     )
     application.add_handler(
@@ -114,7 +114,7 @@ async def serve(
     flow, _ = application.bot_data.installed()
     async with application:
         await application.bot.set_my_commands(
-            [BotCommand(name, what) for name, what in messages.COMMANDS]
+            [BotCommand(name, what) for name, what in messages.catalogue(PLATFORM, 0).commands()]
         )
         await flow.resume()
         await application.start()

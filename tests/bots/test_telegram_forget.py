@@ -9,11 +9,11 @@ from pathlib import Path
 
 import redis
 
-from bots import messages
 from payments import OrderState, invoice_payload
 from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
 from tests.bots.test_telegram_karaoke import answers, toast
 from tests.support.workers import WorkerProcess
+from texts import chat as messages
 
 
 async def _forget(bot: Harness, user) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bots import messages
 from bots.core import invoices
 from payments import OrderState, Provider, invoice_payload
 from tests.bots.conftest import PRICE_STARS, Harness
+from texts import chat as messages
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 
 import jobs
 import payments
-from bots import messages
 from bots.core import keyboards
 from bots.core.flow import Flow
 from bots.core.ports import (
@@ -30,6 +29,7 @@ from payments import IncomingPayment, OrderState, Provider
 from tests.bots.core.fakes import FakeFrontend, FakeInvoiceFrontend
 from tests.support.redis_server import RedisServer
 from tests.support.workers import ABUSE_HMAC_SECRET
+from texts import chat as messages
 
 CLOSED_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 
