@@ -18,7 +18,6 @@ import matplotlib
 matplotlib.use("Agg")  # no screen on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
 from matplotlib.figure import Figure  # noqa: E402
 
 from engine.constants import SAMPLE_RATE  # noqa: E402
