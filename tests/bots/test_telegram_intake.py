@@ -6,6 +6,7 @@ from pathlib import Path
 
 from engine.errors import CorruptAudioError, EmptyAudioError, NotAudioError, SilentAudioError
 from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
+from texts import error_text
 
 
 async def test_polling_asks_for_reactions_and_start_explains_price_and_privacy(
@@ -34,8 +35,8 @@ async def test_bad_inputs_get_their_friendly_messages(bot: Harness, media: dict[
     api.send_media(long_user, media["long"], "audio", mime_type="audio/flac")
     api.send_text(chat_user, "hello, can you remove vocals?")
 
-    assert await api.wait_for_text(text_user.id, NotAudioError.user_message)
-    assert await api.wait_for_text(corrupt_user.id, CorruptAudioError.user_message)
+    assert await api.wait_for_text(text_user.id, error_text(NotAudioError.code))
+    assert await api.wait_for_text(corrupt_user.id, error_text(CorruptAudioError.code))
     too_big = await api.wait_for_text(big_user.id, "bots can only download files up to 21 MB")
     assert "26 MB" in too_big
     assert await api.wait_for_text(long_user.id, "That song is 2 hours long")
@@ -64,9 +65,9 @@ async def test_empty_and_silent_audio_are_refused_kindly(
     api.send_media(empty, media["empty"], "audio", mime_type="audio/mpeg")
     api.send_media(zero, media["zero_length"], "document", mime_type="audio/wav")
     api.send_media(silent, media["silence"], "audio", mime_type="audio/mpeg")
-    assert await api.wait_for_text(empty.id, EmptyAudioError.user_message)
-    assert await api.wait_for_text(zero.id, EmptyAudioError.user_message)
-    assert await api.wait_for_text(silent.id, SilentAudioError.user_message)
+    assert await api.wait_for_text(empty.id, error_text(EmptyAudioError.code))
+    assert await api.wait_for_text(zero.id, error_text(EmptyAudioError.code))
+    assert await api.wait_for_text(silent.id, error_text(SilentAudioError.code))
     # Nothing queued, and the free preview a refused song took is given back.
     for user in (empty, zero, silent):
         assert bot.queue.active_jobs("telegram", user.id) == []

@@ -19,6 +19,7 @@ from engine.errors import (
     TooLargeError,
     TooLongError,
 )
+from texts import text_of
 
 from .conftest import tone_mix
 
@@ -49,7 +50,7 @@ def test_decodes_every_supported_input(clips: dict[str, Path], kind: str) -> Non
 def test_bad_input_raises_its_error(clips: dict[str, Path], kind: str, error: type) -> None:
     with pytest.raises(error) as caught:
         audio.decode(clips[kind])
-    assert caught.value.user_message  # every refusal has words a person understands
+    assert text_of(caught.value)  # every refusal has words a person understands
     assert caught.value.code
 
 
@@ -57,7 +58,7 @@ def test_over_long_is_refused_by_probe_alone(clips: dict[str, Path]) -> None:
     with pytest.raises(TooLongError) as caught:
         audio.probe(clips["long"])
     assert caught.value.duration_s == pytest.approx(1260, abs=2)
-    assert "20 minutes" in caught.value.user_message
+    assert "20 minutes" in text_of(caught.value)
 
 
 def test_too_large_is_refused(clips: dict[str, Path]) -> None:

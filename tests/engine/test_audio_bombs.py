@@ -16,6 +16,7 @@ import pytest
 from engine import audio
 from engine.constants import MAX_DURATION_S, SAMPLE_RATE
 from engine.errors import TooLongError
+from texts import text_of
 
 from .conftest import ffmpeg
 
@@ -98,7 +99,7 @@ def test_bomb_is_refused_as_too_long_in_bounded_memory(bombs: dict[str, Path], n
     finally:
         tracemalloc.stop()
     assert peak < BOMB_PEAK_BYTES
-    message = caught.value.user_message
+    message = text_of(caught.value)
     assert message.startswith("That song is") and "I can take" in message and "20 minutes" in message
 
 
@@ -116,7 +117,7 @@ def test_undeclared_hours_are_measured_not_held(bombs: dict[str, Path], name: st
     with pytest.raises(TooLongError) as caught:
         audio.decode(bombs[name])
     assert caught.value.at_least
-    assert caught.value.user_message.startswith("That song is longer than the 20 minutes")
+    assert text_of(caught.value).startswith("That song is longer than the 20 minutes")
     assert audio.measure(bombs[name], MAX_DURATION_S + 1) == pytest.approx(MAX_DURATION_S + 1, abs=0.1)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import TooLongError, spoken_duration
+from engine.errors import TooLongError
+from texts import text_of
+from texts.units import spoken_duration
 
 
 @pytest.mark.parametrize(
@@ -37,5 +39,5 @@ def test_spoken_duration(seconds: int, words: str) -> None:
 def test_too_long_message_names_both_lengths(
     duration_s: float, limit_s: float, song: str, limit: str
 ) -> None:
-    message = TooLongError(duration_s, limit_s).user_message
+    message = text_of(TooLongError(duration_s, limit_s))
     assert message.startswith(f"That song is {song} long; I can take up to {limit}.")

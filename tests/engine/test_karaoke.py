@@ -15,6 +15,7 @@ from engine.karaoke import (
     KaraokeSettingsError,
     render,
 )
+from texts import text_of
 
 SR = 44_100
 F0 = 220.0
@@ -232,7 +233,7 @@ def test_bad_values_are_refused_with_a_user_facing_error(kwargs: dict[str, objec
     with pytest.raises(KaraokeSettingsError) as caught:
         KaraokeSettings(**kwargs)  # type: ignore[arg-type]
     assert isinstance(caught.value, AudioError) and isinstance(caught.value, ValueError)
-    assert "karaoke" in caught.value.user_message and caught.value.code == "bad_karaoke_settings"
+    assert "karaoke" in text_of(caught.value) and caught.value.code == "bad_karaoke_settings"
 
 
 @pytest.mark.parametrize(

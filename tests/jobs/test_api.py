@@ -29,6 +29,7 @@ from jobs import (
 )
 from jobs.errors import BusyError
 from jobs.retention import pin, pinned
+from texts import text_of
 
 from .conftest import events_for
 
@@ -40,7 +41,7 @@ def test_bad_file_is_refused_at_once_with_its_reason(
     notes.write_text("these are my lyrics, not a song\n" * 20)
     with pytest.raises(NotAudioError) as refused:
         job_queue.submit("u1", "telegram", "c1", notes)
-    assert "doesn't look like an audio file" in refused.value.user_message
+    assert "doesn't look like an audio file" in text_of(refused.value)
     with pytest.raises(AudioError):
         job_queue.submit("u1", "telegram", "c1", b"")
     # Nothing was queued, stored or counted against the person.
@@ -71,7 +72,7 @@ def test_per_user_limit_refuses_extra_jobs_but_never_a_paid_one(
         queue.submit("u1", "telegram", "c1", make_song(1.0, seed))
     with pytest.raises(UserLimitError) as refused:
         queue.submit("u1", "telegram", "c1", make_song(1.0, 9))
-    assert "2 songs in progress" in refused.value.user_message
+    assert "2 songs in progress" in text_of(refused.value)
     queue.submit("u2", "telegram", "c2", make_song(1.0, 10))  # others are not affected
     paid = queue.submit("u1", "telegram", "c1", make_song(1.0, 11), kind="full", order_id="o-1")
     assert len(queue.active_jobs("telegram", "u1")) == 3
@@ -140,7 +141,7 @@ def test_submit_full_reuses_the_stored_song_and_needs_it(
     job_queue.storage.delete(preview.input_key)
     with pytest.raises(InputExpiredError) as gone:
         job_queue.submit_full(preview.id, "order-3")
-    assert "send it again" in gone.value.user_message
+    assert "send it again" in text_of(gone.value)
 
 
 def test_keep_song_restarts_the_retention_clock_of_a_song_about_to_be_bought(
@@ -219,7 +220,7 @@ def test_previews_are_refused_while_too_many_wait_but_paid_jobs_never(
         queue.submit(f"u{seed}", "telegram", "c", make_song(1.0, seed))
     with pytest.raises(BusyError) as busy:
         queue.submit("u9", "telegram", "c9", make_song(1.0, 9))
-    assert "busy" in busy.value.user_message and "2 songs are waiting" in busy.value.user_message
+    assert "busy" in text_of(busy.value) and "2 songs are waiting" in text_of(busy.value)
     assert queue.active_jobs("telegram", "u9") == []  # nothing kept of the refused upload
     with pytest.raises(BusyError):
         queue.check_capacity()  # what a bot asks before downloading anything

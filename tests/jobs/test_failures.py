@@ -11,6 +11,8 @@ from rq.scheduler import RQScheduler
 from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, keys
 from jobs.retention import pinned
 from jobs.scheduler import client_name
+from service.errors import ErrorCode
+from texts import error_text
 
 from .conftest import events_for, wait_for
 
@@ -25,7 +27,8 @@ def test_audio_that_breaks_in_the_worker_fails_at_once_without_retries(
     failed = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
     assert failed.status is JobStatus.FAILED and failed.attempts == 1
     assert failed.error_code in {"not_audio", "corrupt_audio", "empty_audio"}
-    assert failed.error_message and "Traceback" not in failed.error_message
+    said = error_text(failed.error_code, **failed.error_params)
+    assert said and "Traceback" not in said
     types = [e.type for e in events_for(job_queue.connection, "telegram", record.id)]
     assert types == [EventType.FAILED]  # no retry for bad input
     assert job_queue.active_jobs("telegram", "u1") == []
@@ -69,10 +72,12 @@ def test_paid_job_whose_worker_dies_for_good_fails_with_a_refund_event(
     _kill_mid_job(queue, start_workers, record.id)
     start_workers(1)  # its maintenance finds the abandoned job
     failed = wait_for(lambda: (r := queue.get(record.id)) and r.finished and r, timeout=60)
-    assert failed.status is JobStatus.FAILED and failed.error_code == "AbandonedJobError"
+    assert failed.status is JobStatus.FAILED and failed.error_code == ErrorCode.JOB_FAILED
+    assert failed.error_params == {"exception": "AbandonedJobError"}
     (event,) = [e for e in events_for(queue.connection, "discord", record.id)
                 if e.type is EventType.FAILED]
-    assert event.refund and event.order_id == "order-9" and event.error_message
+    assert event.refund and event.order_id == "order-9"
+    assert error_text(event.error_code, **event.error_params)
     # The order is refunded, so the song is no longer pinned past retention.
     assert pinned(queue.connection) == {}
 
@@ -100,7 +105,7 @@ def test_a_song_gone_from_storage_fails_at_once_with_a_refund_for_a_paid_job(
     start_workers(1)
     failed = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
     assert failed.status is JobStatus.FAILED and failed.error_code == "input_expired"
-    assert failed.attempts == 1 and "send it again" in failed.error_message
+    assert failed.attempts == 1 and "send it again" in error_text(failed.error_code)
     (event,) = events_for(job_queue.connection, "telegram", record.id)
     assert event.type is EventType.FAILED and event.refund and event.order_id == "order-4"
 

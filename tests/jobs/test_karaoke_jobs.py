@@ -32,6 +32,7 @@ from jobs.records import JobKind
 from jobs.retention import pinned
 from jobs.timeouts import KARAOKE_TIMEOUT_BASE_S, job_timeout, karaoke_timeout
 from tests.engine.test_karaoke import cents, pitch_hz
+from texts import error_text, text_of
 
 from .conftest import events_for, wait_for
 
@@ -77,7 +78,7 @@ def test_expired_preview_is_reported_not_dropped(
     job_queue.render_karaoke(job_id, UP_TWO)
     (event,) = wait_for(lambda: _karaoke_events(job_queue, job_id), what="karaoke event")
     assert event.type is EventType.FAILED and event.error_code == EXPIRED_CODE
-    assert event.error_message and not event.refund
+    assert error_text(event.error_code) and not event.refund
 
 
 def test_paid_job_renders_its_variant_after_separating(
@@ -202,7 +203,7 @@ def test_renders_have_one_in_flight_per_person_a_daily_allowance_and_back_pressu
     assert not queue.render_karaoke(mine, UP_TWO)  # the same render: already in line
     with pytest.raises(KaraokeInFlightError) as one:
         queue.render_karaoke(mine, KaraokeSettings(semitones=-1))
-    assert one.value.user_message
+    assert text_of(one.value)
     assert queue.render_karaoke(theirs.id, UP_TWO)  # someone else's is theirs
     # Two renders wait, the previews' limit for one live worker: the next is refused, as a
     # preview would be.
