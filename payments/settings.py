@@ -1,4 +1,4 @@
-"""Payments configuration, read once at start-up (``engine.envconfig``).
+"""Payments configuration, read once at start-up (``service.envconfig``).
 
 Secrets (Stripe keys, the download-link secret) come only from the environment or ``.env`` and are
 kept out of ``repr`` (and out of error messages) so that logging a ``Settings`` never leaks them.
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import pseudonyms
-from engine.envconfig import SettingsError, boolean, env_field, integer, load
+from service import pseudonyms
+from service.envconfig import SettingsError, boolean, env_field, integer, load
 
 DEFAULT_DB_PATH = Path("var") / "payments.sqlite3"
 
@@ -142,7 +142,7 @@ class Settings:
         """The key of the abuse-limit HMAC (:mod:`payments.abuse`): ``ABUSE_HMAC_SECRET``, its own
         secret. Unset, :class:`SettingsError` — never an empty key (an unkeyed hash of a platform
         id is undone by trying every id) nor one borrowed from ``DOWNLOAD_SECRET`` (rotating that
-        would lift every kept ban); see :mod:`engine.pseudonyms`."""
+        would lift every kept ban); see :mod:`service.pseudonyms`."""
         return pseudonyms.abuse_key(self.abuse_hmac_secret)
 
     def is_admin(self, platform: str, platform_user_id: str | int) -> bool:
