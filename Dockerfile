@@ -22,6 +22,7 @@ COPY service ./service
 COPY engine ./engine
 COPY jobs ./jobs
 COPY bots ./bots
+COPY db ./db
 COPY payments ./payments
 RUN pip install .
 

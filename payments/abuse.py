@@ -2,7 +2,7 @@
 
 Forgetting a person deletes their platform id, but must not lift a ban or hand out a fresh day of
 free previews (else both are bypassed at will). So /forget keeps, for a person who is banned or
-used previews today, one :class:`~payments.models.AbuseMarkRow`: ``HMAC-SHA256(key,
+used previews today, one :class:`~db.tables.AbuseMarkRow`: ``HMAC-SHA256(key,
 "<platform>:<platform id>")`` with the ban and today's count — no platform id, no user row,
 nothing else. The key is ``ABUSE_HMAC_SECRET`` (:attr:`payments.settings.Settings.abuse_key`), so
 the marks name nobody to whoever reads the database without it; the mark is
@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from payments.models import AbuseMarkRow, UsageRow, UserRow
+from db.tables import AbuseMarkRow, UsageRow, UserRow
 from service.pseudonyms import abuse_mark
 
 __all__ = ["abuse_mark", "keep_limits", "take_over"]

@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
+from db.settings import DEFAULT_DATABASE_URL
 from service import pseudonyms
 from service.envconfig import SettingsError, boolean, env_field, integer, load
-
-DEFAULT_DB_PATH = Path("var") / "payments.sqlite3"
 
 # Pricing is per song (see docs/PAYMENTS.md): one flat price for the full stems of one upload.
 DEFAULT_PRICE_CENTS = 199
@@ -72,7 +70,7 @@ def _admin_ids(raw: str) -> frozenset[str]:
 class Settings:
     """Everything the payments package needs to know about its deployment."""
 
-    database_url: str = env_field("DATABASE_URL", default=f"sqlite:///{DEFAULT_DB_PATH}")
+    database_url: str = env_field("DATABASE_URL", default=DEFAULT_DATABASE_URL)
     stripe_api_key: str | None = env_field("STRIPE_API_KEY", default=None, secret=True)
     stripe_webhook_secret: str | None = env_field(
         "STRIPE_WEBHOOK_SECRET", default=None, secret=True

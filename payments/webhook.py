@@ -33,9 +33,9 @@ from pathlib import Path
 import stripe
 from aiohttp import web
 
+from db.tables import OrderState, Provider
 from payments.downloads import DownloadLinks, StemLocator
 from payments.fulfilment import Fulfilment, PrepareBuy, ServiceHooks
-from payments.models import OrderState, Provider
 from payments.records import PaidResult
 from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
