@@ -18,9 +18,12 @@ ARG TORCH_INDEX_URL=
 RUN pip install "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 
 COPY pyproject.toml README.md ./
+COPY service ./service
+COPY texts ./texts
 COPY engine ./engine
 COPY jobs ./jobs
 COPY bots ./bots
+COPY db ./db
 COPY payments ./payments
 RUN pip install .
 

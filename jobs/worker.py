@@ -36,11 +36,11 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.worker import WorkerStatus
 
-from engine.envconfig import load_or_exit
 from jobs import keys, retention
 from jobs.scheduler import NamedScheduler, take_over_abandoned_locks
 from jobs.settings import Settings
 from jobs.tasks import WorkerContext, init_context
+from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
 

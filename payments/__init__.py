@@ -40,7 +40,8 @@ Store methods are synchronous (one short transaction); in async code wrap them i
 Design, state machine and configuration: docs/PAYMENTS.md.
 """
 
-from payments.db import Database, open_database
+from db.database import Database, open_database
+from db.tables import AccessLevel, OrderState, PaymentStatus, Provider
 from payments.downloads import DownloadLinks, StemLocator, results_page_url
 from payments.feedback import (
     SOURCE_BUTTON,
@@ -53,7 +54,6 @@ from payments.feedback import (
 )
 from payments.fulfilment import Fulfilment, FulfilmentImpossible, OnPaid, ServiceHooks
 from payments.ledger import Ledger, OrderError
-from payments.models import AccessLevel, OrderState, PaymentStatus, Provider
 from payments.privacy import ForgetResult, forget_user
 from payments.ratelimit import RateLimiter
 from payments.records import (

@@ -2,11 +2,11 @@
 
 Forgetting a person deletes their platform id, but must not lift a ban or hand out a fresh day of
 free previews (else both are bypassed at will). So /forget keeps, for a person who is banned or
-used previews today, one :class:`~payments.models.AbuseMarkRow`: ``HMAC-SHA256(key,
+used previews today, one :class:`~db.tables.AbuseMarkRow`: ``HMAC-SHA256(key,
 "<platform>:<platform id>")`` with the ban and today's count — no platform id, no user row,
 nothing else. The key is ``ABUSE_HMAC_SECRET`` (:attr:`payments.settings.Settings.abuse_key`), so
 the marks name nobody to whoever reads the database without it; the mark is
-:func:`engine.pseudonyms.abuse_mark`, the one the pipeline keys its karaoke render count by.
+:func:`service.pseudonyms.abuse_mark`, the one the pipeline keys its karaoke render count by.
 When the person comes back, their new account takes the ban and today's count over and the mark
 is deleted; marks holding no ban and an earlier day are deleted at the next /forget.
 """
@@ -18,8 +18,8 @@ from datetime import date
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from engine.pseudonyms import abuse_mark
-from payments.models import AbuseMarkRow, UsageRow, UserRow
+from db.tables import AbuseMarkRow, UsageRow, UserRow
+from service.pseudonyms import abuse_mark
 
 __all__ = ["abuse_mark", "keep_limits", "take_over"]
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from payments.db import Database
-from payments.models import (
+from db.database import Database
+from db.tables import (
     AccessLevel,
     FeedbackRow,
     OrderRow,

@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from payments.abuse import take_over
-from payments.db import Database
-from payments.models import (
+from db.audit import append_entry
+from db.database import Database
+from db.tables import (
     AccessLevel,
     EntitlementRow,
     LedgerEntryRow,
@@ -42,6 +42,7 @@ from payments.models import (
     UserRow,
     utcnow,
 )
+from payments.abuse import take_over
 from payments.records import (
     KIND_FULL_STEMS,
     IncomingPayment,
@@ -68,39 +69,6 @@ KARAOKE_MAX = 16  # orders.karaoke: a KaraokeSettings compact form (at most 13 c
 
 class OrderError(Exception):
     """An order operation that cannot happen (unknown order, wrong user, wrong state)."""
-
-
-def append_entry(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    order_id: str | None = None,
-    payment_id: int | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    amount: int | None = None,
-    currency: str | None = None,
-    ref: str | None = None,
-    detail: dict | str | None = None,
-) -> None:
-    """Append one ledger line inside the caller's transaction (so it commits with the change)."""
-    if isinstance(detail, dict):
-        detail = json.dumps(detail, sort_keys=True)
-    session.add(
-        LedgerEntryRow(
-            order_id=order_id,
-            payment_id=payment_id,
-            actor=actor,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            amount=amount,
-            currency=currency,
-            ref=ref,
-            detail=detail,
-        )
-    )
 
 
 def restore_limits(session: Session, key: bytes, row: UserRow) -> None:

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from payments.abuse import keep_limits
-from payments.db import Database
-from payments.ledger import FORGOTTEN_PREFIX, append_entry
-from payments.models import (
+from db.audit import append_entry
+from db.database import Database
+from db.tables import (
     AccessLevel,
     EntitlementRow,
     FeedbackRow,
@@ -36,6 +35,8 @@ from payments.models import (
     UserRow,
     utcnow,
 )
+from payments.abuse import keep_limits
+from payments.ledger import FORGOTTEN_PREFIX
 
 __all__ = ["FORGOTTEN_PREFIX", "ForgetResult", "forget_user"]
 ORDER_IN_FLIGHT = "order_in_flight"

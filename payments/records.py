@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from payments.models import (
+from db.tables import (
     AccessLevel,
     LedgerEntryRow,
     OrderRow,

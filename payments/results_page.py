@@ -38,11 +38,11 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from db.tables import OrderState
 from payments import results_html
 from payments.downloads import DownloadLinks, PageGrant
 from payments.feedback import SOURCE_BUTTON
 from payments.job_results import JobResults, ResultSource, StoredFile
-from payments.models import OrderState
 from payments.service import Payments
 
 log = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ them with ``await asyncio.to_thread(...)``; the async methods here (refunds, Str
 
 from __future__ import annotations
 
-from payments.db import Database, open_database
+from db.database import Database, open_database
+from db.tables import Provider
 from payments.feedback import FeedbackStore, Stats
 from payments.fulfilment import Fulfilment, GiveUp, OnPaid
 from payments.ledger import Ledger
-from payments.models import Provider
 from payments.privacy import ForgetResult, forget_user
 from payments.ratelimit import RateLimiter
 from payments.records import price_in

@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from payments.db import Database
-from payments.ledger import append_entry, restore_limits
-from payments.models import AccessLevel, UsageRow, UserRow
+from db.audit import append_entry
+from db.database import Database
+from db.tables import AccessLevel, UsageRow, UserRow
+from payments.ledger import restore_limits
 from payments.records import User
 from payments.settings import Settings
 

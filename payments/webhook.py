@@ -33,15 +33,15 @@ from pathlib import Path
 import stripe
 from aiohttp import web
 
-from engine.envconfig import load_or_exit
+from db.tables import OrderState, Provider
 from payments.downloads import DownloadLinks, StemLocator
 from payments.fulfilment import Fulfilment, PrepareBuy, ServiceHooks
-from payments.models import OrderState, Provider
 from payments.records import PaidResult
 from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
 from payments.settings import Settings
 from payments.stripe_checkout import SongExpiring, carries_marker, incoming_from_session
+from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
 

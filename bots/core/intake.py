@@ -19,9 +19,9 @@ from typing import Any
 
 from bots.core.ports import DownloadTooLarge, Upload
 from engine.audio import AudioInfo, probe
-from engine.constants import MAX_DURATION_S, MAX_FILE_BYTES
 from engine.errors import AudioError, TooLargeError
 from jobs import safe_name
+from service.limits import MAX_DURATION_S, MAX_FILE_BYTES
 from texts import chat as messages
 from texts import text_of
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from bots.core import karaoke
 from bots.core.ports import Button, Keyboard
-from engine.constants import OUTPUT_FORMATS
 from engine.karaoke import GUIDE_LEVELS_DB, KaraokeSettings
+from service.limits import OUTPUT_FORMATS
 from texts import chat as messages
 
 BUY = "buy"  # arg: preview job id → an invoice in the chat (Stars, or card by provider token)

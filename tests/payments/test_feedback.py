@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from db.tables import FeedbackRow, LedgerEntryRow, UsageRow
 from payments import (
     SOURCE_REACTION,
     FeedbackError,
@@ -15,7 +16,6 @@ from payments import (
     User,
     rating_for_reaction,
 )
-from payments.models import FeedbackRow, LedgerEntryRow, UsageRow
 
 from .test_store import count, stripe_payment
 

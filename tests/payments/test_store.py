@@ -15,6 +15,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from db.database import MIGRATIONS_DIR, set_wal
+from db.tables import Base, EntitlementRow, LedgerEntryRow, ProviderEventRow, utcnow
 from payments import (
     Database,
     IncomingPayment,
@@ -26,9 +28,7 @@ from payments import (
     Provider,
     User,
 )
-from payments.db import MIGRATIONS_DIR, set_wal
 from payments.ledger import Ledger
-from payments.models import Base, EntitlementRow, LedgerEntryRow, ProviderEventRow, utcnow
 
 from .conftest import make_settings
 

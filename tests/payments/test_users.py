@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 import jobs
+from db.tables import AbuseMarkRow, LedgerEntryRow, UserRow
 from payments import AccessLevel, Payments, RateLimiter, Settings, SettingsError, User, UserError
-from payments.models import AbuseMarkRow, LedgerEntryRow, UserRow
 
 from .conftest import make_settings
 from .test_store import at_once, count, stripe_payment

@@ -17,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from db.tables import EntitlementRow, LedgerEntryRow, PaymentRow, ProviderEventRow
 from payments import (
     FulfilmentImpossible,
     Order,
@@ -28,7 +29,6 @@ from payments import (
     StripeCheckout,
     User,
 )
-from payments.models import EntitlementRow, LedgerEntryRow, PaymentRow, ProviderEventRow
 from payments.webhook import STRIPE_WEBHOOK_PATH, StripeWebhook, build_app
 from tests.support.stripe_stub import StripeStub
 

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 table definitions for everything persistent.
 
-The schema itself is owned by the Alembic migrations in ``payments/migrations``; these classes
+The schema itself is owned by the Alembic migrations in ``db/migrations``; these classes
 must stay equal to it (a test compares them). Uniqueness that protects money lives here as DB
 constraints, not as application checks, because only the database sees concurrent writers:
 

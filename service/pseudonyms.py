@@ -11,8 +11,8 @@ The key must be a secret of its own (:func:`abuse_key`), never empty and never b
 unkeyed hash of a platform id is undone by hashing every possible id (Telegram's and Discord's
 ids are numbers a laptop enumerates), so it would name the forgotten person after all; and a key
 derived from another secret (``DOWNLOAD_SECRET``) would be lost with it, lifting every kept ban,
-when that secret is rotated to revoke leaked links. It lives in ``engine``, the bottom layer,
-because both ``jobs`` and ``payments`` need it and neither may import the other for it.
+when that secret is rotated to revoke leaked links. It lives in ``service``, the bottom package,
+because both ``jobs`` and ``people`` need it and neither may import the other for it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from engine.envconfig import SettingsError
+from service.envconfig import SettingsError
 
 SECRET_NAME = "ABUSE_HMAC_SECRET"
 

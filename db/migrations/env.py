@@ -1,17 +1,17 @@
 """Alembic environment for the payments store.
 
-At run time ``payments.db.Database.migrate`` hands over an open connection (inside its own
+At run time ``db.database.Database.migrate`` hands over an open connection (inside its own
 transaction and, on PostgreSQL, an advisory lock). From the command line
-(``alembic -c payments/migrations/alembic.ini ...``) the URL comes from ``DATABASE_URL``.
+(``alembic -c db/migrations/alembic.ini ...``) the URL comes from ``DATABASE_URL``.
 """
 
 from __future__ import annotations
 
 from alembic import context
 
-from payments.db import create_db_engine
-from payments.models import Base
-from payments.settings import Settings
+from db.database import create_db_engine
+from db.settings import DatabaseSettings
+from db.tables import Base
 
 target_metadata = Base.metadata
 
@@ -32,7 +32,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_db_engine(Settings.from_env().database_url)
+    engine = create_db_engine(DatabaseSettings.from_env().database_url)
     try:
         with engine.begin() as conn:
             _configure(conn)

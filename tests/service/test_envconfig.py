@@ -12,7 +12,7 @@ import pytest
 import jobs
 import payments
 from bots.telegram.config import TelegramConfig
-from engine.envconfig import SettingsError, load_all, parse_env_file, read_environment
+from service.envconfig import SettingsError, load_all, parse_env_file, read_environment
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,7 @@
 """One way to read configuration: a typed, frozen settings dataclass per owner, built by :func:`load`.
 
-It lives in ``engine`` because that is the bottom layer every package may import (bots → payments
-→ jobs → engine); it imports nothing from the project.
+It lives in ``service``, the bottom package every part (the engine included) may import; it
+imports nothing from the project.
 
 Each package owns its settings (``engine.settings.EngineSettings``, ``jobs.Settings``,
 ``payments.Settings``, ``bots.telegram.config.TelegramConfig``, ``bots.discord.config.DiscordConfig``)
