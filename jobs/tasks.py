@@ -309,7 +309,7 @@ class ProgressReporter:
 def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
     lifecycle.finish(
         ctx.connection, record, JobStatus.CANCELLED, ctx.settings.events_maxlen,
-        error_code="cancelled",
+        error_code=ErrorCode.CANCELLED,
     )
     release_paid(ctx.connection, ctx.storage, record)
     # A cancel seen after the results were stored (the last check): nobody will fetch them.
