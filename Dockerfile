@@ -24,7 +24,9 @@ COPY engine ./engine
 COPY jobs ./jobs
 COPY bots ./bots
 COPY db ./db
+COPY people ./people
 COPY payments ./payments
+COPY web ./web
 RUN pip install .
 
 COPY worker.py ./

@@ -42,7 +42,6 @@ from db.tables import (
     UserRow,
     utcnow,
 )
-from payments.abuse import take_over
 from payments.records import (
     KIND_FULL_STEMS,
     IncomingPayment,
@@ -52,14 +51,14 @@ from payments.records import (
     PaidResult,
     Payment,
     RefundRequest,
-    User,
 )
 from payments.settings import Settings
+from people.abuse import restore_limits
+from people.privacy import FORGOTTEN_PREFIX
+from people.records import User
 
 log = logging.getLogger(__name__)
 
-# What /forget puts in place of a platform id (payments.privacy): no longer anybody's address.
-FORGOTTEN_PREFIX = "forgotten-"
 SONG_KEY_MAX = 128
 KNOWN_CHARGES_BATCH = 500  # charge ids per IN (...) query
 JOB_ID_MAX = 128
@@ -69,19 +68,6 @@ KARAOKE_MAX = 16  # orders.karaoke: a KaraokeSettings compact form (at most 13 c
 
 class OrderError(Exception):
     """An order operation that cannot happen (unknown order, wrong user, wrong state)."""
-
-
-def restore_limits(session: Session, key: bytes, row: UserRow) -> None:
-    """A new account takes over the ban and today's previews a /forget kept for its platform id
-    (:mod:`payments.abuse`); a ban taken over is audited like any ban."""
-    if take_over(session, key, row, utcnow().date()):
-        append_entry(
-            session,
-            actor="system",
-            action="user_banned",
-            ref=f"user:{row.id}",
-            detail={"reason": "banned before /forget"},
-        )
 
 
 def _transition(

@@ -115,7 +115,7 @@ class Settings:
     download_secret: str | None = env_field("DOWNLOAD_SECRET", default=None, secret=True)
     download_ttl_s: int = env_field("DOWNLOAD_TTL_S", integer(60), default=DEFAULT_DOWNLOAD_TTL_S)
     # Keys the HMAC of a forgotten person's platform id under which /forget keeps their ban and
-    # today's previews (payments.abuse): only abuse limits, nothing else. Required wherever
+    # today's previews (people.abuse): only abuse limits, nothing else. Required wherever
     # ``Payments`` is built (the bots, the payments service); see ``abuse_key``.
     abuse_hmac_secret: str | None = env_field("ABUSE_HMAC_SECRET", default=None, secret=True)
     max_fulfil_attempts: int = env_field(
@@ -137,7 +137,7 @@ class Settings:
 
     @property
     def abuse_key(self) -> bytes:
-        """The key of the abuse-limit HMAC (:mod:`payments.abuse`): ``ABUSE_HMAC_SECRET``, its own
+        """The key of the abuse-limit HMAC (:mod:`people.abuse`): ``ABUSE_HMAC_SECRET``, its own
         secret. Unset, :class:`SettingsError` — never an empty key (an unkeyed hash of a platform
         id is undone by trying every id) nor one borrowed from ``DOWNLOAD_SECRET`` (rotating that
         would lift every kept ban); see :mod:`service.pseudonyms`."""

@@ -3,7 +3,7 @@
 ``/forget`` deletes everything keyed by a person, yet must not lift a ban or hand out a fresh
 day of free previews or karaoke renders, else both are bypassed at will. What is kept for that is
 keyed by :func:`abuse_mark`, ``HMAC-SHA256(ABUSE_HMAC_SECRET, "<platform>:<platform id>")``:
-the payments store's ``abuse_marks`` rows (a ban, today's previews; :mod:`payments.abuse`) and
+the payments store's ``abuse_marks`` rows (a ban, today's previews; :mod:`people.abuse`) and
 the pipeline's daily karaoke render count (``jobs.keys.karaoke_renders``). One function for
 both, so the same person always has the same mark.
 

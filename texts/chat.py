@@ -45,7 +45,7 @@ class ApprovalShape(Protocol):
 
 
 class StoreFigures(Protocol):
-    """People and money for /stats (``payments.Stats``)."""
+    """People and money for /stats (``people.Stats``)."""
 
     users_total: int
     users_paid: int

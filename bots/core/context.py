@@ -23,7 +23,8 @@ from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person, sup
 from bots.core.services import Services
 from engine.karaoke import KaraokeSettings
 from jobs import MAX_CONCURRENT_DECODES, JobRecord
-from payments import Payments, Provider, User
+from payments import Payments, Provider
+from people import User
 from texts import chat as messages
 
 DEFAULT_PERFORMER = "Vocal Remover"

@@ -62,7 +62,7 @@ _STEPS = (
 
 
 def open_in_browser(page_url: str | None) -> Keyboard:
-    """The job's results page (``payments.results_page_url``), where there is one."""
+    """The job's results page (``web.results_page_url``), where there is one."""
     return [[Button(messages.OPEN_IN_BROWSER_BUTTON, url=page_url)]] if page_url else []
 
 

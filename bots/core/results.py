@@ -3,7 +3,7 @@
 Stems are sent in the person's chosen format unless that would pass the chat's upload limit
 (then FLAC, then MP3 320k, and the person is told why); stems over the limit even as MP3 (most
 full songs on Discord, whose limit is 10 MB without boosts) come as signed, expiring download
-links (``payments.downloads``) — refunded only when there is no way to hand them over. MP3 goes
+links (``web.downloads``) — refunded only when there is no way to hand them over. MP3 goes
 as playable audio with title and performer; lossless formats go as files, which chat apps do not
 play inline. Every message carrying a result is remembered, so a reaction on any of them rates that job.
 """
@@ -23,7 +23,7 @@ from bots.core.ports import Chat, MessageRef, Person, Reaction, UploadTooLarge
 from engine.karaoke import KaraokeSettings
 from jobs import JobRecord
 from jobs.records import KARAOKE_OUTPUT
-from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
+from people import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 from texts import chat as messages
 
 STEMS = ("vocals", "instrumental")

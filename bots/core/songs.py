@@ -20,7 +20,7 @@ from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
 from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
 from jobs import BusyError, JobKind, JobRecord, UserFacingError
-from payments import User
+from people import User
 from service.limits import OUTPUT_FORMATS
 from texts import chat as messages
 from texts import text_of

@@ -48,7 +48,7 @@ def test_compose_services_volumes_and_gpu() -> None:
 
     for name, command in [("worker", ["python", "worker.py"]),
                           ("telegram", ["python", "-m", "bots.telegram"]),
-                          ("webhook", ["python", "-m", "payments.webhook"]),
+                          ("webhook", ["python", "-m", "web.server"]),
                           ("discord", ["python", "-m", "bots.discord"])]:
         service = services[name]
         assert service["command"] == command

@@ -8,7 +8,7 @@ Create Date: 2026-12-03
   takes), kept with the payment record when the person is forgotten. Existing Stars payments get
   their payer's id where the user is not forgotten already. A plain ``ADD COLUMN``.
 * ``abuse_marks``: a keyed HMAC of a forgotten person's platform id with their ban and today's
-  preview count (see ``payments.abuse``).
+  preview count (see ``people.abuse``).
 """
 
 from __future__ import annotations

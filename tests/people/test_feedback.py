@@ -8,16 +8,9 @@ import io
 import pytest
 
 from db.tables import FeedbackRow, LedgerEntryRow, UsageRow
-from payments import (
-    SOURCE_REACTION,
-    FeedbackError,
-    OrderState,
-    Payments,
-    User,
-    rating_for_reaction,
-)
-
-from .test_store import count, stripe_payment
+from payments import OrderState, Payments
+from people import SOURCE_REACTION, FeedbackError, User, rating_for_reaction
+from tests.payments.test_store import count, stripe_payment
 
 
 def test_ratings_overwrite_and_withdraw(pay: Payments, user: User) -> None:

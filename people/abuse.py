@@ -18,10 +18,11 @@ from datetime import date
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from db.tables import AbuseMarkRow, UsageRow, UserRow
+from db.audit import append_entry
+from db.tables import AbuseMarkRow, UsageRow, UserRow, utcnow
 from service.pseudonyms import abuse_mark
 
-__all__ = ["abuse_mark", "keep_limits", "take_over"]
+__all__ = ["abuse_mark", "keep_limits", "restore_limits", "take_over"]
 
 
 def keep_limits(session: Session, key: bytes, user: UserRow, today: date) -> bool:
@@ -55,3 +56,16 @@ def take_over(session: Session, key: bytes, user: UserRow, today: date) -> bool:
         session.add(UsageRow(user_id=user.id, day=today, previews=row.previews))
     session.delete(row)
     return row.banned
+
+
+def restore_limits(session: Session, key: bytes, row: UserRow) -> None:
+    """A new account takes over the ban and today's previews a /forget kept for its platform id
+    (see above); a ban taken over is audited like any ban."""
+    if take_over(session, key, row, utcnow().date()):
+        append_entry(
+            session,
+            actor="system",
+            action="user_banned",
+            ref=f"user:{row.id}",
+            detail={"reason": "banned before /forget"},
+        )

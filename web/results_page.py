@@ -1,9 +1,9 @@
 """The results page of one finished job: ``GET /r/<token>`` and the files it links to.
 
-Served by the payments HTTP service (``python -m payments.webhook``) beside the download links.
-Bots get the address from :func:`payments.downloads.results_page_url`.
+Served by the payments HTTP service (``python -m web.server``) beside the download links.
+Bots get the address from :func:`web.downloads.results_page_url`.
 
-Routes (``<token>`` is ``<job id>.<expiry>.<HMAC>``, see :mod:`payments.downloads`):
+Routes (``<token>`` is ``<job id>.<expiry>.<HMAC>``, see :mod:`web.downloads`):
 
 * ``GET /r/<token>``: the page; ``POST /r/<token>`` (``rating=up|down``): feedback, answered
   with a redirect back to the page (post/redirect/get, no script needed);
@@ -39,11 +39,11 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from db.tables import OrderState
-from payments import results_html
-from payments.downloads import DownloadLinks, PageGrant
-from payments.feedback import SOURCE_BUTTON
-from payments.job_results import JobResults, ResultSource, StoredFile
 from payments.service import Payments
+from people.feedback import SOURCE_BUTTON
+from web import results_html
+from web.downloads import DownloadLinks, PageGrant
+from web.job_results import JobResults, ResultSource, StoredFile
 
 log = logging.getLogger(__name__)
 

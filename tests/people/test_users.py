@@ -9,10 +9,10 @@ from sqlalchemy import text
 
 import jobs
 from db.tables import AbuseMarkRow, LedgerEntryRow, UserRow
-from payments import AccessLevel, Payments, RateLimiter, Settings, SettingsError, User, UserError
-
-from .conftest import make_settings
-from .test_store import at_once, count, stripe_payment
+from payments import Payments, Settings, SettingsError
+from people import AccessLevel, RateLimiter, User, UserError
+from tests.payments.conftest import make_settings
+from tests.payments.test_store import at_once, count, stripe_payment
 
 
 def test_get_or_create_is_idempotent_and_race_safe(pay: Payments) -> None:

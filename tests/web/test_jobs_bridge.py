@@ -11,13 +11,13 @@ import pytest
 
 from jobs import EventType, JobEvent, JobKind, JobQueue, JobStatus, keys
 from jobs import Settings as JobsSettings
-from payments import OrderState, Payments, Provider, RefundRequest, ServiceHooks
-from payments.jobs_bridge import JobsFulfilment
-from payments.webhook import serve
+from payments import OrderState, Payments, Provider, RefundRequest
+from tests.payments.conftest import make_settings
+from tests.payments.test_store import at_once, stripe_payment
 from tests.support.workers import Workers, fast_settings
-
-from .conftest import make_settings
-from .test_store import at_once, stripe_payment
+from web import ServiceHooks
+from web.jobs_bridge import JobsFulfilment
+from web.server import serve
 
 
 @pytest.fixture

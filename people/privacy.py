@@ -6,7 +6,7 @@ never held a name or platform id - it names users as ``user:<internal id>``). Th
 as a pseudonymous tombstone so those records keep a valid foreign key. A Stars payment keeps its
 payer's Telegram id (``payments.payer_ref``), part of the payment record: a later refund (an
 admin's, of a delivered order) is sent with it. A ban and today's previews are kept under a
-keyed HMAC of the platform id (:mod:`payments.abuse`), so forgetting lifts neither.
+keyed HMAC of the platform id (:mod:`people.abuse`), so forgetting lifts neither.
 
 Refused while money is in flight (an order paid but not delivered, a refund pending, or a payment
 of theirs that granted nothing and is not refunded yet - one that matched no order among them):
@@ -35,10 +35,11 @@ from db.tables import (
     UserRow,
     utcnow,
 )
-from payments.abuse import keep_limits
-from payments.ledger import FORGOTTEN_PREFIX
+from people.abuse import keep_limits
 
 __all__ = ["FORGOTTEN_PREFIX", "ForgetResult", "forget_user"]
+# What /forget puts in place of a platform id: no longer anybody's address.
+FORGOTTEN_PREFIX = "forgotten-"
 ORDER_IN_FLIGHT = "order_in_flight"
 MSG_IN_FLIGHT = (
     "You have a paid order that is still being processed. Please try /forget again once "

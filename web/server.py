@@ -1,7 +1,7 @@
 """The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads, results
-pages (:mod:`payments.results_page`) and buy links (:class:`BuyLinks`: one tap to Checkout).
+pages (:mod:`web.results_page`) and buy links (:class:`BuyLinks`: one tap to Checkout).
 
-Run it with ``python -m payments.webhook``. Fulfilment is driven by Stripe's signed webhook only;
+Run it with ``python -m web.server``. Fulfilment is driven by Stripe's signed webhook only;
 the browser's redirect to ``/checkout/done`` shows a friendly page and changes nothing.
 
 Webhook rules:
@@ -34,14 +34,15 @@ import stripe
 from aiohttp import web
 
 from db.tables import OrderState, Provider
-from payments.downloads import DownloadLinks, StemLocator
-from payments.fulfilment import Fulfilment, PrepareBuy, ServiceHooks
+from payments.fulfilment import Fulfilment
 from payments.records import PaidResult
-from payments.results_page import ResultSource, ResultsPage
 from payments.service import Payments
 from payments.settings import Settings
 from payments.stripe_checkout import SongExpiring, carries_marker, incoming_from_session
 from service.envconfig import load_or_exit
+from web.downloads import DownloadLinks, StemLocator
+from web.hooks import PrepareBuy, ServiceHooks
+from web.results_page import ResultSource, ResultsPage
 
 log = logging.getLogger(__name__)
 
@@ -375,9 +376,9 @@ async def serve(
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from payments import jobs_bridge  # the composition root is the only place that needs jobs
+    from web import jobs_bridge  # the composition root is the only place that needs jobs
 
-    (settings,) = load_or_exit("payments.webhook", [Settings])
+    (settings,) = load_or_exit("web.server", [Settings])
     if not settings.stripe_webhook_secret:
         raise SystemExit("STRIPE_WEBHOOK_SECRET is not set; refusing to accept unsigned payments")
 

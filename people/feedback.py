@@ -27,7 +27,7 @@ from db.tables import (
     UserRow,
     utcnow,
 )
-from payments.records import User
+from people.records import User
 
 SOURCE_REACTION = "reaction"
 SOURCE_BUTTON = "button"

@@ -6,7 +6,7 @@ the bot sends a link instead. The link carries an HMAC over (order, file, expiry
 at once because the server checks the order's state on every request.
 
 The same key signs results-page tokens (:func:`results_page_url`, served by
-:mod:`payments.results_page`): ``<job id>.<expiry>.<HMAC>``, one job per token, so a page can
+:mod:`web.results_page`): ``<job id>.<expiry>.<HMAC>``, one job per token, so a page can
 never show another job. Its signed message starts with ``results-page`` and a NUL byte, which no
 download message holds (order ids are ours and have no NUL), so neither kind of signature can be
 passed off as the other.
@@ -143,7 +143,7 @@ def results_page_url(
 
     The page shows that job only: a preview's page offers only the preview, a full job's page
     the full stems. It lives ``ttl_s`` seconds (default ``DOWNLOAD_TTL_S``) and is served by
-    ``python -m payments.webhook`` (:mod:`payments.results_page`). Raises
+    ``python -m web.server`` (:mod:`web.results_page`). Raises
     :class:`~payments.settings.SettingsError` when ``DOWNLOAD_SECRET`` is unset (no page then)
     and ``ValueError`` for a malformed job id.
     """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,12 +20,27 @@ from sqlalchemy.orm import Session
 from db.audit import append_entry
 from db.database import Database
 from db.tables import AccessLevel, UsageRow, UserRow
-from payments.ledger import restore_limits
-from payments.records import User
-from payments.settings import Settings
+from people.abuse import restore_limits
+from people.records import User
 
 PLATFORM_MAX = 16
 PLATFORM_ID_MAX = 64
+
+
+class UserSettings(Protocol):
+    """What the users store reads of the deployment's settings (``payments.Settings`` has it
+    all): declared here so that ``people`` never imports ``payments``."""
+
+    @property
+    def free_previews_per_day(self) -> int: ...
+
+    @property
+    def paid_previews_per_day(self) -> int: ...
+
+    @property
+    def abuse_key(self) -> bytes: ...
+
+    def is_admin(self, platform: str, platform_user_id: str | int) -> bool: ...
 
 
 class UserError(ValueError):
@@ -54,7 +70,7 @@ def _next_midnight(day: date) -> datetime:
 
 
 class Users:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: UserSettings) -> None:
         self.db = db
         self.settings = settings
 
@@ -77,7 +93,7 @@ class Users:
     def get_or_create(self, platform: str, platform_user_id: str | int) -> User:
         """The user for a platform id, created on first contact (race-safe). A new account
         takes over the ban and today's previews a /forget kept for this platform id
-        (:mod:`payments.abuse`), so forgetting lifts neither."""
+        (:mod:`people.abuse`), so forgetting lifts neither."""
         platform, pid = self._identity(platform, platform_user_id)
 
         def work(session: Session) -> User:

@@ -1,9 +1,9 @@
 """The one module that knows the job pipeline: paid order in, full-length job out.
 
 Kept apart so the rest of ``payments`` stays independent of Redis/RQ (tests inject plain
-callables instead). Composed by ``python -m payments.webhook``; the bots reuse ``on_paid`` after a
+callables instead). Composed by ``python -m web.server``; the bots reuse ``on_paid`` after a
 Stars payment, ``song_available`` for Stars pre-checkout and ``locate_stem`` for download links;
-``job_results`` tells the results page (:mod:`payments.results_page`) what a finished job holds.
+``job_results`` tells the results page (:mod:`web.results_page`) what a finished job holds.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from jobs import (
     JobStatus,
     NotDeliveredError,
 )
-from payments.fulfilment import BuyRequest, FulfilmentImpossible, PrepareBuy, ServiceHooks
-from payments.job_results import JobResults, StoredFile
+from payments.fulfilment import FulfilmentImpossible
 from payments.ledger import Ledger, OrderError
 from payments.records import Order
 from payments.service import Payments
+from web.hooks import BuyRequest, PrepareBuy, ServiceHooks
+from web.job_results import JobResults, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,7 @@ def prepare_buy(queue: JobQueue, choices: Choices) -> PrepareBuy:
 
 
 def service_hooks(payments: Payments) -> ServiceHooks:
-    """Hooks for ``payments.webhook.serve``, with a queue configured from the environment."""
+    """Hooks for ``web.server.serve``, with a queue configured from the environment."""
     queue = JobQueue.from_env()
     bridge = JobsFulfilment(queue, payments.ledger)
     return ServiceHooks(

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from payments import DownloadLinks
-
-from .conftest import make_settings
+from tests.payments.conftest import make_settings
+from web import DownloadLinks
 
 JOB = "0123456789abcdef0123456789abcdef"
 NOW = 1_800_000_000

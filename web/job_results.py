@@ -1,6 +1,6 @@
 """What the results page knows of one finished job, and the hook that tells it.
 
-``payments`` never imports ``jobs`` (only :mod:`payments.jobs_bridge` does), so the page asks an
+``payments`` never imports ``jobs`` (only :mod:`web.jobs_bridge` does), so the page asks an
 injected :data:`ResultSource` — ``JobsFulfilment.job_results`` in production — for plain values.
 """
 

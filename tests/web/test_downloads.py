@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from payments import DownloadLinks, Order, Payments, SettingsError, User
-from payments.webhook import build_app
-
-from .conftest import make_settings
-from .test_store import stripe_payment
+from payments import Order, Payments, SettingsError
+from people import User
+from tests.payments.conftest import make_settings
+from tests.payments.test_store import stripe_payment
+from web import DownloadLinks
+from web.server import build_app
 
 
 @pytest.fixture

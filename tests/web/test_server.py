@@ -27,13 +27,12 @@ from payments import (
     Provider,
     RefundStatus,
     StripeCheckout,
-    User,
 )
-from payments.webhook import STRIPE_WEBHOOK_PATH, StripeWebhook, build_app
+from people import User
+from tests.payments.conftest import OUR_MARKER, STRIPE_KEY, session_object, sign, stripe_event
+from tests.payments.test_store import count
 from tests.support.stripe_stub import StripeStub
-
-from .conftest import OUR_MARKER, STRIPE_KEY, session_object, sign, stripe_event
-from .test_store import count
+from web.server import STRIPE_WEBHOOK_PATH, StripeWebhook, build_app
 
 
 @dataclass
@@ -330,7 +329,7 @@ async def test_another_integrations_session_on_a_shared_account_is_ignored_not_r
         theirs, amount_total=4900, amount_subtotal=4900, currency="eur", metadata=metadata
     )
     for event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-        with caplog.at_level(logging.INFO, logger="payments.webhook"):
+        with caplog.at_level(logging.INFO, logger="web.server"):
             status, body = await service.post(stripe_event(event_type, session))
         assert (status, body["outcome"]) == (200, "not_ours")
     assert session["id"] in caplog.text and "not ours" in caplog.text
