@@ -14,40 +14,20 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from db.tables import OrderState, Provider
 from payments.ledger import Ledger
 from payments.records import STARS_CURRENCY, IncomingPayment, Order, PaidResult
 from people.users import Users
+from service.errors import ErrorCode
+from texts import payments as invoice_texts
 
 log = logging.getLogger(__name__)
 
 PAYLOAD_PREFIX = "vr1:"  # versioned so a future payload format can be told apart
 _PAYLOAD_RE = re.compile(r"^vr1:([0-9a-f]{32})$")
-INVOICE_TITLE = "Full-length stems"
-INVOICE_DESCRIPTION = "Vocals and instrumental of your whole song, in full quality."
-INVOICE_LABEL = "Full stems"
-
-# Shown by Telegram in the payment sheet when we decline (keep them short and friendly).
-MSG_UNKNOWN = "This invoice is no longer valid. Please send the song again."
-MSG_NOT_YOURS = "This invoice belongs to someone else."
-MSG_ALREADY_PAID = "This song is already paid for - your stems are on their way."
-MSG_CLOSED = "This order is closed. Please send the song again to buy it."
-MSG_PRICE = "The price has changed. Please ask for a new invoice."
-MSG_GONE = "Sorry, this song has expired from our storage. Please send it again."
-MSG_BANNED = "Payments are not available for this account."
-# Each refusal's stable code: the bots' text catalogue may say it in its own words.
-REFUSAL_CODES = {
-    MSG_UNKNOWN: "invoice_unknown",
-    MSG_NOT_YOURS: "invoice_not_yours",
-    MSG_ALREADY_PAID: "order_already_paid",
-    MSG_CLOSED: "order_closed",
-    MSG_PRICE: "price_changed",
-    MSG_GONE: "song_gone",
-    MSG_BANNED: "payer_banned",
-}
-
 # Whether the song behind an order is still stored (the preview's upload, kept for a while).
 SongAvailable = Callable[[Order], bool]
 
@@ -97,11 +77,11 @@ def build_invoice(order: Order, provider_token: str | None = None) -> StarsInvoi
         raise ValueError(f"order {order.id} is {order.state.value}, not payable")
     amount, currency = order.price_for(in_chat_provider(provider_token))
     return StarsInvoice(
-        title=INVOICE_TITLE,
-        description=INVOICE_DESCRIPTION,
+        title=invoice_texts.invoice_title(),
+        description=invoice_texts.invoice_description(),
         payload=invoice_payload(order),
         currency=currency.upper(),
-        label=INVOICE_LABEL,
+        label=invoice_texts.invoice_label(),
         amount=amount,
         provider_token=provider_token,
     )
@@ -109,16 +89,14 @@ def build_invoice(order: Order, provider_token: str | None = None) -> StarsInvoi
 
 @dataclass(frozen=True)
 class PreCheckoutDecision:
-    """Answer for ``answerPreCheckoutQuery``: ``ok``, else ``error_message`` for the buyer."""
+    """Answer for ``answerPreCheckoutQuery``: ``ok``, else why not as a ``code`` (and its
+    ``params``), which the bot words for the buyer (``texts.error_text``; Telegram shows it in
+    the payment sheet)."""
 
     ok: bool
-    error_message: str | None = None
+    code: ErrorCode | None = None
     order: Order | None = None
-
-    @property
-    def code(self) -> str | None:
-        """The refusal's stable code (:data:`REFUSAL_CODES`); None when accepted."""
-        return REFUSAL_CODES.get(self.error_message or "")
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class StarsPayments:
@@ -152,26 +130,26 @@ class StarsPayments:
         except InvalidPayload:
             order = None
         if order is None:
-            return PreCheckoutDecision(False, MSG_UNKNOWN)
+            return PreCheckoutDecision(False, ErrorCode.INVOICE_UNKNOWN)
         user = self.users.get("telegram", platform_user_id)
         if user is None or user.id != order.user_id:
-            return PreCheckoutDecision(False, MSG_NOT_YOURS, order)
+            return PreCheckoutDecision(False, ErrorCode.INVOICE_NOT_YOURS, order)
         if user.banned:
-            return PreCheckoutDecision(False, MSG_BANNED, order)
+            return PreCheckoutDecision(False, ErrorCode.PAYER_BANNED, order)
         if order.state in (OrderState.PAID, OrderState.DELIVERED):
-            return PreCheckoutDecision(False, MSG_ALREADY_PAID, order)
+            return PreCheckoutDecision(False, ErrorCode.ORDER_ALREADY_PAID, order)
         if order.state is not OrderState.CREATED:
-            return PreCheckoutDecision(False, MSG_CLOSED, order)
+            return PreCheckoutDecision(False, ErrorCode.ORDER_CLOSED, order)
         price, price_currency = order.price_for(self.provider)
         if currency.upper() != price_currency.upper() or total_amount != price:
-            return PreCheckoutDecision(False, MSG_PRICE, order)
+            return PreCheckoutDecision(False, ErrorCode.PRICE_CHANGED, order)
         try:
             available = self.song_available(order)
         except Exception:
             log.exception("song availability check failed for order %s", order.id)
             available = False
         if not available:
-            return PreCheckoutDecision(False, MSG_GONE, order)
+            return PreCheckoutDecision(False, ErrorCode.SONG_GONE, order)
         return PreCheckoutDecision(True, None, order)
 
     def record_payment(

@@ -36,27 +36,19 @@ from db.tables import (
     utcnow,
 )
 from people.abuse import keep_limits
+from service.errors import ErrorCode
 
 __all__ = ["FORGOTTEN_PREFIX", "ForgetResult", "forget_user"]
 # What /forget puts in place of a platform id: no longer anybody's address.
 FORGOTTEN_PREFIX = "forgotten-"
-ORDER_IN_FLIGHT = "order_in_flight"
-MSG_IN_FLIGHT = (
-    "You have a paid order that is still being processed. Please try /forget again once "
-    "your stems have arrived (or the payment was refunded)."
-)
 
 
 @dataclass(frozen=True)
 class ForgetResult:
     forgotten: bool
-    message: str | None = None  # friendly reason when not forgotten
+    # Why not, when not forgotten: a stable code the text catalogue words (the bots' own way).
+    code: ErrorCode | None = None
     deleted: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def code(self) -> str | None:
-        """Why not, as a stable code the bots' text catalogue may word its own way."""
-        return ORDER_IN_FLIGHT if self.message == MSG_IN_FLIGHT else None
 
 
 def forget_user(
@@ -99,7 +91,7 @@ def forget_user(
             )
         )
         if in_flight or refunding:
-            return ForgetResult(False, MSG_IN_FLIGHT)
+            return ForgetResult(False, ErrorCode.ORDER_IN_FLIGHT)
         keep_limits(session, abuse_key, user, utcnow().date())
         deleted = {
             "feedback": session.execute(delete(FeedbackRow).where(FeedbackRow.user_id == user.id)).rowcount,

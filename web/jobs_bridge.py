@@ -97,7 +97,7 @@ class JobsFulfilment:
                 )
                 log.warning("order %s: the song expired; failed job %s", order.id, record.id)
         except JobNotFoundError as exc:  # not even the preview's record: nobody to tell
-            raise FulfilmentImpossible(exc.user_message) from exc
+            raise FulfilmentImpossible(exc.code) from exc
         self.ledger.swap_fulfil_job(order.id, claim, record.id)
         log.info("order %s: full job %s submitted", order.id, record.id)
         return True

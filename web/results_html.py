@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from texts import web as words
+
 CSS = """
 :root{color-scheme:light dark;--fg:#1d1d1f;--bg:#fafafa;--card:#fff;--muted:#5f6368;
 --accent:#0b57d0;--accent-fg:#fff;--border:#d0d4da}
@@ -62,11 +64,6 @@ _SHELL = """<!doctype html>
 </main></body></html>
 """
 
-STEM_LABELS = {
-    "vocals": "Vocals",
-    "instrumental": "Instrumental",
-    "karaoke": "Karaoke version",
-}
 FORMAT_LABELS = {".mp3": "MP3", ".flac": "FLAC", ".wav": "WAV"}
 RATING_UP = "up"
 RATING_DOWN = "down"
@@ -107,9 +104,7 @@ def clock(seconds: float) -> str:
 
 
 def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    return f"{max(1, round(size / 1024))} KB"
+    return words.size(size)
 
 
 def when(epoch: int) -> tuple[str, str]:
@@ -123,13 +118,13 @@ def document(title: str, body: str) -> str:
 
 
 def _stem_section(view: PageView, stem: StemView) -> str:
-    label = STEM_LABELS.get(stem.name, stem.name.title())
+    label = words.stem_label(stem.name)
     heading_id = f"stem-{stem.name}"
     if stem.suffix is None:
         return (
             f'<section class="card" aria-labelledby="{heading_id}">'
             f'<h2 id="{heading_id}">{_e(label)}</h2>'
-            '<p class="muted">This file is no longer stored.</p></section>'
+            f'<p class="muted">{_e(words.file_gone())}</p></section>'
         )
     fmt = FORMAT_LABELS.get(stem.suffix, stem.suffix.lstrip(".").upper())
     size = f", {human_size(stem.size)}" if stem.size else ""
@@ -139,7 +134,7 @@ def _stem_section(view: PageView, stem: StemView) -> str:
         f'<audio controls preload="metadata" src="{_e(view.token)}/audio/{stem.name}" '
         f'aria-labelledby="{heading_id}"></audio>'
         f'<a class="button" href="{_e(view.token)}/file/{stem.name}" download>'
-        f"Download {_e(label.lower())} ({fmt}{size})</a>"
+        f"{_e(words.download(label, fmt + size))}</a>"
         "</section>"
     )
 
@@ -154,13 +149,14 @@ def _rating_form(view: PageView) -> str:
         )
 
     thanks = (
-        '<p role="status" class="notice">Thanks for the feedback!</p>' if view.rated else ""
+        f'<p role="status" class="notice">{_e(words.thanks())}</p>' if view.rated else ""
     )
     return (
         '<section class="card" aria-labelledby="rate-heading">'
-        '<h2 id="rate-heading">How did the separation sound?</h2>'
+        f'<h2 id="rate-heading">{_e(words.rate_heading())}</h2>'
         f'<form method="post" action="{_e(view.token)}" class="rate">'
-        f"{button(RATING_UP, '👍', 'Sounds good')}{button(RATING_DOWN, '👎', 'Not good')}"
+        f"{button(RATING_UP, '👍', _e(words.rate_up()))}"
+        f"{button(RATING_DOWN, '👎', _e(words.rate_down()))}"
         f"</form>{thanks}</section>"
     )
 
@@ -168,18 +164,15 @@ def _rating_form(view: PageView) -> str:
 def results_page(view: PageView) -> str:
     """The page of one finished job."""
     if view.preview:
-        start = f" from {clock(view.start_s)}" if view.start_s else ""
-        kind = (
-            f"Free preview: {clock(view.clip_s)}{start}. "
-            "The full-length stems can be bought in the chat."
-        )
+        start = clock(view.start_s) if view.start_s else None
+        kind = words.preview_kind(clock(view.clip_s), start)
     else:
-        kind = f"Full song, {clock(view.clip_s)}."
+        kind = words.full_kind(clock(view.clip_s))
     iso, readable = when(view.expires)
     waveform = (
         '<figure class="card">'
         f'<img class="waveform" src="{_e(view.token)}/waveform.png" '
-        'alt="Waveform of the song, with the vocals and the instrumental below it"></figure>'
+        f'alt="{_e(words.waveform_alt())}"></figure>'
         if view.has_waveform
         else ""
     )
@@ -189,10 +182,11 @@ def results_page(view: PageView) -> str:
         f"{waveform}"
         + "".join(_stem_section(view, stem) for stem in view.stems)
         + _rating_form(view)
-        + f'<p class="muted">This link expires on <time datetime="{iso}">{readable}</time>. '
-        "Files are kept for a limited time; send the song again if they are gone.</p>"
+        + '<p class="muted">'
+        + _e(words.expires()).format(date=f'<time datetime="{iso}">{readable}</time>')
+        + "</p>"
     )
-    return document(f"{view.title} — stems", body)
+    return document(words.page_title(view.title), body)
 
 
 def message_page(title: str, text: str) -> str:

@@ -41,6 +41,7 @@ from aiohttp import web
 from db.tables import OrderState
 from payments.service import Payments
 from people.feedback import SOURCE_BUTTON
+from texts import web as words
 from web import results_html
 from web.downloads import DownloadLinks, PageGrant
 from web.job_results import JobResults, ResultSource, StoredFile
@@ -79,8 +80,8 @@ def download_name(results: JobResults, stem: str, suffix: str) -> str:
     """``<title> (<stem>).<fmt>``, ``(<stem>, preview)`` for a preview; path-hostile characters
     dropped (the title comes from the person's file name)."""
     cleaned = "".join(c for c in results.title if c.isalnum() or c in " -_.,()&'").strip(" .")
-    part = f"{stem}, preview" if results.preview else stem
-    return f"{cleaned[:MAX_FILE_TITLE_CHARS] or 'song'} ({part}){suffix}"
+    part = words.download_part(stem, results.preview)
+    return f"{cleaned[:MAX_FILE_TITLE_CHARS] or words.song()} ({part}){suffix}"
 
 
 def _csp(files: Mapping[str, StoredFile]) -> str:
@@ -110,26 +111,18 @@ def _html(text: str, status: int = 200, csp: str | None = None) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", headers=headers)
 
 
-def message(title: str, text: str, status: int) -> web.Response:
-    return _html(results_html.message_page(title, text), status)
+def message(notice: str, status: int) -> web.Response:
+    """The refusal page named ``notice`` (``texts.web``), with ``status``."""
+    return _html(results_html.message_page(*words.notice(notice)), status)
 
 
 def forbidden(grant: PageGrant | None) -> web.Response:
     if grant is not None and grant.expired:
-        return message(
-            "This link has expired",
-            "Links to results last a limited time. Ask the bot in the chat for a new one, or send "
-            "the song again.",
-            403,
-        )
-    return message(
-        "This link is not valid",
-        "The address may be incomplete: open it again from the chat, where the bot sent it.",
-        403,
-    )
+        return message("results_expired", 403)
+    return message("results_invalid", 403)
 
 
-GONE = ("These results are gone", "They are no longer stored. Send the song to the bot again.")
+GONE = "results_gone"
 
 
 class ResultsPage:
@@ -159,16 +152,14 @@ class ResultsPage:
             return forbidden(grant)
         results = await asyncio.to_thread(self.source, grant.job_id)
         if results is None:
-            return message(*GONE, 410)
+            return message(GONE, 410)
         if results.job_id != grant.job_id:  # a source bug must not show another job
             log.error("result source answered job %s for %s", results.job_id, grant.job_id)
-            return message(*GONE, 410)
+            return message(GONE, 410)
         if results.order_id is not None:
             order = await asyncio.to_thread(self.payments.ledger.get_order, results.order_id)
             if order is None or order.state not in (OrderState.PAID, OrderState.DELIVERED):
-                return message(
-                    "No longer available", "This purchase was refunded, so its files are gone.", 410
-                )
+                return message("refunded", 410)
         return grant, results
 
     # ------------------------------------------------------------------ the page
@@ -206,11 +197,11 @@ class ResultsPage:
             return checked
         results = checked[1]
         if (request.content_length or 0) > MAX_FORM_BYTES:
-            return message("Not understood", "That request was too large.", 413)
+            return message("form_too_large", 413)
         form = await request.post()
         choice = form.get("rating")
         if not isinstance(choice, str) or choice not in RATINGS:
-            return message("Not understood", "Press 👍 or 👎 on the page to rate the result.", 400)
+            return message("form_unknown", 400)
         rating, emoji = RATINGS[choice]
 
         def record() -> None:
@@ -246,7 +237,7 @@ class ResultsPage:
         results = checked[1]
         stored = results.files.get(name)
         if stored is None:
-            return message("File gone", "This file is no longer stored. Send the song again.", 410)
+            return message("file_gone", 410)
         if isinstance(stored.location, str):
             raise web.HTTPFound(stored.location, headers=SECURITY_HEADERS)
         filename = (
@@ -263,6 +254,4 @@ class ResultsPage:
         return web.FileResponse(stored.location, headers=headers)
 
     async def not_found(self, _request: web.Request) -> web.Response:
-        return message(
-            "Nothing here", "This address does not lead to any results. Open the link from the chat.", 404
-        )
+        return message("not_found", 404)

@@ -40,6 +40,7 @@ from payments.service import Payments
 from payments.settings import Settings
 from payments.stripe_checkout import SongExpiring, carries_marker, incoming_from_session
 from service.envconfig import load_or_exit
+from texts import web as words
 from web.downloads import DownloadLinks, StemLocator
 from web.hooks import PrepareBuy, ServiceHooks
 from web.results_page import ResultSource, ResultsPage
@@ -65,7 +66,9 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title
 <p>{body}</p></body></html>"""
 
 
-def _page(title: str, body: str, status: int = 200) -> web.Response:
+def _page(notice: str, status: int = 200) -> web.Response:
+    """The payment server's page named ``notice`` (its words: ``texts.web``)."""
+    title, body = words.notice(notice)
     return web.Response(
         text=PAGE.format(title=html.escape(title), body=html.escape(body)),
         content_type="text/html",
@@ -196,13 +199,13 @@ class Downloads:
         order_id = request.match_info["order_id"]
         name = request.match_info["name"]
         if not self.links.verify(order_id, name, request.query.get("exp", ""), request.query.get("sig", "")):
-            return _page("Link expired", "This download link is invalid or has expired.", 403)
+            return _page("download_expired", 403)
         order = await asyncio.to_thread(self.payments.ledger.get_order, order_id)
         if order is None or order.state not in (OrderState.PAID, OrderState.DELIVERED):
-            return _page("Not available", "This download is no longer available.", 410)
+            return _page("download_unavailable", 410)
         located = await asyncio.to_thread(self.locate, order, name)
         if located is None:
-            return _page("Not found", "This file is no longer stored.", 404)
+            return _page("download_gone", 404)
         if isinstance(located, str):
             raise web.HTTPFound(located)
         disposition = f'attachment; filename="{name}{Path(located).suffix}"'
@@ -231,15 +234,15 @@ class BuyLinks:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         job_id = self.links.verify_buy(request.match_info["token"])
         if job_id is None:
-            return _page("Link expired", "This link is invalid or has expired.", 403)
-        gone = _page("Song expired", "This song is no longer stored. Send it to the bot again.", 410)
+            return _page("buy_expired", 403)
+        gone = _page("buy_song_gone", 410)
         wanted = await asyncio.to_thread(self.prepare, job_id)
         if wanted is None:
             return gone
         ledger = self.payments.ledger
         user = await asyncio.to_thread(self.payments.users.get, wanted.platform, wanted.user_id)
         if user is None or user.banned:
-            return _page("Not available", "This song can't be bought.", 403)
+            return _page("buy_refused", 403)
         order = await asyncio.to_thread(
             ledger.create_order,
             user,
@@ -249,9 +252,9 @@ class BuyLinks:
             karaoke=wanted.karaoke,
         )
         if order.state in (OrderState.PAID, OrderState.DELIVERED):
-            return _page("Already paid", "This song is paid for: the stems come to the chat.")
+            return _page("buy_paid")
         if not order.payable:
-            return _page("Not available", "This song can't be bought right now.", 409)
+            return _page("buy_not_payable", 409)
         try:  # the session expires before the song can be deleted
             link = await self.stripe.create_session(order, keep_s=wanted.keep_s)
         except SongExpiring:
@@ -265,14 +268,11 @@ async def _health(_request: web.Request) -> web.Response:
 
 
 async def _checkout_done(_request: web.Request) -> web.Response:
-    return _page(
-        "Thank you!",
-        "Your payment is being confirmed. Go back to the chat: your stems will arrive there.",
-    )
+    return _page("checkout_done")
 
 
 async def _checkout_cancelled(_request: web.Request) -> web.Response:
-    return _page("Payment cancelled", "Nothing was charged. You can pay later from the chat.")
+    return _page("checkout_cancelled")
 
 
 def build_app(

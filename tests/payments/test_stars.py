@@ -22,8 +22,8 @@ from payments import (
     invoice_payload,
     parse_payload,
 )
-from payments.stars import MSG_ALREADY_PAID, MSG_BANNED, MSG_GONE, MSG_NOT_YOURS, MSG_PRICE, MSG_UNKNOWN
 from people import User
+from service.errors import ErrorCode
 
 TG_USER = 4242  # the ``user`` fixture's Telegram id
 
@@ -56,7 +56,7 @@ def test_invoice_and_payload_round_trip(order: Order) -> None:
 
 def test_pre_checkout_accepts_a_valid_invoice(stars: StarsPayments, order: Order) -> None:
     decision = stars.check_pre_checkout(TG_USER, invoice_payload(order), "XTR", 100)
-    assert decision.ok and decision.error_message is None and decision.order.id == order.id
+    assert decision.ok and decision.code is None and decision.order.id == order.id
 
 
 def test_pre_checkout_rules(pay: Payments, stars: StarsPayments, order: Order, stored: set[str]) -> None:
@@ -65,22 +65,22 @@ def test_pre_checkout_rules(pay: Payments, stars: StarsPayments, order: Order, s
     def why(user_id: int = TG_USER, payload: str = payload, cur: str = "XTR", amount: int = 100):
         decision = stars.check_pre_checkout(user_id, payload, cur, amount)
         assert not decision.ok
-        return decision.error_message
+        return decision.code
 
-    assert why(payload="vr1:" + "0" * 32) == MSG_UNKNOWN
-    assert why(payload="forged") == MSG_UNKNOWN
+    assert why(payload="vr1:" + "0" * 32) == ErrorCode.INVOICE_UNKNOWN
+    assert why(payload="forged") == ErrorCode.INVOICE_UNKNOWN
     pay.users.get_or_create("telegram", 5)
-    assert why(user_id=5) == MSG_NOT_YOURS
-    assert why(amount=1) == MSG_PRICE
-    assert why(cur="USD") == MSG_PRICE
+    assert why(user_id=5) == ErrorCode.INVOICE_NOT_YOURS
+    assert why(amount=1) == ErrorCode.PRICE_CHANGED
+    assert why(cur="USD") == ErrorCode.PRICE_CHANGED
     stored.clear()
-    assert why() == MSG_GONE
+    assert why() == ErrorCode.SONG_GONE
     stored.add("preview-job")
     pay.users.set_banned(order.user_id, True, "admin:1")
-    assert why() == MSG_BANNED
+    assert why() == ErrorCode.PAYER_BANNED
     pay.users.set_banned(order.user_id, False, "admin:1")
     stars.record_payment(payload, "XTR", 100, "tg-charge-1")
-    assert why() == MSG_ALREADY_PAID
+    assert why() == ErrorCode.ORDER_ALREADY_PAID
 
 
 def test_pre_checkout_treats_a_broken_storage_check_as_gone(pay: Payments, order: Order) -> None:
@@ -88,7 +88,7 @@ def test_pre_checkout_treats_a_broken_storage_check_as_gone(pay: Payments, order
         raise OSError("storage unreachable")
 
     decision = pay.stars(broken).check_pre_checkout(TG_USER, invoice_payload(order), "XTR", 100)
-    assert not decision.ok and decision.error_message == MSG_GONE
+    assert not decision.ok and decision.code == ErrorCode.SONG_GONE
 
 
 def test_successful_payment_grants_once(pay: Payments, stars: StarsPayments, order: Order) -> None:
@@ -208,7 +208,7 @@ def test_an_unpaid_order_follows_the_latest_preview_of_its_song(
     paid (and the paid job runs on the song that is stored)."""
     stored.clear()  # the first preview's upload is gone (retention)
     payload = invoice_payload(order)
-    assert stars.check_pre_checkout(TG_USER, payload, "XTR", 100).error_message == MSG_GONE
+    assert stars.check_pre_checkout(TG_USER, payload, "XTR", 100).code == ErrorCode.SONG_GONE
     stored.add("preview-job-2")
     again = pay.ledger.create_order(user, "song-hash", "preview-job-2")
     assert (again.id, again.job_id) == (order.id, "preview-job-2")

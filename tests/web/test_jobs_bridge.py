@@ -15,6 +15,7 @@ from payments import OrderState, Payments, Provider, RefundRequest
 from tests.payments.conftest import make_settings
 from tests.payments.test_store import at_once, stripe_payment
 from tests.support.workers import Workers, fast_settings
+from texts import error_text
 from web import ServiceHooks
 from web.jobs_bridge import JobsFulfilment
 from web.server import serve
@@ -91,7 +92,7 @@ async def test_expired_song_becomes_a_failed_job_whose_event_asks_the_bot_to_ref
     (event,) = [e for sid, raw in stream if (e := JobEvent.from_fields(sid, raw)).job_id == failed.id]
     assert event.type is EventType.FAILED and event.refund and event.order_id == order.id
     assert (event.user_id, event.chat_id) == ("4242", "chat-4242")
-    assert event.error_code == "input_expired" and "send it again" in event.error_message
+    assert event.error_code == "input_expired" and "send it again" in error_text(event.error_code)
     # The bot refunds when it handles the event; recovery meanwhile starts nothing new.
     assert pay.ledger.get_order(order.id).state is OrderState.PAID and refunds == []
     await pay.recover(bridge.on_paid)

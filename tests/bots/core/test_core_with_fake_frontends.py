@@ -6,6 +6,7 @@ queue whether it has room before downloading, so that test has the root ``redis_
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +27,12 @@ from bots.core.ports import (
 )
 from bots.core.services import Services
 from payments import IncomingPayment, OrderState, Provider
+from service.errors import ErrorCode
 from tests.bots.core.fakes import FakeFrontend, FakeInvoiceFrontend
 from tests.support.redis_server import RedisServer
 from tests.support.workers import ABUSE_HMAC_SECRET
 from texts import chat as messages
+from texts import error_text
 
 CLOSED_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 
@@ -182,19 +185,53 @@ def test_failures_from_other_packages_are_told_in_the_catalogues_words() -> None
 
     discord = messages.catalogue("discord", retention_hours=6)
     expired = InputExpiredError("gone")
-    assert "kept for 6 hours" in discord.error(expired.code, expired.user_message)
-    assert "no longer stored" in discord.error(expired.code, expired.user_message)
-    assert discord.error("bad_audio", "That file seems damaged.") == "That file seems damaged."
-    from payments.stars import MSG_GONE, MSG_PRICE, PreCheckoutDecision
-    from people.privacy import MSG_IN_FLIGHT, ForgetResult
+    assert "kept for 6 hours" in discord.error(expired.code, expired.params)
+    assert "no longer stored" in discord.error(expired.code, expired.params)
+    assert discord.error(ErrorCode.BAD_AUDIO) == error_text(ErrorCode.BAD_AUDIO)
+    from payments.stars import PreCheckoutDecision
+    from people.privacy import ForgetResult
 
-    gone = PreCheckoutDecision(False, MSG_GONE)
-    assert "kept for 6 hours" in discord.error(gone.code, gone.error_message)
-    price = PreCheckoutDecision(False, MSG_PRICE)
-    assert discord.error(price.code, price.error_message) == MSG_PRICE  # payments' own words
-    refused = ForgetResult(False, MSG_IN_FLIGHT)
-    assert "still being processed" in discord.error(refused.code, refused.message)
-    assert discord.error("unknown", "") is None
+    gone = PreCheckoutDecision(False, ErrorCode.SONG_GONE)
+    assert "kept for 6 hours" in discord.error(gone.code, gone.params)
+    price = PreCheckoutDecision(False, ErrorCode.PRICE_CHANGED)
+    assert discord.error(price.code, price.params) == error_text(ErrorCode.PRICE_CHANGED)
+    refused = ForgetResult(False, ErrorCode.ORDER_IN_FLIGHT)
+    assert "still being processed" in discord.error(refused.code)
+    assert discord.error("unknown") is None
+
+
+def test_a_record_from_before_the_catalogue_is_told_in_its_own_words() -> None:
+    """Records and events already in Redis at deploy time hold ``error_message`` (words) and
+    perhaps a code the catalogue can't word without params: their words are still told."""
+    from jobs.events import EventType, JobEvent
+    from jobs.records import JobRecord
+
+    discord = messages.catalogue("discord", retention_hours=6)
+    record = JobRecord.from_mapping({
+        b"id": b"j1", b"user_id": b"u1", b"platform": b"discord", b"chat_id": b"c1",
+        b"kind": b"preview", b"output_format": b"mp3", b"input_key": b"uploads/j1",
+        b"status": b"failed", b"error_code": b"AbandonedJobError",
+        b"error_message": "Sorry — something went wrong on our side.".encode(),
+    })
+    assert record.error_params == {}
+    said = discord.error(record.error_code, record.error_params, record.error_message)
+    assert said == "Sorry — something went wrong on our side."
+    old_event = JobEvent.from_fields("1-0", {b"data": json.dumps({
+        "type": "failed", "job_id": "j1", "platform": "discord", "user_id": "u1",
+        "chat_id": "c1", "kind": "preview", "error_code": "user_limit",
+        "error_message": "You already have 2 songs in progress.",
+    }).encode()})
+    assert old_event.type is EventType.FAILED and old_event.error_params == {}
+    # user_limit needs its limit, which the old event lacks: its own words are told.
+    said = discord.error(old_event.error_code, old_event.error_params, old_event.error_message)
+    assert said == "You already have 2 songs in progress."
+    # A new event carries the code and params, and no words.
+    new = JobEvent(EventType.FAILED, "j1", "discord", "u1", "c1", "preview",
+                   error_code=ErrorCode.USER_LIMIT, error_params={"limit": 2})
+    data = json.loads(new.to_fields()["data"])
+    assert "error_message" not in data and data["error_params"] == {"limit": 2}
+    again = JobEvent.from_fields("2-0", new.to_fields())
+    assert "2 songs in progress" in discord.error(again.error_code, again.error_params)
 
 
 @pytest.mark.parametrize(
