@@ -118,6 +118,7 @@ def test_waveform_loss_scores_what_the_masks_output() -> None:
     )
 
 
+@pytest.mark.slow  # trains for real, minutes on 2 cores
 @pytest.mark.timeout(900)  # trains for real: slow on a loaded 2-core machine
 def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "run", steps=30, batch=2, lr=3e-3,
@@ -213,6 +214,7 @@ def test_stereo_network_starts_as_the_mono_one() -> None:
         assert not torch.allclose(shared, mono.masks_for(spec))
 
 
+@pytest.mark.slow  # trains for real, minutes on 2 cores
 @pytest.mark.timeout(900)
 def test_stereo_run_fine_tunes_a_mono_model(tiny_data: Path, tmp_path: Path) -> None:
     """``--stereo --init mono.pt``: the run starts from the mono weights, trains, exports a stereo
