@@ -149,6 +149,7 @@ def test_pack_carries_the_songs_apart(pack: Path, songs: Path, tmp_path: Path) -
             np.testing.assert_allclose(getattr(a, part), getattr(b, part), atol=1e-6)
 
 
+@pytest.mark.slow  # builds a data tree of clips: seconds
 def test_build_keeps_the_songs_out_of_the_data(data_tree: tuple[Path, Path], songs: Path) -> None:
     module = _script("build_gpu_pack")
     module.check_songs_apart(list(data_tree), songs)  # side by side: fine
