@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import jobs
 import payments
 from tests.bots.conftest import TOKEN

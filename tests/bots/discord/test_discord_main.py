@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import jobs
 import payments
 from tests.bots.discord.conftest import TOKEN
