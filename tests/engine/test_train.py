@@ -197,6 +197,7 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
                           validation_examples=2, init=cfg.export))
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_stereo_network_starts_as_the_mono_one() -> None:
     """From mono weights, a stereo network gives the mono mask on a centred (L = R) song, the same
     mask on both channels of any song, and masks that differ where the channels do."""
@@ -273,6 +274,7 @@ def test_song_patches_cut_the_held_out_song_as_recorded() -> None:
     assert song_patches([(vocal[:, :length], acc[:, :length])], 2 * length) is None
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_song_levels_follow_real_songs_and_keep_a_recorded_mix_as_it_is() -> None:
     """``levels="songs"``: remixed voices lie in SONG_GAIN_DB_RANGE against the band, more examples
     are vocal-free, and a stereo true pair (a real mix) keeps its recorded level — far under any
