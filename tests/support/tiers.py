@@ -9,7 +9,8 @@ no browser: a newcomer runs it in under a minute after ``pip install -e .[dev]``
 - ``apt`` — a program from an apt package: ffmpeg/ffprobe, fluidsynth, festival's text2wave;
 - ``browser`` — Debian's Chromium and chromedriver;
 - ``slow`` — the tier itself: every test with one of the above, plus tests that are long even
-  without them (a real training run, a script that builds a data pack).
+  without them (a real training run, a whole Python process of the service started, seconds of
+  CPU), so that the fast tier stays under a minute on two cores.
 
 Markers follow fixtures, not folders, so they survive tests moving: :func:`mark_by_needs` marks
 every test whose fixture closure holds a fixture in :data:`FIXTURE_NEEDS` (a fixture built on
