@@ -1,11 +1,37 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite on a fresh Debian machine (the README's test command).
-# Installs system packages when missing, makes .venv, installs the project with its dev extras,
-# then runs ruff and pytest. Tests start their own redis-server on free loopback ports.
+# Set up and run every check on a fresh Debian machine (the README's test command; CI runs it
+# through .ci/run): lint, format, types, then the fast test tier and the slow one (CONTRIBUTING.md).
+# Installs system packages when missing, makes .venv, installs the project with its dev extras.
+# Tests start their own redis-server on free loopback ports.
+#
+#   scripts/test.sh                  everything
+#   scripts/test.sh --fast           lint, format, types and the fast tier only: no apt package,
+#                                    no service, no browser needed (and none installed)
+#   scripts/test.sh [--fast] ARGS    ARGS go to pytest, in each tier (e.g. a test file, -x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup.sh --dev
+# Off until the tree is formatted and type-clean (issue 26): the commit that makes it so sets
+# these defaults to 1. `CHECK_FORMAT=1 CHECK_TYPES=1 scripts/test.sh` runs them now.
+CHECK_FORMAT="${CHECK_FORMAT:-0}"  # ruff format --check .
+CHECK_TYPES="${CHECK_TYPES:-0}"    # mypy (the packages of pyproject's [tool.mypy])
 
+fast_only=0
+if [ "${1:-}" = "--fast" ]; then fast_only=1; shift; fi
+
+if [ "$fast_only" = 1 ]; then ./scripts/setup.sh --dev --no-apt; else ./scripts/setup.sh --dev; fi
+
+echo "== ruff check"
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest -q "$@"
+if [ "$CHECK_FORMAT" = 1 ]; then echo "== ruff format --check"; .venv/bin/ruff format --check .; fi
+if [ "$CHECK_TYPES" = 1 ]; then echo "== mypy"; .venv/bin/mypy; fi
+
+# One tier; pytest's "no tests collected" (5) is no failure: ARGS may hold none of this tier.
+tier() {
+    echo "== pytest -m \"$1\""
+    local rc=0
+    .venv/bin/python -m pytest -m "$1" -q "${@:2}" || rc=$?
+    [ "$rc" = 0 ] || [ "$rc" = 5 ] || exit "$rc"
+}
+tier "not slow" "$@"
+[ "$fast_only" = 1 ] || tier "slow" "$@"

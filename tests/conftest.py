@@ -1,5 +1,7 @@
 """Fixtures every test folder may use: a real redis-server, the Stripe stub, the tiny model and
-short generated songs (the helpers behind them are in ``tests/support``).
+short generated songs (the helpers behind them are in ``tests/support``); and the test tiers
+(``tests/support/tiers.py``): every test is marked by what its fixtures need, and a test of the
+fast tier runs with the service and apt programs out of reach.
 
 ``redis_server`` starts a real ``redis-server`` on a free loopback port in the test's own temporary
 directory, with the append-only file on (``appendfsync always``, as in production), and can be
@@ -19,11 +21,40 @@ import soundfile as sf
 
 from tests.support.redis_server import RedisServer
 from tests.support.stripe_stub import StripeStub, running_stripe_stub
+from tests.support.tiers import FastTierGuard, mark_by_needs
 from tests.support.workers import ABUSE_HMAC_SECRET, export_tiny_model
 
 SAMPLE_RATE = 44_100
 # The bots and the payments service the tests start as processes refuse to start without it.
 os.environ.setdefault("ABUSE_HMAC_SECRET", ABUSE_HMAC_SECRET)
+_FAST_TIER_GUARD = FastTierGuard()
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by the markers added here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_by_needs(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _FAST_TIER_GUARD.around(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _FAST_TIER_GUARD.around(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    with _FAST_TIER_GUARD.around(item):
+        return (yield)
+
+
+def pytest_sessionfinish() -> None:
+    _FAST_TIER_GUARD.close()
 
 
 @pytest.fixture

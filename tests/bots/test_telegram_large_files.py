@@ -20,6 +20,7 @@ def test_fallback_order_starts_at_the_wished_format() -> None:
     assert candidate_formats("mp3") == ["mp3"]
 
 
+@pytest.mark.apt  # encodes FLAC and MP3 with ffmpeg
 async def test_fit_for_upload_steps_down_wav_flac_mp3(tmp_path: Path) -> None:
     stems = [encode(synth_song(3.0, seed=s), tmp_path / f"{n}.wav") for s, n in ((1, "a"), (2, "b"))]
     wav_size = max(p.stat().st_size for p in stems)

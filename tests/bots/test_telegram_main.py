@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import jobs
 import payments
 from tests.bots.conftest import TOKEN
@@ -56,6 +58,7 @@ async def test_module_entry_point_answers_and_stops_cleanly(
     assert TOKEN not in log.read_text()  # the token never reaches the log
 
 
+@pytest.mark.slow  # starts the bot's process (imports torch)
 def test_without_the_abuse_secret_it_refuses_to_start_and_says_why(tmp_path: Path) -> None:
     """The bot keeps abuse limits (a ban and today's counts survive /forget under a keyed HMAC):
     with no ABUSE_HMAC_SECRET it does not start, rather than make marks anyone could undo."""

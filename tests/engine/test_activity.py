@@ -28,6 +28,7 @@ def test_no_voice_starts_at_zero() -> None:
     assert first_vocal_entry(np.zeros((2, 100), dtype=np.float32)) == 0.0
 
 
+@pytest.mark.apt  # decodes the shared songs with ffmpeg
 @pytest.mark.skipif(not EVAL.is_dir(), reason="shared evaluation data not on this machine")
 def test_entry_from_predicted_vocals_matches_true_vocals() -> None:
     """On the real eval clips, the entry found in the model's vocals is where the true vocals enter.

@@ -81,6 +81,7 @@ def test_six_channel_96k_is_downmixed_to_stereo_44k(clips: dict[str, Path]) -> N
     assert np.max(np.abs(decoded)) > 0.1
 
 
+@pytest.mark.apt  # encodes and decodes with ffmpeg
 @pytest.mark.parametrize("fmt", ["wav", "flac", "mp3"])
 def test_encode_round_trip(tmp_path: Path, fmt: str) -> None:
     original = tone_mix(3.0)

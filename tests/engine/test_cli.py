@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
@@ -35,6 +36,7 @@ def test_shipped_model_exists_and_is_small() -> None:
     assert BUNDLED_MODEL_PATH.stat().st_size <= 10 * 1024 * 1024
 
 
+@pytest.mark.apt  # the command line decodes with ffmpeg
 def test_separate_writes_stems_that_sum_to_the_song(tmp_path: Path) -> None:
     song = tmp_path / "my song.wav"
     mix = tone_mix(12.0)
@@ -48,6 +50,7 @@ def test_separate_writes_stems_that_sum_to_the_song(tmp_path: Path) -> None:
     assert "%" in result.stderr  # the progress bar
 
 
+@pytest.mark.apt  # the command line decodes with ffmpeg
 def test_preview_writes_cut_stems_and_waveform(tmp_path: Path) -> None:
     song = tmp_path / "long.wav"
     sf.write(song, np.tile(tone_mix(10.0), 4).T, 44_100)
@@ -59,6 +62,7 @@ def test_preview_writes_cut_stems_and_waveform(tmp_path: Path) -> None:
     assert abs(preview.shape[1] / 44_100 - 30.0) < 0.2
 
 
+@pytest.mark.apt  # the command line decodes with ffmpeg
 def test_bad_input_exits_2_with_a_message(tmp_path: Path) -> None:
     text = tmp_path / "lyrics.mp3"
     text.write_text("not audio at all\n" * 10)
@@ -69,6 +73,7 @@ def test_bad_input_exits_2_with_a_message(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
+@pytest.mark.apt  # the command line decodes with ffmpeg
 def test_evaluate_prints_reference_rows(tmp_path: Path) -> None:
     track = tmp_path / "eval" / "t1"
     track.mkdir(parents=True)
@@ -94,6 +99,7 @@ def held_out_pairs(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow  # calibrates for about a minute
 def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_model: Path) -> None:
     data = held_out_pairs(tmp_path / "data")
     model = tmp_path / "model.pt"
@@ -110,6 +116,7 @@ def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_m
     assert all(s["song_instrumental"] is not None for s in payload["calibration_scores"].values())
 
 
+@pytest.mark.slow  # trains, then calibrates
 def test_calibrate_exports_a_stopped_run_as_a_calibrated_model(tmp_path: Path) -> None:
     """A run's checkpoint (full precision, optimiser state) becomes a float16 model file with its
     power chosen, the way ``train --export`` ends: a run stopped early is not lost for shipping."""

@@ -98,6 +98,7 @@ def pack(data_tree: tuple[Path, Path], songs: Path,
     return out
 
 
+@pytest.mark.apt  # the pack is cut with ffmpeg
 def test_pack_keeps_layout_rates_and_split(pack: Path) -> None:
     files = {str(p.relative_to(pack)) for p in pack.rglob("*.opus")}
     assert "train/pairs/album/Song/vocals.opus" in files
@@ -120,6 +121,7 @@ def test_pack_keeps_layout_rates_and_split(pack: Path) -> None:
     assert summary["instrumentals_dropped"] == {}
 
 
+@pytest.mark.apt  # the pack is cut with ffmpeg
 def test_pack_carries_the_songs_apart(pack: Path, songs: Path, tmp_path: Path) -> None:
     """The validation songs go whole into valid/, stereo, and are recorded as such; unpacked,
     scripts/gpu_engine.py reads them (without ffmpeg) as the engine's loader does."""
@@ -147,6 +149,7 @@ def test_pack_carries_the_songs_apart(pack: Path, songs: Path, tmp_path: Path) -
             np.testing.assert_allclose(getattr(a, part), getattr(b, part), atol=1e-6)
 
 
+@pytest.mark.slow  # builds a data tree of clips: seconds
 def test_build_keeps_the_songs_out_of_the_data(data_tree: tuple[Path, Path], songs: Path) -> None:
     module = _script("build_gpu_pack")
     module.check_songs_apart(list(data_tree), songs)  # side by side: fine
@@ -177,6 +180,7 @@ def test_excerpts_make_room_from_the_largest_root_first() -> None:
     assert module.choose_excerpt(kept, s, 1.0 - 0.3 - 5.5 * one) == pytest.approx(11.0, abs=0.2)
 
 
+@pytest.mark.apt  # the pack is cut with ffmpeg
 def test_engine_data_loads_both_splits_of_the_pack(pack: Path, tmp_path: Path) -> None:
     roots = [pack / "train", pack / "extra"]
     train_pools = load_pools(roots, "train")
@@ -197,6 +201,7 @@ def test_engine_data_loads_both_splits_of_the_pack(pack: Path, tmp_path: Path) -
         np.testing.assert_allclose(a1, a2, atol=1e-6)
 
 
+@pytest.mark.apt  # the pack is cut with ffmpeg
 def test_remix_workers_give_consistent_distinct_batches(pack: Path) -> None:
     remixer = Remixer(load_pools([pack / "train"], "train"), augment=True)
     workers = RemixWorkers(remixer, batch=3, length=20_000, seed=5, workers=2)
@@ -213,6 +218,7 @@ def test_remix_workers_give_consistent_distinct_batches(pack: Path) -> None:
         workers.get()
 
 
+@pytest.mark.slow  # trains on the pack (cut with ffmpeg)
 def test_training_with_loader_processes(pack: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(data=[pack / "train"], run_dir=tmp_path / "run", steps=3, batch=2, width=2,
                       stereo=True, validate_every=3, validation_examples=2, loaders=2)
@@ -242,6 +248,7 @@ def test_model_parts_reassemble_and_stale_parts_go(tmp_path: Path, monkeypatch: 
     assert b"".join(p.read_bytes() for p in parts) == small.read_bytes()
 
 
+@pytest.mark.slow  # runs gpu_train.sh on the pack (cut with ffmpeg)
 @pytest.mark.timeout(600)
 def test_gpu_train_sh_judges_on_the_packed_songs(pack: Path, tmp_path: Path) -> None:
     """The device run end to end on the CPU, on a machine as bare as the device (no museval, no

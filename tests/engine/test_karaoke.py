@@ -149,6 +149,7 @@ def test_guide_level_steps_survive_a_key_and_tempo_change() -> None:
     assert abs(levels[-6.0] - levels[-18.0] - 12.0) < 0.5
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_guide_off_is_the_instrumental_only() -> None:
     instrumental, vocals = guide_stems()
     off = KaraokeSettings()

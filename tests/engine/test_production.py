@@ -60,6 +60,7 @@ def test_delay_echoes_after_the_voice_stops() -> None:
     assert np.sqrt(np.mean(tail**2)) > 1e-3
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_produce_stays_bounded() -> None:
     vocal = _vocal()
     rng = np.random.default_rng(5)

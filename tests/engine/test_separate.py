@@ -78,6 +78,7 @@ def test_vocal_mask_power_opens_only_the_vocal_mask() -> None:
     np.testing.assert_allclose(stems.instrumental, 0.25 * song, atol=1e-4)
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_chunk_size_and_batch_invariance() -> None:
     song = tone_mix(20.0)
     model = Separator(LocalMask(), STFTConfig(), "local")
@@ -91,6 +92,7 @@ def test_chunk_size_and_batch_invariance() -> None:
         assert snr > 40, f"chunk {frames}: {snr:.1f} dB"
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_unet_masks_stay_in_unit_interval() -> None:
     torch.manual_seed(0)
     net = UNet(UNetConfig(width=4)).eval()
@@ -107,6 +109,7 @@ def test_unet_masks_stay_in_unit_interval() -> None:
     assert float(full.min()) >= 0.0 and float(full.max()) <= 1.0
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_progress_reaches_one() -> None:
     seen: list[float] = []
     separate(

@@ -36,6 +36,7 @@ def song_folder(root: Path, names: tuple[str, ...] = ("a", "b"), seconds: float 
     return root
 
 
+@pytest.mark.apt  # the songs are decoded by ffmpeg
 def test_a_folder_without_mixtures_is_scored_on_the_sum_of_its_stems(tmp_path: Path) -> None:
     tracks = load_tracks(song_folder(tmp_path / "valid"))
     assert [t.name for t in tracks] == ["a", "b"]
@@ -63,6 +64,7 @@ def test_frame_sdr_is_the_median_frame_and_skips_silent_frames() -> None:
     assert math.isnan(judge.frame_sdr(np.zeros((2, SR * 2)), estimate[:, : SR * 2]))
 
 
+@pytest.mark.apt  # the songs are decoded by ffmpeg
 def test_fast_and_museval_agree_on_a_plain_gain_error(tmp_path: Path) -> None:
     """Where the error is no filter of the reference, BSSEval's SDR is the plain one: the two
     metrics must then give the same figure (what makes the fast one a stand-in)."""
@@ -81,6 +83,7 @@ def test_best_power_ties_go_to_the_power_nearer_one() -> None:
     assert judge.best_power({0.35: better, 0.8: same}) == 0.35
 
 
+@pytest.mark.apt  # the songs are decoded by ffmpeg
 def test_calibration_on_songs_writes_the_songs_choice(tmp_path: Path, tiny_model: Path) -> None:
     model = tmp_path / "model.pt"
     model.write_bytes(tiny_model.read_bytes())
@@ -95,6 +98,7 @@ def test_calibration_on_songs_writes_the_songs_choice(tmp_path: Path, tiny_model
     assert load_model(model).vocal_mask_power == power and payload["version"] == version
 
 
+@pytest.mark.slow  # trains for real
 @pytest.mark.timeout(900)  # trains for real: slow on a loaded 2-core machine
 def test_training_with_songs_chooses_best_on_the_songs(tiny_data: Path, tmp_path: Path) -> None:
     from engine.train import TrainConfig, train
@@ -117,6 +121,7 @@ def test_training_with_songs_chooses_best_on_the_songs(tiny_data: Path, tmp_path
     assert exported["calibration_judge"] == "songs"
 
 
+@pytest.mark.apt  # the songs are decoded by ffmpeg
 def test_a_run_resumed_under_the_song_judge_starts_its_best_afresh(tmp_path: Path) -> None:
     """A remix score (~13 dB) and a song score (~6 dB) are not on one scale: a run that gains songs
     when resumed must not keep a remix 'best' that no song score can beat."""

@@ -20,11 +20,14 @@ SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 MISSING = [t for t in ("text2wave", "festival", "fluidsynth") if not shutil.which(t)]
 MISSING += [] if SOUNDFONT.exists() else [str(SOUNDFONT)]
 
-pytestmark = pytest.mark.skipif(
-    bool(MISSING),
-    reason=f"needs {', '.join(MISSING)} (apt-get install festival festvox-kallpc16k fluidsynth "
-    "fluid-soundfont-gm)",
-)
+pytestmark = [
+    pytest.mark.apt,  # festival's text2wave, fluidsynth and its sound font
+    pytest.mark.skipif(
+        bool(MISSING),
+        reason=f"needs {', '.join(MISSING)} (apt-get install festival festvox-kallpc16k fluidsynth "
+        "fluid-soundfont-gm)",
+    ),
+]
 
 
 def _build(out: Path) -> None:

@@ -118,6 +118,7 @@ def test_waveform_loss_scores_what_the_masks_output() -> None:
     )
 
 
+@pytest.mark.slow  # trains for real, minutes on 2 cores
 @pytest.mark.timeout(900)  # trains for real: slow on a loaded 2-core machine
 def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "run", steps=30, batch=2, lr=3e-3,
@@ -196,6 +197,7 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
                           validation_examples=2, init=cfg.export))
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_stereo_network_starts_as_the_mono_one() -> None:
     """From mono weights, a stereo network gives the mono mask on a centred (L = R) song, the same
     mask on both channels of any song, and masks that differ where the channels do."""
@@ -213,6 +215,7 @@ def test_stereo_network_starts_as_the_mono_one() -> None:
         assert not torch.allclose(shared, mono.masks_for(spec))
 
 
+@pytest.mark.slow  # trains for real, minutes on 2 cores
 @pytest.mark.timeout(900)
 def test_stereo_run_fine_tunes_a_mono_model(tiny_data: Path, tmp_path: Path) -> None:
     """``--stereo --init mono.pt``: the run starts from the mono weights, trains, exports a stereo
@@ -271,6 +274,7 @@ def test_song_patches_cut_the_held_out_song_as_recorded() -> None:
     assert song_patches([(vocal[:, :length], acc[:, :length])], 2 * length) is None
 
 
+@pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_song_levels_follow_real_songs_and_keep_a_recorded_mix_as_it_is() -> None:
     """``levels="songs"``: remixed voices lie in SONG_GAIN_DB_RANGE against the band, more examples
     are vocal-free, and a stereo true pair (a real mix) keeps its recorded level — far under any

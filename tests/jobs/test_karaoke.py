@@ -17,6 +17,8 @@ from jobs.karaoke import karaoke_key, render_karaoke
 from jobs.storage import LocalStorage, StorageError
 from tests.engine.test_karaoke import F0, cents, guide_stems, pitch_hz, rms_db
 
+pytestmark = pytest.mark.apt  # every test encodes and decodes stems with ffmpeg
+
 JOB = "0123456789abcdef0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
 

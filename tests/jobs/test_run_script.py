@@ -7,7 +7,11 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support.workers import REPO
+
+pytestmark = pytest.mark.services  # run.sh starts redis-server and a worker (and needs ffmpeg)
 
 SERVICE_VARS = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "STRIPE_API_KEY",
                 "STRIPE_WEBHOOK_SECRET", "REDIS_URL", "STORAGE_DIR", "S3_BUCKET")

@@ -143,6 +143,7 @@ async def _wait_for(path: Path, proc: subprocess.Popen[bytes]) -> str:
     return path.read_text()
 
 
+@pytest.mark.slow  # starts, kills and restarts service processes
 async def test_killed_after_payment_commit_is_redriven_at_restart_and_the_replay_grants_nothing_twice(
     tmp_path: Path, sqlite_url: str
 ) -> None:

@@ -54,6 +54,7 @@ def test_env_file_is_read_under_the_environment(tmp_path: Path, monkeypatch) -> 
     assert parse_env_file(tmp_path / "missing") == {}
 
 
+@pytest.mark.slow  # starts a Python that imports every package, torch included
 def test_importing_the_packages_reads_none_of_our_settings() -> None:
     ours = sorted(parse_env_file(REPO / ".env.example"))
     probe = (

@@ -220,6 +220,7 @@ def test_an_expired_link_shows_the_403_page(browser: WebDriver, site: Site) -> N
     screenshot(browser, "results-page-expired.png")
 
 
+@pytest.mark.browser
 def test_chromium_is_the_apt_one() -> None:
     """The test set-up installs Debian's browser; nothing was downloaded by a Python package."""
     assert shutil.which("chromium") == CHROMIUM and shutil.which("chromedriver") == CHROMEDRIVER

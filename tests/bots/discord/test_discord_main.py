@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import jobs
 import payments
 from tests.bots.discord.conftest import TOKEN
@@ -56,6 +58,7 @@ async def test_module_entry_point_connects_answers_and_stops_cleanly(
     assert TOKEN not in log.read_text()  # the token never reaches the log
 
 
+@pytest.mark.slow  # starts the bot's process (imports torch)
 def test_without_a_token_it_says_what_is_missing(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bots.discord"], cwd=tmp_path, env=_env(tmp_path),
