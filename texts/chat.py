@@ -20,7 +20,9 @@ from typing import Any, Protocol
 
 from service.errors import ErrorCode
 from texts.errors import error_text
-from texts.translation import N_, _, ngettext
+from texts import numbers
+from texts.languages import LANGUAGES, Language, current_language
+from texts.translation import N_, _, ngettext, pgettext
 from texts.units import megabytes
 
 
@@ -163,6 +165,10 @@ _FIXED: dict[str, str] = {
     # The slash-command option of Discord's /separate and /forget.
     "SEPARATE_FILE_OPTION": N_("The song: an audio or video file"),
     "FORGET_CONFIRM_OPTION": N_("Type yes to delete your data"),
+    "LANGUAGE_OPTION": N_("The language I answer you in"),
+    # /language without a choice: a button per language (each in its own name) below this.
+    "LANGUAGE_CHOOSE": N_("Which language shall I speak with you? Tap one:"),
+    "LANGUAGE_UNKNOWN": N_("I don't speak that one yet. Tap one of these:"),
     # A delivered file's title when the person's file name gave none: "song (vocals).mp3".
     "SONG": N_("song"),
 }
@@ -187,6 +193,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("history", N_("Your orders")),
     ("status", N_("Where your songs are: place in line, progress")),
     ("cancel", N_("Cancel your song in line")),
+    ("language", N_("Choose the language I speak")),
     ("forget", N_("Delete everything we store about you")),
 )
 _SEPARATE = ("separate", N_("Separate a song: attach it as the file option"))
@@ -205,6 +212,32 @@ _ADMIN_ARGS: Mapping[str, str] = {
     "ban": N_("<user id> [reason]"),
     "unban": N_("<user id>"),
 }
+
+
+def command_names() -> dict[str, str]:
+    """The person's slash commands by their name in the language in effect (Discord shows a
+    command's localised name: 1–32 lowercase letters, digits, ``-`` or ``_``, no spaces)."""
+    return {
+        "separate": pgettext("command", "separate"),
+        "start": pgettext("command", "start"),
+        "help": pgettext("command", "help"),
+        "settings": pgettext("command", "settings"),
+        "history": pgettext("command", "history"),
+        "status": pgettext("command", "status"),
+        "cancel": pgettext("command", "cancel"),
+        "language": pgettext("command", "language"),
+        "forget": pgettext("command", "forget"),
+    }
+
+
+def language_saved(language: Language) -> str:
+    """Said in the language just chosen (``language.native``: its own name for itself)."""
+    return _("Done — I'll speak {language} with you from now on.").format(language=language.native)
+
+
+def languages() -> tuple[Language, ...]:
+    """The languages /language offers, each named in itself."""
+    return LANGUAGES
 
 
 def admin_commands() -> tuple[tuple[str, str], ...]:
@@ -233,6 +266,10 @@ class Catalogue:
     paid_kept_days: int = 0
 
     def command(self, name: str, option: str = "", value: str = "") -> str:
+        """How a person types a command here. Discord shows slash commands by their localised
+        name where it has the language (:attr:`texts.languages.Language.discord`)."""
+        if self.option_style and current_language().discord:
+            name = command_names().get(name, name)
         if not value:
             return f"/{name}"
         return f"/{name} {option}: {value}" if self.option_style else f"/{name} {value}"
@@ -250,7 +287,7 @@ class Catalogue:
             "{help} shows all commands."
         ).format(
             media=_(self.media),
-            seconds=f"{preview_s:.0f}",
+            seconds=numbers.integer(round(preview_s)),
             price=price,
             or_card=_(" (or pay by card)") if card else "",
             max_minutes=max_minutes,
@@ -276,7 +313,7 @@ class Catalogue:
 
     def help_text(self, is_admin: bool = False) -> str:
         lines = [_("Send me a song and I will separate it. Commands:")]
-        lines += [f"/{name} — {what}" for name, what in self.commands()]
+        lines += [f"{self.command(name)} — {what}" for name, what in self.commands()]
         if is_admin:
             lines.append("\n" + _("Admin:"))
             lines += [f"/{name} {what}" for name, what in admin_commands()]
@@ -503,7 +540,7 @@ def preview_caption(start_s: float, length_s: float, price: str, card: bool) -> 
         "Top: the original, middle: vocals, bottom: instrumental; time runs left to right.\n"
         "Full stems: {price}{or_card}. Pick the format for them below."
     ).format(
-        length=f"{length_s:.0f}",
+        length=numbers.integer(round(length_s)),
         start=start,
         price=price,
         or_card=_(" or by card") if card else "",
@@ -558,7 +595,7 @@ def invoice_title(song_title: str) -> str:
 def invoice_description(minutes: float, fmt: str) -> str:
     return _(
         "Vocals and instrumental of the whole song ({minutes} min) as {format} files."
-    ).format(minutes=f"{minutes:.1f}", format=fmt.upper())[:255]
+    ).format(minutes=numbers.decimal(minutes, 1), format=fmt.upper())[:255]
 
 
 def card_link(url: str) -> str:
@@ -632,10 +669,9 @@ def download_button(stem: str) -> str:
 
 
 def money(amount: int, currency: str) -> str:
-    """Stars are whole; card currencies are stored in cents."""
-    if currency.upper() == "XTR":
-        return f"{amount} ⭐"
-    return f"{amount / 100:.2f} {currency.upper()}"
+    """A price as the language in effect writes it: Stars are whole, card currencies are
+    stored in cents ("$1.99", "1,99 $", "50 ⭐")."""
+    return numbers.money(amount, currency)
 
 
 def refunded(amount: int, currency: str, reason: str | None = None) -> str:
@@ -714,7 +750,7 @@ def stats(figures: StoreFigures, job_figures: JobFigures) -> str:
             waiting=pairs(job_figures.waiting), running=job_figures.running
         ),
         _("Preview wait today: {wait}").format(
-            wait=_("{seconds} s on average").format(seconds=f"{wait:.1f}")
+            wait=_("{seconds} s on average").format(seconds=numbers.decimal(wait, 1))
             if wait is not None
             else _("none yet")
         ),

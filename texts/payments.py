@@ -17,3 +17,8 @@ def invoice_description() -> str:
 def invoice_label() -> str:
     """The invoice's one price line."""
     return _("Full stems")
+
+
+def product_name() -> str:
+    """What Stripe Checkout's page calls the thing bought."""
+    return _("Full-length stems: vocals + instrumental")

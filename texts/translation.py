@@ -1,8 +1,9 @@
 """The gettext machinery every text of the catalogue goes through.
 
 Every text is an English source string written as a literal inside a standard gettext marker —
-``_("…")``, ``ngettext("… {count} song …", "… {count} songs …", count)``, or ``N_("…")`` for a
-text defined once and translated where it is used — so ``pybabel extract`` (or ``xgettext``)
+``_("…")``, ``ngettext("… {count} song …", "… {count} songs …", count)``, ``pgettext("command", "…")``
+for a word that needs its context, or ``N_("…")`` for a text defined once and translated where
+it is used — so ``pybabel extract`` (or ``xgettext``)
 finds them all with its default keywords. Named ``{placeholders}`` are filled *after*
 translation (``_("Hi, {name}").format(name=…)``), so a translation may move them.
 
@@ -34,6 +35,12 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The plural form for ``count`` in the active language."""
     return active().ngettext(singular, plural, count)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the active language, told apart from the same English word used
+    elsewhere by ``context`` (a command's name, "command", beside the word in a sentence)."""
+    return active().pgettext(context, message)
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from texts.numbers import decimal, integer
 from texts.translation import _, ngettext
 
 
@@ -12,22 +13,22 @@ def spoken_duration(seconds: int) -> str:
     minutes, secs = divmod(rest, 60)
     parts = []
     if hours:
-        parts.append(ngettext("{count} hour", "{count} hours", hours).format(count=hours))
+        parts.append(ngettext("{count} hour", "{count} hours", hours).format(count=integer(hours)))
     if minutes:
-        parts.append(ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes))
+        parts.append(ngettext("{count} minute", "{count} minutes", minutes).format(count=integer(minutes)))
     if secs or not parts:
-        parts.append(ngettext("{count} second", "{count} seconds", secs).format(count=secs))
+        parts.append(ngettext("{count} second", "{count} seconds", secs).format(count=integer(secs)))
     return " ".join(parts)
 
 
 def megabytes(size_bytes: float) -> str:
     """Sizes as people read them: "26 MB", "0.3 MB", or "40 KB" for tiny limits."""
     if size_bytes < 1e5:
-        return _("{size} KB").format(size=f"{size_bytes / 1e3:.0f}")
-    size = f"{size_bytes / 1e6:.0f}" if size_bytes >= 10e6 else f"{size_bytes / 1e6:.1f}"
+        return _("{size} KB").format(size=integer(round(size_bytes / 1e3)))
+    size = integer(round(size_bytes / 1e6)) if size_bytes >= 10e6 else decimal(size_bytes / 1e6, 1)
     return _("{size} MB").format(size=size)
 
 
 def whole_megabytes(size_bytes: float) -> str:
     """A size in whole megabytes: "26 MB" (the engine's own refusals say it so)."""
-    return _("{size} MB").format(size=f"{size_bytes / 1e6:.0f}")
+    return _("{size} MB").format(size=integer(round(size_bytes / 1e6)))

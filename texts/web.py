@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from texts.numbers import decimal, integer
 from texts.translation import N_, _
 
 # A page that refuses: (its title, what it says), by the refusal's name.
@@ -121,8 +122,8 @@ def download(stem_label: str, file_format: str) -> str:
 def size(size_bytes: int) -> str:
     """A file's size on the page: "4.2 MB", "12 KB"."""
     if size_bytes >= 1024 * 1024:
-        return _("{size} MB").format(size=f"{size_bytes / (1024 * 1024):.1f}")
-    return _("{size} KB").format(size=max(1, round(size_bytes / 1024)))
+        return _("{size} MB").format(size=decimal(size_bytes / (1024 * 1024), 1))
+    return _("{size} KB").format(size=integer(max(1, round(size_bytes / 1024))))
 
 
 def rate_heading() -> str:

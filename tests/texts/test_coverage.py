@@ -36,7 +36,7 @@ PACKAGES = [
 SCANNED_FILES = [REPO / "worker.py"]
 # Modules that cannot be imported on their own: alembic's environment runs a migration.
 NOT_IMPORTED = re.compile(r"(\.__main__$|\.migrations\.)")
-MARKERS = {"_", "N_", "ngettext", "gettext"}
+MARKERS = {"_", "N_", "ngettext", "gettext", "pgettext"}
 # Call targets whose string arguments are for operators and developers, not for people.
 LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log", "print",
              "add_argument", "ArgumentParser", "add_parser", "exit", "fail"}
@@ -225,7 +225,7 @@ def test_every_text_in_the_catalogue_is_a_literal_in_a_gettext_marker() -> None:
         relative = path.relative_to(REPO)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _call_name(node) in MARKERS and node.args:
-                literals = node.args[:2] if _call_name(node) == "ngettext" else node.args[:1]
+                literals = node.args[:2] if _call_name(node) in ("ngettext", "pgettext") else node.args[:1]
                 for arg in literals:
                     if isinstance(arg, ast.JoinedStr):
                         found.append(f"{relative}:{node.lineno}: an f-string inside a marker")
