@@ -94,7 +94,7 @@ TEXTS: Mapping[ErrorCode, Entry] = {
     ErrorCode.BAD_KARAOKE_SETTINGS: N_(
         "Those karaoke settings aren't available. Choose a guide vocal of off, −18, −12 or −6 dB, "
         "a key shift of {min_semitones}…+{max_semitones} semitones and a tempo of "
-        "{min_tempo_percent}–{max_tempo_percent} % in steps of {tempo_step_percent}."
+        "{min_tempo_percent}–{max_tempo_percent} %, in steps of {tempo_step_percent}."
     ),
     ErrorCode.JOB_ERROR: N_("Something went wrong with that request. Please try again."),
     ErrorCode.USER_LIMIT: _user_limit,
