@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.support.catalogues import compile_stale
 from tests.support.redis_server import RedisServer
 from tests.support.stripe_stub import StripeStub, running_stripe_stub
 from tests.support.tiers import FastTierGuard, mark_by_needs
@@ -28,6 +29,10 @@ SAMPLE_RATE = 44_100
 # The bots and the payments service the tests start as processes refuse to start without it.
 os.environ.setdefault("ABUSE_HMAC_SECRET", ABUSE_HMAC_SECRET)
 _FAST_TIER_GUARD = FastTierGuard()
+
+
+def pytest_sessionstart() -> None:
+    compile_stale()  # the translations the tests speak (scripts/translations.sh compile)
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by the markers added here

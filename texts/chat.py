@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from service.errors import ErrorCode
-from texts.errors import error_text
 from texts import numbers
+from texts.errors import error_text
 from texts.languages import LANGUAGES, Language, current_language
 from texts.translation import N_, _, ngettext, pgettext
 from texts.units import megabytes

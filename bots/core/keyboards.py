@@ -20,6 +20,15 @@ FEEDBACK_DOWN = "down"
 KARAOKE_SETTINGS = "ks"  # arg: a karaoke change (bots.core.karaoke) → the saved preference
 KARAOKE_PREVIEW = "kp"  # arg: "<change>:<preview job id>" → preference changed, clip rendered
 SHOW_PAGE = "pg"  # arg: job id → its results page, shown to its owner alone (ephemeral)
+LANGUAGE = "lang"  # arg: a language's code (texts.languages.CODES) → spoken from then on
+# /language's buttons per row (ten languages: four rows).
+LANGUAGES_PER_ROW = 3
+
+
+def language_buttons() -> Keyboard:
+    """/language: one button per language, each named in itself."""
+    buttons = [Button(language.native, LANGUAGE, language.code) for language in messages.languages()]
+    return [buttons[i : i + LANGUAGES_PER_ROW] for i in range(0, len(buttons), LANGUAGES_PER_ROW)]
 
 
 def formats(current: str) -> list[Button]:
