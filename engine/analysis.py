@@ -34,10 +34,13 @@ from typing import Any
 
 import numpy as np
 
-ANALYSIS_SR = 22_050  # librosa's native rate: onsets and beats
-HOP = 512  # 23 ms frames at ANALYSIS_SR
-CHROMA_SR = 11_025  # chroma needs nothing above 5.5 kHz, and a longer window resolves low notes
-CHROMA_N_FFT = 4096  # 2.7 Hz bins at CHROMA_SR: a semitone apart from about 45 Hz up
+# One resampling to a quarter of 44.1 kHz serves both: onsets and pitch need nothing above
+# 5.5 kHz, and it halves the cost of librosa's 22.05 kHz default (bench/key_tempo.py).
+ANALYSIS_SR = 11_025
+HOP = 256  # 23 ms onset frames at ANALYSIS_SR, as librosa's default 512 at 22.05 kHz
+ONSET_N_FFT = 1024
+CHROMA_SR = ANALYSIS_SR
+CHROMA_N_FFT = 4096  # 2.7 Hz bins: low notes a semitone apart are resolved from about 45 Hz up
 CHROMA_HOP = 2048
 MIN_BPM, MAX_BPM = 50.0, 220.0  # a tempo outside is folded in by octaves
 START_BPM = 120.0  # the beat tracker's prior centre (librosa's default)
@@ -63,6 +66,8 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 DEFAULT_PROFILE = "albrecht_shanahan"
 MAJOR, MINOR = "major", "minor"
+# Pitch-class names for logs and benchmarks (a person reads the bots' own spelling).
+PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MODES = (MAJOR, MINOR)
 
 
@@ -112,10 +117,11 @@ class Analysis:
     def camelot(self) -> str:
         return self.key.camelot
 
-    def to_json(self) -> str:
+    def to_json(self, beats: bool = True) -> str:
+        """JSON (``beats=False``: without the beat grid, the summary a job record holds)."""
         data = asdict(self)
         data["bpm"] = round(self.bpm, 2)
-        data["beats"] = [round(b, 3) for b in self.beats]
+        data["beats"] = [round(b, 3) for b in self.beats] if beats else []
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -133,7 +139,9 @@ class Analysis:
 
 def _mono(audio: np.ndarray) -> np.ndarray:
     x = np.asarray(audio, dtype=np.float32)
-    return x.mean(axis=0) if x.ndim == 2 else x
+    if x.ndim == 1:
+        return x
+    return x[0] if x.shape[0] == 1 else (x.sum(axis=0) * np.float32(1.0 / x.shape[0]))
 
 
 def _resample(x: np.ndarray, sr: int, target: int) -> np.ndarray:
@@ -148,7 +156,7 @@ def tempo_and_beats(y: np.ndarray, sr: int = ANALYSIS_SR) -> tuple[float, float,
     """BPM, its confidence and the beat times (s) of mono audio at ``sr``."""
     import librosa
 
-    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
+    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, n_fft=ONSET_N_FFT)
     bpm_arr, beat_frames = librosa.beat.beat_track(
         onset_envelope=onset, sr=sr, hop_length=HOP, start_bpm=START_BPM, units="frames"
     )
