@@ -63,7 +63,7 @@ def load_set(folder: Path) -> list[Piece]:
 
 
 def tempo_class(estimate: float, truth: float) -> str:
-    """"ok" within 4 %, "octave" within 4 % of a metrical multiple, else "wrong"."""
+    """ "ok" within 4 %, "octave" within 4 % of a metrical multiple, else "wrong"."""
     if abs(estimate / truth - 1) <= TEMPO_TOLERANCE:
         return "ok"
     if any(abs(estimate / (truth * f) - 1) <= TEMPO_TOLERANCE for f in OCTAVE_FACTORS):
@@ -94,18 +94,26 @@ def rendered_section(pieces: list[Piece]) -> tuple[str, dict[str, object]]:
         + "".join(f" key exact ({n}) | weighted ({n}) |" for n in an.PROFILES),
         "|---|---:|---:|---:|---:|" + "---:|---:|" * len(an.PROFILES),
     ]
-    subsets = {"all": rows, "with drums": [r for r in rows if r[0].drums],
-               "without drums": [r for r in rows if not r[0].drums],
-               "major": [r for r in rows if r[0].key.mode == an.MAJOR],
-               "minor": [r for r in rows if r[0].key.mode == an.MINOR],
-               "60–100 BPM": [r for r in rows if r[0].bpm < 100],
-               "100–140 BPM": [r for r in rows if 100 <= r[0].bpm < 140],
-               "140–180 BPM": [r for r in rows if r[0].bpm >= 140]}
+    subsets = {
+        "all": rows,
+        "with drums": [r for r in rows if r[0].drums],
+        "without drums": [r for r in rows if not r[0].drums],
+        "major": [r for r in rows if r[0].key.mode == an.MAJOR],
+        "minor": [r for r in rows if r[0].key.mode == an.MINOR],
+        "60–100 BPM": [r for r in rows if r[0].bpm < 100],
+        "100–140 BPM": [r for r in rows if 100 <= r[0].bpm < 140],
+        "140–180 BPM": [r for r in rows if r[0].bpm >= 140],
+    }
     figures: dict[str, object] = {}
     for name, subset in subsets.items():
         classes = [tempo_class(r[1], r[0].bpm) for r in subset]
-        cells = [name, str(len(subset)), pct([c == "ok" for c in classes]),
-                 str(classes.count("octave")), str(classes.count("wrong"))]
+        cells = [
+            name,
+            str(len(subset)),
+            pct([c == "ok" for c in classes]),
+            str(classes.count("octave")),
+            str(classes.count("wrong")),
+        ]
         for profile in an.PROFILES:
             exact = [r[3][profile][0] == r[0].key for r in subset]
             weighted = [mirex_score(r[3][profile][0], r[0].key) for r in subset]
@@ -118,9 +126,13 @@ def rendered_section(pieces: list[Piece]) -> tuple[str, dict[str, object]]:
         lines.append("| " + " | ".join(cells) + " |")
     best = max(an.PROFILES, key=lambda p: (figures[f"{p}_weighted"], figures[f"{p}_exact"]))
     figures["best_profile"] = best
-    lines += ["", f"Confidence thresholds, key profile `{an.DEFAULT_PROFILE}` (the shipped one):", "",
-              "| key confidence ≥ | pieces answered | exact among them | weighted among them |",
-              "|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        f"Confidence thresholds, key profile `{an.DEFAULT_PROFILE}` (the shipped one):",
+        "",
+        "| key confidence ≥ | pieces answered | exact among them | weighted among them |",
+        "|---:|---:|---:|---:|",
+    ]
     for step in CONFIDENCE_STEPS:
         kept = [r for r in rows if r[3][an.DEFAULT_PROFILE][1] >= step]
         lines.append(
@@ -131,7 +143,9 @@ def rendered_section(pieces: list[Piece]) -> tuple[str, dict[str, object]]:
     lines += ["", "| tempo confidence ≥ | pieces answered | within 4 % among them |", "|---:|---:|---:|"]
     for step in (0.0, 0.1, 0.2, 0.3):
         kept = [r for r in rows if r[2] >= step]
-        lines.append(f"| {step:g} | {len(kept)} | {pct([tempo_class(r[1], r[0].bpm) == 'ok' for r in kept])} |")
+        lines.append(
+            f"| {step:g} | {len(kept)} | {pct([tempo_class(r[1], r[0].bpm) == 'ok' for r in kept])} |"
+        )
     wrong = [f"{r[0].path.name}: {r[1]:.1f}" for r in rows if tempo_class(r[1], r[0].bpm) != "ok"]
     lines += ["", f"Tempo misses: {'; '.join(wrong) or 'none'}."]
     return "\n".join(lines), figures
@@ -174,8 +188,13 @@ def songs_section(data: Path) -> str:
         "scan (separated, first 90 s) | preview instrumental (30 s) |",
         "|---|---:|---|---|---|---|---|",
     ]
-    agree: dict[str, list[tuple[float, bool]]] = {"mixture": [], "scan": [], "preview": [],
-                                                  "mixture vs true": [], "full vs true": []}
+    agree: dict[str, list[tuple[float, bool]]] = {
+        "mixture": [],
+        "scan": [],
+        "preview": [],
+        "mixture vs true": [],
+        "full vs true": [],
+    }
     for song in songs:
         acc, sr = read(song / "accompaniment.ogg")
         voc, _ = read(song / "vocals.ogg")
@@ -200,16 +219,24 @@ def songs_section(data: Path) -> str:
         def cell(x: an.Analysis, ref: an.Analysis = full) -> str:
             same_key = "=" if x.key == ref.key else "≠"
             same_bpm = "=" if tempo_class(x.bpm, ref.bpm) == "ok" else "≠"
-            return (f"{x.bpm:.1f} BPM {same_bpm}, {an.PITCH_CLASSES[x.key.tonic]} {x.key.mode} "
-                    f"{x.camelot} {same_key} (conf {x.key_confidence:.2f})")
+            return (
+                f"{x.bpm:.1f} BPM {same_bpm}, {an.PITCH_CLASSES[x.key.tonic]} {x.key.mode} "
+                f"{x.camelot} {same_key} (conf {x.key_confidence:.2f})"
+            )
 
         for name in ("mixture", "scan", "preview"):
             x = answers[name]
             agree[name].append((mirex_score(x.key, full.key), tempo_class(x.bpm, full.bpm) == "ok"))
         true = answers["true"]
         agree["mixture vs true"].append(
-            (mirex_score(answers["mixture"].key, true.key), tempo_class(answers["mixture"].bpm, true.bpm) == "ok"))
-        agree["full vs true"].append((mirex_score(full.key, true.key), tempo_class(full.bpm, true.bpm) == "ok"))
+            (
+                mirex_score(answers["mixture"].key, true.key),
+                tempo_class(answers["mixture"].bpm, true.bpm) == "ok",
+            )
+        )
+        agree["full vs true"].append(
+            (mirex_score(full.key, true.key), tempo_class(full.bpm, true.bpm) == "ok")
+        )
         lines.append(
             f"| {song.name} | {n / sr / 60:.1f} | {cell(answers['mixture'])} | "
             f"{full.bpm:.1f} BPM, {an.PITCH_CLASSES[full.key.tonic]} {full.key.mode} {full.camelot} "
@@ -217,14 +244,25 @@ def songs_section(data: Path) -> str:
             f"{cell(answers['preview'])} |"
         )
         print(lines[-1], flush=True)
-    lines += ["", "`=`/`≠`: the same answer as the full job's (tempo within 4 %, key exact).", "",
-              "| compared | songs | same key | weighted key | same tempo |", "|---|---:|---:|---:|---:|"]
-    labels = {"mixture": "mixture vs full job", "scan": "scan vs full job",
-              "preview": "preview instrumental vs full job", "mixture vs true": "mixture vs true accompaniment",
-              "full vs true": "full job vs true accompaniment"}
+    lines += [
+        "",
+        "`=`/`≠`: the same answer as the full job's (tempo within 4 %, key exact).",
+        "",
+        "| compared | songs | same key | weighted key | same tempo |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "mixture": "mixture vs full job",
+        "scan": "scan vs full job",
+        "preview": "preview instrumental vs full job",
+        "mixture vs true": "mixture vs true accompaniment",
+        "full vs true": "full job vs true accompaniment",
+    }
     for name, values in agree.items():
-        lines.append(f"| {labels[name]} | {len(values)} | {pct([v[0] == 1.0 for v in values])} | "
-                     f"{pct([v[0] for v in values])} | {pct([float(v[1]) for v in values])} |")
+        lines.append(
+            f"| {labels[name]} | {len(values)} | {pct([v[0] == 1.0 for v in values])} | "
+            f"{pct([v[0] for v in values])} | {pct([float(v[1]) for v in values])} |"
+        )
     return "\n".join(lines)
 
 
@@ -253,8 +291,12 @@ def main() -> None:
         speed_section(pieces),
     ]
     if not args.no_songs:
-        body += ["", "Real songs (mixture = vocals + accompaniment; separated by the shipped model):", "",
-                 songs_section(args.data)]
+        body += [
+            "",
+            "Real songs (mixture = vocals + accompaniment; separated by the shipped model):",
+            "",
+            songs_section(args.data),
+        ]
     record("Key and tempo (issue 23)", "\n".join(body), dry_run=args.no_record)
 
 

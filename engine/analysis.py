@@ -40,10 +40,14 @@ ANALYSIS_SR = 11_025
 HOP = 256  # 23 ms onset frames at ANALYSIS_SR, as librosa's default 512 at 22.05 kHz
 ONSET_N_FFT = 1024
 CHROMA_SR = ANALYSIS_SR
-CHROMA_N_FFT = 4096  # 2.7 Hz bins: low notes a semitone apart are resolved from about 45 Hz up
 CHROMA_HOP = 2048
-MIN_BPM, MAX_BPM = 50.0, 220.0  # a tempo outside is folded in by octaves
-START_BPM = 120.0  # the beat tracker's prior centre (librosa's default)
+TEMPO_RANGE = (55.0, 190.0)  # BPM: the flat prior; a tempo outside is read as an octave of it
+OCTAVE_UP_RATIO = 0.95  # twice the tempo is taken when its pulse is at least this strong
+HARMONIC_CHANGE_WEIGHT = 0.5  # chroma flux beside onsets in the pulse (bench/key_tempo.py)
+FLUX_N_FFT = 2048
+FLUX_HOP = 2 * HOP
+CQT_FMIN_HZ = 32.70  # C1
+CQT_OCTAVES = 6  # C1–B6: bass to melody, under the 5.5 kHz of ANALYSIS_SR
 MIN_BEATS_TO_REFINE = 8
 REFINE_TOLERANCE = 0.06  # the beats' own tempo is used within this of the tracker's
 MIN_AUDIO_S = 2.0  # shorter audio gives no answer (AnalysisError)
@@ -152,22 +156,48 @@ def _resample(x: np.ndarray, sr: int, target: int) -> np.ndarray:
     return soxr.resample(x, sr, target, quality="MQ").astype(np.float32, copy=False)
 
 
-def tempo_and_beats(y: np.ndarray, sr: int = ANALYSIS_SR) -> tuple[float, float, np.ndarray]:
-    """BPM, its confidence and the beat times (s) of mono audio at ``sr``."""
+def pulse_envelope(y: np.ndarray, sr: int = ANALYSIS_SR) -> np.ndarray:
+    """What the beat is tracked on: librosa's onset strength (spectral flux on a mel
+    spectrogram) plus ``HARMONIC_CHANGE_WEIGHT`` × the chroma's frame-to-frame rise (chords
+    change on beats: harmonic change marks the beat where soft attacks leave the onsets flat;
+    Harte, Sandler & Gasser 2006, "Detecting harmonic change in musical audio"), each scaled to
+    unit deviation."""
     import librosa
 
     onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, n_fft=ONSET_N_FFT)
-    bpm_arr, beat_frames = librosa.beat.beat_track(
-        onset_envelope=onset, sr=sr, hop_length=HOP, start_bpm=START_BPM, units="frames"
-    )
-    bpm = float(np.atleast_1d(bpm_arr)[0])
-    while bpm and bpm < MIN_BPM:
+    spec = np.abs(librosa.stft(y, n_fft=FLUX_N_FFT, hop_length=FLUX_HOP)) ** 2
+    chroma = librosa.feature.chroma_stft(S=spec, sr=sr, n_fft=FLUX_N_FFT, tuning=0.0, norm=None)
+    chroma = chroma / (chroma.sum(axis=0, keepdims=True) + 1e-9)
+    flux = np.r_[0.0, np.maximum(0.0, np.diff(chroma, axis=1)).sum(axis=0)]
+    flux = np.repeat(flux, FLUX_HOP // HOP)[: onset.size]
+    flux = np.pad(flux, (0, onset.size - flux.size))
+    return onset / (onset.std() + 1e-9) + HARMONIC_CHANGE_WEIGHT * flux / (flux.std() + 1e-9)
+
+
+def tempo_and_beats(y: np.ndarray, sr: int = ANALYSIS_SR) -> tuple[float, float, np.ndarray]:
+    """BPM, its confidence and the beat times (s) of mono audio at ``sr``: the strongest
+    periodicity of :func:`pulse_envelope` in ``TEMPO_RANGE`` (a flat prior there — librosa's
+    default log-normal prior round 120 BPM halves or doubles slow and fast pieces: measured in
+    bench/key_tempo.py), then librosa's dynamic-programming beat tracker (Ellis 2007) at it."""
+    import librosa
+    import scipy.stats
+
+    envelope = pulse_envelope(y, sr)
+    low, high = TEMPO_RANGE
+    prior = scipy.stats.uniform(low, high - low)
+    bpm = float(librosa.feature.tempo(onset_envelope=envelope, sr=sr, hop_length=HOP, prior=prior)[0])
+    # A flat prior cannot tell a pulse from every other pulse of it (a click track at 120
+    # is as periodic at 60): take the faster where it is nearly as strong.
+    if 2 * bpm <= high and _pulse_strength(envelope, 2 * bpm, sr) >= (
+        OCTAVE_UP_RATIO * _pulse_strength(envelope, bpm, sr)
+    ):
         bpm *= 2
-    while bpm > MAX_BPM:
-        bpm /= 2
+    _, beat_frames = librosa.beat.beat_track(
+        onset_envelope=envelope, sr=sr, hop_length=HOP, bpm=bpm, units="frames"
+    )
     beats = librosa.frames_to_time(beat_frames, sr=sr, hop_length=HOP)
     bpm = _refined_bpm(bpm, beats)
-    return bpm, _tempo_confidence(onset, bpm, sr), beats
+    return bpm, _periodicity(envelope, bpm, sr), beats
 
 
 def _refined_bpm(bpm: float, beats: np.ndarray) -> float:
@@ -183,9 +213,15 @@ def _refined_bpm(bpm: float, beats: np.ndarray) -> float:
     return fitted if abs(fitted / bpm - 1.0) <= REFINE_TOLERANCE else bpm
 
 
-def _tempo_confidence(onset: np.ndarray, bpm: float, sr: int) -> float:
-    """How periodic the onsets are at the chosen tempo: the normalised autocorrelation at its
-    lag, 0 when flat (no pulse), towards 1 for a click track."""
+def _periodicity(onset: np.ndarray, bpm: float, sr: int) -> float:
+    """How periodic the pulse is at ``bpm``, 0–1: :func:`_pulse_strength` capped at 1."""
+    return float(np.clip(_pulse_strength(onset, bpm, sr), 0.0, 1.0))
+
+
+def _pulse_strength(onset: np.ndarray, bpm: float, sr: int) -> float:
+    """The pulse's normalised autocorrelation summed over the lags round the beat period at
+    ``bpm`` (a period between two whole frames splits its peak): 0 when flat (no pulse), about
+    1 for a click track, a little more at its own period than at twice it."""
     if not bpm or onset.size < 8:
         return 0.0
     x = onset - onset.mean()
@@ -193,21 +229,28 @@ def _tempo_confidence(onset: np.ndarray, bpm: float, sr: int) -> float:
     if denom <= 0:
         return 0.0
     lag = int(round(60.0 * sr / HOP / bpm))
-    if lag <= 0 or lag >= x.size:
+    if lag <= 1 or lag + 1 >= x.size:
         return 0.0
-    span = range(max(1, lag - 1), min(x.size - 1, lag + 1) + 1)
-    peak = max(float(np.dot(x[:-k], x[k:])) for k in span) / denom
-    return float(np.clip(peak, 0.0, 1.0))
+    total = sum(max(0.0, float(np.dot(x[:-k], x[k:]))) for k in (lag - 1, lag, lag + 1))
+    return total / denom
 
 
 def pitch_profile(y: np.ndarray, sr: int = CHROMA_SR) -> np.ndarray:
-    """The piece's pitch-class profile (12 values, C first), from an STFT chroma summed over
-    time with each frame's loudness compressed, so loud passages do not outvote the rest."""
+    """The piece's pitch-class profile (12 values, C first): a constant-Q chroma (C1–B6, one
+    bin per semitone) summed over time. Constant-Q, not STFT chroma: an STFT's linear bins
+    smear the bass and let overtones pull the answer a fifth up (bench/key_tempo.py measured
+    both)."""
     import librosa
 
-    spec = np.abs(librosa.stft(y, n_fft=CHROMA_N_FFT, hop_length=CHROMA_HOP)) ** 2
-    chroma = librosa.feature.chroma_stft(S=spec, sr=sr, n_fft=CHROMA_N_FFT, tuning=0.0, norm=None)
-    chroma = np.log1p(chroma / (chroma.max() + 1e-12) * 100.0)
+    chroma = librosa.feature.chroma_cqt(
+        y=y,
+        sr=sr,
+        hop_length=CHROMA_HOP,
+        fmin=CQT_FMIN_HZ,
+        n_octaves=CQT_OCTAVES,
+        tuning=0.0,
+        norm=None,
+    )
     return chroma.sum(axis=1)
 
 
