@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only the figures' shapes: this module stays free of the back-end
     import jobs
     import payments
+    from engine.analysis import Analysis, Key
     from engine.karaoke import KaraokeSettings
 
 
@@ -606,3 +607,73 @@ def admin_refund(order_id: str, outcome: str) -> str:
         "pending": f"Refund of order {order_id} started but not confirmed; it will be retried.",
         "skipped": f"Order {order_id} has nothing to refund (unknown, unpaid or refunded).",
     }.get(outcome, f"Order {order_id}: {outcome}")
+
+
+# ================================================================ key and tempo (issue 23)
+# New texts of issue 23, kept together for the catalogue move: ``_()``-style, named placeholders.
+
+
+def _(text: str) -> str:
+    """Marks a text for the catalogue (gettext's ``_``); the identity until it lands."""
+    return text
+
+
+# Spelled as musicians write keys: flats for the flat major keys, sharps for the sharp minors.
+MAJOR_TONICS = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+MINOR_TONICS = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
+
+
+def key_name(key: Key) -> str:
+    """"A minor", "E♭ major"."""
+    if key.mode == "major":
+        return _("{tonic} major").format(tonic=MAJOR_TONICS[key.tonic])
+    return _("{tonic} minor").format(tonic=MINOR_TONICS[key.tonic])
+
+
+def key_and_tempo(result: Analysis | None) -> str | None:
+    """"124 BPM · A minor · 8A"; an unsure key is said to be unclear and an unsure tempo left
+    out (never a guess); None when neither is sure (say nothing)."""
+    if result is None or not (result.key_is_sure or result.tempo_is_sure):
+        return None
+    parts = []
+    if result.tempo_is_sure:
+        parts.append(_("{bpm} BPM").format(bpm=round(result.bpm)))
+    if result.key_is_sure:
+        parts.append(
+            _("{key} · {camelot}").format(key=key_name(result.key), camelot=result.camelot)
+        )
+    else:
+        parts.append(_("key unclear"))
+    return " · ".join(parts)
+
+
+def preview_ready(result: Analysis | None) -> str:
+    """The preview's status once it is out, with its key and tempo when known."""
+    line = key_and_tempo(result)
+    if line is None:
+        return PREVIEW_READY
+    return _("{ready}\n🎵 {key_and_tempo}").format(ready=PREVIEW_READY, key_and_tempo=line)
+
+
+def full_ready(result: Analysis | None, preview: Analysis | None = None) -> str:
+    """The paid stems' status, with the whole song's key and tempo, and a word when they differ
+    from what the preview said (the preview heard less of the song)."""
+    line = key_and_tempo(result)
+    if line is None:
+        return FULL_READY
+    text = _("{ready}\n🎵 {key_and_tempo} (whole song)").format(
+        ready=FULL_READY, key_and_tempo=line
+    )
+    earlier = key_and_tempo(preview)
+    if earlier is not None and earlier != line:
+        text += _("\nThe preview said {earlier}: the whole song decides.").format(earlier=earlier)
+    return text
+
+
+def key_shift_lands(key: Key, semitones: int) -> str:
+    """Where a karaoke key step lands: "A minor → B minor, +2"."""
+    return _("{original} → {shifted}, {step}").format(
+        original=key_name(key),
+        shifted=key_name(key.transposed(semitones)),
+        step=f"{semitones:+d}".replace("-", "−"),
+    )

@@ -52,6 +52,10 @@ MIN_BEATS_TO_REFINE = 8
 REFINE_TOLERANCE = 0.06  # the beats' own tempo is used within this of the tracker's
 MIN_AUDIO_S = 2.0  # shorter audio gives no answer (AnalysisError)
 SILENCE_RMS = 1e-4
+# Below these confidences an answer is not shown as one (the bots say it is unclear or say
+# nothing): bench/key_tempo.py's threshold tables, docs/BENCHMARKS.md "Key and tempo".
+KEY_SURE = 0.05
+TEMPO_SURE = 0.1
 
 # Key profiles, index 0 = the tonic (see the module docstring for the papers).
 PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -120,6 +124,14 @@ class Analysis:
     @property
     def camelot(self) -> str:
         return self.key.camelot
+
+    @property
+    def key_is_sure(self) -> bool:
+        return self.key_confidence >= KEY_SURE
+
+    @property
+    def tempo_is_sure(self) -> bool:
+        return self.tempo_confidence >= TEMPO_SURE
 
     def to_json(self, beats: bool = True) -> str:
         """JSON (``beats=False``: without the beat grid, the summary a job record holds)."""

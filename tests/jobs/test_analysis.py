@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 from rq.job import Job
@@ -16,21 +15,9 @@ from engine.analysis import MINOR, Analysis, Key
 from engine.constants import SAMPLE_RATE
 from jobs import EventType, JobKind, JobQueue, JobStatus
 from jobs.analysis import ANALYSIS_KIND, RQ_ID_PREFIX, analysis_key
+from tests.conftest import e_minor_at_120
 
 from .conftest import events_for, wait_for
-
-
-def e_minor_at_120(seconds: float) -> np.ndarray:
-    """Clicks every half second over an E minor chord (E, G, B with their octaves), stereo."""
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    pad = sum(np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) for n in (40, 52, 55, 59, 64))
-    clicks = np.zeros_like(t)
-    window = np.hanning(300)
-    for start in np.arange(0.0, seconds - 0.01, 0.5):
-        i = int(start * SAMPLE_RATE)
-        clicks[i : i + window.size] = window[: clicks.size - i]
-    mono = 0.05 * pad + 0.6 * clicks
-    return np.stack([mono, mono], axis=1).astype(np.float32)
 
 
 def analysed(job_queue: JobQueue, job_id: str) -> str:
