@@ -18,10 +18,14 @@ ARG TORCH_INDEX_URL=
 RUN pip install "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 
 COPY pyproject.toml README.md ./
+COPY service ./service
 COPY engine ./engine
 COPY jobs ./jobs
 COPY bots ./bots
+COPY db ./db
+COPY people ./people
 COPY payments ./payments
+COPY web ./web
 RUN pip install .
 
 COPY worker.py ./

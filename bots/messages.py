@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only the figures' shapes: this module stays free of the back-end
     import jobs
-    import payments
+    import people
     from engine.analysis import Analysis, Key
     from engine.karaoke import KaraokeSettings
 
@@ -172,7 +172,7 @@ class Catalogue:
 TELEGRAM = "telegram"
 DISCORD = "discord"
 # Codes whose words the catalogue owns: jobs.errors.InputExpiredError.code, the Stars
-# pre-checkout refusal payments.stars.REFUSAL_CODES[MSG_GONE], payments.privacy.ORDER_IN_FLIGHT.
+# pre-checkout refusal payments.stars.REFUSAL_CODES[MSG_GONE], people.privacy.ORDER_IN_FLIGHT.
 INPUT_EXPIRED = "input_expired"
 SONG_GONE = "song_gone"
 ORDER_IN_FLIGHT = "order_in_flight"
@@ -548,7 +548,7 @@ FORGOTTEN = "Done — I've deleted your data and your songs."
 NOT_ADMIN = "That command is for admins."
 
 
-def stats(figures: payments.Stats, job_figures: jobs.JobStats) -> str:
+def stats(figures: people.Stats, job_figures: jobs.JobStats) -> str:
     """The admins' /stats: people and money from the store, jobs from the pipeline."""
 
     def pairs(values: Mapping[str, int]) -> str:

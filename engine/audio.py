@@ -20,16 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.constants import (
-    CHANNELS,
-    MAX_DURATION_S,
-    MAX_FILE_BYTES,
-    MP3_BITRATE,
-    OUTPUT_FORMATS,
-    PREVIEW_FADE_S,
-    SAMPLE_RATE,
-    SILENCE_PEAK,
-)
+from engine.constants import CHANNELS, MP3_BITRATE, PREVIEW_FADE_S, SAMPLE_RATE, SILENCE_PEAK
 from engine.errors import (
     AudioError,
     CorruptAudioError,
@@ -41,6 +32,7 @@ from engine.errors import (
     TooLongError,
 )
 from engine.settings import engine_settings
+from service.limits import MAX_DURATION_S, MAX_FILE_BYTES, OUTPUT_FORMATS
 
 PROBE_TIMEOUT_S = 30
 # Decoding a 20-minute song takes a few seconds; this only stops a pathological file.

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.constants import LOSSES, OUTPUT_FORMATS, PREVIEW_LENGTH_S
+from engine.constants import LOSSES
 from engine.errors import AudioError
+from service.limits import OUTPUT_FORMATS, PREVIEW_LENGTH_S
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.envconfig import env_field, load
+from service.envconfig import env_field, load
 
 # The shipped model, wherever the engine is run from.
 BUNDLED_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "vocals-unet.pt"

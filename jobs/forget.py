@@ -43,7 +43,7 @@ def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetRep
     per-person rate-limit keys, their jobs' events in the platform's stream and its dead
     letters, and the songs and results stored for their jobs. Nothing in Redis names the person
     afterwards; what outlives it is the day's karaoke render count, an abuse limit kept under
-    their keyed HMAC (:func:`engine.pseudonyms.abuse_mark`), never their id.
+    their keyed HMAC (:func:`service.pseudonyms.abuse_mark`), never their id.
 
     Unfinished jobs are cancelled first (a paid one gets its refund event); a running one
     stops at its next progress step (its record is gone, which the worker reads as a

@@ -25,9 +25,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from engine.audio import decode, encode
-from engine.constants import MAX_DURATION_S, OUTPUT_FORMATS, SAMPLE_RATE
+from engine.constants import SAMPLE_RATE
 from engine.karaoke import KaraokeSettings, render
 from jobs.storage import Storage, check_key
+from service.limits import MAX_DURATION_S, OUTPUT_FORMATS
 
 KARAOKE_PREFIX = "karaoke-"
 # A stored stem is as long as its song, but an mp3 container says a little more (encoder delay and

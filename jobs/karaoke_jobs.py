@@ -32,7 +32,6 @@ from rq.job import JobStatus as RQStatus
 
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
-from engine.pseudonyms import abuse_mark
 from jobs import keys, lifecycle, stats
 from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
 from jobs.events import KARAOKE_KIND, EventType
@@ -42,6 +41,7 @@ from jobs.scripts import script
 from jobs.settings import Settings
 from jobs.storage import StorageError
 from jobs.timeouts import CALLBACK_TIMEOUT_S, karaoke_timeout, retry_policy
+from service.pseudonyms import abuse_mark
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ def karaoke_slot(platform: str, user_id: str) -> str:
 
 def karaoke_renders(day: str, mark: str) -> str:
     """How many karaoke preview renders a person asked for on one UTC day (the daily allowance),
-    by their abuse mark (:func:`engine.pseudonyms.abuse_mark`), never their id: an abuse limit,
+    by their abuse mark (:func:`service.pseudonyms.abuse_mark`), never their id: an abuse limit,
     it survives /forget, which must leave nothing in Redis naming the person."""
     return f"{PREFIX}:karaoke-renders:{day}:{mark}"
 

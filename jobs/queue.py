@@ -57,7 +57,7 @@ class JobQueue(Submitting):
         """Publish an ended job's final event again if its stream no longer holds it (trimmed
         before a bot read it, or never noted); True if it did. A paid order whose job ended must
         still be delivered or refunded, whatever the stream kept: payments' recovery asks this
-        for every paid order whose job has ended (``payments.jobs_bridge``)."""
+        for every paid order whose job has ended (``web.jobs_bridge``)."""
         record = self.records.get(job_id)
         if record is None or not record.finished:
             return False

@@ -1,4 +1,4 @@
-"""Configuration of the job pipeline, read once at start-up (``engine.envconfig``).
+"""Configuration of the job pipeline, read once at start-up (``service.envconfig``).
 
 Every knob has a named default here so a fresh checkout runs with no configuration at all, and a
 deployment changes behaviour only through environment variables or ``.env`` (documented in
@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from engine import pseudonyms
-from engine.constants import DEFAULT_OUTPUT_FORMAT, MAX_DURATION_S, OUTPUT_FORMATS, PREVIEW_LENGTH_S
-from engine.envconfig import boolean, env_field, integer, integers, load, number
+from service import pseudonyms
+from service.envconfig import boolean, env_field, integer, integers, load, number
+from service.limits import DEFAULT_OUTPUT_FORMAT, MAX_DURATION_S, OUTPUT_FORMATS, PREVIEW_LENGTH_S
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_STORAGE_DIR = "var/storage"
@@ -91,7 +91,7 @@ class Settings:
         "KARAOKE_RENDERS_PER_DAY", integer(1), default=DEFAULT_KARAOKE_RENDERS_PER_DAY
     )
     # The same secret as payments': the day's render count is kept under its keyed HMAC of the
-    # person (engine.pseudonyms), so /forget neither resets it nor leaves their id. Needed where
+    # person (service.pseudonyms), so /forget neither resets it nor leaves their id. Needed where
     # renders are asked for (the bots, which refuse to start without it); workers never use it.
     abuse_hmac_secret: str | None = env_field("ABUSE_HMAC_SECRET", default=None, secret=True)
     job_timeout_base_s: float = env_field(
@@ -128,7 +128,7 @@ class Settings:
     @property
     def abuse_key(self) -> bytes:
         """The key of the karaoke render count's HMAC (``ABUSE_HMAC_SECRET``);
-        :class:`~engine.envconfig.SettingsError` when unset (:func:`engine.pseudonyms.abuse_key`)."""
+        :class:`~service.envconfig.SettingsError` when unset (:func:`service.pseudonyms.abuse_key`)."""
         return pseudonyms.abuse_key(self.abuse_hmac_secret)
 
     @property

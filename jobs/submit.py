@@ -25,7 +25,7 @@ from pathlib import Path
 from rq import Worker
 
 from engine.audio import content_hash, decode
-from engine.constants import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS, SAMPLE_RATE
+from engine.constants import SAMPLE_RATE
 from engine.karaoke import IDENTITY, KaraokeSettings
 from jobs import cache, keys, lifecycle, retention, stats
 from jobs.base import check_platform
@@ -34,6 +34,7 @@ from jobs.events import EventType
 from jobs.line import Line
 from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus
 from jobs.storage import safe_name
+from service.limits import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS
 
 MAX_CONCURRENT_DECODES = 2
 _decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)

@@ -37,12 +37,12 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.worker import WorkerStatus
 
-from engine.envconfig import load_or_exit
 from jobs import analysis, keys, retention
 from jobs.records import JobStatus
 from jobs.scheduler import NamedScheduler, take_over_abandoned_locks
 from jobs.settings import Settings
 from jobs.tasks import WorkerContext, init_context
+from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Starting the paid work, with a counter so a poisoned order ends in a refund, not a loop.
 
-``on_paid(order)`` is injected by the composing process (``payments.jobs_bridge`` enqueues the
+``on_paid(order)`` is injected by the composing process (``web.jobs_bridge`` enqueues the
 full-length job). It must be idempotent per order: recovery calls it again for every order that is
 still ``paid`` at start-up, and a job that is already queued or done must not run twice.
 
@@ -16,10 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from payments.downloads import StemLocator
-from payments.job_results import ResultSource
 from payments.ledger import Ledger
 from payments.records import Order
 from payments.refunds import Refunder
@@ -33,38 +30,6 @@ OnPaid = Callable[[Order], bool | None]
 # the refund is made once and told: ``give_up(order, reason)`` returns True when it handed the
 # order over (the bot refunds and says why), False when it could not (recovery then refunds).
 GiveUp = Callable[[Order, str], bool]
-
-
-@dataclass(frozen=True)
-class BuyRequest:
-    """What a buy link's preview orders (:class:`payments.webhook.BuyLinks`): its owner, the
-    song, and the owner's current choices (format, karaoke version) — as the bot's Buy button
-    would order it — plus how long the song is now sure to stay stored (``keep_s``)."""
-
-    platform: str
-    user_id: str
-    song_key: str
-    job_id: str
-    keep_s: float
-    output_format: str | None = None
-    karaoke: str | None = None
-
-
-# A buy link was opened: the preview job's order request, its song's retention clock restarted;
-# None when there is no such finished preview, or its song is gone.
-PrepareBuy = Callable[[str], BuyRequest | None]
-
-
-@dataclass(frozen=True)
-class ServiceHooks:
-    """What the composing process plugs in: how to start paid work, where stems live, what a
-    finished job holds (for its results page), and what a buy link orders."""
-
-    on_paid: OnPaid
-    locate_stem: StemLocator | None = None
-    job_results: ResultSource | None = None
-    give_up: GiveUp | None = None
-    prepare_buy: PrepareBuy | None = None
 
 
 class FulfilmentImpossible(Exception):

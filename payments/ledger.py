@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from payments.abuse import take_over
-from payments.db import Database
-from payments.models import (
+from db.audit import append_entry
+from db.database import Database
+from db.tables import (
     AccessLevel,
     EntitlementRow,
     LedgerEntryRow,
@@ -51,14 +51,14 @@ from payments.records import (
     PaidResult,
     Payment,
     RefundRequest,
-    User,
 )
 from payments.settings import Settings
+from people.abuse import restore_limits
+from people.privacy import FORGOTTEN_PREFIX
+from people.records import User
 
 log = logging.getLogger(__name__)
 
-# What /forget puts in place of a platform id (payments.privacy): no longer anybody's address.
-FORGOTTEN_PREFIX = "forgotten-"
 SONG_KEY_MAX = 128
 KNOWN_CHARGES_BATCH = 500  # charge ids per IN (...) query
 JOB_ID_MAX = 128
@@ -68,52 +68,6 @@ KARAOKE_MAX = 16  # orders.karaoke: a KaraokeSettings compact form (at most 13 c
 
 class OrderError(Exception):
     """An order operation that cannot happen (unknown order, wrong user, wrong state)."""
-
-
-def append_entry(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    order_id: str | None = None,
-    payment_id: int | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    amount: int | None = None,
-    currency: str | None = None,
-    ref: str | None = None,
-    detail: dict | str | None = None,
-) -> None:
-    """Append one ledger line inside the caller's transaction (so it commits with the change)."""
-    if isinstance(detail, dict):
-        detail = json.dumps(detail, sort_keys=True)
-    session.add(
-        LedgerEntryRow(
-            order_id=order_id,
-            payment_id=payment_id,
-            actor=actor,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            amount=amount,
-            currency=currency,
-            ref=ref,
-            detail=detail,
-        )
-    )
-
-
-def restore_limits(session: Session, key: bytes, row: UserRow) -> None:
-    """A new account takes over the ban and today's previews a /forget kept for its platform id
-    (:mod:`payments.abuse`); a ban taken over is audited like any ban."""
-    if take_over(session, key, row, utcnow().date()):
-        append_entry(
-            session,
-            actor="system",
-            action="user_banned",
-            ref=f"user:{row.id}",
-            detail={"reason": "banned before /forget"},
-        )
 
 
 def _transition(

@@ -1,34 +1,29 @@
 """Immutable values handed out by the store.
 
-Callers (bots, webhook, worker) get frozen dataclasses, never ORM rows: a row outlives its session
+Callers (bots, the web server, the worker) get frozen dataclasses, never ORM rows: a row outlives its session
 badly (lazy loads, stale state), a snapshot does not.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
 
-from payments.models import (
-    AccessLevel,
+from db.snapshot import snapshot
+from db.tables import (
     LedgerEntryRow,
     OrderRow,
     OrderState,
     PaymentRow,
     PaymentStatus,
     Provider,
-    UserRow,
 )
 
 # What an order buys. One kind today (full-length stems of one song); the column allows more.
 KIND_FULL_STEMS = "full_stems"
 STARS_CURRENCY = "XTR"
 
-
-T = TypeVar("T")
 
 
 def price_in(
@@ -39,37 +34,6 @@ def price_in(
     if provider is Provider.STARS:
         return price_stars, STARS_CURRENCY
     return price_cents, currency
-
-
-def _snapshot(cls: type[T], row: object, **convert: Callable[[Any], Any]) -> T:
-    """A frozen copy of the row's columns that ``cls`` names; ``convert`` types some of them."""
-    values = {f.name: getattr(row, f.name) for f in fields(cls)}  # type: ignore[arg-type]
-    for name, to_type in convert.items():
-        values[name] = to_type(values[name])
-    return cls(**values)
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    platform: str
-    platform_user_id: str
-    level: AccessLevel
-    banned: bool
-    created_at: datetime
-
-    @property
-    def is_admin(self) -> bool:
-        return self.level is AccessLevel.ADMIN
-
-    @property
-    def actor(self) -> str:
-        """How this user appears in the ledger: internal id, never the platform id or a name."""
-        return f"user:{self.id}"
-
-    @classmethod
-    def from_row(cls, row: UserRow) -> User:
-        return _snapshot(cls, row, level=AccessLevel)
 
 
 @dataclass(frozen=True)
@@ -102,7 +66,7 @@ class Order:
 
     @classmethod
     def from_row(cls, row: OrderRow) -> Order:
-        return _snapshot(cls, row, state=OrderState)
+        return snapshot(cls, row, state=OrderState)
 
 
 @dataclass(frozen=True)
@@ -122,7 +86,7 @@ class Payment:
 
     @classmethod
     def from_row(cls, row: PaymentRow) -> Payment:
-        return _snapshot(cls, row, provider=Provider, status=PaymentStatus)
+        return snapshot(cls, row, provider=Provider, status=PaymentStatus)
 
 
 @dataclass(frozen=True)
@@ -142,7 +106,7 @@ class LedgerEntry:
 
     @classmethod
     def from_row(cls, row: LedgerEntryRow) -> LedgerEntry:
-        return _snapshot(cls, row)
+        return snapshot(cls, row)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from db.tables import OrderState
 from payments.fulfilment import Fulfilment, GiveUp
 from payments.ledger import Ledger
-from payments.models import OrderState
 from payments.records import Order
 from payments.refunds import Refunder, RefundStatus
 

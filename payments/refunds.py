@@ -18,8 +18,8 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from db.tables import Provider
 from payments.ledger import Ledger
-from payments.models import Provider
 from payments.records import RefundRequest
 
 log = logging.getLogger(__name__)

@@ -10,20 +10,20 @@ them with ``await asyncio.to_thread(...)``; the async methods here (refunds, Str
 
 from __future__ import annotations
 
-from payments.db import Database, open_database
-from payments.feedback import FeedbackStore, Stats
+from db.database import Database, open_database
+from db.tables import Provider
 from payments.fulfilment import Fulfilment, GiveUp, OnPaid
 from payments.ledger import Ledger
-from payments.models import Provider
-from payments.privacy import ForgetResult, forget_user
-from payments.ratelimit import RateLimiter
 from payments.records import price_in
 from payments.recovery import RecoveryReport, recover
 from payments.refunds import Refunder
 from payments.settings import Settings
 from payments.stars import SongAvailable, StarsPayments
 from payments.stripe_checkout import StripeCheckout
-from payments.users import Users
+from people.feedback import FeedbackStore, Stats
+from people.privacy import ForgetResult, forget_user
+from people.ratelimit import RateLimiter
+from people.users import Users
 
 
 class Payments:

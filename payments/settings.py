@@ -1,4 +1,4 @@
-"""Payments configuration, read once at start-up (``engine.envconfig``).
+"""Payments configuration, read once at start-up (``service.envconfig``).
 
 Secrets (Stripe keys, the download-link secret) come only from the environment or ``.env`` and are
 kept out of ``repr`` (and out of error messages) so that logging a ``Settings`` never leaks them.
@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from engine import pseudonyms
-from engine.envconfig import SettingsError, boolean, env_field, integer, load
-
-DEFAULT_DB_PATH = Path("var") / "payments.sqlite3"
+from db.settings import DEFAULT_DATABASE_URL
+from service import pseudonyms
+from service.envconfig import SettingsError, boolean, env_field, integer, load
 
 # Pricing is per song (see docs/PAYMENTS.md): one flat price for the full stems of one upload.
 DEFAULT_PRICE_CENTS = 199
@@ -72,7 +70,7 @@ def _admin_ids(raw: str) -> frozenset[str]:
 class Settings:
     """Everything the payments package needs to know about its deployment."""
 
-    database_url: str = env_field("DATABASE_URL", default=f"sqlite:///{DEFAULT_DB_PATH}")
+    database_url: str = env_field("DATABASE_URL", default=DEFAULT_DATABASE_URL)
     stripe_api_key: str | None = env_field("STRIPE_API_KEY", default=None, secret=True)
     stripe_webhook_secret: str | None = env_field(
         "STRIPE_WEBHOOK_SECRET", default=None, secret=True
@@ -117,7 +115,7 @@ class Settings:
     download_secret: str | None = env_field("DOWNLOAD_SECRET", default=None, secret=True)
     download_ttl_s: int = env_field("DOWNLOAD_TTL_S", integer(60), default=DEFAULT_DOWNLOAD_TTL_S)
     # Keys the HMAC of a forgotten person's platform id under which /forget keeps their ban and
-    # today's previews (payments.abuse): only abuse limits, nothing else. Required wherever
+    # today's previews (people.abuse): only abuse limits, nothing else. Required wherever
     # ``Payments`` is built (the bots, the payments service); see ``abuse_key``.
     abuse_hmac_secret: str | None = env_field("ABUSE_HMAC_SECRET", default=None, secret=True)
     max_fulfil_attempts: int = env_field(
@@ -139,10 +137,10 @@ class Settings:
 
     @property
     def abuse_key(self) -> bytes:
-        """The key of the abuse-limit HMAC (:mod:`payments.abuse`): ``ABUSE_HMAC_SECRET``, its own
+        """The key of the abuse-limit HMAC (:mod:`people.abuse`): ``ABUSE_HMAC_SECRET``, its own
         secret. Unset, :class:`SettingsError` — never an empty key (an unkeyed hash of a platform
         id is undone by trying every id) nor one borrowed from ``DOWNLOAD_SECRET`` (rotating that
-        would lift every kept ban); see :mod:`engine.pseudonyms`."""
+        would lift every kept ban); see :mod:`service.pseudonyms`."""
         return pseudonyms.abuse_key(self.abuse_hmac_secret)
 
     def is_admin(self, platform: str, platform_user_id: str | int) -> bool:

@@ -16,10 +16,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from db.tables import OrderState, Provider
 from payments.ledger import Ledger
-from payments.models import OrderState, Provider
 from payments.records import STARS_CURRENCY, IncomingPayment, Order, PaidResult
-from payments.users import Users
+from people.users import Users
 
 log = logging.getLogger(__name__)
 

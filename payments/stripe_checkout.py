@@ -22,7 +22,7 @@ from typing import Any
 
 import stripe
 
-from payments.models import Provider
+from db.tables import Provider
 from payments.records import IncomingPayment, Order, RefundRequest
 from payments.settings import Settings, SettingsError
 

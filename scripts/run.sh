@@ -98,7 +98,7 @@ services=0
 if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then start telegram "$PY" -m bots.telegram; services=1; fi
 if [ -n "${DISCORD_BOT_TOKEN:-}" ]; then start discord "$PY" -m bots.discord; services=1; fi
 if [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; then
-    start webhook "$PY" -m payments.webhook; services=1
+    start webhook "$PY" -m web.server; services=1
 fi
 
 if [ "$services" = 1 ]; then

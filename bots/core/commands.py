@@ -20,7 +20,8 @@ from bots.core.context import Context
 from bots.core.forget import forget_person
 from bots.core.ports import Chat, Person
 from jobs import JobKind, JobStatus
-from payments import AccessLevel, OrderError, User, UserError
+from payments import OrderError
+from people import AccessLevel, User, UserError
 
 AdminHandler = Callable[[User, str, list[str]], Awaitable[str]]
 

@@ -24,7 +24,8 @@ from bots.core.ports import Chat, Frontend, MessageGone, MessageRef, Person, sup
 from bots.core.services import Services
 from engine.karaoke import KaraokeSettings
 from jobs import MAX_CONCURRENT_DECODES, JobRecord
-from payments import Payments, Provider, User
+from payments import Payments, Provider
+from people import User
 
 DEFAULT_PERFORMER = "Vocal Remover"
 # Threads for audio work (decode + hash at submit, transcodes for delivery): as many as the job

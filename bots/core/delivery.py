@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.audio import decode, encode
-from engine.constants import OUTPUT_FORMATS
+from service.limits import OUTPUT_FORMATS
 
 MAX_FILE_TITLE_CHARS = 60
 # From largest to smallest file for the same audio.

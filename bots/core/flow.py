@@ -79,7 +79,7 @@ class Flow:
     @property
     def owns_recovery(self) -> bool:
         """Payments' recovery runs in one process per deployment: the payments service
-        (``python -m payments.webhook``, which ``scripts/run.sh`` starts wherever
+        (``python -m web.server``, which ``scripts/run.sh`` starts wherever
         ``STRIPE_API_KEY`` and ``STRIPE_WEBHOOK_SECRET`` are set); without it, the bot that
         takes money in the chat (Telegram). A bot that sells only by card link (Discord) never
         runs it."""

@@ -1,7 +1,7 @@
 """``/forget``: the one entry point, :func:`forget_person`, for everything we hold about a person.
 
 A person is held in three places, each owned by its package: payments (account, ratings, usage;
-:func:`payments.forget_user`), the job pipeline (job records, stored songs and results;
+:func:`people.forget_user`), the job pipeline (job records, stored songs and results;
 :func:`jobs.forget_user`) and this bot's state (format setting, status messages, song tags;
 :meth:`bots.core.state.BotState.forget`). The order is the invariant: payments first, because it
 refuses while money is in flight (an order paid but not delivered still needs the person's id and
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bots.core.services import Services
 from jobs import forget_user
-from payments import ForgetResult
+from people import ForgetResult
 
 
 def forget_person(services: Services, platform: str, user_id: str | int, chat_id: int) -> ForgetResult:

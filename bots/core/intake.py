@@ -18,9 +18,9 @@ from pathlib import Path
 from bots import messages
 from bots.core.ports import DownloadTooLarge, Upload
 from engine.audio import AudioInfo, probe
-from engine.constants import MAX_DURATION_S, MAX_FILE_BYTES
 from engine.errors import AudioError, TooLargeError
 from jobs import safe_name
+from service.limits import MAX_DURATION_S, MAX_FILE_BYTES
 
 
 class Rejected(Exception):

@@ -8,8 +8,8 @@ from __future__ import annotations
 from bots import messages
 from bots.core import karaoke
 from bots.core.ports import Button, Keyboard
-from engine.constants import OUTPUT_FORMATS
 from engine.karaoke import GUIDE_LEVELS_DB, KaraokeSettings
+from service.limits import OUTPUT_FORMATS
 
 BUY = "buy"  # arg: preview job id → an invoice in the chat (Stars, or card by provider token)
 CARD = "card"  # arg: preview job id → a Stripe Checkout link
@@ -62,7 +62,7 @@ _STEPS = (
 
 
 def open_in_browser(page_url: str | None) -> Keyboard:
-    """The job's results page (``payments.results_page_url``), where there is one."""
+    """The job's results page (``web.results_page_url``), where there is one."""
     return [[Button(messages.OPEN_IN_BROWSER_BUTTON, url=page_url)]] if page_url else []
 
 

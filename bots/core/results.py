@@ -3,7 +3,7 @@
 Stems are sent in the person's chosen format unless that would pass the chat's upload limit
 (then FLAC, then MP3 320k, and the person is told why); stems over the limit even as MP3 (most
 full songs on Discord, whose limit is 10 MB without boosts) come as signed, expiring download
-links (``payments.downloads``) — refunded only when there is no way to hand them over. MP3 goes
+links (``web.downloads``) — refunded only when there is no way to hand them over. MP3 goes
 as playable audio with title and performer; lossless formats go as files, which chat apps do not
 play inline. Every message carrying a result is remembered, so a reaction on any of them rates that job.
 """
@@ -25,7 +25,7 @@ from engine.karaoke import KaraokeSettings
 from jobs import JobRecord
 from jobs.analysis import summary_of
 from jobs.records import KARAOKE_OUTPUT
-from payments import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
+from people import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 
 STEMS = ("vocals", "instrumental")
 KARAOKE = KARAOKE_OUTPUT  # the order's karaoke version, sent after the stems when it has one

@@ -16,8 +16,9 @@ import jobs
 import payments
 from bots.core.state import BotState
 from jobs import EventConsumer, JobQueue
-from payments import DownloadLinks, Fulfilment, Payments, StarsPayments
-from payments.jobs_bridge import JobsFulfilment
+from payments import Fulfilment, Payments, StarsPayments
+from web import DownloadLinks
+from web.jobs_bridge import JobsFulfilment
 
 
 @dataclass

@@ -20,10 +20,10 @@ from bots.core import intake, keyboards
 from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
 from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
-from engine.constants import OUTPUT_FORMATS
 from jobs import BusyError, JobKind, JobRecord, UserFacingError
 from jobs.analysis import summary_of
-from payments import User
+from people import User
+from service.limits import OUTPUT_FORMATS
 
 
 class Songs:

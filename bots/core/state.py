@@ -18,8 +18,8 @@ from collections.abc import Iterable
 import redis
 
 from bots.core.ports import MessageRef
-from engine.constants import DEFAULT_OUTPUT_FORMAT
 from engine.karaoke import IDENTITY, KaraokeSettings, KaraokeSettingsError
+from service.limits import DEFAULT_OUTPUT_FORMAT
 
 PREFIX = "bots"
 DEFAULT_FORMAT = DEFAULT_OUTPUT_FORMAT

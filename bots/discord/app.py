@@ -33,8 +33,8 @@ from bots.discord.chat import PLATFORM, DiscordFrontend, InteractionChat
 from bots.discord.components import ActionButton
 from bots.discord.config import DiscordConfig
 from bots.discord.handlers import Handlers
-from engine.envconfig import load_or_exit
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
+from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Discord bot configuration, read at start-up by the one helper, ``engine.envconfig``.
+"""Discord bot configuration, read at start-up by the one helper, ``service.envconfig``.
 
 Only Discord's own settings live here; prices, admins and the database are the payments
 package's settings, queues and storage the pipeline's, each read once by its owner.
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.envconfig import env_field, integer, load
+from service.envconfig import env_field, integer, load
 
 PUBLIC_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_SPOOL_DIR = Path("var") / "discord-uploads"

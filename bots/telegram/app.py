@@ -34,8 +34,8 @@ from bots.telegram import handlers
 from bots.telegram.chat import PLATFORM, TelegramFrontend
 from bots.telegram.config import TelegramConfig
 from bots.telegram.context import CONTEXT_TYPES
-from engine.envconfig import load_or_exit
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
+from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Telegram bot configuration, read at start-up by the one helper, ``engine.envconfig``.
+"""Telegram bot configuration, read at start-up by the one helper, ``service.envconfig``.
 
 Only Telegram's own settings live here; prices, admins and the database are the payments
 package's settings, queues and storage the pipeline's, each read once by its owner.
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.envconfig import SettingsError, boolean, env_field, integer, load
+from service.envconfig import SettingsError, boolean, env_field, integer, load
 
 PUBLIC_API_BASE_URL = "https://api.telegram.org/bot"
 PUBLIC_FILE_BASE_URL = "https://api.telegram.org/file/bot"

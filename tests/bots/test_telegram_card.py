@@ -13,9 +13,9 @@ import pytest
 import payments
 from jobs import JobStatus
 from payments import IncomingPayment, OrderState, Provider
-from payments.jobs_bridge import JobsFulfilment
 from tests.bots.conftest import Harness
 from tests.support.stripe_stub import StripeStub
+from web.jobs_bridge import JobsFulfilment
 
 STRIPE_KEY = "sk_test_bots_suite"
 
@@ -53,7 +53,7 @@ async def test_pay_by_card_link_then_webhook_payment_delivers_stems(
     assert bot.pay.ledger.get_order(order.id).stripe_session_id == session["id"]
     assert session["client_reference_id"] == order.id
 
-    # What `python -m payments.webhook` does on checkout.session.completed (another process).
+    # What `python -m web.server` does on checkout.session.completed (another process).
     result = bot.pay.ledger.record_payment(
         IncomingPayment(
             provider=Provider.STRIPE,
@@ -80,7 +80,7 @@ async def test_pay_by_card_link_then_webhook_payment_delivers_stems(
 
 
 def _webhook_payment(bot: Harness, order: payments.Order, session_id: str, n: int):
-    """What `python -m payments.webhook` does on checkout.session.completed (another process):
+    """What `python -m web.server` does on checkout.session.completed (another process):
     record the payment, then start the paid work through the job bridge."""
     result = bot.pay.ledger.record_payment(
         IncomingPayment(

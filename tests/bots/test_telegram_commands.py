@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from jobs import keys
-from payments import AccessLevel
+from people import AccessLevel
 from tests.bots.conftest import ADMIN_ID, Harness
 
 

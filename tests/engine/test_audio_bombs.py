@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from engine import audio
-from engine.constants import MAX_DURATION_S, SAMPLE_RATE
+from engine.constants import SAMPLE_RATE
 from engine.errors import TooLongError
+from service.limits import MAX_DURATION_S
 
 from .conftest import ffmpeg
 

@@ -48,7 +48,7 @@ def test_compose_services_volumes_and_gpu() -> None:
 
     for name, command in [("worker", ["python", "worker.py"]),
                           ("telegram", ["python", "-m", "bots.telegram"]),
-                          ("webhook", ["python", "-m", "payments.webhook"]),
+                          ("webhook", ["python", "-m", "web.server"]),
                           ("discord", ["python", "-m", "bots.discord"])]:
         service = services[name]
         assert service["command"] == command
@@ -84,7 +84,7 @@ def test_env_example_documents_every_variable_the_code_reads() -> None:
         r'(?:environ(?:\.get)?[\[(]|env(?:\.get)?\(|env_field\(\s*|_[a-z_]+\(\s*env,\s*)'
         r'"([A-Z][A-Z0-9_]+)"'
     )
-    for folder in ("engine", "jobs", "bots", "payments"):
+    for folder in OWN_PACKAGES:
         for path in (REPO / folder).rglob("*.py"):
             read |= set(pattern.findall(path.read_text()))
     read |= set(pattern.findall((REPO / "worker.py").read_text()))
@@ -119,7 +119,9 @@ def test_settings_from_env_and_secrets_stay_out_of_repr() -> None:
 
 
 # The packages of this repository: imports between them are followed; the rest are libraries.
-OWN_PACKAGES = ("engine", "jobs", "bots", "payments")
+OWN_PACKAGES = ("service", "engine", "jobs", "db", "people", "payments", "web", "bots")
+# The rooms over the payments database: reaching any of them opens it.
+STORE_PACKAGES = ("db", "people", "payments", "web")
 
 
 def _module_file(module: str) -> Path | None:
@@ -130,9 +132,10 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
-def _reaches_payments(entry: Path) -> bool:
-    """Whether ``entry`` imports, directly or through our other modules, anything of
-    ``payments`` (read with ``ast``: nothing is imported, so this runs without torch)."""
+def _reaches_the_store(entry: Path) -> bool:
+    """Whether ``entry`` imports, directly or through our other modules, anything of the
+    payments database's rooms (``STORE_PACKAGES``; read with ``ast``: nothing is imported, so
+    this runs without torch)."""
     seen: set[Path] = set()
     todo = [entry]
     while todo:
@@ -155,7 +158,7 @@ def _reaches_payments(entry: Path) -> bool:
             for name in names:
                 if name.split(".")[0] not in OWN_PACKAGES:
                     continue
-                if name.split(".")[0] == "payments":
+                if name.split(".")[0] in STORE_PACKAGES:
                     return True
                 parts = name.split(".")
                 for i in range(1, len(parts) + 1):  # the module and its parent packages run
@@ -194,14 +197,14 @@ def test_every_service_that_touches_payments_shares_one_postgres_database() -> N
     url = f"postgresql+psycopg2://{user}:{password}@postgres:5432/{db}"
 
     migrate = services["migrate"]
-    assert migrate["command"] == ["python", "-m", "payments.migrate"]
+    assert migrate["command"] == ["python", "-m", "db.migrate"]
     assert migrate["restart"] == "no"
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
 
     touching = {
         name for name, service in services.items()
         if "command" in service and service.get("build", {}).get("target") == "app"
-        and _reaches_payments(_entry(service["command"]))
+        and _reaches_the_store(_entry(service["command"]))
     }
     assert {"telegram", "webhook", "discord", "migrate"} <= touching
     assert "worker" not in touching  # the GPU worker never opens the payments database

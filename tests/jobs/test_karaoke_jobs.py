@@ -11,7 +11,6 @@ import pytest
 
 from engine.audio import decode
 from engine.karaoke import KaraokeSettings
-from engine.pseudonyms import abuse_mark
 from jobs import (
     BusyError,
     EventType,
@@ -31,6 +30,7 @@ from jobs.karaoke_jobs import EXPIRED_CODE
 from jobs.records import JobKind
 from jobs.retention import pinned
 from jobs.timeouts import KARAOKE_TIMEOUT_BASE_S, job_timeout, karaoke_timeout
+from service.pseudonyms import abuse_mark
 from tests.engine.test_karaoke import cents, pitch_hz
 
 from .conftest import events_for, wait_for

@@ -18,7 +18,8 @@ import psycopg2
 import pytest
 import stripe
 
-from payments import Payments, Settings, User
+from payments import Payments, Settings
+from people import User
 from tests.support.workers import ABUSE_HMAC_SECRET
 
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=2"

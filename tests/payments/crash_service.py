@@ -1,7 +1,7 @@
 """The payments service as a child process, for the crash-recovery test.
 
-``python -m tests.payments.crash_service MODE DIR`` runs ``payments.webhook.serve`` (the same
-start-up as ``python -m payments.webhook``: migrate, recover, listen) with test hooks in place of
+``python -m tests.payments.crash_service MODE DIR`` runs ``web.server.serve`` (the same
+start-up as ``python -m web.server``: migrate, recover, listen) with test hooks in place of
 the job pipeline:
 
 * ``hang``: fulfilment writes ``DIR/started-<order>`` and then blocks - the process is SIGKILLed
@@ -21,8 +21,9 @@ import sys
 import threading
 from pathlib import Path
 
-from payments import Order, Payments, ServiceHooks, Settings
-from payments.webhook import serve
+from payments import Order, Payments, Settings
+from web import ServiceHooks
+from web.server import serve
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from payments import Order, OrderState, Payments, Provider, RefundRequest, RefundStatus, User
-from payments.models import EntitlementRow, LedgerEntryRow
+from db.tables import EntitlementRow, LedgerEntryRow
+from payments import Order, OrderState, Payments, Provider, RefundRequest, RefundStatus
+from people import User
 
 from .conftest import WEBHOOK_SECRET, make_settings, session_object, sign, stripe_event
 from .test_store import count, stripe_payment

@@ -18,12 +18,12 @@ from payments import (
     RefundRequest,
     RefundStatus,
     StarsPayments,
-    User,
     build_invoice,
     invoice_payload,
     parse_payload,
 )
 from payments.stars import MSG_ALREADY_PAID, MSG_BANNED, MSG_GONE, MSG_NOT_YOURS, MSG_PRICE, MSG_UNKNOWN
+from people import User
 
 TG_USER = 4242  # the ``user`` fixture's Telegram id
 

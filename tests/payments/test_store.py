@@ -15,20 +15,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from payments import (
-    Database,
-    IncomingPayment,
-    OrderError,
-    OrderState,
-    PaidOutcome,
-    Payments,
-    PaymentStatus,
-    Provider,
-    User,
-)
-from payments.db import MIGRATIONS_DIR, set_wal
+from db.database import MIGRATIONS_DIR, Database, set_wal
+from db.tables import Base, EntitlementRow, LedgerEntryRow, ProviderEventRow, utcnow
+from payments import IncomingPayment, OrderError, OrderState, PaidOutcome, Payments, PaymentStatus, Provider
 from payments.ledger import Ledger
-from payments.models import Base, EntitlementRow, LedgerEntryRow, ProviderEventRow, utcnow
+from people import User
 
 from .conftest import make_settings
 

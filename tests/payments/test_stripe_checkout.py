@@ -18,9 +18,9 @@ from payments import (
     SettingsError,
     SongExpiring,
     StripeCheckout,
-    User,
 )
 from payments.stripe_checkout import MIN_SESSION_S, SESSION_WINDOW_S
+from people import User
 from tests.support.stripe_stub import StripeStub
 
 from .conftest import STRIPE_KEY, make_settings

@@ -24,12 +24,16 @@ from aiohttp import web
 
 import payments
 from jobs import JobQueue, JobRecord, JobStatus
-from payments.jobs_bridge import JobsFulfilment
-from payments.webhook import build_app
 from tests.conftest import SAMPLE_RATE, tone_song
-from tests.payments.conftest import make_settings
+from tests.payments.conftest import db_url, make_settings, pay, settings, sqlite_url, user
 from tests.support.redis_server import RedisServer
 from tests.support.workers import Workers, fast_settings
+from web.downloads import results_page_url
+from web.jobs_bridge import JobsFulfilment
+from web.server import build_app
+
+# The store fixtures of the payments tests, for the server and download tests here.
+__all__ = ["db_url", "pay", "settings", "sqlite_url", "user"]
 
 OWNER = "4242"
 OTHER_PERSON = "777"
@@ -145,7 +149,7 @@ class Site:
     source: list[Callable[[str], object]]  # the page's result source; a test may wrap it
 
     def page_url(self, job: JobRecord, **kwargs: object) -> str:
-        return payments.results_page_url(self.settings, job.id, **kwargs)  # type: ignore[arg-type]
+        return results_page_url(self.settings, job.id, **kwargs)  # type: ignore[arg-type]
 
     def path(self, job: JobRecord, **kwargs: object) -> str:
         return urlsplit(self.page_url(job, **kwargs)).path

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from payments import results_html
-from payments.job_results import JobResults, StoredFile
-from payments.jobs_bridge import JobsFulfilment
-from payments.results_page import _csp, content_disposition, download_name
+from web import results_html
+from web.job_results import JobResults, StoredFile
+from web.jobs_bridge import JobsFulfilment
+from web.results_page import _csp, content_disposition, download_name
 
 from .conftest import FinishedJobs
 

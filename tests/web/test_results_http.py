@@ -11,13 +11,13 @@ from urllib.parse import quote
 
 import pytest
 
-import payments
 from engine.karaoke import KaraokeSettings
 from jobs.karaoke import render_karaoke
-from payments import DownloadLinks, SettingsError, results_page_url
-from payments.downloads import PAGE_TOKEN_RE
+from payments import SettingsError
 from tests.payments.conftest import make_settings
 from tests.payments.test_store import stripe_payment
+from web import DownloadLinks, results_page_url
+from web.downloads import PAGE_TOKEN_RE, PageGrant
 
 from .conftest import OWNER, Site
 
@@ -249,7 +249,7 @@ def test_results_page_url(tmp_path: Path) -> None:
     assert (job_id, int(expires)) == ("abc123", 1_000 + settings.download_ttl_s)
     assert results_page_url(settings, "abc123", now=1_000, ttl_s=60).split(".")[-2] == "1060"
     links = DownloadLinks(settings)
-    assert links.verify_page(token, now=2_000) == payments.downloads.PageGrant("abc123", int(expires))
+    assert links.verify_page(token, now=2_000) == PageGrant("abc123", int(expires))
     assert links.verify_page(token, now=int(expires) + 1).expired
     assert links.verify_page(token.replace("abc123", "abc124"), now=2_000) is None
     with pytest.raises(ValueError):

@@ -185,8 +185,8 @@ def test_failures_from_other_packages_are_told_in_the_catalogues_words() -> None
     assert "kept for 6 hours" in discord.error(expired.code, expired.user_message)
     assert "no longer stored" in discord.error(expired.code, expired.user_message)
     assert discord.error("bad_audio", "That file seems damaged.") == "That file seems damaged."
-    from payments.privacy import MSG_IN_FLIGHT, ForgetResult
     from payments.stars import MSG_GONE, MSG_PRICE, PreCheckoutDecision
+    from people.privacy import MSG_IN_FLIGHT, ForgetResult
 
     gone = PreCheckoutDecision(False, MSG_GONE)
     assert "kept for 6 hours" in discord.error(gone.code, gone.error_message)

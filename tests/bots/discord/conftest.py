@@ -2,7 +2,7 @@
 ``bots.discord.app`` exactly as ``main()`` does, against :class:`FakeDiscord` on loopback (REST
 and the gateway websocket), with the real job queue on the test's own ``redis-server``, a real
 ``python worker.py`` (tests that ask for ``worker``), the payments store on SQLite, Stripe through
-the SDK against the loopback stub, and the real payments service (``payments.webhook.serve``:
+the SDK against the loopback stub, and the real payments service (``web.server.serve``:
 signed Stripe webhooks, download links) on a loopback port.
 
 The Telegram fixtures of ``tests/bots/conftest.py`` (media, settings, worker) are reused.
@@ -26,13 +26,13 @@ import payments
 from bots.core.services import Services
 from bots.discord.app import DiscordBot, serve
 from bots.discord.config import DiscordConfig
-from payments.fulfilment import ServiceHooks
-from payments.jobs_bridge import JobsFulfilment, bot_choices, prepare_buy
-from payments.webhook import STRIPE_WEBHOOK_PATH
-from payments.webhook import serve as serve_payments
 from tests.bots.fake_discord import FakeDiscord, Message, Person
 from tests.payments.conftest import session_object, sign, stripe_event
 from tests.support.stripe_stub import StripeStub
+from web.hooks import ServiceHooks
+from web.jobs_bridge import JobsFulfilment, bot_choices, prepare_buy
+from web.server import STRIPE_WEBHOOK_PATH
+from web.server import serve as serve_payments
 
 TOKEN = "discord-test-token.not-a-real-one"
 ADMIN_ID = 700_000_000_000_000_900
@@ -71,7 +71,7 @@ def payments_settings(
 
 @dataclass
 class PaymentsService:
-    """``python -m payments.webhook``'s code path, in this event loop."""
+    """``python -m web.server``'s code path, in this event loop."""
 
     settings: payments.Settings
     queue: jobs.JobQueue
@@ -83,7 +83,7 @@ class PaymentsService:
 
         def hooks(pay: payments.Payments) -> ServiceHooks:
             bridge = JobsFulfilment(self.queue, pay.ledger)
-            return ServiceHooks(  # as payments.jobs_bridge.service_hooks, on the test's queue
+            return ServiceHooks(  # as web.jobs_bridge.service_hooks, on the test's queue
                 on_paid=bridge.on_paid,
                 locate_stem=bridge.locate_stem,
                 job_results=bridge.job_results,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from db.tables import FeedbackRow
 from payments import OrderState
-from payments.models import FeedbackRow
 from tests.bots.discord.conftest import DiscordHarness, PaymentsService, job_of
 from tests.bots.fake_discord import CHANNEL_ID, Message
 from tests.support.stripe_stub import StripeStub

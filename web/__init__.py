@@ -1,0 +1,34 @@
+"""The web: the HTTP server (``python -m web.server``: the Stripe webhook, checkout landing pages,
+signed stem downloads, buy links, results pages), the signed links it serves, and the results page.
+
+* :mod:`web.server` — the aiohttp application and its ``main``;
+* :mod:`web.downloads` — ``DownloadLinks`` (signed, expiring stem links, results-page and buy-link
+  tokens) and ``results_page_url``, which the bots use to make links;
+* :mod:`web.results_page`, :mod:`web.results_html`, :mod:`web.job_results` — a finished job's
+  page: what it knows of the job, its HTML, its handlers;
+* :mod:`web.hooks` — what the composing process plugs in (``ServiceHooks``);
+* :mod:`web.jobs_bridge` — the one module that knows the job pipeline: fills those hooks from a
+  ``jobs.JobQueue`` (the bots reuse its ``on_paid``, ``song_available``, ``locate_stem``).
+
+Direction: ``web`` is the top of the store's rooms: it imports ``payments``, ``people``, ``db``,
+``service`` and (in ``jobs_bridge`` only) ``jobs``; nothing below imports it. One exception is
+allowed by ``tests/test_layout.py`` and named there: ``jobs_bridge`` reads the bots' saved
+choices (``bots.core.state``) for a buy link, as the bot's Buy button does.
+"""
+
+from web.downloads import DownloadLinks, PageGrant, StemLocator, results_page_url
+from web.hooks import BuyRequest, PrepareBuy, ServiceHooks
+from web.job_results import JobResults, ResultSource, StoredFile
+
+__all__ = [
+    "BuyRequest",
+    "DownloadLinks",
+    "JobResults",
+    "PageGrant",
+    "PrepareBuy",
+    "ResultSource",
+    "ServiceHooks",
+    "StemLocator",
+    "StoredFile",
+    "results_page_url",
+]

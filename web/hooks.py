@@ -1,0 +1,47 @@
+"""What the composing process plugs into the web server: how to start paid work, where stems
+live, what a finished job holds (for its results page) and what a buy link orders.
+
+Plain values and callables, so ``web`` and ``payments`` never import ``jobs``: the jobs bridge
+(:mod:`web.jobs_bridge`) fills them in production, tests with plain functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from payments.fulfilment import GiveUp, OnPaid
+from web.downloads import StemLocator
+from web.job_results import ResultSource
+
+
+@dataclass(frozen=True)
+class BuyRequest:
+    """What a buy link's preview orders (:class:`web.server.BuyLinks`): its owner, the
+    song, and the owner's current choices (format, karaoke version) — as the bot's Buy button
+    would order it — plus how long the song is now sure to stay stored (``keep_s``)."""
+
+    platform: str
+    user_id: str
+    song_key: str
+    job_id: str
+    keep_s: float
+    output_format: str | None = None
+    karaoke: str | None = None
+
+
+# A buy link was opened: the preview job's order request, its song's retention clock restarted;
+# None when there is no such finished preview, or its song is gone.
+PrepareBuy = Callable[[str], BuyRequest | None]
+
+
+@dataclass(frozen=True)
+class ServiceHooks:
+    """What the composing process plugs in: how to start paid work, where stems live, what a
+    finished job holds (for its results page), and what a buy link orders."""
+
+    on_paid: OnPaid
+    locate_stem: StemLocator | None = None
+    job_results: ResultSource | None = None
+    give_up: GiveUp | None = None
+    prepare_buy: PrepareBuy | None = None

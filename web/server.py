@@ -1,0 +1,396 @@
+"""The payments HTTP service: Stripe webhooks, checkout landing pages, stem downloads, results
+pages (:mod:`web.results_page`) and buy links (:class:`BuyLinks`: one tap to Checkout).
+
+Run it with ``python -m web.server``. Fulfilment is driven by Stripe's signed webhook only;
+the browser's redirect to ``/checkout/done`` shows a friendly page and changes nothing.
+
+Webhook rules:
+
+* the raw body is verified with ``stripe.Webhook.construct_event`` against
+  ``STRIPE_WEBHOOK_SECRET`` (HMAC + timestamp tolerance); anything else gets 400 and no effect;
+* every event id is stored; a replay (Stripe retries, duplicates, concurrent deliveries) is
+  answered 200 and changes nothing;
+* ``checkout.session.completed`` grants when ``payment_status`` is ``paid``; an asynchronous
+  method (bank debit) grants on ``checkout.session.async_payment_succeeded``; events may arrive
+  in any order - the ledger's uniqueness keys make the order irrelevant;
+* a database error answers 500, so Stripe retries later (the event was not stored);
+* only our own Checkout Sessions count (:meth:`StripeWebhook.ours`: our marker and
+  ``STRIPE_ENVIRONMENT`` in the metadata): another integration's session on a shared Stripe
+  account is stored as ``not_ours``, logged, and never refunded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import inspect
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import stripe
+from aiohttp import web
+
+from db.tables import OrderState, Provider
+from payments.fulfilment import Fulfilment
+from payments.records import PaidResult
+from payments.service import Payments
+from payments.settings import Settings
+from payments.stripe_checkout import SongExpiring, carries_marker, incoming_from_session
+from service.envconfig import load_or_exit
+from web.downloads import DownloadLinks, StemLocator
+from web.hooks import PrepareBuy, ServiceHooks
+from web.results_page import ResultSource, ResultsPage
+
+log = logging.getLogger(__name__)
+
+STRIPE_WEBHOOK_PATH = "/stripe/webhook"
+SIGNATURE_TOLERANCE_S = 300  # Stripe's recommended default: older signed bodies are replays
+MAX_BODY_BYTES = 512 * 1024  # Stripe events are a few KB
+SWEEP_INTERVAL_S = 300.0  # how often failed starts, pending refunds and paid orders are re-driven
+
+EVENT_COMPLETED = "checkout.session.completed"
+EVENT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+EVENT_ASYNC_FAILED = "checkout.session.async_payment_failed"
+EVENT_EXPIRED = "checkout.session.expired"
+PAID_STATUSES = ("paid", "no_payment_required")
+# What the webhook answers for an event that moved no money.
+NOT_OURS = "not_ours"  # another integration's (or environment's) session: ignored
+RECORDED = "recorded"
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="font-family:sans-serif;max-width:32em;margin:3em auto"><h1>{title}</h1>
+<p>{body}</p></body></html>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    return web.Response(
+        text=PAGE.format(title=html.escape(title), body=html.escape(body)),
+        content_type="text/html",
+        status=status,
+    )
+
+
+class StripeWebhook:
+    """aiohttp handler for Stripe events; ``fulfilment`` starts paid work after the commit."""
+
+    def __init__(
+        self,
+        payments: Payments,
+        fulfilment: Fulfilment,
+        secret: str,
+        tolerance_s: int = SIGNATURE_TOLERANCE_S,
+    ) -> None:
+        self.payments = payments
+        self.fulfilment = fulfilment
+        self.secret = secret
+        self.tolerance_s = tolerance_s
+        self.failed_starts: set[str] = set()
+
+    def ours(self, session: dict) -> bool:
+        """Whether a Checkout Session is one this deployment opened: it carries our marker
+        (``payments.stripe_checkout.session_marker``, with ``STRIPE_ENVIRONMENT``), or — a
+        session opened before sessions were marked — the ledger holds its id on the order its
+        ``client_reference_id`` names. Anything else belongs to another integration (or another
+        environment) on the same Stripe account: it must be left alone, never refunded."""
+        if carries_marker(session, self.payments.settings.stripe_environment):
+            return True
+        order_id, session_id = session.get("client_reference_id"), session.get("id")
+        if not order_id or not session_id:
+            return False
+        order = self.payments.ledger.get_order(str(order_id))
+        return order is not None and order.stripe_session_id == session_id
+
+    def apply(self, event: dict) -> PaidResult | str:
+        """Store the event and its effect in one transaction (runs in a worker thread). Returns
+        the payment's result, or the outcome stored for an event that moved no money."""
+        ledger = self.payments.ledger
+        event_type = event["type"]
+        obj = event["data"]["object"]
+        session_event = event_type.startswith("checkout.session.")
+        if session_event and not self.ours(obj):
+            log.info(
+                "Stripe %s %s: checkout session %s is not ours (no marker of environment %r); ignored",
+                event_type,
+                event["id"],
+                obj.get("id"),
+                self.payments.settings.stripe_environment,
+            )
+            ledger.record_event(Provider.STRIPE, event["id"], event_type, NOT_OURS)
+            return NOT_OURS
+        paid = event_type == EVENT_ASYNC_SUCCEEDED or (
+            event_type == EVENT_COMPLETED and obj["payment_status"] in PAID_STATUSES
+        )
+        if paid:
+            try:
+                incoming = incoming_from_session(event["id"], event_type, obj)
+            except ValueError:
+                ledger.record_event(Provider.STRIPE, event["id"], event_type, NOT_OURS)
+                return NOT_OURS
+            return ledger.record_payment(incoming)
+        order_id = obj.get("client_reference_id") if session_event else None
+        outcome = {
+            EVENT_COMPLETED: "awaiting_payment",
+            EVENT_ASYNC_FAILED: "payment_failed",
+            EVENT_EXPIRED: "checkout_expired",
+        }.get(event_type, "ignored")
+        ledger.record_event(Provider.STRIPE, event["id"], event_type, outcome, order_id)
+        return RECORDED
+
+    async def handle(self, request: web.Request) -> web.Response:
+        payload = await request.read()
+        try:
+            event = stripe.Webhook.construct_event(
+                payload, request.headers.get("Stripe-Signature"), self.secret, self.tolerance_s
+            ).to_dict()
+        except (ValueError, stripe.SignatureVerificationError) as exc:
+            log.warning("rejected Stripe webhook: %s", type(exc).__name__)
+            return web.json_response({"error": "invalid signature or payload"}, status=400)
+        try:
+            result = await asyncio.to_thread(self.apply, event)
+        except (KeyError, TypeError) as exc:
+            log.error("signed Stripe event %s is malformed: %r", event.get("id"), exc)
+            return web.json_response({"error": "malformed event"}, status=400)
+        except Exception:
+            log.exception("could not store Stripe event %s; Stripe will retry", event.get("id"))
+            return web.json_response({"error": "temporarily unavailable"}, status=500)
+        if isinstance(result, str):
+            return web.json_response({"received": True, "outcome": result})
+        if result.granted and result.order is not None:
+            if not await self.fulfilment.start(result.order, "stripe webhook"):
+                self.failed_starts.add(result.order.id)
+        elif result.needs_refund and result.payment is not None:
+            await self.payments.refunder.refund_payment(
+                result.payment.id, f"stripe payment {result.outcome.value}", "stripe"
+            )
+        return web.json_response({"received": True, "outcome": result.outcome.value})
+
+    async def retry_failed_starts(self) -> None:
+        """Retry fulfilment that could not be started (e.g. the queue was briefly down)."""
+        for order_id in sorted(self.failed_starts):
+            current = await asyncio.to_thread(self.payments.ledger.get_order, order_id)
+            if current is None or current.state is not OrderState.PAID:
+                self.failed_starts.discard(order_id)
+                continue
+            if current.fulfil_attempts >= self.payments.settings.max_fulfil_attempts:
+                self.failed_starts.discard(order_id)
+                await self.payments.refunder.refund_order(
+                    order_id, "fulfilment could not be started", "system"
+                )
+                continue
+            if await self.fulfilment.start(current, "retry after failed start"):
+                self.failed_starts.discard(order_id)
+
+
+class Downloads:
+    """GET /download/{order_id}/{name}?exp=..&sig=.. for paid/delivered orders only."""
+
+    def __init__(self, payments: Payments, links: DownloadLinks, locate: StemLocator) -> None:
+        self.payments = payments
+        self.links = links
+        self.locate = locate
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        order_id = request.match_info["order_id"]
+        name = request.match_info["name"]
+        if not self.links.verify(order_id, name, request.query.get("exp", ""), request.query.get("sig", "")):
+            return _page("Link expired", "This download link is invalid or has expired.", 403)
+        order = await asyncio.to_thread(self.payments.ledger.get_order, order_id)
+        if order is None or order.state not in (OrderState.PAID, OrderState.DELIVERED):
+            return _page("Not available", "This download is no longer available.", 410)
+        located = await asyncio.to_thread(self.locate, order, name)
+        if located is None:
+            return _page("Not found", "This file is no longer stored.", 404)
+        if isinstance(located, str):
+            raise web.HTTPFound(located)
+        disposition = f'attachment; filename="{name}{Path(located).suffix}"'
+        return web.FileResponse(located, headers={"Content-Disposition": disposition})
+
+
+class BuyLinks:
+    """GET /buy/{token}: the preview's own Buy button (Discord), one tap from chat to Checkout.
+
+    The token (:meth:`DownloadLinks.buy_url`) names one preview job; opening it orders that
+    song's full stems for the preview's owner — the order it already has, or a new one, with
+    their current format and karaoke choices (:data:`~payments.fulfilment.PrepareBuy`) — opens
+    (or, within the idempotency window, gets back) its Checkout Session, and answers 303 to it.
+    So no session exists for a preview nobody buys, and opening the link twice reuses the
+    order. Whoever opens it pays for the owner's order and the stems go to the owner: the link
+    grants nothing but the chance to pay."""
+
+    def __init__(self, payments: Payments, links: DownloadLinks, prepare: PrepareBuy) -> None:
+        if payments.stripe is None:
+            raise ValueError("buy links need STRIPE_API_KEY")
+        self.payments = payments
+        self.stripe = payments.stripe
+        self.links = links
+        self.prepare = prepare
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        job_id = self.links.verify_buy(request.match_info["token"])
+        if job_id is None:
+            return _page("Link expired", "This link is invalid or has expired.", 403)
+        gone = _page("Song expired", "This song is no longer stored. Send it to the bot again.", 410)
+        wanted = await asyncio.to_thread(self.prepare, job_id)
+        if wanted is None:
+            return gone
+        ledger = self.payments.ledger
+        user = await asyncio.to_thread(self.payments.users.get, wanted.platform, wanted.user_id)
+        if user is None or user.banned:
+            return _page("Not available", "This song can't be bought.", 403)
+        order = await asyncio.to_thread(
+            ledger.create_order,
+            user,
+            wanted.song_key,
+            wanted.job_id,
+            output_format=wanted.output_format,
+            karaoke=wanted.karaoke,
+        )
+        if order.state in (OrderState.PAID, OrderState.DELIVERED):
+            return _page("Already paid", "This song is paid for: the stems come to the chat.")
+        if not order.payable:
+            return _page("Not available", "This song can't be bought right now.", 409)
+        try:  # the session expires before the song can be deleted
+            link = await self.stripe.create_session(order, keep_s=wanted.keep_s)
+        except SongExpiring:
+            return gone
+        await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)
+        raise web.HTTPSeeOther(link.url)
+
+
+async def _health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _checkout_done(_request: web.Request) -> web.Response:
+    return _page(
+        "Thank you!",
+        "Your payment is being confirmed. Go back to the chat: your stems will arrive there.",
+    )
+
+
+async def _checkout_cancelled(_request: web.Request) -> web.Response:
+    return _page("Payment cancelled", "Nothing was charged. You can pay later from the chat.")
+
+
+def build_app(
+    payments: Payments,
+    fulfilment: Fulfilment,
+    *,
+    locate_stem: StemLocator | None = None,
+    job_results: ResultSource | None = None,
+    prepare_buy: PrepareBuy | None = None,
+) -> tuple[web.Application, StripeWebhook]:
+    """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads and results pages
+    DOWNLOAD_SECRET, buy links DOWNLOAD_SECRET and STRIPE_API_KEY."""
+    settings = payments.settings
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    if not settings.stripe_webhook_secret:
+        raise ValueError("STRIPE_WEBHOOK_SECRET is not set")
+    webhook = StripeWebhook(payments, fulfilment, settings.stripe_webhook_secret)
+    app.router.add_post(STRIPE_WEBHOOK_PATH, webhook.handle)
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/checkout/done", _checkout_done)
+    app.router.add_get("/checkout/cancelled", _checkout_cancelled)
+    if locate_stem is not None and settings.download_secret:
+        downloads = Downloads(payments, DownloadLinks(settings), locate_stem)
+        app.router.add_get("/download/{order_id}/{name}", downloads.handle)
+    if job_results is not None and settings.download_secret:
+        ResultsPage(payments, DownloadLinks(settings), job_results).add_routes(app.router)
+    if prepare_buy is not None and settings.download_secret and payments.stripe is not None:
+        buy = BuyLinks(payments, DownloadLinks(settings), prepare_buy)
+        app.router.add_get("/buy/{token}", buy.handle)
+    return app, webhook
+
+
+async def _sweep(
+    webhook: StripeWebhook, payments: Payments, hooks: ServiceHooks, interval_s: float
+) -> None:
+    """Every ``interval_s``: fulfilment starts that failed, then the whole recovery again —
+    pending refunds re-sent, and every paid order re-driven through ``on_paid``, which also
+    reconciles an order whose job ended but whose end the event stream lost (trimmed before a
+    bot read it): a paid order ends delivered or refunded within a few rounds, not never."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await webhook.retry_failed_starts()
+            await payments.recover(hooks.on_paid, hooks.give_up)
+        except Exception:
+            log.exception("periodic payments sweep failed; next one in %.0f s", interval_s)
+
+
+HooksFactory = Callable[[Payments], ServiceHooks]
+
+
+async def serve(
+    settings: Settings,
+    make_hooks: HooksFactory,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[int], Awaitable[None] | None] | None = None,
+    sweep_interval_s: float = SWEEP_INTERVAL_S,
+) -> None:
+    """Migrate, recover, then serve until ``stop`` is set (forever by default).
+
+    Recovery runs before the port opens, so a restarted service first finishes what the crashed
+    one left (paid orders, pending refunds), then takes new payments.
+    """
+    payments = await asyncio.to_thread(Payments.open, settings)
+    runner: web.AppRunner | None = None
+    sweeper: asyncio.Task | None = None
+    try:
+        hooks = make_hooks(payments)
+        report = await payments.recover(hooks.on_paid, hooks.give_up)
+        log.info("recovery done: %s", report)
+        fulfilment = payments.fulfilment(hooks.on_paid)
+        app, webhook = build_app(
+            payments,
+            fulfilment,
+            locate_stem=hooks.locate_stem,
+            job_results=hooks.job_results,
+            prepare_buy=hooks.prepare_buy,
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+        await site.start()
+        port = runner.addresses[0][1]
+        log.info("payments service on %s:%d", settings.webhook_host, port)
+        sweeper = asyncio.create_task(_sweep(webhook, payments, hooks, sweep_interval_s))
+        if on_ready is not None:
+            maybe = on_ready(port)
+            if inspect.isawaitable(maybe):
+                await maybe
+        await (stop or asyncio.Event()).wait()
+    finally:
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        if runner is not None:
+            await runner.cleanup()
+        payments.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from web import jobs_bridge  # the composition root is the only place that needs jobs
+
+    (settings,) = load_or_exit("web.server", [Settings])
+    if not settings.stripe_webhook_secret:
+        raise SystemExit("STRIPE_WEBHOOK_SECRET is not set; refusing to accept unsigned payments")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, jobs_bridge.service_hooks, stop=stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
