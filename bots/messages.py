@@ -618,16 +618,11 @@ def _(text: str) -> str:
     return text
 
 
-# Spelled as musicians write keys: flats for the flat major keys, sharps for the sharp minors.
-MAJOR_TONICS = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
-MINOR_TONICS = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
-
-
 def key_name(key: Key) -> str:
     """"A minor", "E♭ major"."""
     if key.mode == "major":
-        return _("{tonic} major").format(tonic=MAJOR_TONICS[key.tonic])
-    return _("{tonic} minor").format(tonic=MINOR_TONICS[key.tonic])
+        return _("{tonic} major").format(tonic=key.spelled_tonic)
+    return _("{tonic} minor").format(tonic=key.spelled_tonic)
 
 
 def key_and_tempo(result: Analysis | None) -> str | None:

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from engine.analysis import Analysis
+
 CSS = """
 :root{color-scheme:light dark;--fg:#1d1d1f;--bg:#fafafa;--card:#fff;--muted:#5f6368;
 --accent:#0b57d0;--accent-fg:#fff;--border:#d0d4da}
@@ -92,6 +94,8 @@ class PageView:
     has_waveform: bool
     expires: int
     rated: str | None = None  # the rating just given ("up"/"down"), for the thank-you line
+    analysis: Analysis | None = None  # key and tempo, once analysed
+    preview_analysis: Analysis | None = None  # a full job's preview's answer
 
 
 def _e(text: object) -> str:
@@ -116,6 +120,42 @@ def when(epoch: int) -> tuple[str, str]:
     """(ISO 8601 for ``<time datetime>``, a readable UTC date for people)."""
     moment = datetime.fromtimestamp(epoch, UTC)
     return moment.isoformat(timespec="minutes"), moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+# ------------------------------------------------------------ key and tempo (issue 23)
+# The page's words for the same line the bots say (bots.messages.key_and_tempo); kept together
+# for the catalogue move.
+
+
+def key_and_tempo(result: Analysis | None) -> str | None:
+    """"124 BPM · A minor · 8A"; an unsure key is "key unclear", an unsure tempo left out;
+    None when neither is sure."""
+    if result is None or not (result.key_is_sure or result.tempo_is_sure):
+        return None
+    parts = [f"{round(result.bpm)} BPM"] if result.tempo_is_sure else []
+    if result.key_is_sure:
+        parts.append(f"{result.key.spelled_tonic} {result.key.mode} · {result.camelot}")
+    else:
+        parts.append("key unclear")
+    return " · ".join(parts)
+
+
+def _key_and_tempo_section(view: PageView) -> str:
+    line = key_and_tempo(view.analysis)
+    if line is None:
+        return ""
+    scope = "" if view.preview else " (whole song)"
+    earlier = key_and_tempo(view.preview_analysis)
+    note = (
+        f'<p class="muted">The preview said {_e(earlier)}: the whole song decides.</p>'
+        if earlier is not None and earlier != line and not view.preview
+        else ""
+    )
+    return (
+        '<section class="card" aria-labelledby="key-heading">'
+        '<h2 id="key-heading">Tempo and key</h2>'
+        f'<p class="key-tempo">{_e(line)}{_e(scope)}</p>{note}</section>'
+    )
 
 
 def document(title: str, body: str) -> str:
@@ -187,6 +227,7 @@ def results_page(view: PageView) -> str:
         f"<h1>{_e(view.title)}</h1>"
         f'<p class="muted">{_e(kind)}</p>'
         f"{waveform}"
+        + _key_and_tempo_section(view)
         + "".join(_stem_section(view, stem) for stem in view.stems)
         + _rating_form(view)
         + f'<p class="muted">This link expires on <time datetime="{iso}">{readable}</time>. '
