@@ -27,7 +27,10 @@ COPY db ./db
 COPY people ./people
 COPY payments ./payments
 COPY web ./web
-RUN pip install .
+COPY babel.cfg ./
+COPY scripts/translations.sh ./scripts/
+# The catalogues are compiled before the install, so the .mo files ship as the texts' package data.
+RUN pip install "Babel>=2.14,<3" && PYTHON=python scripts/translations.sh compile && pip install .
 
 COPY worker.py ./
 COPY models ./models

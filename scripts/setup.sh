@@ -50,3 +50,5 @@ if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install -q -e ".${extras}"
     touch "$stamp"
 fi
+# The translations the service speaks: every texts/locale/*/LC_MESSAGES/*.po compiled to its .mo.
+PYTHON=.venv/bin/python scripts/translations.sh compile

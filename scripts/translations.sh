@@ -19,21 +19,25 @@ extract() {  # $1: where the template goes
 }
 
 case "${1:-}" in
-    extract) extract "$POT" ;;
+    extract) extract "$POT" 2>/dev/null ;;
     update)
-        extract "$POT"
+        extract "$POT" 2>/dev/null
         pybabel update -D "$DOMAIN" -i "$POT" -d "$LOCALES" --width=100 --ignore-obsolete \
             --no-fuzzy-matching
         ;;
     compile) pybabel compile -D "$DOMAIN" -d "$LOCALES" ;;
     check)
-        fresh="$(mktemp)"; trap 'rm -f "$fresh"' EXIT
-        extract "$fresh"
+        fresh="$(mktemp)"; copy="$(mktemp -d)"; trap 'rm -rf "$fresh" "$copy"' EXIT
+        extract "$fresh" 2>/dev/null
         if ! cmp -s "$fresh" "$POT"; then
             echo "$POT is out of date: run scripts/translations.sh update" >&2; exit 1
         fi
-        pybabel update -D "$DOMAIN" -i "$POT" -d "$LOCALES" --width=100 --ignore-obsolete \
-            --no-fuzzy-matching --check
+        cp -r "$LOCALES"/. "$copy"
+        pybabel update -D "$DOMAIN" -i "$POT" -d "$copy" --width=100 --ignore-obsolete \
+            --no-fuzzy-matching >/dev/null 2>&1
+        if ! diff -r -q -I '^"POT-Creation-Date' -x '*.mo' "$LOCALES" "$copy" >/dev/null; then
+            echo "a .po is out of date with $POT: run scripts/translations.sh update" >&2; exit 1
+        fi
         ;;
     *) echo "usage: $0 extract|update|compile|check" >&2; exit 2 ;;
 esac
