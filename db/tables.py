@@ -33,6 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The longest language code a user row holds (``texts.languages.CODE_MAX`` fits).
+LANGUAGE_MAX = 8
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -115,6 +118,9 @@ class UserRow(Base):
     level: Mapped[str] = mapped_column(String(8), default=AccessLevel.FREE.value)
     banned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The language the person chose with /language (a ``texts.languages`` code); None: their
+    # platform's. Cleared by /forget.
+    language: Mapped[str | None] = mapped_column(String(LANGUAGE_MAX), nullable=True)
 
 
 class OrderRow(Base):

@@ -1,6 +1,7 @@
 """/forget: delete what we hold about a person, keep what the law makes us keep.
 
-Deleted: ratings, daily usage counters, entitlements, the platform id itself. Kept, detached from
+Deleted: ratings, daily usage counters, entitlements, the chosen language, the platform id
+itself. Kept, detached from
 the person: orders, payments and ledger lines (accounting records; the ledger is append-only and
 never held a name or platform id - it names users as ``user:<internal id>``). The user row stays
 as a pseudonymous tombstone so those records keep a valid foreign key. A Stars payment keeps its
@@ -103,6 +104,7 @@ def forget_user(
         user.platform_user_id = f"{FORGOTTEN_PREFIX}{uuid.uuid4().hex}"
         user.level = AccessLevel.FREE.value
         user.banned = False
+        user.language = None
         append_entry(session, actor=f"user:{user.id}", action="user_forgotten", ref=f"user:{user.id}")
         return ForgetResult(True, deleted=deleted)
 

@@ -21,6 +21,7 @@ class User:
     level: AccessLevel
     banned: bool
     created_at: datetime
+    language: str | None = None  # the one chosen with /language (None: the platform's)
 
     @property
     def is_admin(self) -> bool:

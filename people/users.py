@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.audit import append_entry
 from db.database import Database
-from db.tables import AccessLevel, UsageRow, UserRow
+from db.tables import LANGUAGE_MAX, AccessLevel, UsageRow, UserRow
 from people.abuse import restore_limits
 from people.records import User
 
@@ -163,6 +163,21 @@ class Users:
                     detail={"from": row.level, "to": level.value},
                 )
                 row.level = level.value
+            return self._view(row)
+
+        return self.db.run(work)
+
+    def set_language(self, user_id: int, language: str | None) -> User:
+        """Keep the language the person chose (a ``texts.languages`` code; None: back to their
+        platform's). Not audited: it is a preference, not an account change."""
+        if language is not None and not 0 < len(language) <= LANGUAGE_MAX:
+            raise UserError(f"language must be 1..{LANGUAGE_MAX} characters")
+
+        def work(session: Session) -> User:
+            row = session.get(UserRow, user_id)
+            if row is None:
+                raise UserError(f"no user {user_id}")
+            row.language = language
             return self._view(row)
 
         return self.db.run(work)

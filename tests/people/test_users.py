@@ -132,3 +132,22 @@ def test_without_its_own_secret_payments_refuses_to_start(db_url: str) -> None:
         jobs.Settings(abuse_hmac_secret=None).abuse_key  # noqa: B018 - the karaoke count's key
     for named in (settings, jobs.Settings()):
         assert dataclasses.replace(named, abuse_hmac_secret="s3cret").abuse_key == b"s3cret"
+
+
+def test_a_chosen_language_is_kept_with_the_person_and_forgotten_with_them(
+    pay: Payments, user: User
+) -> None:
+    """/language stores the choice with the user (migration 0006); /forget removes it, and the
+    person who comes back starts from their platform's language again."""
+    assert user.language is None
+    assert pay.users.set_language(user.id, "de").language == "de"
+    assert pay.users.get("telegram", 4242).language == "de"
+    assert pay.users.set_language(user.id, None).language is None
+    pay.users.set_language(user.id, "pt_BR")
+    with pytest.raises(UserError):
+        pay.users.set_language(user.id, "x" * 9)
+    assert pay.forget("telegram", 4242).forgotten
+    with pay.db.read() as session:
+        kept = session.execute(text("SELECT language FROM users WHERE id = :id"), {"id": user.id})
+        assert kept.scalar_one() is None
+    assert pay.users.get_or_create("telegram", 4242).language is None
