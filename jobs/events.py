@@ -94,6 +94,7 @@ class JobEvent:
     order_id: str | None = None
     refund: bool = False  # a paid job ended without results: credit or refund the order
     karaoke: str = ""  # kind "karaoke": the rendered variant's settings (compact form)
+    language: str = ""  # the job record's: the language its answers are in ("" for English)
     attempt: int = 0
     ts: float = field(default_factory=time.time)
     stream_id: str = ""  # set when read from the stream; pass the event back to ack()

@@ -62,6 +62,7 @@ def event_for(record: JobRecord, type_: EventType, **extra: Any) -> JobEvent:
         kind=str(record.kind),
         order_id=record.order_id,
         attempt=record.attempts,
+        language=record.language,
         **extra,
     )
 

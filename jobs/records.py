@@ -76,6 +76,9 @@ class JobRecord:
     # Key and tempo (``engine.analysis.Analysis`` JSON without the beat grid; "" until the
     # analysis that follows the job's DONE has finished, or when it failed): jobs/analysis.py.
     analysis: str = ""
+    # The language the person is answered in (a ``texts.languages`` code, "" for English), fixed
+    # when the song came in: the preview, the paid stems and any refund notice arrive in it.
+    language: str = ""
     cached: bool = False
     model_version: str = ""
     attempts: int = 0

@@ -54,8 +54,10 @@ class Submitting(Line):
         output_format: str | None = None,
         filename: str | None = None,
         order_id: str | None = None,
+        language: str = "",
     ) -> JobRecord:
-        """Accept a song and return its job record.
+        """Accept a song and return its job record (``language``: what its answers are said in,
+        carried by every job made from it).
 
         ``source`` is a file path or the file's bytes. The returned record is either a queued
         job (watch the events for progress and the result) or, when the same song was already
@@ -96,6 +98,7 @@ class Submitting(Line):
                 duration_s=duration_s,
                 content_hash=song_hash,
                 order_id=order_id,
+                language=language,
             )
             source_job = self._cached_source(kind, fmt, song_hash)
             if source_job is None and kind is JobKind.PREVIEW and not order_id:
@@ -235,6 +238,7 @@ class Submitting(Line):
             content_hash=preview.content_hash,
             order_id=order_id,
             source_job_id=preview.id,
+            language=preview.language,
         )
 
     def _cached_source(self, kind: JobKind, fmt: str, song_hash: str) -> JobRecord | None:
