@@ -25,8 +25,11 @@ import stripe
 from db.tables import Provider
 from payments.records import IncomingPayment, Order, RefundRequest
 from payments.settings import Settings, SettingsError
+from texts import payments as invoice_texts
+from texts.languages import ENGLISH, speak, stripe_locale
 
-PRODUCT_NAME = "Full-length stems: vocals + instrumental"
+# Checkout's page is shown in the buyer's language (its ``locale``, "auto" where Stripe has none
+# of ours) and names the product in it; a key made for one language never replays another's.
 # Idempotency window; Stripe keeps keys for at least 24 h and sessions live at most 24 h.
 SESSION_WINDOW_S = 12 * 3600
 SESSION_LIFETIME_S = 23 * 3600  # from the window start; always 11..23 h from creation
@@ -121,13 +124,18 @@ class StripeCheckout:
         self.settings = settings
 
     def session_params(
-        self, order: Order, now: float | None = None, keep_s: float | None = None
+        self,
+        order: Order,
+        now: float | None = None,
+        keep_s: float | None = None,
+        language: str | None = None,
     ) -> tuple[dict, str]:
         """The create-session parameters and idempotency key (pure: same window, same result).
 
         With ``keep_s`` (seconds the song is sure to stay stored from ``now``) the session expires
         within it: ``now + MIN_SESSION_S <= expires_at <= now + keep_s``. Raises
-        :class:`SongExpiring` when ``keep_s`` is too short for any session Stripe accepts."""
+        :class:`SongExpiring` when ``keep_s`` is too short for any session Stripe accepts.
+        ``language`` (a ``texts.languages`` code): the page's and the product name's."""
         now = time.time() if now is None else now
         lifetime = SESSION_LIFETIME_S if keep_s is None else min(SESSION_LIFETIME_S, int(keep_s))
         window_s = min(SESSION_WINDOW_S, lifetime - MIN_SESSION_S)
@@ -135,6 +143,9 @@ class StripeCheckout:
             raise SongExpiring(f"the song stays {keep_s:.0f} s, too short for a checkout")
         window = int(now // window_s)
         base = self.settings.public_base_url
+        locale = stripe_locale(language)
+        with speak(language):
+            product = invoice_texts.product_name()
         params = {
             "mode": "payment",
             "line_items": [
@@ -143,7 +154,7 @@ class StripeCheckout:
                     "price_data": {
                         "currency": order.currency,
                         "unit_amount": order.price_cents,
-                        "product_data": {"name": PRODUCT_NAME},
+                        "product_data": {"name": product},
                     },
                 }
             ],
@@ -153,16 +164,21 @@ class StripeCheckout:
             "success_url": f"{base}/checkout/done?order={order.id}",
             "cancel_url": f"{base}/checkout/cancelled?order={order.id}",
             "expires_at": window * window_s + lifetime,
+            "locale": locale,
         }
         span = "" if window_s == SESSION_WINDOW_S else f"{window_s}s-"
-        return params, f"checkout-{order.id}-{span}{window}"
+        spoken = "" if locale == stripe_locale(ENGLISH) else f"-{locale}"
+        return params, f"checkout-{order.id}-{span}{window}{spoken}"
 
-    async def create_session(self, order: Order, keep_s: float | None = None) -> CheckoutLink:
+    async def create_session(
+        self, order: Order, keep_s: float | None = None, language: str | None = None
+    ) -> CheckoutLink:
         """Open (or get back, within the window) the Checkout Session that pays ``order``,
-        expiring within ``keep_s`` seconds (how long the song is sure to stay stored)."""
+        expiring within ``keep_s`` seconds (how long the song is sure to stay stored), in the
+        buyer's ``language``."""
         if not order.payable:
             raise ValueError(f"order {order.id} is {order.state.value}, not payable")
-        params, key = self.session_params(order, keep_s=keep_s)
+        params, key = self.session_params(order, keep_s=keep_s, language=language)
         session = await self.client.v1.checkout.sessions.create_async(
             params,  # type: ignore[arg-type]
             options={"idempotency_key": key},

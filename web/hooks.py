@@ -28,6 +28,7 @@ class BuyRequest:
     keep_s: float
     output_format: str | None = None
     karaoke: str | None = None
+    language: str = ""  # the preview's: Checkout opens in it
 
 
 # A buy link was opened: the preview job's order request, its song's retention clock restarted;

@@ -264,6 +264,7 @@ def prepare_buy(queue: JobQueue, choices: Choices) -> PrepareBuy:
             keep_s=keep_s,
             output_format=fmt,
             karaoke=karaoke,
+            language=record.language,
         )
 
     return prepare

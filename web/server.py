@@ -256,7 +256,9 @@ class BuyLinks:
         if not order.payable:
             return _page("buy_not_payable", 409)
         try:  # the session expires before the song can be deleted
-            link = await self.stripe.create_session(order, keep_s=wanted.keep_s)
+            link = await self.stripe.create_session(
+                order, keep_s=wanted.keep_s, language=wanted.language
+            )
         except SongExpiring:
             return gone
         await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)

@@ -23,6 +23,7 @@ from bots.core.ports import Chat, Person, in_chat_payments, supports_invoices
 from jobs import JobError, JobKind
 from payments import OrderState, Payment, RefundStatus, SongExpiring
 from texts import chat as messages
+from texts import languages
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ class Checkout:
             if stripe is None:
                 return ctx.text.card_unavailable
             try:  # the session expires before the song can be deleted
-                link = await stripe.create_session(order, keep_s=keep_s)
+                link = await stripe.create_session(
+                    order, keep_s=keep_s, language=languages.current()
+                )
             except SongExpiring:
                 await chat.send_text(ctx.text.song_expired)
                 return None

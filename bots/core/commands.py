@@ -22,6 +22,7 @@ from jobs import JobKind, JobStatus
 from payments import OrderError
 from people import AccessLevel, User, UserError
 from texts import chat as messages
+from texts import languages
 
 AdminHandler = Callable[[User, str, list[str]], Awaitable[str]]
 
@@ -96,6 +97,29 @@ class Commands:
             and await asyncio.to_thread(queue.cancel, record.id, person.user_id)
         ]
         await chat.send_text(messages.CANCELLED if cancelled else messages.NOTHING_TO_CANCEL)
+
+    async def language(self, chat: Chat, person: Person, choice: str | None) -> None:
+        """/language alone: a button per language; /language <tag>: switch to it (an unknown
+        tag: the buttons again, in the language spoken now)."""
+        code = languages.negotiate(choice) if choice else None
+        if code is None:
+            with languages.speak(await self.ctx.language(person)):
+                text = messages.LANGUAGE_UNKNOWN if choice else messages.LANGUAGE_CHOOSE
+                await chat.send_text(text, keyboards.language_buttons())
+            return
+        said = await self.choose_language(person, code)
+        await chat.send_text(said)
+
+    async def choose_language(self, person: Person, code: str) -> str:
+        """Keep ``code`` as the person's language; the answer is in it."""
+        chosen = languages.negotiate(code)
+        user = await self.ctx.user(person)
+        if chosen is None:  # a forged button
+            with languages.speak(await self.ctx.language(person)):
+                return messages.LANGUAGE_UNKNOWN
+        await asyncio.to_thread(self.ctx.pay.users.set_language, user.id, chosen)
+        with languages.speak(chosen):
+            return messages.language_saved(languages.BY_CODE[chosen])
 
     async def forget(self, chat: Chat, person: Person, confirmed: bool) -> None:
         ctx = self.ctx

@@ -26,6 +26,7 @@ from jobs import MAX_CONCURRENT_DECODES, JobRecord
 from payments import Payments, Provider
 from people import User
 from texts import chat as messages
+from texts import languages
 
 DEFAULT_PERFORMER = "Vocal Remover"
 # Threads for audio work (decode + hash at submit, transcodes for delivery): as many as the job
@@ -92,6 +93,12 @@ class Context:
 
     async def user(self, person: Person) -> User:
         return await asyncio.to_thread(self.pay.users.get_or_create, person.platform, person.user_id)
+
+    async def language(self, person: Person) -> str:
+        """The language ``person`` is answered in: the one they chose with /language, else
+        their app's, else English (:func:`texts.languages.resolve`)."""
+        known = await asyncio.to_thread(self.pay.users.get, person.platform, person.user_id)
+        return languages.resolve(known.language if known else None, person.locale)
 
     @property
     def sold_through(self) -> Provider:

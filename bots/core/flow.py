@@ -52,8 +52,13 @@ from jobs.analysis import ANALYSIS_KIND
 from jobs.events import KARAOKE_KIND
 from payments import Provider
 from texts import chat as messages
+from texts.languages import speak
 
 log = logging.getLogger(__name__)
+
+
+def person_locale(person: Person | None) -> str | None:
+    return person.locale if person is not None else None
 
 
 class Flow:
@@ -155,6 +160,11 @@ class Flow:
         return event_chat(self.frontend, int(event.chat_id), person, personal, event.job_id)
 
     async def on_job_event(self, event: JobEvent) -> None:
+        """Answered in the language the job record carries (the person's when the song came)."""
+        with speak(event.language):
+            await self._on_job_event(event)
+
+    async def _on_job_event(self, event: JobEvent) -> None:
         chat = self._event_chat(event)
         if event.kind == KARAOKE_KIND:  # a preview clip in a new key: not the preview's status
             await self.karaoke.on_event(chat, event)
@@ -208,6 +218,10 @@ class Flow:
         the chat still takes messages. Raising here keeps the event for another try."""
         if not event.order_id:
             return
+        with speak(event.language):
+            await self._given_up(event, error)
+
+    async def _given_up(self, event: JobEvent, error: BaseException | None) -> None:
         if event.type is EventType.DONE:
             reason = f"could not deliver: {type(error).__name__ if error else 'no answer'}"
             told: str | None = messages.UNDELIVERABLE
@@ -230,15 +244,25 @@ class Flow:
     # ================================================================== songs and buttons
 
     async def on_upload(self, chat: Chat, person: Person, upload: Upload) -> None:
-        await self.songs.on_upload(chat, person, upload)
+        with speak(await self.ctx.language(person)):
+            await self.songs.on_upload(chat, person, upload)
 
     async def on_unsupported(self, chat: Chat, person: Person) -> None:
-        await chat.send_text(self.ctx.text.send_a_song)
+        with speak(await self.ctx.language(person)):
+            await chat.send_text(self.ctx.text.send_a_song)
 
     async def on_button(
         self, chat: Chat, person: Person, action: str, arg: str, message: MessageRef
     ) -> str | None:
         """Handle a tap; the returned text is shown briefly by the platform (or None)."""
+        if action == keyboards.LANGUAGE:
+            return await self.commands.choose_language(person, arg)
+        with speak(await self.ctx.language(person)):
+            return await self._on_button(chat, person, action, arg, message)
+
+    async def _on_button(
+        self, chat: Chat, person: Person, action: str, arg: str, message: MessageRef
+    ) -> str | None:
         if action == keyboards.FORMAT:
             return await self.songs.choose_format(person, arg)
         if action == keyboards.FEEDBACK:
@@ -259,10 +283,12 @@ class Flow:
         self, person: Person, payload: str, amount: int, currency: str
     ) -> str | None:
         """None to accept, else the refusal shown in the payment sheet."""
-        return await self.checkout.invoices.pre_checkout(person, payload, amount, currency)
+        with speak(await self.ctx.language(person)):
+            return await self.checkout.invoices.pre_checkout(person, payload, amount, currency)
 
     async def on_payment(self, chat: Chat, person: Person, paid: ChatPayment) -> None:
-        await self.checkout.invoices.payment(chat, person, paid)
+        with speak(await self.ctx.language(person)):
+            await self.checkout.invoices.payment(chat, person, paid)
 
     # ================================================================== feedback
 
@@ -273,28 +299,47 @@ class Flow:
     # ================================================================== commands
 
     async def on_start(self, chat: Chat, person: Person) -> None:
-        await self.commands.start(chat, person)
+        with speak(await self.ctx.language(person)):
+            await self.commands.start(chat, person)
 
     async def on_help(self, chat: Chat, person: Person) -> None:
-        await self.commands.help(chat, person)
+        with speak(await self.ctx.language(person)):
+            await self.commands.help(chat, person)
 
     async def on_settings(self, chat: Chat, person: Person) -> None:
-        await self.commands.settings(chat, person)
+        with speak(await self.ctx.language(person)):
+            await self.commands.settings(chat, person)
 
     async def on_history(self, chat: Chat, person: Person) -> None:
-        await self.commands.history(chat, person)
+        with speak(await self.ctx.language(person)):
+            await self.commands.history(chat, person)
 
     async def on_cancel(self, chat: Chat, person: Person) -> None:
-        await self.commands.cancel(chat, person)
+        with speak(await self.ctx.language(person)):
+            await self.commands.cancel(chat, person)
 
     async def on_status(self, chat: Chat, person: Person) -> None:
-        await self.commands.status(chat, person)
+        with speak(await self.ctx.language(person)):
+            await self.commands.status(chat, person)
 
     async def on_forget(self, chat: Chat, person: Person, confirmed: bool) -> None:
-        await self.commands.forget(chat, person, confirmed)
+        with speak(await self.ctx.language(person)):
+            await self.commands.forget(chat, person, confirmed)
+
+    async def on_language(self, chat: Chat, person: Person, choice: str | None) -> None:
+        """/language: the buttons of every language, or (with a choice) switch to it."""
+        await self.commands.language(chat, person, choice)
 
     async def on_admin(self, chat: Chat, person: Person, command: str, args: Sequence[str]) -> None:
-        await self.commands.admin(chat, person, command, args)
+        with speak(await self.ctx.language(person)):
+            await self.commands.admin(chat, person, command, args)
 
-    async def on_internal_error(self, chat: Chat) -> None:
-        await chat.send_text(messages.INTERNAL_ERROR)
+    async def on_internal_error(self, chat: Chat, person: Person | None = None) -> None:
+        """Something failed handling ``person``'s update: say so, in their language when the
+        store still answers (it may be what failed)."""
+        code = None
+        if person is not None:
+            with contextlib.suppress(Exception):
+                code = await self.ctx.language(person)
+        with speak(code or person_locale(person)):
+            await chat.send_text(messages.INTERNAL_ERROR)

@@ -43,10 +43,14 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class Person:
-    """Who is talking to us: platform plus the platform's own user id (no names are kept)."""
+    """Who is talking to us: platform plus the platform's own user id (no names are kept), and
+    the language their app says they speak (Telegram's ``language_code``, Discord's locale): the
+    one they are answered in until they choose another with /language. Not part of who they
+    are: the same person with another app language is the same person."""
 
     platform: str
     user_id: int
+    locale: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

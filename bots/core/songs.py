@@ -24,7 +24,7 @@ from jobs.analysis import summary_of
 from people import User
 from service.limits import OUTPUT_FORMATS
 from texts import chat as messages
-from texts import text_of
+from texts import languages, text_of
 
 
 class Songs:
@@ -91,6 +91,7 @@ class Songs:
                 received.path,
                 kind=JobKind.PREVIEW,
                 filename=upload.file_name,
+                language=languages.current(),  # the song's answers, however late, speak it
             )
         except UserFacingError as err:  # bad audio, too many songs, busy
             await asyncio.to_thread(users.release_preview, user)

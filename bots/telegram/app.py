@@ -36,6 +36,7 @@ from bots.telegram.context import CONTEXT_TYPES
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
 from service.envconfig import load_or_exit
 from texts import chat as messages
+from texts.languages import ENGLISH, LANGUAGES, check_installed, speak
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     application.add_handler(CommandHandler("status", handlers.status, filters=private))
     application.add_handler(CommandHandler("cancel", handlers.cancel, filters=private))
     application.add_handler(CommandHandler("forget", handlers.forget, filters=private))
+    application.add_handler(CommandHandler("language", handlers.language, filters=private))
     application.add_handler(
         CommandHandler(
             [name for name, _what in messages.admin_commands()], handlers.admin_command, filters=private
@@ -106,6 +108,18 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     return application
 
 
+async def set_commands(application: Application) -> None:
+    """The command menu in every language: English for everyone, and each language's own for
+    the people whose Telegram app speaks it (``setMyCommands`` with ``language_code``)."""
+    for language in LANGUAGES:
+        with speak(language.code):
+            commands = [
+                BotCommand(name, what) for name, what in messages.catalogue(PLATFORM, 0).commands()
+            ]
+        code = None if language.code == ENGLISH else language.tag.split("-")[0].lower()
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
 async def serve(
     application: Application, stop: asyncio.Event, recovery_interval_s: float = RECOVERY_INTERVAL_S
 ) -> None:
@@ -113,9 +127,7 @@ async def serve(
     and re-drive paid orders whose job could not be started every ``recovery_interval_s``."""
     flow, _ = application.bot_data.installed()
     async with application:
-        await application.bot.set_my_commands(
-            [BotCommand(name, what) for name, what in messages.catalogue(PLATFORM, 0).commands()]
-        )
+        await set_commands(application)
         await flow.resume()
         await application.start()
         assert application.updater is not None
@@ -147,6 +159,7 @@ async def serve(
 
 
 async def _run(config: TelegramConfig, jobs_settings: jobs.Settings, pay_settings: payments.Settings) -> None:
+    check_installed()  # every catalogue loads, or the bot does not start
     services = Services.build(PLATFORM, jobs_settings, pay_settings)
     application = build_application(config, services)
     stop = asyncio.Event()

@@ -48,9 +48,10 @@ ChatCall = Callable[[Flow, Chat, Person], Awaitable[None]]
 
 
 def person_of(update: Update) -> Person:
+    """Who sent the update, with their Telegram app's language (``language_code``)."""
     user = update.effective_user
     assert user is not None, "handlers are registered for updates that have a user"
-    return Person(platform=PLATFORM, user_id=user.id)
+    return Person(platform=PLATFORM, user_id=user.id, locale=user.language_code)
 
 
 def _args(context: BotContext) -> list[str]:
@@ -85,6 +86,15 @@ async def forget(update: Update, context: BotContext) -> None:
     confirmed = [a.lower() for a in _args(context)] == ["yes"]
     await context.flow.on_forget(
         context.chat(update.effective_chat.id), person_of(update), confirmed
+    )
+
+
+async def language(update: Update, context: BotContext) -> None:
+    """/language, or /language de: the choice is the first argument."""
+    assert update.effective_chat is not None
+    args = _args(context)
+    await context.flow.on_language(
+        context.chat(update.effective_chat.id), person_of(update), args[0] if args else None
     )
 
 
@@ -226,7 +236,7 @@ async def reaction(update: Update, context: BotContext) -> None:
     assert updated is not None
     if updated.user is None:  # anonymous (channel) reactions can't be tied to a person
         return
-    person = Person(platform=PLATFORM, user_id=updated.user.id)
+    person = Person(platform=PLATFORM, user_id=updated.user.id, locale=updated.user.language_code)
     for event in reactions_of(updated):
         await context.flow.on_reaction(person, event)
 
@@ -238,8 +248,9 @@ async def error_handler(update: object, context: BotContext) -> None:
     """Log the failure and tell the person something went wrong instead of going silent."""
     log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        person = person_of(update) if update.effective_user is not None else None
         try:
-            await context.flow.on_internal_error(context.chat(update.effective_chat.id))
+            await context.flow.on_internal_error(context.chat(update.effective_chat.id), person)
         except Exception:  # the platform itself may be what failed
             log.exception("could not tell the user about the failure")
 

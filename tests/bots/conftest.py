@@ -191,8 +191,11 @@ class Harness:
     def pay(self) -> payments.Payments:
         return self.services.payments
 
-    def user(self, user_id: int, name: str = "Test") -> User:
-        return self._users.setdefault(user_id, User(user_id, first_name=name))
+    def user(self, user_id: int, name: str = "Test", language_code: str = "en") -> User:
+        """A person whose Telegram app speaks ``language_code``."""
+        return self._users.setdefault(
+            user_id, User(user_id, first_name=name, language_code=language_code)
+        )
 
     async def preview(self, user: User, timeout: float = 60.0) -> list[Call]:
         """Wait for a full preview (two audio messages and the waveform photo) for ``user``."""

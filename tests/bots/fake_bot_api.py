@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,6 +100,8 @@ class FakeBotApi:
         # The bot's Stars history as getStarTransactions returns it, oldest first ("in
         # chronological order"): each Stars successful_payment, each refundStarPayment made.
         self.star_transactions: list[dict[str, Any]] = []
+        # setMyCommands' menus by language_code ("" for the default one), as Telegram keeps them.
+        self.my_commands: dict[str, list[dict[str, str]]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -456,6 +459,19 @@ class FakeBotApi:
         return True
 
     def _m_setMyCommands(self, params: dict[str, Any], files: dict) -> bool:
+        """Telegram's rules: 1–100 commands, names 1–32 of a-z, 0-9 and _, descriptions 1–256
+        characters; ``language_code`` a two-letter ISO 639-1 code, or none (the default)."""
+        commands, language = params["commands"], params.get("language_code", "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise _ApiError(400, "Bad Request: invalid language code specified")
+        if not 1 <= len(commands) <= 100:
+            raise _ApiError(400, "Bad Request: too many commands")
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", command["command"]):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(command["description"]) <= 256:
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.my_commands[language] = commands
         return True
 
     def _m_setMyDescription(self, params: dict[str, Any], files: dict) -> bool:

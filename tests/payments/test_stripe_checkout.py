@@ -176,3 +176,32 @@ def test_the_environment_name_is_a_checked_setting() -> None:
     assert Settings.from_env({"STRIPE_ENVIRONMENT": "staging-2"}).stripe_environment == "staging-2"
     with pytest.raises(SettingsError, match="STRIPE_ENVIRONMENT"):
         Settings.from_env({"STRIPE_ENVIRONMENT": "Prod Env"})
+
+
+async def test_checkout_opens_in_the_buyers_language(
+    checkout: StripeCheckout, stripe_stub: StripeStub, sqlite_pay: Payments
+) -> None:
+    """Stripe's own locale where it has the buyer's language, else "auto" (Stripe then follows
+    the browser); the product is named in the buyer's language; one language's idempotency key
+    never replays another's session."""
+    user: User = sqlite_pay.users.get_or_create("telegram", 2)
+    order = sqlite_pay.ledger.create_order(user, "song", "job")
+    english, english_key = checkout.session_params(order, now=1e9)
+    brazil, brazil_key = checkout.session_params(order, now=1e9, language="pt_BR")
+    ukraine, _ = checkout.session_params(order, now=1e9, language="uk")
+    persian, _ = checkout.session_params(order, now=1e9, language="fa")
+    assert (english["locale"], brazil["locale"]) == ("en", "pt-BR")
+    assert ukraine["locale"] == persian["locale"] == "auto"
+    name = "line_items", 0, "price_data", "product_data", "name"
+
+    def product(params: dict) -> str:
+        return params[name[0]][name[1]][name[2]][name[3]][name[4]]
+
+    assert product(english) == "Full-length stems: vocals + instrumental"
+    assert product(brazil) == "Faixas completas: voz + instrumental"
+    assert product(ukraine) == "Повні доріжки: вокал + інструментал"
+    assert english_key != brazil_key and english_key.startswith(f"checkout-{order.id}-")
+    await checkout.create_session(order, language="pt_BR")
+    (call,) = stripe_stub.calls("/v1/checkout/sessions")
+    assert call.form["locale"] == "pt-BR"
+    assert call.form["line_items[0][price_data][product_data][name]"] == product(brazil)
