@@ -7,9 +7,15 @@ its own; :func:`texts.languages.current` names the locale.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 from texts.languages import current
+
+# A moment on a page: day, the month in the language's words, year, time; always in UTC.
+MOMENT_PATTERN = "d MMM y, HH:mm"
 
 # Telegram Stars: whole, and no ISO currency Babel knows.
 STARS = "XTR"
@@ -35,3 +41,8 @@ def money(amount: int, currency: str) -> str:
         return f"{integer(amount)} {STAR}"
     precision = get_currency_precision(code)
     return format_currency(amount / 10**precision, code, locale=current())
+
+
+def moment(when: datetime) -> str:
+    """A UTC moment as people read it: "15 Jan 2027, 08:00 UTC" ("15 янв. 2027 г., 08:00 UTC")."""
+    return f"{format_datetime(when, MOMENT_PATTERN, tzinfo=UTC, locale=current())} UTC"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from texts.chat import stem_name
 from texts.numbers import decimal, integer
 from texts.translation import N_, _
 
@@ -114,9 +115,10 @@ def file_gone() -> str:
     return _("This file is no longer stored.")
 
 
-def download(stem_label: str, file_format: str) -> str:
-    """The download button: "Download vocals (MP3, 4.2 MB)"."""
-    return _("Download {stem} ({format})").format(stem=stem_label.lower(), format=file_format)
+def download(stem: str, file_format: str) -> str:
+    """The download button: "Download vocals (MP3, 4.2 MB)" (``stem``: the stem's name, worded
+    as the chat words it: lower case where the language writes it so)."""
+    return _("Download {stem} ({format})").format(stem=stem_name(stem), format=file_format)
 
 
 def size(size_bytes: int) -> str:
@@ -153,7 +155,8 @@ def expires() -> str:
 
 def download_part(stem: str, preview: bool) -> str:
     """The part of a downloaded file's name after the title: "vocals" or "vocals, preview"."""
-    return _("{stem}, preview").format(stem=stem) if preview else stem
+    name = stem_name(stem)
+    return _("{stem}, preview").format(stem=name) if preview else name
 
 
 def song() -> str:

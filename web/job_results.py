@@ -39,6 +39,7 @@ class JobResults:
     files: Mapping[str, StoredFile]
     analysis: Analysis | None = None  # key and tempo, once analysed (jobs/analysis.py)
     preview_analysis: Analysis | None = None  # a full job's preview's, to note a difference
+    language: str = ""  # the job's (its owner's when the song came): the page speaks it
 
 
 # job id -> its results, or None when the job is unknown, unfinished or failed.

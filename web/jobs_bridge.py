@@ -220,6 +220,7 @@ class JobsFulfilment:
             files=files,
             analysis=summary_of(record),
             preview_analysis=summary_of(source) if source is not None else None,
+            language=record.language,
         )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from engine.analysis import Analysis
-from texts import music
+from texts import languages, music, numbers
 from texts import web as words
 
 CSS = """
@@ -56,7 +56,7 @@ outline-offset:2px}
 CSP_STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
 
 _SHELL = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}" dir="{dir}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
@@ -114,7 +114,7 @@ def human_size(size: int) -> str:
 def when(epoch: int) -> tuple[str, str]:
     """(ISO 8601 for ``<time datetime>``, a readable UTC date for people)."""
     moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.isoformat(timespec="minutes"), moment.strftime("%d %b %Y, %H:%M UTC")
+    return moment.isoformat(timespec="minutes"), numbers.moment(moment)
 
 
 def _key_and_tempo_section(view: PageView) -> str:
@@ -137,7 +137,12 @@ def _key_and_tempo_section(view: PageView) -> str:
 
 
 def document(title: str, body: str) -> str:
-    return _SHELL.format(title=_e(title), css=CSS, body=body)
+    """The page in the language in effect: its ``lang`` and writing direction (right to left
+    for Persian) are the language's, so the browser lays the page out and reads it aloud right."""
+    language = languages.current_language()
+    return _SHELL.format(
+        lang=language.tag, dir=language.direction, title=_e(title), css=CSS, body=body
+    )
 
 
 def _stem_section(view: PageView, stem: StemView) -> str:
@@ -157,7 +162,7 @@ def _stem_section(view: PageView, stem: StemView) -> str:
         f'<audio controls preload="metadata" src="{_e(view.token)}/audio/{stem.name}" '
         f'aria-labelledby="{heading_id}"></audio>'
         f'<a class="button" href="{_e(view.token)}/file/{stem.name}" download>'
-        f"{_e(words.download(label, fmt + size))}</a>"
+        f"{_e(words.download(stem.name, fmt + size))}</a>"
         "</section>"
     )
 

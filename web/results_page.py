@@ -42,6 +42,7 @@ from db.tables import OrderState
 from payments.service import Payments
 from people.feedback import SOURCE_BUTTON
 from texts import web as words
+from texts.languages import current, speak
 from web import results_html
 from web.downloads import DownloadLinks, PageGrant
 from web.job_results import JobResults, ResultSource, StoredFile
@@ -165,10 +166,14 @@ class ResultsPage:
     # ------------------------------------------------------------------ the page
 
     async def page(self, request: web.Request) -> web.Response:
+        """The page in its job's language (the browser's for a job from before languages)."""
         checked = await self._results(request)
         if isinstance(checked, web.Response):
             return checked
-        grant, results = checked
+        with speak(checked[1].language or current()):
+            return self._page(request, *checked)
+
+    def _page(self, request: web.Request, grant: PageGrant, results: JobResults) -> web.Response:
         rated = request.query.get("rated")
         view = results_html.PageView(
             token=request.match_info["token"],
@@ -242,11 +247,12 @@ class ResultsPage:
             return message("file_gone", 410)
         if isinstance(stored.location, str):
             raise web.HTTPFound(stored.location, headers=SECURITY_HEADERS)
-        filename = (
-            download_name(results, name, stored.suffix)
-            if name != WAVEFORM
-            else f"{download_name(results, 'waveform', '')}{stored.suffix}"
-        )
+        with speak(results.language or current()):  # "song (vocals).mp3" in the job's words
+            filename = (
+                download_name(results, name, stored.suffix)
+                if name != WAVEFORM
+                else f"{download_name(results, 'waveform', '')}{stored.suffix}"
+            )
         headers = {
             **SECURITY_HEADERS,
             "Content-Type": CONTENT_TYPES.get(stored.suffix, "application/octet-stream"),

@@ -43,6 +43,7 @@ from service.envconfig import load_or_exit
 from texts import web as words
 from web.downloads import DownloadLinks, StemLocator
 from web.hooks import PrepareBuy, ServiceHooks
+from web.language import browser_language
 from web.results_page import ResultSource, ResultsPage
 
 log = logging.getLogger(__name__)
@@ -288,7 +289,7 @@ def build_app(
     """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads and results pages
     DOWNLOAD_SECRET, buy links DOWNLOAD_SECRET and STRIPE_API_KEY."""
     settings = payments.settings
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[browser_language])
     if not settings.stripe_webhook_secret:
         raise ValueError("STRIPE_WEBHOOK_SECRET is not set")
     webhook = StripeWebhook(payments, fulfilment, settings.stripe_webhook_secret)

@@ -185,7 +185,7 @@ def _texts_under(limit: int) -> dict[str, str]:
         "karaoke_guide_button": chat.karaoke_guide_button(-18.0, -18.0),
         "rate_up": web.rate_up(),
         "rate_down": web.rate_down(),
-        "web.download": web.download(web.stem_label("instrumental"), "FLAC, 99.9 MB"),
+        "web.download": web.download("instrumental", "FLAC, 99.9 MB"),
     }
     return labels
 
