@@ -6,10 +6,14 @@ person reads, English when the browser names none we speak."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
-from aiohttp.typing import Handler
 
 from texts.languages import from_accept_language, speak
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware

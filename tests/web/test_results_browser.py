@@ -224,3 +224,34 @@ def test_an_expired_link_shows_the_403_page(browser: WebDriver, site: Site) -> N
 def test_chromium_is_the_apt_one() -> None:
     """The test set-up installs Debian's browser; nothing was downloaded by a Python package."""
     assert shutil.which("chromium") == CHROMIUM and shutil.which("chromedriver") == CHROMEDRIVER
+
+
+def test_a_persian_page_renders_right_to_left(browser: WebDriver, site: Site) -> None:
+    """The page speaks its job's language: Persian is laid out right to left (``dir=rtl``), the
+    players, buttons and downloads are worded in it, and the page still fits a phone."""
+    records = site.jobs.queue.records
+    records.update(site.jobs.full.id, language="fa")
+    try:
+        browser.get(site.page_url(site.jobs.full))
+        html = browser.find_element(By.TAG_NAME, "html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("fa", "rtl")
+        direction = "return getComputedStyle(document.querySelector('main')).direction"
+        assert browser.execute_script(direction) == "rtl"
+        assert browser.title == "Night Drive — ترک‌ها"
+        named = accessible_names(browser)
+        assert named["Audio"] == ["صدای خواننده", "بی‌کلام"], named
+        assert {"خوب است", "خوب نیست"} <= set(named["button"])
+        assert all(name.startswith("دانلود ") for name in named["link"]), named["link"]
+        # Right to left: the first button of the rating row sits right of the second.
+        left = browser.execute_script(
+            "return [...document.querySelectorAll('.rate button')]"
+            ".map(b => b.getBoundingClientRect().left)"
+        )
+        assert left[0] > left[1], left
+        fits = "return document.documentElement.scrollWidth <= window.innerWidth"
+        assert browser.execute_script(fits)
+        shot = screenshot(browser, "results-page-persian-rtl.png")
+        assert shot.stat().st_size > 10_000
+    finally:
+        records.update(site.jobs.full.id, language="")
+

@@ -303,3 +303,11 @@ def test_a_paid_karaoke_version_is_listed_only_on_its_own_job(site: Site) -> Non
     assert "Karaoke" not in site.get(other_path).text
     assert site.get(f"{other_path}/file/karaoke").status == 410
     assert site.get(f"{site.path(jobs.full)}/file/karaoke").status == 410
+
+
+def test_a_refusal_speaks_the_browsers_language(site: Site) -> None:
+    """A page that knows no job speaks the browser's language (Accept-Language)."""
+    browser_says = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+    reply = site.get(site.path(site.jobs.full, now=0), **browser_says)
+    assert reply.status == 403
+    assert '<html lang="de" dir="ltr">' in reply.text and "Dieser Link ist abgelaufen" in reply.text
