@@ -48,7 +48,7 @@ def karaoke_settings(current: KaraokeSettings) -> Keyboard:
             )
             for level in guides
         ],
-        [Button(label, KARAOKE_SETTINGS, change) for label, change in _STEPS],
+        [Button(label, KARAOKE_SETTINGS, change) for label, change in _steps()],
         [Button(messages.KARAOKE_RESET_BUTTON, KARAOKE_SETTINGS, karaoke.RESET)],
     ]
 
@@ -58,16 +58,18 @@ def karaoke_preview(job_id: str) -> list[Button]:
     with the changed preference."""
     return [
         Button(label, KARAOKE_PREVIEW, f"{change}:{job_id}")
-        for label, change in [*_STEPS, (messages.KARAOKE_GUIDE_NEXT_BUTTON, karaoke.GUIDE_NEXT)]
+        for label, change in [*_steps(), (messages.KARAOKE_GUIDE_NEXT_BUTTON, karaoke.GUIDE_NEXT)]
     ]
 
 
-_STEPS = (
-    (messages.KARAOKE_KEY_DOWN_BUTTON, karaoke.KEY_DOWN),
-    (messages.KARAOKE_KEY_UP_BUTTON, karaoke.KEY_UP),
-    (messages.KARAOKE_TEMPO_DOWN_BUTTON, karaoke.TEMPO_DOWN),
-    (messages.KARAOKE_TEMPO_UP_BUTTON, karaoke.TEMPO_UP),
-)
+def _steps() -> tuple[tuple[str, str], ...]:
+    """The key and tempo steps, labelled in the language of the moment (never at import)."""
+    return (
+        (messages.KARAOKE_KEY_DOWN_BUTTON, karaoke.KEY_DOWN),
+        (messages.KARAOKE_KEY_UP_BUTTON, karaoke.KEY_UP),
+        (messages.KARAOKE_TEMPO_DOWN_BUTTON, karaoke.TEMPO_DOWN),
+        (messages.KARAOKE_TEMPO_UP_BUTTON, karaoke.TEMPO_UP),
+    )
 
 
 def open_in_browser(page_url: str | None) -> Keyboard:

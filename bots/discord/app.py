@@ -31,10 +31,12 @@ from bots.core.services import Services
 from bots.discord.chat import PLATFORM, DiscordFrontend, InteractionChat
 from bots.discord.components import ActionButton
 from bots.discord.config import DiscordConfig
-from bots.discord.handlers import Handlers
+from bots.discord.handlers import Handlers, interacting
+from bots.discord.translator import CatalogueTranslator, localised
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
 from service.envconfig import load_or_exit
 from texts import chat as messages
+from texts.languages import ENGLISH, check_installed, speak
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +78,13 @@ class DiscordBot(discord.Client):
         self.flow = Flow(self.frontend, services, config.spool_dir)
         self.handlers = Handlers(self.flow, self.frontend)
         self.tree = app_commands.CommandTree(self)
+        self.translator = CatalogueTranslator()
         self.tree.on_error = self._command_error
         _register_commands(self.tree, self.handlers)
         ActionButton.on_tap = self.handlers.tap
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(self.translator)  # before the sync that sends the texts
         _, url, _ = await self.http.get_bot_gateway()
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         self.add_dynamic_items(ActionButton)
@@ -108,16 +112,27 @@ class DiscordBot(discord.Client):
         with contextlib.suppress(discord.HTTPException):
             chat = InteractionChat(self.frontend, interaction)
             await chat.begin()
-            await self.flow.on_internal_error(chat)
+            await self.flow.on_internal_error(chat, interacting(interaction))
 
 
 def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> None:
-    """/separate, the person's commands and the admins' (the core checks ``ADMIN_IDS``)."""
+    """/separate, the person's commands and the admins' (the core checks ``ADMIN_IDS``), each
+    name and description a :func:`localised` text (:mod:`bots.discord.translator`)."""
     flow = handlers.flow
-    descriptions = dict(messages.catalogue(PLATFORM, 0).commands())
+    with speak(ENGLISH):
+        descriptions = dict(messages.catalogue(PLATFORM, 0).commands())
 
-    @tree.command(name="separate", description=descriptions["separate"])
-    @app_commands.describe(file=messages.SEPARATE_FILE_OPTION)
+    def name(command: str) -> app_commands.locale_str:
+        return localised(command, lambda: messages.command_names()[command])
+
+    def described(command: str) -> app_commands.locale_str:
+        return localised(descriptions[command], lambda: dict(_commands())[command])
+
+    def fixed(text: str) -> app_commands.locale_str:
+        return localised(getattr(messages, text), lambda: getattr(messages, text))
+
+    @tree.command(name=name("separate"), description=described("separate"))
+    @app_commands.describe(file=fixed("SEPARATE_FILE_OPTION"))
     async def separate(interaction: discord.Interaction, file: discord.Attachment) -> None:
         await handlers.separate(interaction, file)
 
@@ -128,20 +143,43 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
         "status": flow.on_status,
         "cancel": flow.on_cancel,
     }
-    for name, call in simple.items():
+    for command, call in simple.items():
         tree.add_command(app_commands.Command(
-            name=name, description=descriptions[name], callback=_simple(handlers, call)
+            name=name(command), description=described(command), callback=_simple(handlers, call)
         ))
 
-    @tree.command(name="forget", description=descriptions["forget"])
-    @app_commands.describe(confirm=messages.FORGET_CONFIRM_OPTION)
+    @tree.command(name=name("forget"), description=described("forget"))
+    @app_commands.describe(confirm=fixed("FORGET_CONFIRM_OPTION"))
     async def forget(interaction: discord.Interaction, confirm: str | None = None) -> None:
         await handlers.forget(interaction, confirm)
 
-    for name, what in messages.admin_commands():
+    @tree.command(name=name("language"), description=described("language"))
+    @app_commands.describe(language=fixed("LANGUAGE_OPTION"))
+    @app_commands.choices(language=[
+        app_commands.Choice(name=language.native, value=language.code)
+        for language in messages.languages()
+    ])
+    async def language(interaction: discord.Interaction, language: str | None = None) -> None:
+        await handlers.language(interaction, language)
+
+    with speak(ENGLISH):
+        admin = messages.admin_commands()
+    for command, what in admin:
         tree.add_command(app_commands.Command(
-            name=name, description=what.lstrip("— ")[:100], callback=_admin(handlers, name)
+            name=command,
+            description=localised(
+                what.lstrip("— ")[:100], lambda c=command: dict(_admin_commands())[c]
+            ),
+            callback=_admin(handlers, command),
         ))
+
+
+def _commands() -> tuple[tuple[str, str], ...]:
+    return messages.catalogue(PLATFORM, 0).commands()
+
+
+def _admin_commands() -> tuple[tuple[str, str], ...]:
+    return tuple((name, what.lstrip("— ")[:100]) for name, what in messages.admin_commands())
 
 
 CommandCallback = Callable[..., Awaitable[None]]
@@ -198,6 +236,7 @@ async def serve(
 
 
 async def _run(config: DiscordConfig, jobs_settings: jobs.Settings, pay_settings: payments.Settings) -> None:
+    check_installed()  # every catalogue loads, or the bot does not start
     services = Services.build(PLATFORM, jobs_settings, pay_settings)
     bot = DiscordBot(config, services)
     stop = asyncio.Event()

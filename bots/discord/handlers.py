@@ -23,8 +23,20 @@ log = logging.getLogger(__name__)
 FORGET_CONFIRMATION = "yes"
 
 
-def person(user: discord.abc.User | discord.Object) -> Person:
-    return Person(platform=PLATFORM, user_id=user.id)
+def person(user: discord.abc.User | discord.Object, locale: str | None = None) -> Person:
+    return Person(platform=PLATFORM, user_id=user.id, locale=locale)
+
+
+def interacting(interaction: discord.Interaction) -> Person:
+    """Who is using a command or a button, with the language of their own Discord app."""
+    return person(interaction.user, interaction.locale.value)
+
+
+def author(message: discord.Message) -> Person:
+    """Who sent a message: in a server channel, the server's language (``guild_locale``: a
+    message carries none of its author's); in a DM, none known."""
+    locale = message.guild.preferred_locale.value if message.guild is not None else None
+    return person(message.author, locale)
 
 
 def upload_of(attachment: discord.Attachment) -> Upload:
@@ -49,13 +61,13 @@ class Handlers:
     def me(self) -> discord.ClientUser | None:
         return self.frontend.client.user
 
-    async def _guarded(self, chat: Chat, work: Awaitable[None]) -> None:
+    async def _guarded(self, chat: Chat, work: Awaitable[None], who: Person | None = None) -> None:
         try:
             await work
         except Exception:
             log.exception("handling a Discord event failed")
             try:
-                await self.flow.on_internal_error(chat)
+                await self.flow.on_internal_error(chat, who)
             except Exception:  # Discord itself may be what failed
                 log.exception("could not tell the user about the failure")
 
@@ -69,12 +81,12 @@ class Handlers:
         if not in_dm and self.me not in message.mentions:
             return
         chat = self.frontend.chat(message.channel.id)
-        who = person(message.author)
+        who = author(message)
         if message.attachments:
             work = self.flow.on_upload(chat, who, upload_of(message.attachments[0]))
         else:
             work = self.flow.on_unsupported(chat, who)
-        await self._guarded(chat, work)
+        await self._guarded(chat, work, who)
 
     # ------------------------------------------------------------------ reactions
 
@@ -107,7 +119,8 @@ class Handlers:
         except discord.HTTPException:
             log.warning("could not acknowledge an interaction in time", exc_info=True)
             return
-        await self._guarded(chat, call(chat, person(interaction.user)))
+        who = interacting(interaction)
+        await self._guarded(chat, call(chat, who), who)
 
     async def separate(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         async def call(chat: InteractionChat, who: Person) -> None:
@@ -135,6 +148,12 @@ class Handlers:
 
         async def call(chat: InteractionChat, who: Person) -> None:
             await self.flow.on_forget(chat, who, confirmed)
+
+        await self.interaction(interaction, call)
+
+    async def language(self, interaction: discord.Interaction, choice: str | None) -> None:
+        async def call(chat: InteractionChat, who: Person) -> None:
+            await self.flow.on_language(chat, who, choice)
 
         await self.interaction(interaction, call)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ def _now() -> str:
 class Person:
     id: int
     name: str = "tester"
+    locale: str = "en-US"  # the language of their Discord app (an interaction's ``locale``)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,34 @@ class Person:
     @property
     def dm_channel(self) -> int:
         return self.id + 1
+
+
+# Discord's rules for application commands: names 1–32 characters, lowercase where the script
+# has case, no spaces; descriptions 1–100; localisations keyed by Discord's own locales.
+COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+DISCORD_LOCALES = {
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+    "th", "zh-CN", "ja", "zh-TW", "ko",
+}
+
+
+def _command_refusal(commands: list[dict[str, Any]]) -> str | None:
+    """Why Discord would refuse these commands (its 50035 Invalid Form Body), or None."""
+    for command in commands:
+        for item in [command, *command.get("options", [])]:
+            names = {"": item["name"], **(item.get("name_localizations") or {})}
+            descriptions = {"": item["description"], **(item.get("description_localizations") or {})}
+            for locale in {*names, *descriptions} - {""}:
+                if locale not in DISCORD_LOCALES:
+                    return f"{item['name']}: unknown locale {locale!r}"
+            for locale, name in names.items():
+                if not COMMAND_NAME.match(name) or name != name.lower():
+                    return f"{item['name']}: bad name {name!r} ({locale or 'default'})"
+            for locale, description in descriptions.items():
+                if not 1 <= len(description) <= 100:
+                    return f"{item['name']}: description of {len(description)} ({locale or 'default'})"
+    return None
 
 
 @dataclass
@@ -162,6 +192,7 @@ class FakeDiscord:
         self.payloads: list[tuple[str, str, dict[str, Any]]] = []
         self.identified: list[dict[str, Any]] = []  # IDENTIFY payloads (intents, token)
         self.commands: dict[str, dict[str, Any]] = {}
+        self.guild_locale = "en-US"  # the server's community language (``preferred_locale``)
         self.interactions: dict[str, Interaction] = {}  # by token
         self.refused_uploads = 0
         # People whose DMs refuse the bot (privacy settings): a message to their DM channel is
@@ -320,7 +351,7 @@ class FakeDiscord:
             "token": token,
             "version": 1,
             "app_permissions": "2248473465835073",
-            "locale": "en-US",
+            "locale": user.locale,
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(GUILD_ID)} if in_guild else {"1": str(user.id)},
             "context": 0 if in_guild else 1,
@@ -328,7 +359,7 @@ class FakeDiscord:
         }
         if in_guild:
             payload["guild_id"] = str(GUILD_ID)
-            payload["guild_locale"] = "en-US"
+            payload["guild_locale"] = self.guild_locale
             payload["member"] = {
                 "user": user.as_dict(), "roles": [], "joined_at": _now(), "deaf": False,
                 "mute": False, "permissions": "2248473465835073", "flags": 0,
@@ -423,7 +454,7 @@ class FakeDiscord:
             "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
             "large": False, "unavailable": False, "joined_at": _now(), "mfa_level": 0,
             "verification_level": 0, "explicit_content_filter": 0, "default_message_notifications": 0,
-            "system_channel_flags": 0, "preferred_locale": "en-US", "nsfw_level": 0,
+            "system_channel_flags": 0, "preferred_locale": self.guild_locale, "nsfw_level": 0,
         }
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
@@ -544,7 +575,11 @@ class FakeDiscord:
             })
         if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
             registered = []
-            for command in await request.json():
+            commands = await request.json()
+            refusal = _command_refusal(commands)
+            if refusal:
+                return self._error(400, 50035, f"Invalid Form Body: {refusal}")
+            for command in commands:
                 entry = {
                     **command, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID),
                     "version": "1", "default_member_permissions": None, "type": command.get("type", 1),

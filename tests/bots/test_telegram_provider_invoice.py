@@ -41,11 +41,11 @@ async def test_card_invoice_with_provider_token_is_paid_delivered_and_refunded_b
 ) -> None:
     api, user = bot.api, bot.user(601)
     api.send_text(user, "/start")
-    assert "cost 1.99 USD." in await api.wait_for_text(user.id, "split a song")
+    assert "cost $1.99." in await api.wait_for_text(user.id, "split a song")
 
     api.send_media(user, media["song"], "audio", title="Card Song")
     _, _, photo = await bot.preview(user)
-    assert bot.button(photo, "buy:")["text"] == "Full stems — 1.99 USD"
+    assert bot.button(photo, "buy:")["text"] == "Full stems — $1.99"
     # The invoice takes cards already: no second, Checkout-link card button.
     assert not [b for row in photo.params["reply_markup"]["inline_keyboard"] for b in row
                 if b.get("callback_data", "").startswith("card:")]

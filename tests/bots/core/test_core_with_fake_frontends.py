@@ -170,7 +170,7 @@ def test_texts_speak_each_platforms_words() -> None:
     telegram = messages.catalogue("telegram", retention_hours=24)
     discord = messages.catalogue("discord", retention_hours=2)
     assert "voice note" in telegram.start("1 ⭐", False, 30, 20)
-    assert "voice note" not in discord.start("1.99 USD", True, 30, 20)
+    assert "voice note" not in discord.start("$1.99", True, 30, 20)
     assert "after 2 hours" in discord.song_expired and "after 24 hours" in telegram.song_expired
     assert "/forget yes" in telegram.forget_confirm
     assert "/forget confirm: yes" in discord.forget_confirm

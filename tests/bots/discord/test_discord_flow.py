@@ -39,13 +39,13 @@ async def test_dm_song_preview_buy_by_link_webhook_stems_and_ratings(
     status = await fake.wait_for_text(dm, "Got it")
     instrumental, vocals, waveform = await bot.preview(dm)
     assert "instrumental preview" in instrumental.content and "vocals preview" in vocals.content
-    assert "Preview: 3 s" in waveform.content and "Full stems: 1.99 USD." in waveform.content
+    assert "Preview: 3 s" in waveform.content and "Full stems: $1.99." in waveform.content
     job_id = job_of(waveform)
     assert {"vr:fmt:wav", "vr:fmt:flac", "vr:fmt:mp3"} <= set(waveform.custom_ids)
     assert not [c for c in waveform.custom_ids if c.startswith("vr:buy:")]  # no Stars here
     (buy_label,) = [b["label"] for r in waveform.components for b in r["components"]
                     if "/buy/" in b.get("url", "")]
-    assert buy_label == "Buy full stems — 1.99 USD"  # a link: one tap to Checkout
+    assert buy_label == "Buy full stems — $1.99"  # a link: one tap to Checkout
     await fake.wait_for(lambda: "ready" in fake.messages[status.id].content, 30, "status: ready")
 
     # Buy full stems: Checkout, bound to alice and this order.

@@ -27,7 +27,7 @@ async def test_the_preview_buy_link_opens_checkout_in_one_tap(
     await fake.send(lea, media["song"])
     *_, waveform = await bot.preview(lea.dm_channel)
     (buy,) = [b for row in waveform.components for b in row["components"] if "/buy/" in b.get("url", "")]
-    assert buy["label"] == "Buy full stems — 1.99 USD" and buy["style"] == 5  # a link button
+    assert buy["label"] == "Buy full stems — $1.99" and buy["style"] == 5  # a link button
     assert buy["url"].startswith(payments_service.url + "/buy/") and len(buy["url"]) < 200
     assert not [c for c in waveform.custom_ids if c.startswith(("vr:card:", "vr:buy:"))]
     assert stripe_stub.sessions == {}  # nobody tapped: no session, no order

@@ -222,7 +222,7 @@ async def test_a_refund_notice_for_a_channel_song_goes_to_dms(
     await service.start()  # its recovery gives the order up: refunded, and hana told
     try:
         told = await fake.wait_for_text(hana.dm_channel, "has been refunded")
-        assert "1.99 USD" in told.content
+        assert "$1.99" in told.content
         await wait_until(lambda: pay_.ledger.get_order(order.id).state is OrderState.REFUNDED)
     finally:
         await service.stop()

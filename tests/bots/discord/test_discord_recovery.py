@@ -43,7 +43,7 @@ async def test_an_order_recovery_gives_up_is_refunded_by_the_bot_and_told(
     await service.start()
     try:
         told = await fake.wait_for_text(hana.dm_channel, "has been refunded")
-        assert "even after several tries" in told.content and "1.99 USD" in told.content
+        assert "even after several tries" in told.content and "$1.99" in told.content
         await wait_until(lambda: pay.ledger.get_order(order.id).state is OrderState.REFUNDED)
         assert len(stripe_stub.calls("/v1/refunds")) == 1
     finally:
