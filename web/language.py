@@ -12,7 +12,6 @@ from aiohttp import web
 
 from texts.languages import from_accept_language, speak
 
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
