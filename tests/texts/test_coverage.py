@@ -47,6 +47,17 @@ ALLOWED: dict[str, str] = {}
 # Calls inside texts/ whose words are the same in every language: a language's own name for
 # itself ("Bahasa Indonesia"), as /language lists it.
 UNTRANSLATED_CALLS = {"Language"}
+# Constants inside texts/ named ``*_PATTERN`` are CLDR date or number patterns ("d MMM y"),
+# read by Babel, not words.
+PATTERN_SUFFIX = "_PATTERN"
+
+
+def _is_pattern(parents: list[ast.AST]) -> bool:
+    return any(
+        isinstance(p, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id.endswith(PATTERN_SUFFIX) for t in p.targets)
+        for p in parents
+    )
 
 
 def _modules() -> Iterator[str]:
@@ -239,6 +250,8 @@ def test_every_text_in_the_catalogue_is_a_literal_in_a_gettext_marker() -> None:
             if len(words) < 2 or _for_operators(parents):
                 continue
             if any(isinstance(p, ast.Call) and _call_name(p) in UNTRANSLATED_CALLS for p in parents):
+                continue
+            if _is_pattern(parents):
                 continue
             if not any(isinstance(p, ast.Call) and _call_name(p) in MARKERS for p in parents):
                 found.append(f"{relative}:{getattr(node, 'lineno', '?')}: {text[:60]!r} unmarked")
