@@ -56,13 +56,18 @@ def main() -> None:
         for p in slow:
             f = fast[p] if p in fast else judge.score_by_power(model, songs, (p,), "fast")[p]
             pairs.append((f, slow[p]))
-        sections.append(
+        section = (
             f"**{name}** — fast SDR, every power (vocals / instrumental per song):\n\n"
-            f"{judge.table(fast)}\n\nmuseval at {', '.join(map(str, args.museval_powers))}:\n\n"
-            f"{judge.table(slow)}\n\nbest power: fast {judge.best_power(fast)} "
-            f"({fast[judge.best_power(fast)].describe()}), museval {judge.best_power(slow)} "
-            f"({slow[judge.best_power(slow)].describe()})"
+            f"{judge.table(fast)}\n\nbest power: fast {judge.best_power(fast)} "
+            f"({fast[judge.best_power(fast)].describe()})"
         )
+        if slow:  # --museval-powers "" scores the fast SDR only
+            section += (
+                f", museval {judge.best_power(slow)} ({slow[judge.best_power(slow)].describe()})"
+                f"\n\nmuseval at {', '.join(map(str, args.museval_powers))}:\n\n"
+                f"{judge.table(slow)}"
+            )
+        sections.append(section)
 
     lines = [f"Songs: {', '.join(t.name for t in songs)}; {len(pairs)} (model, power) points "
              "scored both ways.", ""]
