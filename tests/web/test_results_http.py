@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from engine.karaoke import KaraokeSettings
-from jobs.karaoke import render_karaoke
+from jobs.karaoke_variants import render_karaoke
 from payments import SettingsError
 from tests.payments.conftest import make_settings
 from tests.payments.test_store import stripe_payment
