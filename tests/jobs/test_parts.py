@@ -18,7 +18,7 @@ from jobs.line import Line
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import LocalStorage
-from tests.support.redis_server import RedisServer
+from testbed.redis_server import RedisServer
 
 
 def _record(user_id: str = "u1", order_id: str | None = None) -> JobRecord:

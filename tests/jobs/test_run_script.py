@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.support.workers import REPO
+from testbed.workers import REPO
 
 SERVICE_VARS = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "STRIPE_API_KEY",
                 "STRIPE_WEBHOOK_SECRET", "REDIS_URL", "STORAGE_DIR", "S3_BUCKET")
