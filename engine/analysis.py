@@ -74,8 +74,12 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 DEFAULT_PROFILE = "albrecht_shanahan"
 MAJOR, MINOR = "major", "minor"
-# Pitch-class names for logs and benchmarks (a person reads the bots' own spelling).
+# Pitch-class names for logs and benchmarks.
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# Tonics as musicians spell keys (notation, not words: the bots and the results page put the
+# words round them): flats for the flat major keys, sharps for the sharp minor ones.
+MAJOR_TONICS = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+MINOR_TONICS = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
 MODES = (MAJOR, MINOR)
 
 
@@ -100,6 +104,10 @@ class Key:
         major_tonic = self.tonic if self.mode == MAJOR else (self.tonic + 3) % 12
         number = (major_tonic * 7 + 7) % 12 + 1
         return f"{number}{'B' if self.mode == MAJOR else 'A'}"
+
+    @property
+    def spelled_tonic(self) -> str:
+        return (MAJOR_TONICS if self.mode == MAJOR else MINOR_TONICS)[self.tonic]
 
     def transposed(self, semitones: int) -> Key:
         return Key((self.tonic + semitones) % 12, self.mode)

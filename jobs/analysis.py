@@ -186,7 +186,11 @@ def analyse_and_publish(
     record.analysis = summary
     log.info(
         "job %s: %.1f BPM, key %s (confidence %.2f) in %.2f s",
-        record.id, result.bpm, result.camelot, result.key_confidence, time.monotonic() - began,
+        record.id,
+        result.bpm,
+        result.camelot,
+        result.key_confidence,
+        time.monotonic() - began,
     )
     return result
 

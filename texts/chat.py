@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from service.errors import ErrorCode
 from texts.errors import error_text
+from texts.music import AnalysisShape, KeyShape, key_and_tempo, key_name
 from texts.translation import N_, _, ngettext
 from texts.units import megabytes
 
@@ -71,31 +72,6 @@ class JobFigures(Protocol):
 
     @property
     def mean_preview_latency_s(self) -> float | None: ...
-
-
-class KeyShape(Protocol):
-    """A key as the texts read it (``engine.analysis.Key``): a pitch class and a mode."""
-
-    @property
-    def tonic(self) -> int: ...
-    @property
-    def mode(self) -> str: ...
-    def transposed(self, semitones: int) -> KeyShape: ...
-
-
-class AnalysisShape(Protocol):
-    """A song's key and tempo as the texts read them (``engine.analysis.Analysis``)."""
-
-    @property
-    def bpm(self) -> float: ...
-    @property
-    def key(self) -> KeyShape: ...
-    @property
-    def camelot(self) -> str: ...
-    @property
-    def key_is_sure(self) -> bool: ...
-    @property
-    def tempo_is_sure(self) -> bool: ...
 
 
 # Fixed texts, read as module attributes (``chat.CHECKING``) and translated at each read.
@@ -794,35 +770,6 @@ def admin_refund(order_id: str, outcome: str) -> str:
 
 
 # ================================================================ key and tempo (issue 23)
-
-# Spelled as musicians write keys: flats for the flat major keys, sharps for the sharp minors.
-MAJOR_TONICS = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
-MINOR_TONICS = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
-
-
-def key_name(key: KeyShape) -> str:
-    """"A minor", "E♭ major"."""
-    if key.mode == "major":
-        return _("{tonic} major").format(tonic=MAJOR_TONICS[key.tonic])
-    return _("{tonic} minor").format(tonic=MINOR_TONICS[key.tonic])
-
-
-def key_and_tempo(result: AnalysisShape | None) -> str | None:
-    """"124 BPM · A minor · 8A"; an unsure key is said to be unclear and an unsure tempo left
-    out (never a guess); None when neither is sure (say nothing)."""
-    if result is None or not (result.key_is_sure or result.tempo_is_sure):
-        return None
-    parts = []
-    if result.tempo_is_sure:
-        parts.append(_("{bpm} BPM").format(bpm=round(result.bpm)))
-    if result.key_is_sure:
-        parts.append(
-            _("{key} · {camelot}").format(key=key_name(result.key), camelot=result.camelot)
-        )
-    else:
-        parts.append(_("key unclear"))
-    return " · ".join(parts)
-
 
 def preview_ready(result: AnalysisShape | None) -> str:
     """The preview's status once it is out, with its key and tempo when known."""

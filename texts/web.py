@@ -158,3 +158,20 @@ def download_part(stem: str, preview: bool) -> str:
 def song() -> str:
     """A downloaded file's title when the song's own file name gave none."""
     return _("song")
+
+
+def key_heading() -> str:
+    """The heading of the results page's key and tempo card."""
+    return _("Tempo and key")
+
+
+def key_and_tempo_line(line: str, preview: bool) -> str:
+    """The card's line (``texts.music.key_and_tempo``): a full job's says it is the whole song's."""
+    if preview:
+        return line
+    return _("{key_and_tempo} (whole song)").format(key_and_tempo=line)
+
+
+def preview_said(earlier: str) -> str:
+    """A full job's note when its preview's key and tempo differed."""
+    return _("The preview said {earlier}: the whole song decides.").format(earlier=earlier)

@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from engine.analysis import Analysis
 from texts import web as words
+from texts.music import key_and_tempo
 
 CSS = """
 :root{color-scheme:light dark;--fg:#1d1d1f;--bg:#fafafa;--card:#fff;--muted:#5f6368;
@@ -89,6 +91,8 @@ class PageView:
     has_waveform: bool
     expires: int
     rated: str | None = None  # the rating just given ("up"/"down"), for the thank-you line
+    analysis: Analysis | None = None  # key and tempo, once analysed
+    preview_analysis: Analysis | None = None  # a full job's preview's answer
 
 
 def _e(text: object) -> str:
@@ -111,6 +115,24 @@ def when(epoch: int) -> tuple[str, str]:
     """(ISO 8601 for ``<time datetime>``, a readable UTC date for people)."""
     moment = datetime.fromtimestamp(epoch, UTC)
     return moment.isoformat(timespec="minutes"), moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+def _key_and_tempo_section(view: PageView) -> str:
+    """The key and tempo card (its words: ``texts.music``, ``texts.web``); none until known."""
+    line = key_and_tempo(view.analysis)
+    if line is None:
+        return ""
+    earlier = key_and_tempo(view.preview_analysis)
+    note = (
+        f'<p class="muted">{_e(words.preview_said(earlier))}</p>'
+        if earlier is not None and earlier != line and not view.preview
+        else ""
+    )
+    return (
+        '<section class="card" aria-labelledby="key-heading">'
+        f'<h2 id="key-heading">{_e(words.key_heading())}</h2>'
+        f'<p class="key-tempo">{_e(words.key_and_tempo_line(line, view.preview))}</p>{note}</section>'
+    )
 
 
 def document(title: str, body: str) -> str:
@@ -180,6 +202,7 @@ def results_page(view: PageView) -> str:
         f"<h1>{_e(view.title)}</h1>"
         f'<p class="muted">{_e(kind)}</p>'
         f"{waveform}"
+        + _key_and_tempo_section(view)
         + "".join(_stem_section(view, stem) for stem in view.stems)
         + _rating_form(view)
         + '<p class="muted">'

@@ -24,8 +24,10 @@ def analysed(job_queue: JobQueue, job_id: str) -> str:
     """Wait for the job's analysis task to end; its record's ``analysis`` afterwards."""
     rq_job = f"{RQ_ID_PREFIX}{job_id}"
     wait_for(
-        lambda: Job.exists(rq_job, connection=job_queue.connection)
-        and Job.fetch(rq_job, connection=job_queue.connection).is_finished,
+        lambda: (
+            Job.exists(rq_job, connection=job_queue.connection)
+            and Job.fetch(rq_job, connection=job_queue.connection).is_finished
+        ),
         what="the analysis job",
     )
     record = job_queue.get(job_id)
@@ -63,8 +65,9 @@ def test_preview_and_full_jobs_get_their_key_and_tempo_after_the_stems(
     full = job_queue.submit_full(preview.id, "order-1")
     full_summary = analysed(job_queue, full.id)
     assert full_summary and Analysis.from_json(full_summary).bpm == pytest.approx(120.0, abs=1.0)
-    kinds = [e.kind for e in events_for(job_queue.connection, "telegram", full.id)
-             if e.type is EventType.DONE]
+    kinds = [
+        e.kind for e in events_for(job_queue.connection, "telegram", full.id) if e.type is EventType.DONE
+    ]
     assert kinds == [JobKind.FULL, ANALYSIS_KIND]
 
 
