@@ -46,8 +46,10 @@ from jobs.submit import Submitter
 class JobQueue:
     """Client of the job pipeline; one per process, safe to share between threads.
 
-    Invariant: every part shares this object's ``connection``, ``storage`` and ``records``, so
-    what one part writes the others read at once; the public methods only delegate.
+    Invariant: every part shares this object's ``connection``, ``storage``, ``records`` and
+    ``settings``, so what one part writes the others read at once, and settings replaced on a
+    live client (``queue.settings = queue.settings.with_overrides(...)``) reach every part; the
+    public methods only delegate.
     """
 
     def __init__(
@@ -56,10 +58,10 @@ class JobQueue:
         connection: redis.Redis | None = None,
         storage: Storage | None = None,
     ) -> None:
-        self.settings = settings or Settings.from_env()
-        self.connection = connection or redis.Redis.from_url(self.settings.redis_url)
-        self.storage = storage or open_storage(self.settings)
-        self.records = RecordStore(self.connection, self.settings.record_ttl_s)
+        self._settings = settings or Settings.from_env()
+        self.connection = connection or redis.Redis.from_url(self._settings.redis_url)
+        self.storage = storage or open_storage(self._settings)
+        self.records = RecordStore(self.connection, self._settings.record_ttl_s)
         self.queues = {
             JobKind.PREVIEW: Queue(keys.PREVIEW_QUEUE, connection=self.connection),
             JobKind.FULL: Queue(keys.FULL_QUEUE, connection=self.connection),
@@ -80,6 +82,20 @@ class JobQueue:
         self.karaoke = KaraokeRenders(
             *shared, self.karaoke_queue, self.records, self.capacity
         )
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        """New settings for this client and every part of it (the connection, storage and
+        record store stay as built)."""
+        self._settings = settings
+        for part in (
+            self.delivery, self.line, self.capacity, self.answers, self.submitter, self.karaoke
+        ):
+            part.settings = settings
 
     @classmethod
     def from_env(cls) -> JobQueue:

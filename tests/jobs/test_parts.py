@@ -10,7 +10,7 @@ import pytest
 import redis
 from rq import Queue
 
-from jobs import keys, retention
+from jobs import JobQueue, keys, retention
 from jobs.capacity import Capacity
 from jobs.delivery import Delivery
 from jobs.errors import BusyError, JobNotFoundError, UserLimitError
@@ -120,3 +120,14 @@ def test_delivery_alone_pins_until_delivered(
     assert retention.pinned(connection) == {}
     assert set(retention.held(connection)) == {record.outputs["vocals"]}
     assert records.require(record.id).delivered_at is not None
+
+
+def test_settings_replaced_on_the_facade_reach_every_part(part_settings: Settings) -> None:
+    """Tests tune one knob on a live client (``queue.settings = ...with_overrides(...)``): every
+    part then reads the new settings, as the one class of before did."""
+    queue = JobQueue(part_settings)
+    tuned = queue.settings.with_overrides(karaoke_renders_per_day=2)
+    queue.settings = tuned
+    parts = (queue.delivery, queue.line, queue.capacity, queue.answers, queue.submitter,
+             queue.karaoke)
+    assert queue.settings is tuned and all(part.settings is tuned for part in parts)
