@@ -7,7 +7,7 @@ so no data set is needed. Two kinds of case, each in a fresh process so its peak
 (ru_maxrss) is its own:
 
 * ``engine``: :func:`engine.karaoke.render` on stems already in memory (what the settings cost);
-* ``jobs``: :func:`jobs.karaoke.render_karaoke` from mp3 stems in local storage to a stored mp3
+* ``jobs``: :func:`jobs.karaoke_variants.render_karaoke` from mp3 stems in local storage to a stored mp3
   (fetch + 2 decodes + render + encode + store: what a worker spends on a request), for a
   30-second preview clip, the song, and once for a long song.
 """
@@ -87,7 +87,7 @@ def prepare_storage(root: Path, seconds: float) -> dict[str, str]:
 
 def run_jobs(root: Path, outputs: dict[str, str]) -> dict[str, float]:
     from engine.karaoke import KaraokeSettings
-    from jobs.karaoke import render_karaoke
+    from jobs.karaoke_variants import render_karaoke
     from jobs.storage import LocalStorage
 
     start = time.perf_counter()
@@ -143,7 +143,7 @@ def main() -> None:
         "`bench/karaoke.py`: karaoke variants (guide vocal + one Rubber Band pass through "
         "pedalboard.time_stretch, high quality) from generated stereo 44.1 kHz stems, one process "
         "per row. `engine render`: `engine.karaoke.render` on stems in memory (peak RSS includes "
-        "the two input stems); `jobs`: `jobs.karaoke.render_karaoke` from stored mp3 stems "
+        "the two input stems); `jobs`: `jobs.karaoke_variants.render_karaoke` from stored mp3 stems "
         "(fetch, decode both, render, encode mp3 320k, store). × real time is audio seconds "
         "per wall second of the input.\n\n" + table
     )

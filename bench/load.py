@@ -4,7 +4,7 @@
                          [--model PATH] [--timeout-s 1200] [--note TEXT] [--no-record]
 
 Everything is the production path, in separate processes as deployed: ``python -m bots.telegram``
-(the real bot, long-polling the fake Bot API the tests use, ``tests/bots/fake_bot_api.py``, served
+(the real bot, long-polling the fake Bot API the tests use, ``testbed/fake_bot_api.py``, served
 from this process), ``python worker.py`` × ``--workers``, a real redis-server (append-only file
 on), storage and the payments store (SQLite) in a temporary directory. Each person sends their own
 song (the bundled demo mix looped from a different offset, so the same-song cache never answers),
@@ -46,9 +46,9 @@ import redis  # noqa: E402
 from bench._record import record  # noqa: E402
 from jobs import JobQueue, Settings  # noqa: E402
 from jobs import keys as job_keys  # noqa: E402
-from tests.bots.fake_bot_api import FakeBotApi, User  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
-from tests.support.workers import Workers  # noqa: E402
+from testbed.fake_bot_api import FakeBotApi, User  # noqa: E402
+from testbed.redis_server import RedisServer  # noqa: E402
+from testbed.workers import Workers  # noqa: E402
 from texts import chat as messages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,7 +40,7 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus"}
 # voices and songs it has not heard. MIR-1K names clips <singer>_<song>_<clip>. One song of the
 # produced album (train/pairs/everything-is-free, full-band stereo stems) is held out as well: the
 # MIR-1K remixes alone cannot tell whether a checkpoint got better on produced, doubled, panned
-# vocals — what users upload — and they did not (docs/BENCHMARKS.md, "Model quality II").
+# vocals — what users upload (docs/BENCHMARKS.md, "Training data choices of engine/data.py").
 VALIDATION_SINGERS = frozenset({"abjones", "bobon"})
 VALIDATION_SONGS = frozenset({"War_of_freedom", "Potassium"})
 VALIDATION_VOCAL_SOURCES = frozenset({"saebyulgan"})
@@ -48,9 +48,9 @@ VALIDATION_VOCAL_SOURCES = frozenset({"saebyulgan"})
 VOCAL_FREE_SHARE = 0.1  # examples with no voice at all: the mask must learn to stay shut
 TRUE_PAIR_SHARE = 0.3  # examples that keep a recorded vocal with its own accompaniment
 # Share of those drawn from the stereo pairs (produced songs with their true stems: the album in
-# train/pairs) rather than the mono karaoke pairs. At their natural weight 5 songs among 1005
-# pairs come up in well under 1 % of examples, and 18 minutes of fine-tuning then moved nothing;
-# at 30 % × 1/2 the same 18 minutes moved every eval track (docs/BENCHMARKS.md).
+# train/pairs) rather than the mono karaoke pairs: at their natural weight 5 songs among 1005
+# pairs come up in well under 1 % of examples, too rarely to teach anything (the measurement:
+# docs/BENCHMARKS.md, "Training data choices of engine/data.py").
 STEREO_PAIR_SHARE = 0.5
 # Remixes draw from the pools (full-band, studio and produced material) this often and from the
 # MIR-1K-style pairs otherwise: by file count the pairs are nine tenths of the data, but they are
@@ -58,12 +58,11 @@ STEREO_PAIR_SHARE = 0.5
 VOCAL_POOL_SHARE = 0.5
 INSTRUMENTAL_POOL_SHARE = 0.7
 GAIN_DB_RANGE = (-6.0, 4.0)  # vocal level relative to the accompaniment's
-# The levels of real songs (``levels="songs"``). In the stereo true pairs of the training data (the
-# produced album and the band recordings; never valid/), 3-s patches put the voice at −14.9 / −5.2 /
-# +2.5 dB against the accompaniment (10th / 50th / 90th percentile, voiced patches) and leave 31 %
-# of patches unvoiced; the remixes above put it at −5.0 / −1.3 / +3.0 dB and leave 9 % unvoiced
-# (bench/pair_levels.py, docs/BENCHMARKS.md). A model that only ever heard a voice as loud as the
-# band learns to leave a quieter one in the instrumental: the closed masks of every real song.
+# The levels of real songs (``levels="songs"``): the range and the unvoiced share cover how the
+# stereo true pairs of the training data are mixed (never valid/), which puts the voice much lower
+# and more often silent than the remixes above do (bench/pair_levels.py; the figures:
+# docs/BENCHMARKS.md, "Training data choices of engine/data.py"). A model that only ever heard a
+# voice as loud as the band learns to leave a quieter one in the instrumental.
 SONG_GAIN_DB_RANGE = (-15.0, 3.0)
 SONG_VOCAL_FREE_SHARE = 0.2
 LEVELS = ("remix", "songs")
@@ -360,11 +359,10 @@ class ValidationSet:
     targets ``(n, 2 sources, channels, samples)``. ``song``: the held-out produced songs (the
     stereo true pairs of the split) *as recorded* — consecutive patches of vocals + accompaniment,
     no remixing, no gain — ``(mixture, targets, voiced)``, ``voiced`` marking the patches whose
-    vocals count (see ``SONG_VOICED_DB``); ``None`` where the split holds no such song. The remixes
-    alone stopped predicting produced songs (docs/BENCHMARKS.md, "Model quality IV"): the song is
-    the part of validation that looks like what users upload, and it scores the instrumental too.
-    One song (Potassium: 84 patches, 29 voiced) did not predict the album's other two either
-    ("Model quality V"): the held-out songs should grow with every produced song the data gains.
+    vocals count (see ``SONG_VOICED_DB``); ``None`` where the split holds no such song. The song
+    is the part of validation that looks like what users upload, and it scores the instrumental
+    too; the held-out songs should grow with every produced song the data gains (why:
+    docs/BENCHMARKS.md, "Training data choices of engine/data.py").
     """
 
     remixes: tuple[torch.Tensor, torch.Tensor, torch.Tensor]

@@ -2,7 +2,7 @@
 
 What a person leaves in the pipeline — job records (file names, song tags, chat ids), RQ's jobs,
 and the songs and results stored for their jobs — is found through ``user_jobs`` (every record is
-listed there when it is created, :meth:`jobs.base.QueueBase._create`) and ``user_active``. The
+listed there when it is created, :meth:`jobs.records.RecordStore.register`) and ``user_active``. The
 bots call :func:`bots.core.forget.forget_person`, which forgets the person in payments, here and
 in the bot's own state, in that order.
 """
@@ -19,8 +19,8 @@ from rq.rate_limit import RateLimitRegistry
 
 from jobs import keys
 from jobs.analysis import RQ_ID_PREFIX as ANALYSIS_RQ_PREFIX
-from jobs.base import check_platform
 from jobs.karaoke_jobs import RQ_ID_PREFIX as KARAOKE_RQ_PREFIX
+from jobs.keys import check_platform
 from jobs.records import JobStatus
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Karaoke variants of a finished preview, on their own queue: enqueue, render, tell the bot.
 
 A person who changes the key (tempo, guide vocal) under a preview hears the preview clip in the
-new settings before paying. That is :func:`jobs.karaoke.render_karaoke` on the preview job's
+new settings before paying. That is :func:`jobs.karaoke_variants.render_karaoke` on the preview job's
 stored stems (no second separation: a 30 s clip is seconds of work), run by a worker from the
 ``karaoke`` queue, which workers take after ``preview`` and ``full``: a free render never
 delays a paid song, however many are asked for. The result reaches the bot like every job's
@@ -18,6 +18,12 @@ limit) publishes exactly one FAILED event; a person has at most one render in li
 that RQ job has ended, by its expiry or at /forget) and ``karaoke_renders_per_day`` per UTC day,
 counted under the person's abuse mark (``keys.karaoke_renders``), so /forget does not reset it;
 a render that ends after its preview's record was deleted (/forget) publishes nothing.
+
+:class:`KaraokeRenders` is the part of :class:`jobs.queue.JobQueue` that puts renders in line
+(``JobQueue.render_karaoke``); the task and its failure callback below run on a worker, named
+by their dotted path in RQ (so this module keeps its name: renders waiting in Redis across a
+deploy still find them). Rendering itself is :mod:`jobs.karaoke_variants`, shared with the
+paid full job.
 """
 
 from __future__ import annotations
@@ -33,10 +39,11 @@ from rq.job import JobStatus as RQStatus
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
 from jobs import keys, lifecycle, stats
-from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
+from jobs.capacity import Capacity
+from jobs.errors import JobNotFoundError, KaraokeInFlightError, KaraokeQuotaError
 from jobs.events import KARAOKE_KIND, EventType
-from jobs.karaoke import render_karaoke
-from jobs.records import JobRecord, RecordStore
+from jobs.karaoke_variants import render_karaoke
+from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.scripts import script
 from jobs.settings import Settings
 from jobs.storage import StorageError
@@ -99,6 +106,43 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """)
+
+
+class KaraokeRenders:
+    """Free karaoke renders of finished previews, put in line on the karaoke queue."""
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        settings: Settings,
+        queue: Queue,
+        records: RecordStore,
+        capacity: Capacity,
+    ) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.queue = queue
+        self.records = records
+        self.capacity = capacity
+
+    def render(self, job_id: str, karaoke: KaraokeSettings) -> bool:
+        """Render a finished preview's clip as the karaoke variant ``karaoke`` on a worker; the
+        result comes as a ``kind="karaoke"`` event. False if the same render is already in line
+        (its event answers this ask too).
+
+        Renders are free and cost a worker seconds each, so they are bounded like previews and
+        never delay a paid song: they wait on their own queue, after the full one; one person
+        has one in line at a time (:class:`KaraokeInFlightError`) and
+        ``karaoke_renders_per_day`` a UTC day (:class:`KaraokeQuotaError`); while the workers
+        are busy they are refused as a preview is (:class:`BusyError`). Raises
+        :class:`JobNotFoundError` when the preview is not a finished one (gone, or not done)."""
+        record = self.records.require(job_id)
+        if record.kind is not JobKind.PREVIEW or record.status is not JobStatus.DONE:
+            raise JobNotFoundError(job_id)
+        if pending(self.connection, record, karaoke):
+            return False
+        self.capacity.check_renders()
+        return enqueue(self.connection, self.queue, self.settings, record, karaoke)
 
 
 def rq_job_id(job_id: str, settings: KaraokeSettings) -> str:

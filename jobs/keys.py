@@ -82,3 +82,13 @@ MODEL_VERSION = f"{PREFIX}:model-version"  # the version the workers have loaded
 def stats(day: str) -> str:
     """Hash of one UTC day's job counters (:mod:`jobs.stats`)."""
     return f"{PREFIX}:stats:{day}"
+
+
+_PLATFORM_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def check_platform(platform: str) -> str:
+    """``platform`` is part of Redis keys: lowercase letters, digits, ``_`` and ``-`` only."""
+    if not platform or not set(platform) <= _PLATFORM_CHARS:
+        raise ValueError(f"platform must be lowercase letters/digits, got {platform!r}")
+    return platform

@@ -1,25 +1,31 @@
 """A job's place in line: the per-user slot, enqueueing, the position, and cancelling.
 
-Invariant: a person has at most ``max_jobs_per_user`` jobs that have not ended in their
-``user_active`` set (paid jobs always get in), and at most ``user_concurrency`` of them handed to
-workers at once (RQ's rate limit per person). A slot is taken atomically by one Lua script before
-a job is enqueued and given back by :func:`jobs.lifecycle.finish` when the job ends, so racing
-uploads can't pass the limit and an ended job never keeps a slot.
+:class:`Line` is one part of :class:`jobs.queue.JobQueue`, built on its connection, record store
+and RQ queues. Invariant: a person has at most ``max_jobs_per_user`` jobs that have not ended in
+their ``user_active`` set (paid jobs always get in), and at most ``user_concurrency`` of them
+handed to workers at once (RQ's rate limit per person). A slot is taken atomically by one Lua
+script before a job is enqueued and given back by :func:`jobs.lifecycle.finish` when the job
+ends, so racing uploads can't pass the limit and an ended job never keeps a slot.
 """
 
 from __future__ import annotations
 
-from rq import Callback
+from collections.abc import Mapping
+
+import redis
+from rq import Callback, Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
 from rq.rate_limit import RateLimit, RateLimitRegistry
 
 from jobs import keys, lifecycle
-from jobs.base import QueueBase
+from jobs.delivery import Delivery
 from jobs.errors import UserLimitError
-from jobs.records import JobKind, JobRecord, JobStatus
+from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.scripts import FINISHED_LUA, script
+from jobs.settings import Settings
+from jobs.storage import Storage
 from jobs.timeouts import CALLBACK_TIMEOUT_S, job_timeout, retry_policy
 from service.errors import ErrorCode
 
@@ -45,8 +51,25 @@ return 1
 """)
 
 
-class Line(QueueBase):
-    """Places in line: reserve, enqueue, look up, cancel."""
+class Line:
+    """Places in line: reserve, enqueue, look up, cancel. A paid job cancelled here has its
+    order's pins dropped through ``delivery``."""
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        settings: Settings,
+        storage: Storage,
+        records: RecordStore,
+        queues: Mapping[JobKind, Queue],
+        delivery: Delivery,
+    ) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.storage = storage
+        self.records = records
+        self.queues = queues
+        self.delivery = delivery
 
     def active_jobs(self, platform: str, user_id: str | int) -> list[JobRecord]:
         """The person's jobs that have not ended, oldest first."""
@@ -108,20 +131,20 @@ class Line(QueueBase):
                     self.connection, record, JobStatus.CANCELLED, self.settings.events_maxlen,
                     error_code=ErrorCode.CANCELLED,
                 )
-                self._release_paid_input(record)
+                self.delivery.release_paid(record)
         elif job is None or status in (RQStatus.CANCELED, RQStatus.STOPPED, RQStatus.FAILED):
             # Nothing will run it any more: end the record here.
             lifecycle.finish(
                 self.connection, record, JobStatus.CANCELLED, self.settings.events_maxlen,
                 error_code=ErrorCode.CANCELLED,
             )
-            self._release_paid_input(record)
+            self.delivery.release_paid(record)
         return True
 
-    def _reserve(self, record: JobRecord) -> None:
+    def reserve(self, record: JobRecord) -> None:
         """Create the record and take a per-user slot for it, or raise :class:`UserLimitError`
         (and leave no record behind)."""
-        self._create(record)
+        self.records.register(record)
         ok = _RESERVE_SCRIPT(
             keys=[keys.user_active(record.platform, record.user_id)],
             args=[
@@ -133,19 +156,18 @@ class Line(QueueBase):
             client=self.connection,
         )
         if not ok:
-            self.connection.delete(keys.record(record.id))
-            self.connection.srem(keys.user_jobs(record.platform, record.user_id), record.id)
+            self.records.unregister(record)
             raise UserLimitError(self.settings.max_jobs_per_user)
 
-    def _abandon(self, record: JobRecord, delete_input: bool = True) -> None:
+    def abandon(self, record: JobRecord, delete_input: bool = True) -> None:
         """Undo a submission that failed before it was enqueued."""
         self.connection.srem(keys.user_active(record.platform, record.user_id), record.id)
-        self.connection.srem(keys.user_jobs(record.platform, record.user_id), record.id)
-        self.connection.delete(keys.record(record.id))
+        self.records.unregister(record)
         if delete_input:
             self.storage.delete(record.input_key)
 
-    def _enqueue(self, record: JobRecord) -> Job:
+    def enqueue(self, record: JobRecord) -> Job:
+        """Hand a reserved record's job to RQ (``jobs.tasks.process`` by name)."""
         queue = self.queues[record.kind]
         return queue.enqueue_call(
             TASK,

@@ -1,116 +1,214 @@
 """The job API the bots and payments call: submit, look up, position, cancel, pay, deliver.
 
-:class:`JobQueue` is the one client; its concerns live one per module and a reader can take them
-one at a time — :mod:`jobs.base` (connections, records), :mod:`jobs.line` (the per-user slot,
-place in line, cancel), :mod:`jobs.submit` (accepting a song, the cache answer, the paid full job)
-and, here, what happens after a job ended: pins for paid results, delivery, fetching results and
-the day's figures. Forgetting a person is :func:`jobs.forget.forget_user`. Nothing here imports
-torch or the model. All methods block; async callers use ``asyncio.to_thread``.
+:class:`JobQueue` is the one client, a thin façade over small parts built on one Redis
+connection, one storage and one record store — as RQ builds its registries on a queue
+(``StartedJobRegistry(queue=q)``). Each part is one concern, one module, and can be built and
+tested alone:
+
+================================  ==============================================================
+``records`` (:class:`~jobs.records.RecordStore`)       job records; every one listed under its person
+``delivery`` (:class:`~jobs.delivery.Delivery`)        pins on paid results, delivery, results
+``line`` (:class:`~jobs.line.Line`)                    the per-user slot, enqueueing, place, cancel
+``capacity`` (:class:`~jobs.capacity.Capacity`)        back-pressure on free previews and renders
+``answers`` (:class:`~jobs.cache.CacheAnswers`)        same-song answers from stored results
+``submitter`` (:class:`~jobs.submit.Submitter`)        songs in: previews, paid full jobs
+``karaoke`` (:class:`~jobs.karaoke_jobs.KaraokeRenders`)  free karaoke renders of previews
+================================  ==============================================================
+
+The day's figures are :func:`jobs.stats.read`; forgetting a person is
+:func:`jobs.forget.forget_user`. Nothing here imports torch or the model. All methods block;
+async callers use ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
+import redis
+from rq import Queue
+
 from engine.karaoke import KaraokeSettings
-from jobs import karaoke_jobs, keys, lifecycle, retention, stats
-from jobs.errors import JobNotFoundError
-from jobs.records import JobKind, JobStatus
+from jobs import keys, stats
+from jobs.cache import CacheAnswers
+from jobs.capacity import Capacity
+from jobs.delivery import Delivery
+from jobs.errors import JobError
+from jobs.karaoke_jobs import KaraokeRenders
+from jobs.line import Line
+from jobs.records import JobKind, JobRecord, RecordStore
 from jobs.settings import Settings
 from jobs.stats import JobStats
-from jobs.submit import Submitting
+from jobs.storage import Storage, open_storage
+from jobs.submit import Submitter
 
 
-class JobQueue(Submitting):
-    """Client of the job pipeline; one per process, safe to share between threads."""
+class JobQueue:
+    """Client of the job pipeline; one per process, safe to share between threads.
+
+    Invariant: every part shares this object's ``connection``, ``storage``, ``records`` and
+    ``settings``, so what one part writes the others read at once, and settings replaced on a
+    live client (``queue.settings = queue.settings.with_overrides(...)``) reach every part; the
+    public methods only delegate.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        connection: redis.Redis | None = None,
+        storage: Storage | None = None,
+    ) -> None:
+        self._settings = settings or Settings.from_env()
+        self.connection = connection or redis.Redis.from_url(self._settings.redis_url)
+        self.storage = storage or open_storage(self._settings)
+        self.records = RecordStore(self.connection, self._settings.record_ttl_s)
+        self.queues = {
+            JobKind.PREVIEW: Queue(keys.PREVIEW_QUEUE, connection=self.connection),
+            JobKind.FULL: Queue(keys.FULL_QUEUE, connection=self.connection),
+        }
+        # Karaoke preview clips: no job kind of their own (no record), after the full queue.
+        self.karaoke_queue = Queue(keys.KARAOKE_QUEUE, connection=self.connection)
+        shared = (self.connection, self.settings)
+        self.delivery = Delivery(*shared, self.storage, self.records)
+        self.line = Line(*shared, self.storage, self.records, self.queues, self.delivery)
+        self.capacity = Capacity(
+            *shared, self.queues[JobKind.PREVIEW], self.karaoke_queue
+        )
+        self.answers = CacheAnswers(*shared, self.storage, self.records)
+        self.submitter = Submitter(
+            *shared, self.storage, self.records,
+            answers=self.answers, line=self.line, capacity=self.capacity, delivery=self.delivery,
+        )
+        self.karaoke = KaraokeRenders(
+            *shared, self.karaoke_queue, self.records, self.capacity
+        )
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        """New settings for this client and every part of it (the connection, storage and
+        record store stay as built)."""
+        self._settings = settings
+        for part in (
+            self.delivery, self.line, self.capacity, self.answers, self.submitter, self.karaoke
+        ):
+            part.settings = settings
 
     @classmethod
     def from_env(cls) -> JobQueue:
         """A client configured from the environment (REDIS_URL, STORAGE_DIR or S3_*, ...)."""
         return cls(Settings.from_env())
 
+    # ------------------------------------------------------------------ records
+    def get(self, job_id: str) -> JobRecord | None:
+        return self.records.get(job_id)
+
+    def model_version(self) -> str | None:
+        """The model version the workers announced (None before any worker has started)."""
+        return self.answers.model_version()
+
+    # ------------------------------------------------------------------ songs in
+    def submit(
+        self,
+        user_id: str | int,
+        platform: str,
+        chat_id: str | int,
+        source: str | os.PathLike[str] | bytes,
+        *,
+        kind: JobKind | str = JobKind.PREVIEW,
+        output_format: str | None = None,
+        filename: str | None = None,
+        order_id: str | None = None,
+    ) -> JobRecord:
+        """Accept a song and return its job record (:meth:`jobs.submit.Submitter.submit`)."""
+        return self.submitter.submit(
+            user_id, platform, chat_id, source,
+            kind=kind, output_format=output_format, filename=filename, order_id=order_id,
+        )
+
+    def submit_full(
+        self,
+        preview_job_id: str,
+        order_id: str,
+        output_format: str | None = None,
+        karaoke: str | None = None,
+    ) -> JobRecord:
+        """Start (or answer from the cache) the paid full job of a preview's song
+        (:meth:`jobs.submit.Submitter.submit_full`)."""
+        return self.submitter.submit_full(preview_job_id, order_id, output_format, karaoke)
+
+    def fail_full(
+        self, preview_job_id: str, order_id: str, error: JobError, output_format: str | None = None
+    ) -> JobRecord:
+        """Record a preview's paid full job as failed at once, with its refund event
+        (:meth:`jobs.submit.Submitter.fail_full`)."""
+        return self.submitter.fail_full(preview_job_id, order_id, error, output_format)
+
+    def check_capacity(self) -> None:
+        """Raise :class:`BusyError` if a new preview would wait too long
+        (:meth:`jobs.capacity.Capacity.check_previews`)."""
+        self.capacity.check_previews()
+
+    def check_render_capacity(self) -> None:
+        """The same back-pressure for a karaoke preview render
+        (:meth:`jobs.capacity.Capacity.check_renders`)."""
+        self.capacity.check_renders()
+
+    # ------------------------------------------------------------------ the line
+    def active_jobs(self, platform: str, user_id: str | int) -> list[JobRecord]:
+        """The person's jobs that have not ended, oldest first."""
+        return self.line.active_jobs(platform, user_id)
+
+    def position(self, job_id: str) -> int | None:
+        """How many jobs are ahead of this one (:meth:`jobs.line.Line.position`)."""
+        return self.line.position(job_id)
+
+    def cancel(self, job_id: str, user_id: str | int | None = None) -> bool:
+        """Cancel a job that has not ended (:meth:`jobs.line.Line.cancel`)."""
+        return self.line.cancel(job_id, user_id)
+
+    # ------------------------------------------------------------------ after a job
+    def keep_song(self, job_id: str) -> float:
+        """About to be paid for: seconds the song now stays stored
+        (:meth:`jobs.delivery.Delivery.keep_song`)."""
+        return self.delivery.keep_song(job_id)
+
     def pin(self, job_id: str, order_id: str) -> None:
         """Keep a finished job's results (and its song) until :meth:`mark_delivered`: call when a
         result was paid for but not yet handed over."""
-        record = self._require(job_id)
-        retention.pin(self.connection, self._stored_keys(record), order_id)
+        self.delivery.pin(job_id, order_id)
 
     def mark_delivered(self, job_id: str, keep_s: float = 0.0) -> None:
-        """The results reached the person. For a paid job its order's pins go: the results (and
-        song) expire a full retention period from now, unless another order still pins them —
-        and its results are held ``keep_s`` from now (the lifetime of the download links and
-        results page the person was given, ``DOWNLOAD_TTL_S``), when that is longer.
-        Idempotent; bots check ``record.delivered_at`` to avoid sending twice."""
-        record = self._require(job_id)
-        now = time.time()
-        if record.order_id:
-            retention.unpin(
-                self.connection, self.storage, self._stored_keys(record), record.order_id
-            )
-            if keep_s > 0:
-                retention.hold(self.connection, record.outputs.values(), now + keep_s)
-        self.records.update(job_id, delivered_at=now)
+        """The results reached the person (:meth:`jobs.delivery.Delivery.mark_delivered`);
+        bots check ``record.delivered_at`` to avoid sending twice."""
+        self.delivery.mark_delivered(job_id, keep_s)
 
     def redeliver(self, job_id: str) -> bool:
-        """Publish an ended job's final event again if its stream no longer holds it (trimmed
-        before a bot read it, or never noted); True if it did. A paid order whose job ended must
-        still be delivered or refunded, whatever the stream kept: payments' recovery asks this
-        for every paid order whose job has ended (``web.jobs_bridge``)."""
-        record = self.records.get(job_id)
-        if record is None or not record.finished:
-            return False
-        if record.end_event_id and self.connection.xrange(
-            keys.events(record.platform), min=record.end_event_id, max=record.end_event_id,
-            count=1,
-        ):
-            return False  # still there: a bot has it, or will (and gives up into a refund)
-        return lifecycle.republish_end(self.connection, record, self.settings.events_maxlen) is not None
+        """Publish an ended job's final event again if its stream no longer holds it; payments'
+        recovery asks this for every paid order whose job has ended (``web.jobs_bridge``)."""
+        return self.delivery.redeliver(job_id)
 
     def release(self, job_id: str) -> None:
         """The paid results will never be delivered (the order was refunded): drop the order's
-        pins so normal retention deletes them. Unlike :meth:`mark_delivered`, the job stays
-        undelivered."""
-        record = self._require(job_id)
-        if record.order_id:
-            retention.unpin(
-                self.connection, self.storage, self._stored_keys(record), record.order_id
-            )
-
-    def render_karaoke(self, job_id: str, settings: KaraokeSettings) -> bool:
-        """Render a finished preview's clip as the karaoke variant ``settings`` on a worker; the
-        result comes as a ``kind="karaoke"`` event (see :mod:`jobs.karaoke_jobs`). False if the
-        same render is already in line (its event answers this ask too).
-
-        Renders are free and cost a worker seconds each, so they are bounded like previews and
-        never delay a paid song: they wait on their own queue, after the full one; one person
-        has one in line at a time (:class:`KaraokeInFlightError`) and
-        ``karaoke_renders_per_day`` a UTC day (:class:`KaraokeQuotaError`); while the workers
-        are busy they are refused as a preview is (:class:`BusyError`). Raises
-        :class:`JobNotFoundError` when the preview is not a finished one (gone, or not done)."""
-        record = self._require(job_id)
-        if record.kind is not JobKind.PREVIEW or record.status is not JobStatus.DONE:
-            raise JobNotFoundError(job_id)
-        if karaoke_jobs.pending(self.connection, record, settings):
-            return False
-        self.check_render_capacity()
-        return karaoke_jobs.enqueue(
-            self.connection, self.karaoke_queue, self.settings, record, settings
-        )
+        pins (:meth:`jobs.delivery.Delivery.release`)."""
+        self.delivery.release(job_id)
 
     def fetch_output(self, job_id: str, name: str, dest: str | os.PathLike[str]) -> Path:
         """Copy one result (``vocals``, ``instrumental``, ``waveform``) to a local file."""
-        record = self._require(job_id)
-        if name not in record.outputs:
-            raise KeyError(f"job {job_id} has no output {name!r}")
-        return self.storage.get_file(record.outputs[name], dest)
+        return self.delivery.fetch_output(job_id, name, dest)
 
     def output_path(self, job_id: str, name: str) -> Path | None:
         """The local path of a result when storage is a local directory (else None)."""
-        record = self._require(job_id)
-        key = record.outputs.get(name)
-        return self.storage.local_path(key) if key else None
+        return self.delivery.output_path(job_id, name)
+
+    # ------------------------------------------------------------------ karaoke and figures
+    def render_karaoke(self, job_id: str, settings: KaraokeSettings) -> bool:
+        """Render a finished preview's clip in new karaoke settings on a worker
+        (:meth:`jobs.karaoke_jobs.KaraokeRenders.render`)."""
+        return self.karaoke.render(job_id, settings)
 
     def stats(self, day: str | None = None) -> JobStats:
         """Jobs ended and served from the cache on a UTC day (default today), jobs waiting and

@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from jobs import keys
+from jobs.errors import JobNotFoundError
 
 
 class JobKind(StrEnum):
@@ -71,7 +72,7 @@ class JobRecord:
     order_id: str | None = None
     source_job_id: str | None = None  # the preview a full job upgrades, or the cached job
     # A full job's karaoke variant (``KaraokeSettings`` compact form, "" for none), rendered from
-    # its stems after separation and stored as output "karaoke" (see jobs/karaoke.py).
+    # its stems after separation and stored as output "karaoke" (see jobs/karaoke_variants.py).
     karaoke: str = ""
     # Key and tempo (``engine.analysis.Analysis`` JSON without the beat grid; "" until the
     # analysis that follows the job's DONE has finished, or when it failed): jobs/analysis.py.
@@ -159,11 +160,37 @@ def _decode(name: str, raw: str) -> Any:
 
 
 class RecordStore:
-    """Reads and writes job records; every write refreshes the record's time to live."""
+    """Reads and writes job records; every write refreshes the record's time to live.
+
+    Invariant: a record a person's job gets is written by :meth:`register`, which also lists it
+    under its person (``user_jobs``, what ``/forget`` reads), so no record of theirs is missed.
+    """
 
     def __init__(self, connection: redis.Redis, ttl_s: float) -> None:
         self.connection = connection
         self.ttl_s = int(ttl_s)
+
+    def register(self, record: JobRecord, pipeline: redis.client.Pipeline | None = None) -> None:
+        """Store a new record and list it under its person (what /forget deletes)."""
+        pipe = pipeline if pipeline is not None else self.connection.pipeline()
+        self.create(record, pipe)
+        index = keys.user_jobs(record.platform, record.user_id)
+        pipe.sadd(index, record.id)
+        pipe.expire(index, self.ttl_s)
+        if pipeline is None:
+            pipe.execute()
+
+    def unregister(self, record: JobRecord) -> None:
+        """Undo :meth:`register` for a record that never got in line."""
+        self.connection.delete(keys.record(record.id))
+        self.connection.srem(keys.user_jobs(record.platform, record.user_id), record.id)
+
+    def require(self, job_id: str) -> JobRecord:
+        """The record, or :class:`jobs.errors.JobNotFoundError`."""
+        record = self.get(job_id)
+        if record is None:
+            raise JobNotFoundError(job_id)
+        return record
 
     def create(self, record: JobRecord, pipeline: redis.client.Pipeline | None = None) -> None:
         pipe = pipeline if pipeline is not None else self.connection.pipeline()

@@ -11,6 +11,14 @@ enqueueing, because that is what lets it
 Decoding holds the whole song in memory (about 40 MB for 4 minutes), so at most
 ``MAX_CONCURRENT_DECODES`` run at a time per process (callers size their audio threads by it).
 All methods block; async callers use ``await asyncio.to_thread(queue.submit, ...)``.
+
+:class:`Submitter` is the part of :class:`jobs.queue.JobQueue` that takes songs in, built on the
+parts it hands them to: the cache (:class:`jobs.cache.CacheAnswers`), the line
+(:class:`jobs.line.Line`), the back-pressure (:class:`jobs.capacity.Capacity`) and the pins
+(:class:`jobs.delivery.Delivery`). Invariant: a song is decoded before anything is stored, so a
+bad file leaves nothing behind; a submission that fails after its record was written is undone
+(record, slot and stored song), and a paid one's song is pinned to its order before its job
+can run.
 """
 
 from __future__ import annotations
@@ -18,30 +26,53 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-import time
 import uuid
 from pathlib import Path
 
-from rq import Worker
+import redis
 
 from engine.audio import content_hash, decode
 from engine.constants import SAMPLE_RATE
 from engine.karaoke import IDENTITY, KaraokeSettings
-from jobs import cache, keys, lifecycle, retention, stats
-from jobs.base import check_platform
-from jobs.errors import BusyError, InputExpiredError, JobError, JobNotFoundError
-from jobs.events import EventType
+from jobs import lifecycle, retention
+from jobs.cache import CacheAnswers
+from jobs.capacity import Capacity
+from jobs.delivery import Delivery
+from jobs.errors import InputExpiredError, JobError, JobNotFoundError
+from jobs.keys import check_platform
 from jobs.line import Line
-from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus
-from jobs.storage import safe_name
+from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus, RecordStore
+from jobs.settings import Settings
+from jobs.storage import Storage, safe_name
 from service.limits import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS
 
 MAX_CONCURRENT_DECODES = 2
 _decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 
 
-class Submitting(Line):
+class Submitter:
     """Songs in: previews, the paid full job of a preview, and answers from the cache."""
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        settings: Settings,
+        storage: Storage,
+        records: RecordStore,
+        *,
+        answers: CacheAnswers,
+        line: Line,
+        capacity: Capacity,
+        delivery: Delivery,
+    ) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.storage = storage
+        self.records = records
+        self.answers = answers
+        self.line = line
+        self.capacity = capacity
+        self.delivery = delivery
 
     def submit(
         self,
@@ -67,7 +98,7 @@ class Submitting(Line):
 
         Raises :class:`engine.errors.AudioError` (bad file; its ``code`` says why),
         :class:`UserLimitError` (too many songs in progress; never for a paid ``order_id``),
-        :class:`BusyError` (too many previews waiting, see :meth:`check_capacity`) or
+        :class:`BusyError` (too many previews waiting, :class:`jobs.capacity.Capacity`) or
         ``ValueError`` (a programming error: unknown kind, format or platform).
         """
         kind = JobKind(kind)
@@ -100,47 +131,26 @@ class Submitting(Line):
                 order_id=order_id,
                 language=language,
             )
-            source_job = self._cached_source(kind, fmt, song_hash)
+            source_job = self.answers.source(kind, fmt, song_hash)
             if source_job is None and kind is JobKind.PREVIEW and not order_id:
-                self.check_capacity()  # again: others may have queued while this one decoded
+                self.capacity.check_previews()  # again: others may have queued while this one decoded
             if source_job is not None:
                 # The person's own copy of the song, kept for them for a full retention period
                 # (the first uploader's copy may be deleted sooner): they may buy the full song.
                 self.storage.put_file(record.input_key, path)
                 if order_id:
                     retention.pin(self.connection, [record.input_key], order_id)
-                return self._answer_from_cache(record, source_job)
-            self._reserve(record)
+                return self.answers.answer(record, source_job)
+            self.line.reserve(record)
             try:
                 self.storage.put_file(record.input_key, path)
                 if order_id:
                     retention.pin(self.connection, [record.input_key], order_id)
-                self._enqueue(record)
+                self.line.enqueue(record)
             except BaseException:
-                self._abandon(record)
+                self.line.abandon(record)
                 raise
         return record
-
-    def check_capacity(self) -> None:
-        """Raise :class:`BusyError` if a new preview would wait too long: at least
-        ``max_waiting_previews_per_worker`` × live workers (at least one) previews are queued.
-
-        Bots call it before downloading an upload (a refusal then costs one Redis round trip)
-        and ``submit`` again before queueing one (uploads decode in parallel); a song answered
-        from the cache, and any paid job, needs no worker and is never refused.
-        """
-        self._check_waiting(self.queues[JobKind.PREVIEW].count)
-
-    def check_render_capacity(self) -> None:
-        """The same back-pressure for a karaoke preview render: refused with :class:`BusyError`
-        while previews and renders waiting together reach the previews' limit (a render waits
-        behind both, and behind every paid full song)."""
-        self._check_waiting(self.queues[JobKind.PREVIEW].count + self.karaoke_queue.count)
-
-    def _check_waiting(self, waiting: int) -> None:
-        workers = Worker.count(connection=self.connection)
-        if waiting >= self.settings.max_waiting_previews_per_worker * max(1, workers):
-            raise BusyError(waiting)
 
     def submit_full(
         self,
@@ -171,9 +181,9 @@ class Submitting(Line):
         record = self._full_record(preview, order_id, fmt)
         if not variant.is_identity:
             record.karaoke = variant.to_string()
-        source_job = self._cached_source(JobKind.FULL, fmt, preview.content_hash)
+        source_job = self.answers.source(JobKind.FULL, fmt, preview.content_hash)
         if source_job is not None and variant.is_identity:
-            return self._answer_from_cache(record, source_job)
+            return self.answers.answer(record, source_job)
         if source_job is not None:
             # Separated before: the worker only renders the variant from the stored stems.
             record.outputs = {k: v for k, v in source_job.outputs.items() if k != KARAOKE_OUTPUT}
@@ -181,11 +191,11 @@ class Submitting(Line):
             record.source_job_id = source_job.id
             record.cached = True
             retention.pin(self.connection, record.outputs.values(), order_id)
-        self._reserve(record)
+        self.line.reserve(record)
         try:
-            self._enqueue(record)
+            self.line.enqueue(record)
         except BaseException:
-            self._abandon(record, delete_input=False)
+            self.line.abandon(record, delete_input=False)
             raise
         return record
 
@@ -196,25 +206,15 @@ class Submitting(Line):
         and publish its ``failed`` event with ``refund=True``: the person's bot refunds the order
         and tells them why, as for any paid job that fails. Raises :class:`JobNotFoundError` if
         the preview's record is gone too (nobody left to tell)."""
-        preview = self._require(preview_job_id)
+        preview = self.records.require(preview_job_id)
         record = self._full_record(preview, order_id, self._format(JobKind.FULL, output_format))
-        self._create(record)
+        self.records.register(record)
         lifecycle.finish(
             self.connection, record, JobStatus.FAILED, self.settings.events_maxlen,
             error_code=error.code, error_params=error.params,
         )
-        self._release_paid_input(record)
+        self.delivery.release_paid(record)
         return self.records.get(record.id) or record
-
-    def keep_song(self, job_id: str) -> float:
-        """Someone is about to pay for this job's song: restart its retention clock and return
-        how many seconds it is now sure to stay stored (a card checkout must expire before).
-        Raises :class:`JobNotFoundError` / :class:`InputExpiredError` if it is already gone."""
-        record = self._require(job_id)
-        if not self.storage.exists(record.input_key):
-            raise InputExpiredError(record.input_key)
-        self.storage.touch(record.input_key)
-        return self.settings.retention_s
 
     def _format(self, kind: JobKind, output_format: str | None) -> str:
         default = self.settings.preview_format if kind is JobKind.PREVIEW else DEFAULT_OUTPUT_FORMAT
@@ -240,54 +240,3 @@ class Submitting(Line):
             source_job_id=preview.id,
             language=preview.language,
         )
-
-    def _cached_source(self, kind: JobKind, fmt: str, song_hash: str) -> JobRecord | None:
-        """The finished job whose stored results answer this song, if there is one."""
-        version = self.model_version()
-        if not version:
-            return None
-        source_id = cache.lookup(self.connection, self.settings, kind, fmt, song_hash, version)
-        source = self.records.get(source_id) if source_id else None
-        if source is None or source.status is not JobStatus.DONE:
-            return None
-        if not all(self.storage.exists(key) for key in source.outputs.values()):
-            return None  # retention got there first: run the job again
-        return source
-
-    def _answer_from_cache(self, record: JobRecord, source: JobRecord) -> JobRecord:
-        """Finish ``record`` with ``source``'s stored results, no job run.
-
-        A paid answer (``order_id``) also publishes its ``done`` event, in the same transaction
-        as the record: the bot delivers it the way it delivers every paid job, so a crash or a
-        failed send can't leave it paid and undelivered."""
-        for key in source.outputs.values():
-            self.storage.touch(key)  # answered again: keep it a full period from now
-        now = time.time()
-        record.status = JobStatus.DONE
-        record.progress = 100
-        record.outputs = dict(source.outputs)
-        record.analysis = source.analysis  # its key and tempo, if analysed by now
-        record.preview_start_s = source.preview_start_s
-        record.source_job_id = record.source_job_id or source.id
-        record.cached = True
-        record.model_version = source.model_version
-        record.created_at = record.started_at = record.finished_at = now
-        if record.order_id:
-            retention.pin(self.connection, record.outputs.values(), record.order_id)
-        with self.connection.pipeline() as pipe:  # MULTI/EXEC: the record and its event together
-            self._create(record, pipe)
-            if record.order_id:
-                event = lifecycle.event_for(
-                    record, EventType.DONE, progress=100, outputs=dict(record.outputs)
-                )
-                pipe.xadd(
-                    keys.events(record.platform), event.to_fields(),
-                    maxlen=self.settings.events_maxlen, approximate=True,
-                )
-            written = pipe.execute()
-        if record.order_id:
-            entry = written[-1]
-            record.end_event_id = entry.decode() if isinstance(entry, bytes) else str(entry)
-            self.records.update(record.id, end_event_id=record.end_event_id)
-        stats.count_cached(self.connection)
-        return record

@@ -38,7 +38,7 @@ from engine.karaoke import KaraokeSettings
 from jobs import analysis, cache, keys, lifecycle, retention
 from jobs.errors import InputExpiredError
 from jobs.events import EventType
-from jobs.karaoke import render_karaoke
+from jobs.karaoke_variants import render_karaoke
 from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import Storage, StorageError, open_storage

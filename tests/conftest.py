@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from testbed.redis_server import RedisServer
+from testbed.workers import ABUSE_HMAC_SECRET, export_tiny_model
 from tests.support.catalogues import compile_stale
-from tests.support.redis_server import RedisServer
 from tests.support.stripe_stub import StripeStub, running_stripe_stub
 from tests.support.tiers import FastTierGuard, mark_by_needs
-from tests.support.workers import ABUSE_HMAC_SECRET, export_tiny_model
 
 SAMPLE_RATE = 44_100
 # The bots and the payments service the tests start as processes refuse to start without it.

@@ -17,7 +17,8 @@ own. The rooms, lowest first::
 
 Imports inside functions and under ``TYPE_CHECKING`` count as well: a lazy import still ties the
 rooms together. A package's ``__init__`` belongs to its room, so a re-export can never pull a
-higher room into a lower one. Nothing outside ``tests/`` imports ``tests``.
+higher room into a lower one. Nothing outside ``tests/`` imports ``tests``: what the benchmarks
+share with the tests lives in ``testbed/``, which no room imports.
 """
 
 from __future__ import annotations
@@ -42,18 +43,16 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"payments", "people", "db", "jobs", "engine", "texts", "service"},
     "bots": {"web", "payments", "people", "db", "jobs", "engine", "texts", "service"},
 }
-OURS = set(ALLOWED) | {"tests", "bench", "scripts", "worker"}
+# Free to import the rooms (no entry above): the tests, the benchmarks, the tools, the worker's
+# entry point and ``testbed`` (the servers, processes and platform fakes tests and benchmarks
+# run the product in), which no room may import.
+OURS = set(ALLOWED) | {"tests", "testbed", "bench", "scripts", "worker"}
 
 # Known exceptions, each named with why; (importing module, imported module).
 EXCEPTIONS = {
     # A buy link orders what the person's Buy button would: the bots keep their choices (format,
     # karaoke version) in Redis, and the bridge reads them with the bots' own reader.
     ("web.jobs_bridge", "bots.core.state"),
-    # The load benchmark drives the Telegram bot against the tests' fake Bot API server; the
-    # engineer who gives the benchmark its own harness (issue 26, item 2) removes this entry.
-    ("bench.load", "tests.bots.fake_bot_api"),
-    ("bench.load", "tests.support.redis_server"),
-    ("bench.load", "tests.support.workers"),
 }
 
 
@@ -140,13 +139,17 @@ def test_every_exception_is_still_needed() -> None:
 
 def test_a_wrong_import_is_caught(tmp_path: Path) -> None:
     """The checker itself, on a tree of its own: an engine module importing the jobs, a people
-    module importing payments (lazily), a lower room's ``__init__`` re-exporting a higher room
-    and a tool importing the tests are each refused; imports within the rooms are not."""
+    module importing payments (lazily), a lower room's ``__init__`` re-exporting a higher room,
+    a tool or the testbed importing the tests and a room importing the testbed are each refused;
+    imports within the rooms, and a benchmark's of the testbed, are not."""
     for rel, source in [
         ("engine/bad.py", "from jobs import JobQueue\n"),
         ("people/bad.py", "def f():\n    from payments.ledger import Ledger\n"),
         ("db/__init__.py", "from people import Users\n"),
-        ("scripts/bad.py", "import tests.support.redis_server\n"),
+        ("scripts/bad.py", "import tests.support.stripe_stub\n"),
+        ("bots/bad.py", "from testbed.fake_bot_api import FakeBotApi\n"),
+        ("testbed/bad.py", "from tests.conftest import make_song\n"),
+        ("bench/good.py", "from testbed.redis_server import RedisServer\nfrom jobs import JobQueue\n"),
         ("engine/good.py", "from service.limits import MAX_FILE_BYTES\nfrom . import audio\n"),
         ("web/good.py", "from payments import Payments\nfrom people.users import Users\n"),
     ]:
@@ -154,5 +157,6 @@ def test_a_wrong_import_is_caught(tmp_path: Path) -> None:
         (tmp_path / rel).write_text(source)
     found = layout_violations(tmp_path)
     assert [line.split(":")[0] for line in found] == [
-        "db/__init__.py", "engine/bad.py", "people/bad.py", "scripts/bad.py"
+        "bots/bad.py", "db/__init__.py", "engine/bad.py", "people/bad.py", "scripts/bad.py",
+        "testbed/bad.py",
     ], found

@@ -1,7 +1,7 @@
 """The bot's whole conversation, platform-neutral: upload → validate → enqueue → progress →
 preview → pay → deliver → feedback, plus the commands around it.
 
-A frontend (``bots.telegram``; ``bots.discord`` later) turns its platform's updates into the
+A frontend (``bots.telegram``, ``bots.discord``) turns its platform's updates into the
 ``on_*`` calls below and implements :class:`~bots.core.ports.Chat` for the replies; it never
 decides what to say. :class:`Flow` routes each call to the part that owns it:
 

@@ -1,3 +1,6 @@
-from bots.discord.app import main
+"""``python -m bots.discord``: run the Discord bot (configuration from the environment)."""
 
-main()
+from bots.discord.app import DISCORD
+from bots.run import main
+
+main(DISCORD)

@@ -1,8 +1,9 @@
 """Wiring: the discord.py client, its slash commands and events, run until told to stop.
 
-``main()`` is what ``python -m bots.discord`` runs. :func:`serve` is the one code path that
-starts and stops the bot (gateway, job-event consumer, start-up work), used by ``main`` with
-signal handlers and by the tests with an event they set themselves.
+:data:`DISCORD` is Discord's part of the shared start-up (:mod:`bots.run`), which
+``python -m bots.discord`` runs. :func:`serve` is the one code path that starts and stops the
+bot (gateway, job-event consumer, start-up work), used by the start-up with signal handlers and
+by the tests with an event they set themselves.
 
 Where Discord is: ``DISCORD_API_BASE_URL`` becomes discord.py's REST base
 (``discord.http.Route.BASE``), and the gateway URL is asked from it at start-up
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 
 import discord
@@ -23,8 +23,6 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-import jobs
-import payments
 from bots.core.flow import Flow
 from bots.core.ports import Chat, Person
 from bots.core.services import Services
@@ -33,18 +31,11 @@ from bots.discord.components import ActionButton
 from bots.discord.config import DiscordConfig
 from bots.discord.handlers import Handlers, interacting
 from bots.discord.translator import CatalogueTranslator, localised
-from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
-from service.envconfig import load_or_exit
+from bots.run import RECOVERY_INTERVAL_S, BotPlatform, cancel_all, run_until_stopped
 from texts import chat as messages
-from texts.languages import ENGLISH, check_installed, speak
+from texts.languages import ENGLISH, speak
 
 log = logging.getLogger(__name__)
-
-# How often paid orders whose job could not be started are tried again (where this process owns
-# payments' recovery; see Flow.owns_recovery).
-RECOVERY_INTERVAL_S = 300.0
-# On stop: the running deliveries' grace plus the read in progress.
-STOP_GRACE_S = EVENTS_STOP_GRACE_S + 10.0
 
 
 def intents() -> discord.Intents:
@@ -218,44 +209,21 @@ async def serve(
             background.add(
                 asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery")
             )
-        waiter = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait({*background, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            for task in done & background:
-                task.result()  # a loop died: raise why, don't run without it
             # Stopping: running deliveries finish before the gateway closes.
-            await asyncio.wait({events}, timeout=STOP_GRACE_S)
+            await run_until_stopped(background, stop, drain={events})
         finally:
             await bot.close()
-            for task in (*background, waiter):
-                task.cancel()
-            for task in background:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_all(background, suppress=(Exception,))
             flow.close()
 
 
-async def _run(config: DiscordConfig, jobs_settings: jobs.Settings, pay_settings: payments.Settings) -> None:
-    check_installed()  # every catalogue loads, or the bot does not start
-    services = Services.build(PLATFORM, jobs_settings, pay_settings)
-    bot = DiscordBot(config, services)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await serve(bot, stop)
-    finally:
-        await services.close()
-
-
-def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
-    # Every bad setting of the bot, the pipeline and payments named in one message.
-    config, jobs_settings, pay_settings = load_or_exit(
-        "bots.discord", [DiscordConfig, jobs.Settings, payments.Settings]
-    )
-    log.info("starting Discord bot against %s", config.api_base_url)
-    asyncio.run(_run(config, jobs_settings, pay_settings))
+DISCORD = BotPlatform(
+    module="bots.discord",
+    title="Discord",
+    platform=PLATFORM,
+    config=DiscordConfig,
+    build=DiscordBot,
+    serve=serve,
+    log=log,
+)

@@ -1,5 +1,6 @@
 """``python -m bots.telegram``: run the Telegram bot (configuration from the environment)."""
 
-from bots.telegram.app import main
+from bots.run import main
+from bots.telegram.app import TELEGRAM
 
-main()
+main(TELEGRAM)

@@ -1,16 +1,15 @@
 """Wiring: build the PTB ``Application``, register the handlers, run it until told to stop.
 
-``main()`` is what ``python -m bots.telegram`` runs. :func:`serve` is the one code path that
-starts and stops the bot (polling, the job-event consumer, start-up recovery), used by ``main``
-with signal handlers and by the tests with an event they set themselves.
+:data:`TELEGRAM` is Telegram's part of the shared start-up (:mod:`bots.run`), which
+``python -m bots.telegram`` runs. :func:`serve` is the one code path that starts and stops the
+bot (polling, the job-event consumer, start-up recovery), used by the start-up with signal
+handlers and by the tests with an event they set themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -25,18 +24,15 @@ from telegram.ext import (
     filters,
 )
 
-import jobs
-import payments
 from bots.core.flow import Flow
 from bots.core.services import Services
+from bots.run import RECOVERY_INTERVAL_S, BotPlatform, cancel_all, run_until_stopped
 from bots.telegram import handlers
 from bots.telegram.chat import PLATFORM, TelegramFrontend
 from bots.telegram.config import TelegramConfig
 from bots.telegram.context import CONTEXT_TYPES
-from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
-from service.envconfig import load_or_exit
 from texts import chat as messages
-from texts.languages import ENGLISH, LANGUAGES, check_installed, speak
+from texts.languages import ENGLISH, LANGUAGES, speak
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +44,6 @@ ALLOWED_UPDATES: list[str] = [
     Update.MESSAGE_REACTION,
 ]
 POLL_TIMEOUT_S = 10
-# How often paid orders whose job could not be started (queue briefly down) are tried again.
-RECOVERY_INTERVAL_S = 300.0
-# On stop, how long the job-event loop may take to finish the deliveries it is running (an event
-# cut off half-way is handled again after a restart, which may send some of its files twice): its
-# handlers' grace plus the read in progress.
-STOP_GRACE_S = EVENTS_STOP_GRACE_S + 10.0
 SONG_FILTER = filters.AUDIO | filters.VOICE | filters.Document.ALL | filters.VIDEO
 
 
@@ -138,49 +128,23 @@ async def serve(
             asyncio.create_task(flow.run_events(stop), name="job-events"),
             asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery"),
         }
-        waiter = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait(
-                {*background, waiter}, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done & background:
-                task.result()  # a background loop died: raise why, don't run without it
             # Stopping: the loops see ``stop`` and return once their running work is done.
-            await asyncio.wait(background, timeout=STOP_GRACE_S)
+            await run_until_stopped(background, stop, drain=background)
         finally:
-            for task in (*background, waiter):
-                task.cancel()
-            for task in background:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_all(background)
             await application.updater.stop()
             await application.stop()
             flow.close()
 
 
-async def _run(config: TelegramConfig, jobs_settings: jobs.Settings, pay_settings: payments.Settings) -> None:
-    check_installed()  # every catalogue loads, or the bot does not start
-    services = Services.build(PLATFORM, jobs_settings, pay_settings)
-    application = build_application(config, services)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await serve(application, stop)
-    finally:
-        await services.close()
-
-
-def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # Every bad setting of the bot, the pipeline and payments named in one message.
-    config, jobs_settings, pay_settings = load_or_exit(
-        "bots.telegram", [TelegramConfig, jobs.Settings, payments.Settings]
-    )
-    log.info("starting Telegram bot against %s", config.api_base_url)
-    asyncio.run(_run(config, jobs_settings, pay_settings))
+TELEGRAM = BotPlatform(
+    module="bots.telegram",
+    title="Telegram",
+    platform=PLATFORM,
+    config=TelegramConfig,
+    build=build_application,
+    serve=serve,
+    log=log,
+    quiet_loggers=("httpx",),
+)

@@ -25,7 +25,9 @@ import payments
 from bots.core.services import Services
 from bots.telegram.app import build_application, serve
 from bots.telegram.config import TelegramConfig
-from tests.bots.fake_bot_api import Call, FakeBotApi, User
+from testbed.fake_bot_api import Call, FakeBotApi, User
+from testbed.redis_server import RedisServer
+from testbed.workers import ABUSE_HMAC_SECRET, REPO, WorkerProcess, Workers, fast_settings
 from tests.bots.songs import (
     write_converted,
     write_corrupt_mp3,
@@ -38,8 +40,6 @@ from tests.bots.songs import (
     write_voice_note,
     write_zero_length_wav,
 )
-from tests.support.redis_server import RedisServer
-from tests.support.workers import ABUSE_HMAC_SECRET, REPO, WorkerProcess, Workers, fast_settings
 
 SHIPPED_MODEL = REPO / "models" / "vocals-unet.pt"
 TOKEN = "123456:TEST-token-for-the-fake-server"

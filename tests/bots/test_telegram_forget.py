@@ -10,9 +10,9 @@ from pathlib import Path
 import redis
 
 from payments import OrderState, invoice_payload
+from testbed.workers import WorkerProcess
 from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
 from tests.bots.test_telegram_karaoke import answers, toast
-from tests.support.workers import WorkerProcess
 from texts import chat as messages
 
 

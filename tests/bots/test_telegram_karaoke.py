@@ -9,10 +9,10 @@ from pathlib import Path
 
 from engine.audio import decode
 from engine.karaoke import IDENTITY, KaraokeSettings
+from testbed.fake_bot_api import Call, FakeBotApi
+from testbed.workers import WorkerProcess
 from tests.bots.conftest import Harness
-from tests.bots.fake_bot_api import Call, FakeBotApi
 from tests.engine.test_karaoke import cents, pitch_hz
-from tests.support.workers import WorkerProcess
 
 
 def pitch_of(call: Call, tmp_path: Path) -> float:

@@ -13,9 +13,9 @@ import pytest
 
 import jobs
 import payments
+from testbed.fake_bot_api import FakeBotApi, User
+from testbed.workers import REPO
 from tests.bots.conftest import TOKEN
-from tests.bots.fake_bot_api import FakeBotApi, User
-from tests.support.workers import REPO
 
 
 async def test_module_entry_point_answers_and_stops_cleanly(

@@ -17,7 +17,7 @@ from engine.calibrate import MASK_POWERS
 from engine.model import UNet, UNetConfig
 from engine.settings import BUNDLED_MODEL_PATH
 from engine.transforms import STFTConfig
-from tests.support.workers import TINY_MODEL_WIDTH
+from testbed.workers import TINY_MODEL_WIDTH
 
 from .conftest import tone_mix
 

@@ -13,8 +13,8 @@ import redis
 
 from jobs import JobQueue, Settings, keys
 from jobs.events import JobEvent
-from tests.support.redis_server import RedisServer
-from tests.support.workers import WorkerProcess, Workers, fast_settings
+from testbed.redis_server import RedisServer
+from testbed.workers import WorkerProcess, Workers, fast_settings
 
 
 @pytest.fixture

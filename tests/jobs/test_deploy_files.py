@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from jobs import Settings
-from tests.support.workers import REPO
+from testbed.workers import REPO
 
 # Variables the code reads that are not settings an operator sets.
 INTERNAL_VARS = {"RQ_WORKER_ID"}

@@ -13,7 +13,7 @@ import pytest
 
 from engine.audio import decode, encode
 from engine.karaoke import KaraokeSettings
-from jobs.karaoke import karaoke_key, render_karaoke
+from jobs.karaoke_variants import karaoke_key, render_karaoke
 from jobs.storage import LocalStorage, StorageError
 from tests.engine.test_karaoke import F0, cents, guide_stems, pitch_hz, rms_db
 
@@ -101,7 +101,7 @@ def test_rendering_never_loads_the_separation_model(storage: LocalStorage, tmp_p
     script = (
         "import sys\n"
         "from engine.karaoke import KaraokeSettings\n"
-        "from jobs.karaoke import render_karaoke\n"
+        "from jobs.karaoke_variants import render_karaoke\n"
         "from jobs.storage import LocalStorage\n"
         f"key = render_karaoke(LocalStorage({str(storage.root)!r}), {JOB!r}, {outputs!r},\n"
         "                     KaraokeSettings(guide_db=-12, semitones=1))\n"

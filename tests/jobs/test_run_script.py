@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.workers import REPO
+from testbed.workers import REPO
 
 pytestmark = pytest.mark.services  # run.sh starts redis-server and a worker (and needs ffmpeg)
 

@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from jobs import LocalStorage, S3Storage, Settings, Storage, StorageError, open_storage, sweep
 from jobs.retention import pin, pinned, unpin
 from jobs.storage import check_key, safe_name
-from tests.support.redis_server import free_port
+from testbed.redis_server import free_port
 
 RETENTION_S = 24 * 3600.0
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.workers import REPO
+from testbed.workers import REPO
 
 from .conftest import wait_for
 

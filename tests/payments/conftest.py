@@ -20,7 +20,7 @@ import stripe
 
 from payments import Payments, Settings
 from people import User
-from tests.support.workers import ABUSE_HMAC_SECRET
+from testbed.workers import ABUSE_HMAC_SECRET
 
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=2"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"

@@ -24,10 +24,10 @@ from aiohttp import web
 
 import payments
 from jobs import JobQueue, JobRecord, JobStatus
+from testbed.redis_server import RedisServer
+from testbed.workers import Workers, fast_settings
 from tests.conftest import SAMPLE_RATE, tone_song
 from tests.payments.conftest import db_url, make_settings, pay, settings, sqlite_url, user
-from tests.support.redis_server import RedisServer
-from tests.support.workers import Workers, fast_settings
 from web.downloads import results_page_url
 from web.jobs_bridge import JobsFulfilment
 from web.server import build_app

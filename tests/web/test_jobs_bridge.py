@@ -12,9 +12,9 @@ import pytest
 from jobs import EventType, JobEvent, JobKind, JobQueue, JobStatus, keys
 from jobs import Settings as JobsSettings
 from payments import OrderState, Payments, Provider, RefundRequest
+from testbed.workers import Workers, fast_settings
 from tests.payments.conftest import make_settings
 from tests.payments.test_store import at_once, stripe_payment
-from tests.support.workers import Workers, fast_settings
 from texts import error_text
 from web import ServiceHooks
 from web.jobs_bridge import JobsFulfilment

@@ -14,7 +14,7 @@ import pytest
 from engine.analysis import analyse
 from engine.constants import SAMPLE_RATE
 from engine.karaoke import KaraokeSettings
-from jobs.karaoke import render_karaoke
+from jobs.karaoke_variants import render_karaoke
 from payments import SettingsError
 from tests.conftest import e_minor_at_120
 from tests.payments.conftest import make_settings

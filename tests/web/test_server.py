@@ -32,7 +32,8 @@ from people import User
 from tests.payments.conftest import OUR_MARKER, STRIPE_KEY, session_object, sign, stripe_event
 from tests.payments.test_store import count
 from tests.support.stripe_stub import StripeStub
-from web.server import STRIPE_WEBHOOK_PATH, StripeWebhook, build_app
+from web.server import build_app
+from web.stripe_endpoint import STRIPE_WEBHOOK_PATH, StripeWebhook
 
 
 @dataclass

@@ -28,9 +28,9 @@ from bots.core.ports import (
 from bots.core.services import Services
 from payments import IncomingPayment, OrderState, Provider
 from service.errors import ErrorCode
+from testbed.redis_server import RedisServer
+from testbed.workers import ABUSE_HMAC_SECRET
 from tests.bots.core.fakes import FakeFrontend, FakeInvoiceFrontend
-from tests.support.redis_server import RedisServer
-from tests.support.workers import ABUSE_HMAC_SECRET
 from texts import chat as messages
 from texts import error_text
 

@@ -31,8 +31,8 @@ from tests.payments.conftest import session_object, sign, stripe_event
 from tests.support.stripe_stub import StripeStub
 from web.hooks import ServiceHooks
 from web.jobs_bridge import JobsFulfilment, bot_choices, prepare_buy
-from web.server import STRIPE_WEBHOOK_PATH
 from web.server import serve as serve_payments
+from web.stripe_endpoint import STRIPE_WEBHOOK_PATH
 
 TOKEN = "discord-test-token.not-a-real-one"
 ADMIN_ID = 700_000_000_000_000_900

@@ -14,9 +14,9 @@ import pytest
 
 import jobs
 import payments
+from testbed.workers import REPO
 from tests.bots.discord.conftest import TOKEN
 from tests.bots.fake_discord import FakeDiscord, Person
-from tests.support.workers import REPO
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

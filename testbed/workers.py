@@ -19,7 +19,7 @@ from rq import Worker
 
 import jobs
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 WORKER_START_TIMEOUT_S = 90.0
 TINY_MODEL_WIDTH = 4
 
