@@ -122,11 +122,13 @@ class JobQueue:
         output_format: str | None = None,
         filename: str | None = None,
         order_id: str | None = None,
+        language: str = "",
     ) -> JobRecord:
         """Accept a song and return its job record (:meth:`jobs.submit.Submitter.submit`)."""
         return self.submitter.submit(
             user_id, platform, chat_id, source,
             kind=kind, output_format=output_format, filename=filename, order_id=order_id,
+            language=language,
         )
 
     def submit_full(
