@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import redis
 
-from jobs import keys
+from jobs import keys, replies
 from jobs.records import JobKind, JobRecord
 from jobs.settings import Settings
 
@@ -35,4 +35,4 @@ def lookup(
 ) -> str | None:
     """The id of a finished job with this song's results, if one is remembered."""
     raw = connection.get(cache_key(settings, kind, fmt, song_hash, version))
-    return raw.decode() if raw else None
+    return replies.text(raw) if raw else None

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from jobs import keys
+from jobs import keys, replies
 
 
 class JobKind(StrEnum):
@@ -93,7 +93,7 @@ class JobRecord:
 
     @classmethod
     def from_mapping(cls, raw: dict[bytes | str, bytes | str]) -> JobRecord:
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {replies.text(k): replies.text(v) for k, v in raw.items()}
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in data:
@@ -118,10 +118,6 @@ _INTS = {"progress", "attempts", "worker_pid"}
 _BOOLS = {"cached", "cancel_requested"}
 _OPTIONAL = {"started_at", "finished_at", "delivered_at", "preview_start_s", "order_id",
              "source_job_id"}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def encode_field(value: Any) -> str:
@@ -161,7 +157,7 @@ class RecordStore:
 
     def create(self, record: JobRecord, pipeline: redis.client.Pipeline | None = None) -> None:
         pipe = pipeline if pipeline is not None else self.connection.pipeline()
-        pipe.hset(keys.record(record.id), mapping=record.to_mapping())
+        pipe.hset(keys.record(record.id), mapping=replies.fields(record.to_mapping()))
         pipe.expire(keys.record(record.id), self.ttl_s)
         if pipeline is None:
             pipe.execute()
@@ -181,7 +177,7 @@ class RecordStore:
             return
         mapping = {name: encode_field(value) for name, value in changes.items()}
         pipe = pipeline if pipeline is not None else self.connection.pipeline()
-        pipe.hset(keys.record(job_id), mapping=mapping)
+        pipe.hset(keys.record(job_id), mapping=replies.fields(mapping))
         pipe.expire(keys.record(job_id), self.ttl_s)
         if pipeline is None:
             pipe.execute()
