@@ -18,6 +18,7 @@ from rq.job import Job
 from rq.rate_limit import RateLimitRegistry
 
 from jobs import keys
+from jobs.analysis import RQ_ID_PREFIX as ANALYSIS_RQ_PREFIX
 from jobs.base import check_platform
 from jobs.karaoke_jobs import RQ_ID_PREFIX as KARAOKE_RQ_PREFIX
 from jobs.records import JobStatus
@@ -81,7 +82,7 @@ def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetRep
                     continue
                 queue.storage.delete(obj.key)
                 report.deleted_files.append(obj.key)
-        for rq_id in [job_id, *renders.get(job_id, ())]:
+        for rq_id in [job_id, f"{ANALYSIS_RQ_PREFIX}{job_id}", *renders.get(job_id, ())]:
             try:
                 Job.fetch(rq_id, connection=queue.connection).delete()
             except NoSuchJobError:

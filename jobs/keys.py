@@ -12,7 +12,10 @@ FULL_QUEUE = "full"
 # Karaoke preview clips in new settings: taken only when no paid full song waits, so a burst of
 # key taps never holds up a paid job (jobs/karaoke_jobs.py).
 KARAOKE_QUEUE = "karaoke"
-QUEUES = (PREVIEW_QUEUE, FULL_QUEUE, KARAOKE_QUEUE)  # in priority order
+# Key and tempo of a finished job (jobs/analysis.py): seconds each, after previews, before full
+# songs, so the numbers follow the stems promptly without holding up a person's preview.
+ANALYSIS_QUEUE = "analysis"
+QUEUES = (PREVIEW_QUEUE, ANALYSIS_QUEUE, FULL_QUEUE, KARAOKE_QUEUE)  # in priority order
 
 
 def record(job_id: str) -> str:

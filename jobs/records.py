@@ -73,6 +73,9 @@ class JobRecord:
     # A full job's karaoke variant (``KaraokeSettings`` compact form, "" for none), rendered from
     # its stems after separation and stored as output "karaoke" (see jobs/karaoke.py).
     karaoke: str = ""
+    # Key and tempo (``engine.analysis.Analysis`` JSON without the beat grid; "" until the
+    # analysis that follows the job's DONE has finished, or when it failed): jobs/analysis.py.
+    analysis: str = ""
     cached: bool = False
     model_version: str = ""
     attempts: int = 0

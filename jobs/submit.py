@@ -174,6 +174,7 @@ class Submitting(Line):
         if source_job is not None:
             # Separated before: the worker only renders the variant from the stored stems.
             record.outputs = {k: v for k, v in source_job.outputs.items() if k != KARAOKE_OUTPUT}
+            record.analysis = source_job.analysis
             record.source_job_id = source_job.id
             record.cached = True
             retention.pin(self.connection, record.outputs.values(), order_id)
@@ -261,6 +262,7 @@ class Submitting(Line):
         record.status = JobStatus.DONE
         record.progress = 100
         record.outputs = dict(source.outputs)
+        record.analysis = source.analysis  # its key and tempo, if analysed by now
         record.preview_start_s = source.preview_start_s
         record.source_job_id = record.source_job_id or source.id
         record.cached = True

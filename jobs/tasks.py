@@ -35,7 +35,7 @@ from engine.audio import decode, encode, preview_cut
 from engine.constants import SAMPLE_RATE
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
-from jobs import cache, keys, lifecycle, retention
+from jobs import analysis, cache, keys, lifecycle, retention
 from jobs.errors import InputExpiredError
 from jobs.events import EventType
 from jobs.karaoke import render_karaoke
@@ -76,7 +76,7 @@ class WorkerContext:
     @classmethod
     def create(cls, settings: Settings, model: Any | None = None) -> WorkerContext:
         """Load the model once, run it once (so the first job is not slow), announce its
-        version (the cache keys on it)."""
+        version (the cache keys on it); the key and tempo analysis warms up meanwhile."""
         from engine.predict import load_model, separate
 
         connection = redis.Redis.from_url(settings.redis_url)
@@ -86,6 +86,7 @@ class WorkerContext:
                     f"model checkpoint {settings.model_path} not found; set MODEL_PATH"
                 )
             model = load_model(settings.model_path, device=settings.device)
+        analysis.warm_up_in_background()
         separate(np.zeros((2, int(WARMUP_SECONDS * SAMPLE_RATE)), dtype=np.float32), model)
         connection.set(keys.MODEL_VERSION, model.version)
         return cls(

@@ -34,15 +34,20 @@ import redis
 from rq import Queue, SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 from rq.worker import WorkerStatus
 
-from jobs import keys, retention
+from jobs import analysis, keys, retention
+from jobs.records import JobStatus
 from jobs.scheduler import NamedScheduler, take_over_abandoned_locks
 from jobs.settings import Settings
 from jobs.tasks import WorkerContext, init_context
 from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
+
+# The separations whose result gets a key and tempo analysis after it (not karaoke renders).
+ANALYSED_QUEUES = frozenset({keys.PREVIEW_QUEUE, keys.FULL_QUEUE})
 
 
 class WarmWorker(SimpleWorker):
@@ -70,6 +75,23 @@ class WarmWorker(SimpleWorker):
             stop.set()
             beat.join()
         self.set_state(WorkerStatus.IDLE)
+
+    def handle_job_success(
+        self, job: Job, queue: Queue, started_job_registry: StartedJobRegistry, execution: object
+    ) -> None:
+        """RQ's own bookkeeping of a finished job, then, for a separation that ended DONE, its
+        key and tempo put in line (jobs/analysis.py): queued only once the job has ended for
+        RQ too, so the analysis can never hold up the stems or look like a running song."""
+        super().handle_job_success(job, queue, started_job_registry, execution)  # type: ignore[arg-type]
+        if queue.name not in ANALYSED_QUEUES or self.context is None:
+            return
+        try:
+            record = self.context.records.get(job.id)
+        except redis.RedisError:
+            log.warning("could not read job %s to queue its analysis", job.id, exc_info=True)
+            return
+        if record is not None and record.status is JobStatus.DONE and not record.analysis:
+            analysis.enqueue(self.connection, self.context.settings, record)
 
     def _beat(self, job: Job, execution: object, stop: threading.Event) -> None:
         while not stop.wait(self.heartbeat_interval_s):

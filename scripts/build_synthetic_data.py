@@ -1,6 +1,8 @@
 """Build synthetic training material: festival singing and fluidsynth accompaniment from music21 scores.
 
     python scripts/build_synthetic_data.py --out ../data-cache/synthetic [--minutes 25] [--seed 0]
+    python scripts/build_synthetic_data.py --out ../data-cache/key-tempo --key-tempo 96
+
 
 Why: real isolated vocals are what the training data is shortest of, and every real stem we hold
 has one style. Synthetic singing and General-MIDI accompaniment are not realistic, but they are
@@ -16,6 +18,10 @@ voices, melodies and instrument timbres the model has not heard.
   FluidR3 General MIDI soundfont, 44.1 kHz stereo, random GM programs per part (never a voice
   or choir program), some with a simple drum pattern on channel 10. Loose files directly in
   ``instrumental/``, because ``engine.data`` sums the files of a sub-folder into one song.
+- with ``--key-tempo N`` instead: ``<out>/pieces/*.flac``, N Bach chorales of known key and tempo
+  for ``bench/key_tempo.py`` (all 24 keys, 60–180 BPM, half with GM drums), and
+  ``<out>/LABELS.tsv``: each piece's key (the score's declared key plus the transposition
+  applied) and tempo (the one it was rendered at); see :func:`build_key_tempo`.
 - ``<out>/MANIFEST.tsv``: one row per file (kind, file, seconds, rate, channels, generator,
   music21 corpus work, licence), and ``<out>/licences/``: the copyright files of the Debian
   packages and music21's licence and corpus licence note.
@@ -140,8 +146,9 @@ class Work:
     repertory: str
 
 
-def check_tools() -> None:
-    missing = [t for t in ("text2wave", "festival", "fluidsynth") if not shutil.which(t)]
+def check_tools(singing: bool = True) -> None:
+    tools = ("text2wave", "festival", "fluidsynth") if singing else ("fluidsynth",)
+    missing = [t for t in tools if not shutil.which(t)]
     if not SOUNDFONT.exists():
         missing.append(str(SOUNDFONT))
     if missing:
@@ -446,6 +453,60 @@ def drum_pattern(score, start: float, end: float, rng: np.random.Generator) -> l
     return hits
 
 
+def part_tracks(
+    parts: list[list[tuple[float, float, int]]], start: float, end: float,
+    rng: np.random.Generator, tpq: int,
+) -> tuple[list[list[tuple[int, bytes]]], list[int]]:
+    """One MIDI track per part, each with a random GM program (the lowest part a bass one half
+    the time) and velocity; returns the tracks and the programs."""
+    medians = [np.median([n[2] for n in p]) if p else 0 for p in parts]
+    lowest = int(np.argmin(medians)) if len(parts) > 1 else -1
+    tracks, programs = [], []
+    channels = [c for c in range(16) if c != 9]
+    for i, notes in enumerate(parts):
+        channel = channels[i % len(channels)]
+        pool = BASS_PROGRAMS if i == lowest and rng.random() < 0.5 else PROGRAMS
+        program = int(pool[int(rng.integers(len(pool)))])
+        programs.append(program)
+        velocity = int(rng.integers(65, 105))
+        events = [(0, bytes([0xC0 | channel, program]))]
+        for o, d, m in notes:
+            v = int(np.clip(velocity + rng.integers(-8, 9), 1, 127))
+            on = int(round((o - start) * tpq))
+            off = max(on + 1, int(round((min(o + d, end) - start) * tpq)))
+            events += [(on, bytes([0x90 | channel, m, v])), (off, bytes([0x80 | channel, m, 0]))]
+        tracks.append(events)
+    return tracks, programs
+
+
+def drum_track(hits: list[tuple[float, int, int]], start: float, tpq: int) -> list[tuple[int, bytes]]:
+    """General MIDI percussion (channel 10) from :func:`drum_pattern`'s hits."""
+    events = []
+    for o, key, v in hits:
+        on = int(round((o - start) * tpq))
+        events += [(on, bytes([0x99, key, v])), (on + tpq // 8, bytes([0x89, key, 0]))]
+    return events
+
+
+def fluidsynth_render(
+    tracks: list[list[tuple[int, bytes]]], sec_per_ql: float, tpq: int
+) -> tuple[np.ndarray, int]:
+    """The tracks rendered by fluidsynth with the GM soundfont: 44.1 kHz stereo, silence trimmed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        mid, wav = Path(tmp) / "song.mid", Path(tmp) / "song.wav"
+        mid.write_bytes(midi_file(tracks, sec_per_ql, tpq))
+        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", "44100", "-O", "float", "-T",
+                        "wav", "-F", str(wav), str(SOUNDFONT), str(mid)],
+                       check=True, capture_output=True, timeout=FLUIDSYNTH_TIMEOUT_S)
+        audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
+    loud = np.flatnonzero(np.max(np.abs(audio), axis=1) > 1e-4)
+    if loud.size:
+        audio = audio[loud[0] : loud[-1] + 1]
+    if audio.shape[1] != 2 or rate != 44100:
+        raise ValueError(f"fluidsynth wrote {audio.shape[1]} channels at {rate} Hz")
+    return audio, rate
+
+
 def render_instrumental(score, rng: np.random.Generator, dest: Path) -> tuple[float, str]:  # noqa: ANN001
     """Render an excerpt of the score with random GM programs; returns seconds and a description."""
     from music21 import stream
@@ -472,46 +533,137 @@ def render_instrumental(score, rng: np.random.Generator, dest: Path) -> tuple[fl
                   if o + k * total < end] for p in parts]
     if (end - start) * sec_per_ql < INSTRUMENTAL_SECONDS[0]:
         raise ValueError(f"excerpt too short ({(end - start) * sec_per_ql:.1f}s)")
-    medians = [np.median([n[2] for n in p]) if p else 0 for p in parts]
-    lowest = int(np.argmin(medians)) if len(parts) > 1 else -1
     tpq = 480
-    tracks, programs = [], []
-    channels = [c for c in range(16) if c != 9]
-    for i, notes in enumerate(parts):
-        channel = channels[i % len(channels)]
-        pool = BASS_PROGRAMS if i == lowest and rng.random() < 0.5 else PROGRAMS
-        program = int(pool[int(rng.integers(len(pool)))])
-        programs.append(program)
-        velocity = int(rng.integers(65, 105))
-        events = [(0, bytes([0xC0 | channel, program]))]
-        for o, d, m in notes:
-            v = int(np.clip(velocity + rng.integers(-8, 9), 1, 127))
-            on = int(round((o - start) * tpq))
-            off = max(on + 1, int(round((min(o + d, end) - start) * tpq)))
-            events += [(on, bytes([0x90 | channel, m, v])), (off, bytes([0x80 | channel, m, 0]))]
-        tracks.append(events)
+    tracks, programs = part_tracks(parts, start, end, rng, tpq)
     drums = rng.random() < DRUM_SHARE
     if drums:
-        events = []
-        for o, key, v in drum_pattern(score, start, end, rng):
-            on = int(round((o - start) * tpq))
-            events += [(on, bytes([0x99, key, v])), (on + tpq // 8, bytes([0x89, key, 0]))]
-        tracks.append(events)
-    with tempfile.TemporaryDirectory() as tmp:
-        mid, wav = Path(tmp) / "song.mid", Path(tmp) / "song.wav"
-        mid.write_bytes(midi_file(tracks, sec_per_ql, tpq))
-        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", "44100", "-O", "float", "-T",
-                        "wav", "-F", str(wav), str(SOUNDFONT), str(mid)],
-                       check=True, capture_output=True, timeout=FLUIDSYNTH_TIMEOUT_S)
-        audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
-    loud = np.flatnonzero(np.max(np.abs(audio), axis=1) > 1e-4)
-    if loud.size:
-        audio = audio[loud[0] : loud[-1] + 1]
-    if audio.shape[1] != 2 or rate != 44100:
-        raise ValueError(f"fluidsynth wrote {audio.shape[1]} channels at {rate} Hz")
+        tracks.append(drum_track(drum_pattern(score, start, end, rng), start, tpq))
+    audio, rate = fluidsynth_render(tracks, sec_per_ql, tpq)
     seconds = write(audio, rate, dest)
     description = f"programs {','.join(map(str, programs))}" + ("; drums" if drums else "")
     return seconds, description
+
+
+# --- the key-and-tempo test set (bench/key_tempo.py) -------------------------------------------
+
+KEY_TEMPO_REPERTORY = "bach"  # the chorales: short, each with its key and mode declared
+KEY_TEMPO_BPM = (60.0, 180.0)
+KEY_TEMPO_SECONDS = 40.0
+KEY_TEMPO_METRES = ((2, 4), (3, 4), (4, 4))  # the beat is the quarter note: the BPM is plain
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+LABELS_HEADER = ("file", "tonic", "mode", "key", "bpm", "drums", "seconds", "music21_work",
+                 "declared_key", "shift", "programs", "licence")
+
+
+def declared_key(score) -> tuple[int, str] | None:  # noqa: ANN001
+    """The key the score itself declares (its ``<key>`` with a mode: ``tonic`` pitch class,
+    "major"/"minor"), or None for a score that declares none, changes key signature or metre,
+    is in a metre whose beat is not the quarter note, or does not end on its tonic in the bass.
+    Those last checks are what "pieces that modulate are left out" means here: read from the
+    score, never from a key-finding algorithm."""
+    from music21 import key, meter
+
+    signatures = list(score.recurse().getElementsByClass(key.KeySignature))
+    if not signatures or not isinstance(signatures[0], key.Key):
+        return None
+    if len({k.sharps for k in signatures}) != 1 or signatures[0].mode not in ("major", "minor"):
+        return None
+    metres = {(t.numerator, t.denominator) for t in score.recurse().getElementsByClass(meter.TimeSignature)}
+    if len(metres) != 1 or next(iter(metres)) not in KEY_TEMPO_METRES:
+        return None
+    finals = [p.flatten().notes[-1] for p in score.parts if p.flatten().notes]
+    if not finals:
+        return None
+    bass = min((pitch for n in finals for pitch in n.pitches), key=lambda x: x.midi)
+    tonic = signatures[0].tonic.pitchClass
+    return (tonic, signatures[0].mode) if bass.pitchClass == tonic else None
+
+
+def render_labelled(score, shift: int, bpm: float, drums: bool, rng: np.random.Generator,  # noqa: ANN001
+                    dest: Path) -> tuple[float, list[int]]:
+    """The score's opening ``KEY_TEMPO_SECONDS`` (repeated if shorter), transposed by ``shift``
+    semitones, at ``bpm`` quarter notes a minute, with random GM programs and, if ``drums``, the
+    plain groove of :func:`drum_pattern` on channel 10. Returns seconds and programs."""
+    parts = [p for p in (part_notes(p, shift) for p in score.parts) if p]
+    if not parts:
+        raise ValueError("no notes")
+    sec_per_ql = 60.0 / bpm
+    total = max(n[0] + n[1] for p in parts for n in p)
+    end = KEY_TEMPO_SECONDS / sec_per_ql
+    repeats = int(np.ceil(end / total))
+    parts = [[(o + k * total, d, m) for k in range(repeats) for o, d, m in p if o + k * total < end]
+             for p in parts]
+    tpq = 480
+    tracks, programs = part_tracks(parts, 0.0, end, rng, tpq)
+    if drums:
+        tracks.append(drum_track(drum_pattern(score, 0.0, end, rng), 0.0, tpq))
+    audio, rate = fluidsynth_render(tracks, sec_per_ql, tpq)
+    return write(audio, rate, dest), programs
+
+
+def build_key_tempo(out: Path, count: int, seed: int) -> dict[str, object]:
+    """``count`` pieces with known key and tempo: piece ``i`` is in key ``i % 24`` (the 12 major
+    keys from C, then the 12 minor), with drums in alternate rounds of 24, at tempi spread
+    evenly over ``KEY_TEMPO_BPM`` in a shuffled order. The truth of each is its score's declared
+    key plus the transposition applied and the tempo it was rendered at (``LABELS.tsv``)."""
+    from music21 import corpus
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pieces").mkdir(exist_ok=True)
+    copy_licences(out)
+    rng = np.random.default_rng([seed, 2])
+    root = Path(corpus.__file__).parent
+    works = [Work(p, p.relative_to(root).as_posix(), KEY_TEMPO_REPERTORY)
+             for p in sorted((root / KEY_TEMPO_REPERTORY).rglob("*"))
+             if p.suffix.lower() in SCORE_SUFFIXES and p.stat().st_size <= MAX_SCORE_BYTES]
+    works = [works[i] for i in rng.permutation(len(works))]
+    low, high = KEY_TEMPO_BPM
+    tempi = low + (high - low) * (rng.permutation(count) + rng.uniform(0, 1, count)) / count
+    labels_path = out / "LABELS.tsv"
+    rows: list[list[str]] = []
+    used: set[str] = set()
+    began, skipped = time.monotonic(), 0
+    for i in range(count):
+        tonic, mode = i % 12, ("major", "minor")[(i // 12) % 2]
+        drums = (i // 24) % 2 == 0
+        piece_rng = np.random.default_rng([seed, 3, i])
+        for work in works:
+            if work.rel in used:
+                continue
+            try:
+                score = parse(work)
+                note = score.metadata.copyright if score.metadata else None
+                if restricted(str(note) if note else None):
+                    raise ValueError("score carries its own copyright notice")
+                declared = declared_key(score)
+                if declared is None or declared[1] != mode:
+                    continue
+                shift = (tonic - declared[0] + 6) % 12 - 6  # the nearest transposition, -6..+5
+                rel = f"pieces/{i:03d}_{PITCH_NAMES[tonic]}-{mode}_{tempi[i]:.0f}bpm_{slug(work.rel)}.flac"
+                seconds, programs = render_labelled(
+                    score, shift, float(tempi[i]), drums, piece_rng, out / rel
+                )
+            except Exception as exc:  # noqa: BLE001 - a bad score must not stop the build
+                skipped += 1
+                used.add(work.rel)
+                print(f"skip {work.rel}: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
+                continue
+            used.add(work.rel)
+            rows.append([rel, str(tonic), mode, f"{PITCH_NAMES[tonic]} {mode}", f"{tempi[i]:.3f}",
+                         "1" if drums else "0", f"{seconds:.2f}", work.rel,
+                         f"{PITCH_NAMES[declared[0]]} {declared[1]}", str(shift),
+                         ",".join(map(str, programs)),
+                         f"{work_licence(work, None)}; {SOUNDFONT_LICENCE}"])
+            print(f"{rel} {seconds:.1f}s", flush=True)
+            break
+        else:
+            raise SystemExit(f"ran out of {mode} scores after {i} pieces")
+    with labels_path.open("w", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(LABELS_HEADER)
+        writer.writerows(rows)
+    return {"pieces": len(rows), "skipped_works": skipped,
+            "seconds_taken": round(time.monotonic() - began, 1), "labels": str(labels_path)}
 
 
 # --- build ------------------------------------------------------------------------------------
@@ -614,8 +766,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=25.0, help="of vocals, and again of instrumentals")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--voices", nargs="+", help=f"festival voices (default: installed of {list(VOICES)})")
+    parser.add_argument("--key-tempo", type=int, metavar="N",
+                        help="instead: build N pieces of known key and tempo (bench/key_tempo.py) in --out")
     args = parser.parse_args()
-    check_tools()
+    check_tools(singing=not args.key_tempo)
+    if args.key_tempo:
+        print(f"done: {build_key_tempo(Path(args.out).resolve(), args.key_tempo, args.seed)}")
+        return
     voices = args.voices or installed_voices()
     unknown = [v for v in voices if v not in VOICES]
     if unknown or not voices:

@@ -96,6 +96,20 @@ def tone_song(seconds: float, seed: int = 0, sr: int = SAMPLE_RATE) -> np.ndarra
     )
 
 
+def e_minor_at_120(seconds: float, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """A stereo (samples, 2) song of known key and tempo: clicks every half second (120 BPM)
+    over an E minor chord (E, G, B and their octaves)."""
+    t = np.arange(int(seconds * sr)) / sr
+    pad = sum(np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) for n in (40, 52, 55, 59, 64))
+    clicks = np.zeros_like(t)
+    window = np.hanning(300)
+    for start in np.arange(0.0, seconds - 0.01, 0.5):
+        i = int(start * sr)
+        clicks[i : i + window.size] = window[: clicks.size - i]
+    mono = 0.05 * pad + 0.6 * clicks
+    return np.stack([mono, mono], axis=1).astype(np.float32)
+
+
 @pytest.fixture
 def make_song(tmp_path: Path) -> Callable[..., Path]:
     """``make_song(seconds=2.0, seed=0, name=None)`` writes a short 16-bit WAV and returns it."""

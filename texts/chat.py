@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from service.errors import ErrorCode
+from texts import music
 from texts.errors import error_text
 from texts.translation import N_, _, ngettext
 from texts.units import megabytes
@@ -766,3 +767,34 @@ def admin_refund(order_id: str, outcome: str) -> str:
     if outcome in words:
         return _(words[outcome]).format(order_id=order_id)
     return _("Order {order_id}: {outcome}").format(order_id=order_id, outcome=outcome)
+
+
+# ------------------------------------------------------------------------------ key and tempo
+
+
+def preview_ready(result: music.AnalysisShape | None) -> str:
+    """The preview's status once it is out, with its key and tempo when known."""
+    line = music.key_and_tempo(result)
+    ready = _(_FIXED["PREVIEW_READY"])
+    if line is None:
+        return ready
+    return _("{ready}\n🎵 {key_and_tempo}").format(ready=ready, key_and_tempo=line)
+
+
+def full_ready(
+    result: music.AnalysisShape | None, preview: music.AnalysisShape | None = None
+) -> str:
+    """The paid stems' status, with the whole song's key and tempo, and a word when they differ
+    from what the preview said (the preview heard less of the song)."""
+    line = music.key_and_tempo(result)
+    ready = _(_FIXED["FULL_READY"])
+    if line is None:
+        return ready
+    text = _("{ready}\n🎵 {key_and_tempo}").format(ready=ready, key_and_tempo=music.whole_song(line))
+    earlier = music.key_and_tempo(preview)
+    if earlier is not None and earlier != line:
+        text += "\n" + music.preview_differed(earlier)
+    return text
+
+
+key_shift_lands = music.key_shift_lands

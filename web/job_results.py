@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.analysis import Analysis
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -35,6 +37,8 @@ class JobResults:
     clip_s: float  # how long the stems are
     start_s: float | None  # where a preview starts in the song
     files: Mapping[str, StoredFile]
+    analysis: Analysis | None = None  # key and tempo, once analysed (jobs/analysis.py)
+    preview_analysis: Analysis | None = None  # a full job's preview's, to note a difference
 
 
 # job id -> its results, or None when the job is unknown, unfinished or failed.

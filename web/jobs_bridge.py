@@ -23,6 +23,7 @@ from jobs import (
     JobStatus,
     NotDeliveredError,
 )
+from jobs.analysis import summary_of
 from payments.fulfilment import FulfilmentImpossible
 from payments.ledger import Ledger, OrderError
 from payments.records import Order
@@ -199,6 +200,9 @@ class JobsFulfilment:
             elif storage.exists(key) and (url := storage.url(key)):
                 files[name] = StoredFile(url, suffix)
         preview = record.kind is JobKind.PREVIEW
+        source = None
+        if not preview and record.source_job_id:
+            source = self.queue.get(record.source_job_id)  # its preview: to note a difference
         length = record.duration_s
         if preview:
             window = self.queue.settings.preview_length_s
@@ -214,6 +218,8 @@ class JobsFulfilment:
             clip_s=length,
             start_s=record.preview_start_s,
             files=files,
+            analysis=summary_of(record),
+            preview_analysis=summary_of(source) if source is not None else None,
         )
 
 

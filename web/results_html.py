@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from engine.analysis import Analysis
+from texts import music
 from texts import web as words
 
 CSS = """
@@ -89,6 +91,8 @@ class PageView:
     has_waveform: bool
     expires: int
     rated: str | None = None  # the rating just given ("up"/"down"), for the thank-you line
+    analysis: Analysis | None = None  # key and tempo, once analysed
+    preview_analysis: Analysis | None = None  # a full job's preview's answer
 
 
 def _e(text: object) -> str:
@@ -111,6 +115,25 @@ def when(epoch: int) -> tuple[str, str]:
     """(ISO 8601 for ``<time datetime>``, a readable UTC date for people)."""
     moment = datetime.fromtimestamp(epoch, UTC)
     return moment.isoformat(timespec="minutes"), moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+def _key_and_tempo_section(view: PageView) -> str:
+    """The song's tempo and key, worded as the bots word them (:mod:`texts.music`)."""
+    line = music.key_and_tempo(view.analysis)
+    if line is None:
+        return ""
+    earlier = music.key_and_tempo(view.preview_analysis)
+    note = (
+        f'<p class="muted">{_e(music.preview_differed(earlier))}</p>'
+        if earlier is not None and earlier != line and not view.preview
+        else ""
+    )
+    shown = line if view.preview else music.whole_song(line)
+    return (
+        '<section class="card" aria-labelledby="key-heading">'
+        f'<h2 id="key-heading">{_e(music.heading())}</h2>'
+        f'<p class="key-tempo">{_e(shown)}</p>{note}</section>'
+    )
 
 
 def document(title: str, body: str) -> str:
@@ -180,6 +203,7 @@ def results_page(view: PageView) -> str:
         f"<h1>{_e(view.title)}</h1>"
         f'<p class="muted">{_e(kind)}</p>'
         f"{waveform}"
+        + _key_and_tempo_section(view)
         + "".join(_stem_section(view, stem) for stem in view.stems)
         + _rating_form(view)
         + '<p class="muted">'

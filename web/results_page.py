@@ -187,6 +187,8 @@ class ResultsPage:
             has_waveform=WAVEFORM in results.files,
             expires=grant.expires,
             rated=rated if rated in RATINGS else None,
+            analysis=results.analysis,
+            preview_analysis=results.preview_analysis,
         )
         return _html(results_html.results_page(view), csp=_csp(results.files))
 

@@ -48,6 +48,7 @@ from bots.core.results import Results
 from bots.core.services import Services
 from bots.core.songs import Songs
 from jobs import EventType, JobEvent, JobKind
+from jobs.analysis import ANALYSIS_KIND
 from jobs.events import KARAOKE_KIND
 from payments import Provider
 from texts import chat as messages
@@ -157,6 +158,9 @@ class Flow:
         chat = self._event_chat(event)
         if event.kind == KARAOKE_KIND:  # a preview clip in a new key: not the preview's status
             await self.karaoke.on_event(chat, event)
+            return
+        if event.kind == ANALYSIS_KIND:  # key and tempo, after the stems: edited into the status
+            await self.songs.show_key_and_tempo(chat, event.job_id)
             return
         full = event.kind == JobKind.FULL
         if event.type is EventType.PROGRESS:

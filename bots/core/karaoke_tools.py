@@ -22,7 +22,8 @@ from bots.core.delivery import file_name
 from bots.core.karaoke import apply_change
 from bots.core.ports import Chat, Person
 from engine.karaoke import KaraokeSettings, KaraokeSettingsError
-from jobs import BusyError, EventType, JobEvent, JobKind, JobNotFoundError, JobStatus
+from jobs import BusyError, EventType, JobEvent, JobKind, JobNotFoundError, JobRecord, JobStatus
+from jobs.analysis import summary_of
 from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
 from texts import chat as messages
 
@@ -78,7 +79,8 @@ class KaraokeTools:
         await asyncio.to_thread(ctx.services.state.set_karaoke, person.user_id, changed)
         if changed.is_identity:
             return messages.KARAOKE_ORIGINAL
-        return messages.karaoke_rendering(changed) if queued else messages.KARAOKE_ALREADY_MAKING
+        text = messages.karaoke_rendering(changed) if queued else messages.KARAOKE_ALREADY_MAKING
+        return _with_landing(text, record, changed)
 
     async def _change(self, person: Person, change: str) -> KaraokeSettings | None:
         if not self.ctx.karaoke_enabled:
@@ -127,8 +129,17 @@ class KaraokeTools:
                 path,
                 title=messages.karaoke_title(title),
                 performer=performer,
-                caption=messages.karaoke_caption(settings),
+                caption=_with_landing(messages.karaoke_caption(settings), record, settings),
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         await asyncio.to_thread(ctx.services.state.remember_results, record.id, [ref])
+
+
+def _with_landing(text: str, record: JobRecord, settings: KaraokeSettings) -> str:
+    """``text`` and, for a key step on a song whose key is known (and sure), where it lands:
+    "A minor → B minor, +2"."""
+    result = summary_of(record)
+    if settings.semitones == 0 or result is None or not result.key_is_sure:
+        return text
+    return f"{text}\n{messages.key_shift_lands(result.key, settings.semitones)}"

@@ -22,6 +22,7 @@ from bots.core.delivery import Fitted, StemsTooLarge, file_name, fit_for_upload
 from bots.core.ports import Chat, MessageRef, Person, Reaction, UploadTooLarge
 from engine.karaoke import KaraokeSettings
 from jobs import JobRecord
+from jobs.analysis import summary_of
 from jobs.records import KARAOKE_OUTPUT
 from people import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 from texts import chat as messages
@@ -94,7 +95,11 @@ class Results:
         await asyncio.to_thread(queue.mark_delivered, record.id, links.ttl_s if links else 0.0)
         if record.order_id:
             await asyncio.to_thread(ctx.pay.ledger.mark_delivered, record.order_id, ctx.actor)
-        await ctx.status(chat, record.id, messages.FULL_READY)
+        preview = await ctx.job(record.source_job_id)
+        await ctx.status(
+            chat, record.id,
+            messages.full_ready(summary_of(record), summary_of(preview) if preview else None),
+        )
 
     async def _send_files(
         self,

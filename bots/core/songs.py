@@ -20,6 +20,7 @@ from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
 from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
 from jobs import BusyError, JobKind, JobRecord, UserFacingError
+from jobs.analysis import summary_of
 from people import User
 from service.limits import OUTPUT_FORMATS
 from texts import chat as messages
@@ -159,7 +160,26 @@ class Songs:
             shutil.rmtree(workdir, ignore_errors=True)
         await asyncio.to_thread(ctx.services.state.remember_results, record.id, refs)
         await asyncio.to_thread(queue.mark_delivered, record.id)
-        await ctx.status(chat, record.id, messages.PREVIEW_READY)
+        # Answered from the cache, the numbers may be known already; else they are edited in.
+        await ctx.status(chat, record.id, messages.preview_ready(summary_of(record)))
+
+    async def show_key_and_tempo(self, chat: Chat, job_id: str) -> None:
+        """A job's key and tempo are ready (its analysis event, after the stems): edit them into
+        its status message. Before the stems are delivered there is nothing to edit — the
+        delivery shows them then; for a song forgotten meanwhile, nothing."""
+        ctx = self.ctx
+        record = await ctx.job(job_id)
+        if record is None or record.delivered_at is None:
+            return
+        result = summary_of(record)
+        if result is None:
+            return
+        if record.kind is JobKind.PREVIEW:
+            text = messages.preview_ready(result)
+        else:
+            preview = await ctx.job(record.source_job_id)
+            text = messages.full_ready(result, summary_of(preview) if preview else None)
+        await ctx.status(chat, record.id, text)
 
     async def choose_format(self, person: Person, fmt: str) -> str | None:
         if fmt not in OUTPUT_FORMATS:

@@ -46,7 +46,9 @@ def test_preview_runs_to_done_with_progress_events_and_stems(
     assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert 0.0 <= (done.preview_start_s or 0.0) <= 5.0 - settings.preview_length_s
 
-    events = events_for(job_queue.connection, "telegram", record.id)
+    # The job's own events (its key and tempo follow as another kind: tests/jobs/test_analysis.py).
+    events = [e for e in events_for(job_queue.connection, "telegram", record.id)
+              if e.kind == JobKind.PREVIEW]
     types = [e.type for e in events]
     assert types[-1] is EventType.DONE and types.count(EventType.DONE) == 1
     assert EventType.PROGRESS in types

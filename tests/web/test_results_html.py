@@ -76,3 +76,18 @@ def test_unknown_or_unfinished_jobs_have_no_results(
     assert results is not None and results.preview and results.title == "Night Drive"
     assert set(results.files) == {"vocals", "instrumental", "waveform"}
     assert results.clip_s == 3.0 and results.user_id == "4242"
+
+
+def test_key_and_tempo_are_shown_and_a_different_preview_is_noted() -> None:
+    from engine.analysis import MAJOR, MINOR, Analysis, Key
+
+    whole = Analysis(bpm=124.2, tempo_confidence=0.6, key=Key(9, MINOR), key_confidence=0.2)
+    preview = Analysis(bpm=124.0, tempo_confidence=0.6, key=Key(0, MAJOR), key_confidence=0.2)
+    page = results_html.results_page(view("Song", analysis=whole, preview_analysis=preview))
+    assert "124 BPM · A minor · 8A (whole song)" in page
+    assert "The preview said 124 BPM · C major · 8B: the whole song decides." in page
+    unsure = Analysis(bpm=90.0, tempo_confidence=0.6, key=Key(1, MAJOR), key_confidence=0.01)
+    assert "90 BPM · key unclear" in results_html.results_page(view("Song", analysis=unsure))
+    guess = Analysis(bpm=90.0, tempo_confidence=0.01, key=Key(1, MAJOR), key_confidence=0.01)
+    assert "Tempo and key" not in results_html.results_page(view("Song", analysis=guess))
+    assert "Tempo and key" not in results_html.results_page(view("Song"))

@@ -11,9 +11,12 @@ from urllib.parse import quote
 
 import pytest
 
+from engine.analysis import analyse
+from engine.constants import SAMPLE_RATE
 from engine.karaoke import KaraokeSettings
 from jobs.karaoke import render_karaoke
 from payments import SettingsError
+from tests.conftest import e_minor_at_120
 from tests.payments.conftest import make_settings
 from tests.payments.test_store import stripe_payment
 from web import DownloadLinks, results_page_url
@@ -44,6 +47,24 @@ def test_page_shows_the_job_and_loads_nothing_from_elsewhere(site: Site) -> None
     urls = re.findall(r'(?:src|href|action)="([^"]*)"', page)
     assert urls and all(u.startswith(token) for u in urls), urls  # relative, this job only
     assert site.jobs.other.id not in page
+
+
+def test_page_shows_the_songs_key_and_tempo_once_analysed(site: Site) -> None:
+    """The record's analysis as the worker writes it (``jobs.analysis``), of a song of known
+    key and tempo: the page of the full job shows the line."""
+    full = site.jobs.full
+    records = site.jobs.queue.records
+    kept = records.get(full.id).analysis  # what the fixture's worker found in its tone song
+    song = e_minor_at_120(10.0).T
+    try:
+        records.update(full.id, analysis="")
+        assert "Tempo and key" not in site.get(site.path(full)).text  # not analysed: nothing said
+        records.update(full.id, analysis=analyse(song, SAMPLE_RATE).to_json(beats=False))
+        page = site.get(site.path(full)).text
+        assert "<h2 id=\"key-heading\">Tempo and key</h2>" in page
+        assert "120 BPM · E minor · 9A (whole song)" in page
+    finally:
+        records.update(full.id, analysis=kept)
 
 
 def test_a_preview_page_offers_only_the_preview(site: Site) -> None:
