@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import redis
 from rq import Queue
 
-from jobs import keys, retention
+from jobs import keys, replies, retention
 from jobs.errors import JobNotFoundError
 from jobs.records import JobKind, JobRecord, RecordStore
 from jobs.settings import Settings
@@ -57,7 +57,7 @@ class QueueBase:
     def model_version(self) -> str | None:
         """The model version the workers announced (None before any worker has started)."""
         raw = self.connection.get(keys.MODEL_VERSION)
-        return raw.decode() if raw else None
+        return replies.text(raw) if raw else None
 
     def _require(self, job_id: str) -> JobRecord:
         record = self.records.get(job_id)

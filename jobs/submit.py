@@ -27,7 +27,7 @@ from rq import Worker
 from engine.audio import content_hash, decode
 from engine.constants import SAMPLE_RATE
 from engine.karaoke import IDENTITY, KaraokeSettings
-from jobs import cache, keys, lifecycle, retention, stats
+from jobs import cache, keys, lifecycle, replies, retention, stats
 from jobs.base import check_platform
 from jobs.errors import BusyError, InputExpiredError, JobError, JobNotFoundError
 from jobs.events import EventType
@@ -277,7 +277,7 @@ class Submitting(Line):
                     record, EventType.DONE, progress=100, outputs=dict(record.outputs)
                 )
                 pipe.xadd(
-                    keys.events(record.platform), event.to_fields(),
+                    keys.events(record.platform), replies.fields(event.to_fields()),
                     maxlen=self.settings.events_maxlen, approximate=True,
                 )
             written = pipe.execute()
