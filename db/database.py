@@ -25,10 +25,11 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.sql.dml import UpdateBase
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -180,3 +181,14 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     if migrate:
         db.migrate()
     return db
+
+
+def rowcount(session: Session, statement: UpdateBase) -> int:
+    """The rows an UPDATE or DELETE matched (how a conditional write learns whether it won).
+
+    ``Session.execute`` is typed to return a ``Result``; for DML it is a ``CursorResult``, which
+    alone has ``rowcount``, so the check below narrows it and can only fail on a new SQLAlchemy."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(statement).__name__} returned {type(result).__name__}")
+    return result.rowcount

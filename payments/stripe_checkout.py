@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
 from db.tables import Provider
 from payments.records import IncomingPayment, Order, RefundRequest
 from payments.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # the SDK's request shapes (TypedDicts), for the checker only
+    from stripe.params import RefundCreateParams
+    from stripe.params.checkout import SessionCreateParams
 
 PRODUCT_NAME = "Full-length stems: vocals + instrumental"
 # Idempotency window; Stripe keeps keys for at least 24 h and sessions live at most 24 h.
@@ -111,10 +115,9 @@ class StripeCheckout:
         if client is None:
             if not settings.stripe_api_key:
                 raise SettingsError("STRIPE_API_KEY is not set")
-            base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
             client = stripe.StripeClient(
                 settings.stripe_api_key,
-                base_addresses=base,
+                base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
                 max_network_retries=MAX_NETWORK_RETRIES,
             )
         self.client = client
@@ -122,7 +125,7 @@ class StripeCheckout:
 
     def session_params(
         self, order: Order, now: float | None = None, keep_s: float | None = None
-    ) -> tuple[dict, str]:
+    ) -> tuple[SessionCreateParams, str]:
         """The create-session parameters and idempotency key (pure: same window, same result).
 
         With ``keep_s`` (seconds the song is sure to stay stored from ``now``) the session expires
@@ -135,7 +138,7 @@ class StripeCheckout:
             raise SongExpiring(f"the song stays {keep_s:.0f} s, too short for a checkout")
         window = int(now // window_s)
         base = self.settings.public_base_url
-        params = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "line_items": [
                 {
@@ -164,9 +167,10 @@ class StripeCheckout:
             raise ValueError(f"order {order.id} is {order.state.value}, not payable")
         params, key = self.session_params(order, keep_s=keep_s)
         session = await self.client.v1.checkout.sessions.create_async(
-            params,  # type: ignore[arg-type]
-            options={"idempotency_key": key},
+            params, options={"idempotency_key": key}
         )
+        if session.url is None:  # only a session that is no longer open has none
+            raise ValueError(f"Stripe gave checkout session {session.id} without a payment page")
         return CheckoutLink(session_id=session.id, url=session.url, expires_at=session.expires_at)
 
     async def refund(self, request: RefundRequest) -> str | None:
@@ -188,7 +192,7 @@ class StripeCheckout:
         return refund.id
 
 
-def refund_target(request: RefundRequest) -> dict[str, str] | None:
+def refund_target(request: RefundRequest) -> RefundCreateParams | None:
     """What Stripe's refund call names: ``payment_intent`` or ``charge``.
 
     A Checkout payment is recorded by its PaymentIntent (or, when it took no money, by its
