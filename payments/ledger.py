@@ -23,6 +23,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -71,7 +72,11 @@ class OrderError(Exception):
 
 
 def _transition(
-    session: Session, order_id: str, from_states: Iterable[OrderState], to_state: OrderState, **extra
+    session: Session,
+    order_id: str,
+    from_states: Iterable[OrderState],
+    to_state: OrderState,
+    **extra: Any,
 ) -> bool:
     """Move the order iff it is in one of ``from_states``; True when this call moved it."""
     moved = rowcount(

@@ -78,7 +78,9 @@ def carries_marker(session: Any, environment: str) -> bool:
     ``client_reference_id`` alone proves nothing: any integration on the same Stripe account may
     set one, and a session that is not ours must never be refunded as "an unknown order"."""
     metadata = _get(session, "metadata") or {}
-    return _get(metadata, MARKER_APP_KEY) == MARKER_APP and _get(metadata, MARKER_ENV_KEY) == environment
+    return bool(
+        _get(metadata, MARKER_APP_KEY) == MARKER_APP and _get(metadata, MARKER_ENV_KEY) == environment
+    )
 
 
 def incoming_from_session(event_id: str, event_type: str, session: Any) -> IncomingPayment:
