@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import discord
 import yarl
@@ -76,7 +77,7 @@ class DiscordBot(discord.Client):
         self.flow = Flow(self.frontend, services, config.spool_dir)
         self.handlers = Handlers(self.flow, self.frontend)
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self._command_error
+        self.tree.error(self._command_error)  # discord.py's way to set the tree's on_error
         _register_commands(self.tree, self.handlers)
         ActionButton.on_tap = self.handlers.tap
 
@@ -144,7 +145,7 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
         ))
 
 
-CommandCallback = Callable[..., Awaitable[None]]
+CommandCallback = Callable[..., Coroutine[Any, Any, None]]  # discord.py takes coroutine functions
 
 
 def _simple(handlers: Handlers, call: Callable[[Chat, Person], Awaitable[None]]) -> CommandCallback:
