@@ -28,14 +28,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
-T = TypeVar("T", bound="DataclassInstance")
+class DataclassInstance(Protocol):
+    """A settings class as :func:`load` reads it: a dataclass (typeshed's protocol of the same
+    name, restated here so this module needs nothing but the standard library)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+
+T = TypeVar("T", bound=DataclassInstance)
 ENV_FILE = Path(".env")
 _META = "envconfig"
 _TRUE = ("1", "true", "yes", "on")
