@@ -18,7 +18,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import jobs
 import payments
@@ -37,7 +37,10 @@ LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
 class BotConfig(Protocol):
-    """What the start-up path reads of a platform's settings."""
+    """What the start-up path reads of a platform's settings (a dataclass of
+    :mod:`service.envconfig` fields)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
     @property
     def api_base_url(self) -> str: ...

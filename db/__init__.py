@@ -1,7 +1,7 @@
 """The store's database: engine and transactions, the tables, the migrations that own the schema.
 
 * :mod:`db.database` — ``Database`` (SQLite or PostgreSQL; write transactions, reads, retries on
-  lost races) and ``open_database`` (opens and migrates);
+  lost races), ``open_database`` (opens and migrates) and ``rowcount`` (rows a write matched);
 * :mod:`db.tables` — the SQLAlchemy tables and their enums (users, orders, payments, ledger,
   entitlements, feedback, usage, abuse marks), one metadata for the migrations;
 * :mod:`db.audit` — ``append_entry``, the append-only ledger line every room writes with its change;

@@ -9,6 +9,7 @@ ledger never says something happened that did not (or misses what did). Lines na
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,7 @@ def append_entry(
     amount: int | None = None,
     currency: str | None = None,
     ref: str | None = None,
-    detail: dict | str | None = None,
+    detail: dict[str, Any] | str | None = None,
 ) -> None:
     """Append one ledger line inside the caller's transaction (so it commits with the change)."""
     if isinstance(detail, dict):

@@ -25,10 +25,11 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.sql.dml import UpdateBase
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,8 +46,8 @@ MIGRATION_LOCK_KEY = 0x70A7_3E47
 
 def _sqlite_engine(url: str, *, immediate: bool = True) -> Engine:
     parsed = make_url(url)
-    database = parsed.database
-    in_memory = database in (None, "", ":memory:")
+    database = parsed.database or ":memory:"  # no name is SQLite's in-memory database too
+    in_memory = database == ":memory:"
     if not in_memory:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -57,7 +58,7 @@ def _sqlite_engine(url: str, *, immediate: bool = True) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy's "begin" hook below own transaction control.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -69,7 +70,7 @@ def _sqlite_engine(url: str, *, immediate: bool = True) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -180,3 +181,14 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     if migrate:
         db.migrate()
     return db
+
+
+def rowcount(session: Session, statement: UpdateBase) -> int:
+    """The rows an UPDATE or DELETE matched (how a conditional write learns whether it won).
+
+    ``Session.execute`` is typed to return a ``Result``; for DML it is a ``CursorResult``, which
+    alone has ``rowcount``, so the check below narrows it and can only fail on a new SQLAlchemy."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(statement).__name__} returned {type(result).__name__}")
+    return result.rowcount

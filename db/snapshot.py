@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def snapshot(cls: type[T], row: object, **convert: Callable[[Any], Any]) -> T:
     """A frozen copy of the row's columns that ``cls`` names; ``convert`` types some of them."""
-    values = {f.name: getattr(row, f.name) for f in fields(cls)}  # type: ignore[arg-type]
+    values = {f.name: getattr(row, f.name) for f in fields(cls)}
     for name, to_type in convert.items():
         values[name] = to_type(values[name])
     return cls(**values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -205,7 +206,8 @@ def measure(path: str | os.PathLike[str], cap_s: float) -> float:
     counted = 0
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
+        # Popen's default pipe (bufsize -1) is buffered, and so has readinto.
+        assert isinstance(proc.stdout, io.BufferedReader)
         with _deadline(proc) as expired:
             while chunk := proc.stdout.read(1 << 16):
                 counted += len(chunk)
@@ -257,11 +259,12 @@ def _run_decoder(cmd: list[str], room_s: float) -> tuple[np.ndarray, str, int, b
     """
     capacity = max(int(room_s * SAMPLE_RATE) * CHANNELS * 4, 1 << 16)
     buffer = np.empty(capacity, dtype=np.uint8)
-    view = memoryview(buffer)
+    view = buffer.data  # a memoryview of the buffer's bytes
     filled = 0
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
+        # Popen's default pipe (bufsize -1) is buffered, and so has readinto.
+        assert isinstance(proc.stdout, io.BufferedReader)
         with _deadline(proc) as expired:
             while filled < capacity:
                 read = proc.stdout.readinto(view[filled:])
@@ -358,10 +361,13 @@ def content_hash(audio: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def _first_float(*values: object) -> float | None:
+def _first_float(*values: str | float | None) -> float | None:
+    """The first value that reads as a finite number (ffprobe writes numbers as strings)."""
     for value in values:
+        if value is None:
+            continue
         try:
-            number = float(value)  # type: ignore[arg-type]
+            number = float(value)
         except (TypeError, ValueError):
             continue
         if np.isfinite(number):

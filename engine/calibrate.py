@@ -13,7 +13,7 @@ new output).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -184,7 +184,7 @@ def export_calibrated(
     checkpoint.export(checkpoint.load(run_checkpoint), model_path)
     return calibrate_model_file(model_path, data, songs)
 
-def describe(scores: dict[float, Scores] | dict[float, PowerScores]) -> str:
+def describe(scores: Mapping[float, Scores | PowerScores]) -> str:
     """One line per power: the overall score and its parts."""
-    return "\n".join(f"power {p}: {s.describe()}" for p, s in sorted(scores.items()))
+    return "\n".join(f"power {p}: {scores[p].describe()}" for p in sorted(scores))
 

@@ -118,9 +118,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         power, version, scores = calibrate_model_file(model, data, songs)
     print(f"validation medians by vocal-mask power (SDR, dB, on the {judge}):")
     if songs:
-        from engine.songs import table
+        from engine.songs import PowerScores, table
 
-        print(table(scores))  # type: ignore[arg-type]
+        # Judged on songs, every power's scores are PowerScores.
+        print(table({p: s for p, s in scores.items() if isinstance(s, PowerScores)}))
     else:
         print(describe(scores))
     print(f"{model}: vocal mask power {power}, version {version}")

@@ -214,9 +214,10 @@ def _load_root(root: Path, split: str, pools: Pools, dtype: type) -> None:
 
 def _segment(
     audio: np.ndarray, length: int, rng: np.random.Generator, *others: np.ndarray
-) -> np.ndarray | tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, ...]:
     """A random ``length``-sample stretch as float32; short material is placed at a random offset
-    in silence. With ``others`` (stems of the same length), the same stretch of each, as a tuple."""
+    in silence. With ``others`` (stems of the same length), the same stretch of each: one cut per
+    array given, in order."""
     n = audio.shape[-1]
     if n >= length:
         start = int(rng.integers(0, n - length + 1))
@@ -226,7 +227,7 @@ def _segment(
         cuts = tuple(np.zeros((a.shape[0], length), dtype=np.float32) for a in (audio, *others))
         for cut, a in zip(cuts, (audio, *others), strict=True):
             cut[:, start : start + n] = a
-    return cuts if others else cuts[0]
+    return cuts
 
 
 def _stereo(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -287,7 +288,7 @@ class Remixer:
             factor = float(rng.uniform(*augment.SPEED_RANGE))
         for _ in range(8):  # avoid drawing a silent stretch of a stem
             index = int(rng.integers(len(arrays)))
-            seg = _segment(arrays[index], int(np.ceil(length * factor)) + 1, rng)
+            (seg,) = _segment(arrays[index], int(np.ceil(length * factor)) + 1, rng)
             if _rms(seg) > MIN_ACTIVE_RMS:
                 break
         if factor != 1.0:
@@ -306,7 +307,9 @@ class Remixer:
             group = self.stereo_pairs or self.mono_pairs
         return group[int(rng.integers(len(group)))]
 
-    def sample(self, length: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    def sample(
+        self, length: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.float32]:
         recorded_level = False
         if self.pools.pairs and rng.random() < TRUE_PAIR_SHARE:
             index = self._pick_pair(rng)
@@ -389,7 +392,13 @@ def validation_set(data: list[Path], examples: int, stft_cfg: STFTConfig) -> Val
         torch.from_numpy(band),
     )
     song = song_patches([pair for pair in pools.pairs if pair[0].shape[0] == 2], length)
-    return ValidationSet(remixes, None if song is None else tuple(torch.from_numpy(a) for a in song))
+    song_tensors = None
+    if song is not None:
+        song_mix, song_targets, voiced = song
+        song_tensors = (
+            torch.from_numpy(song_mix), torch.from_numpy(song_targets), torch.from_numpy(voiced)
+        )
+    return ValidationSet(remixes, song_tensors)
 
 
 def song_patches(

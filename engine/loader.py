@@ -31,7 +31,7 @@ PREFETCH_PER_WORKER = 2
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-class _RemixStream(IterableDataset):
+class _RemixStream(IterableDataset[Batch]):
     """An endless stream of ``(mixture, targets, band_hz)`` batches, as ``_batches`` makes them."""
 
     def __init__(self, remixer: Remixer, batch: int, length: int, seed: int) -> None:

@@ -23,6 +23,7 @@ Two input layouts (``UNetConfig.stereo``):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Protocol, Self
 
 import torch
 from torch import nn
@@ -70,6 +71,18 @@ def _up(cin: int, cout: int, dropout: bool, last: bool = False) -> nn.Sequential
     if dropout:
         layers.append(nn.Dropout(0.5))
     return nn.Sequential(*layers)
+
+
+class MaskNetwork(Protocol):
+    """What separation (:class:`engine.predict.Separator`) and the training losses use of a
+    network: :meth:`UNet.masks_for`, on the device it was moved to, in eval mode for inference.
+    :class:`UNet` is one; the tests' fixed-mask modules are others."""
+
+    def masks_for(self, spec: torch.Tensor) -> torch.Tensor: ...
+
+    def to(self, device: torch.device) -> Self: ...
+
+    def eval(self) -> Self: ...
 
 
 class UNet(nn.Module):

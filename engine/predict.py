@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from engine import checkpoint
-from engine.model import DEPTH, UNet, UNetConfig
+from engine.model import DEPTH, MaskNetwork, UNet, UNetConfig
 from engine.settings import engine_settings
 from engine.transforms import STFTConfig, extend_mask, istft, stft
 
@@ -55,7 +54,7 @@ class Separator:
 
     def __init__(
         self,
-        net: nn.Module,
+        net: MaskNetwork,
         stft_cfg: STFTConfig,
         version: str,
         device: torch.device | str | None = None,

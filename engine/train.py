@@ -18,7 +18,7 @@ import math
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,8 @@ from engine.data import (
     validation_set,
 )
 from engine.evaluate import Track
-from engine.loader import RemixWorkers
-from engine.model import UNet, UNetConfig, parameter_count, stereo_from_mono
+from engine.loader import Batch, RemixWorkers
+from engine.model import MaskNetwork, UNet, UNetConfig, parameter_count, stereo_from_mono
 from engine.predict import Separator
 from engine.songs import PowerScores
 from engine.transforms import STFTConfig, extend_mask, istft, stft
@@ -105,7 +105,7 @@ class TrainConfig:
 
 
 def masked_l1(
-    net: torch.nn.Module,
+    net: MaskNetwork,
     mix: torch.Tensor,
     targets: torch.Tensor,
     cfg: STFTConfig,
@@ -141,7 +141,7 @@ def masked_l1(
 
 
 def masked_wave_l1(
-    net: torch.nn.Module,
+    net: MaskNetwork,
     mix: torch.Tensor,
     targets: torch.Tensor,
     cfg: STFTConfig,
@@ -167,7 +167,7 @@ def masked_wave_l1(
 
 def masked_loss(
     loss: str,
-    net: torch.nn.Module,
+    net: MaskNetwork,
     mix: torch.Tensor,
     targets: torch.Tensor,
     cfg: STFTConfig,
@@ -205,7 +205,7 @@ def _init_from(
     source_cfg = UNetConfig(**payload["unet"])
     mono_to_stereo = unet_cfg.stereo and not source_cfg.stereo
     if mono_to_stereo:
-        source_cfg = UNetConfig(**{**source_cfg.to_dict(), "stereo": True})
+        source_cfg = replace(source_cfg, stereo=True)
     if source_cfg != unet_cfg or payload["stft"] != stft_cfg.to_dict():
         raise ValueError(f"{path} has another model shape: {payload['unet']} {payload['stft']}")
     state = checkpoint.averaged_weights(payload)
@@ -215,9 +215,9 @@ def _init_from(
     ema.load_state_dict(state)
 
 
-def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Event) -> queue.Queue:
+def _batches(remixer: Remixer, cfg: TrainConfig, seed: int, stop: threading.Event) -> queue.Queue[Batch]:
     """Remix batches on a background thread so numpy work overlaps the network's."""
-    out: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+    out: queue.Queue[Batch] = queue.Queue(maxsize=PREFETCH_BATCHES)
     length = (PATCH_FRAMES - 1) * cfg.stft.hop
 
     def work() -> None:
@@ -284,7 +284,7 @@ class Validation:
 
 
 @torch.no_grad()
-def validate(net: torch.nn.Module, val: ValidationSet, cfg: TrainConfig,
+def validate(net: UNet, val: ValidationSet, cfg: TrainConfig,
              device: torch.device, songs: list[Track] | None = None) -> Validation:
     """Magnitude L1 on the validation remixes and the scores of :mod:`engine.calibrate`.
 
@@ -363,7 +363,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     stop = threading.Event()
     remixer = Remixer(pools, augment=cfg.augment, production=cfg.production,
                       stereo_pair_share=cfg.stereo_pair_share, levels=cfg.levels)
-    batches: queue.Queue | RemixWorkers
+    batches: queue.Queue[Batch] | RemixWorkers
     if cfg.loaders:  # a GPU machine: one remixing thread would starve it (engine/loader.py)
         batches = RemixWorkers(remixer, cfg.batch, (PATCH_FRAMES - 1) * cfg.stft.hop,
                                cfg.seed + state["step"], cfg.loaders, device.type == "cuda")

@@ -19,7 +19,7 @@ import time
 
 import redis
 
-from jobs import keys, lifecycle, retention, stats
+from jobs import keys, lifecycle, replies, retention, stats
 from jobs.events import EventType
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
@@ -45,7 +45,7 @@ def lookup(
 ) -> str | None:
     """The id of a finished job with this song's results, if one is remembered."""
     raw = connection.get(cache_key(settings, kind, fmt, song_hash, version))
-    return raw.decode() if raw else None
+    return replies.text(raw) if raw else None
 
 
 class CacheAnswers:
@@ -62,7 +62,7 @@ class CacheAnswers:
     def model_version(self) -> str | None:
         """The model version the workers announced (None before any worker has started)."""
         raw = self.connection.get(keys.MODEL_VERSION)
-        return raw.decode() if raw else None
+        return replies.text(raw) if raw else None
 
     def source(self, kind: JobKind, fmt: str, song_hash: str) -> JobRecord | None:
         """The finished job whose stored results answer this song, if there is one."""
@@ -104,7 +104,7 @@ class CacheAnswers:
                     record, EventType.DONE, progress=100, outputs=dict(record.outputs)
                 )
                 pipe.xadd(
-                    keys.events(record.platform), event.to_fields(),
+                    keys.events(record.platform), replies.fields(event.to_fields()),
                     maxlen=self.settings.events_maxlen, approximate=True,
                 )
             written = pipe.execute()

@@ -38,7 +38,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from jobs import keys
+from jobs import keys, replies
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class JobEvent:
 
     @classmethod
     def from_fields(cls, stream_id: bytes | str, raw: dict[Any, Any]) -> JobEvent:
-        payload = raw.get(b"data", raw.get("data"))
+        payload = raw[b"data"] if b"data" in raw else raw["data"]
         known = {f.name for f in fields(cls)}
         # Ignore fields a newer publisher added, so bots and workers can be upgraded one by one.
         data = {k: v for k, v in json.loads(payload).items() if k in known}
@@ -122,7 +122,8 @@ class JobEvent:
 def publish(connection: redis.Redis, event: JobEvent, maxlen: int) -> str:
     """Append an event to its platform's stream; returns the stream entry id."""
     entry = connection.xadd(
-        keys.events(event.platform), event.to_fields(), maxlen=maxlen, approximate=True
+        keys.events(event.platform), replies.fields(event.to_fields()), maxlen=maxlen,
+        approximate=True,
     )
     return entry.decode() if isinstance(entry, bytes) else str(entry)
 
@@ -220,14 +221,14 @@ class EventConsumer:
         )
         await self.connection.xadd(
             self.dead_stream,
-            {
+            replies.fields({
                 **event.to_fields(),
                 "stream_id": event.stream_id,
                 "deliveries": str(event.deliveries),
                 "error": reason[:1000],
                 "consumer": self.consumer,
                 "ts": f"{time.time():.3f}",
-            },
+            }),
             maxlen=DEAD_LETTER_MAXLEN,
             approximate=True,
         )
@@ -273,7 +274,7 @@ class EventConsumer:
             self.group, self.consumer, {self.stream: start}, count=count, block=block_ms
         )
         events: list[JobEvent] = []
-        for _stream, entries in reply or []:
+        for _stream, entries in replies.stream_read(reply):
             for stream_id, raw in entries:
                 if raw:  # a trimmed entry comes back empty; nothing to handle
                     events.append(JobEvent.from_fields(stream_id, raw))

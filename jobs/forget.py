@@ -17,7 +17,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.rate_limit import RateLimitRegistry
 
-from jobs import keys
+from jobs import keys, replies
 from jobs.analysis import RQ_ID_PREFIX as ANALYSIS_RQ_PREFIX
 from jobs.karaoke_jobs import RQ_ID_PREFIX as KARAOKE_RQ_PREFIX
 from jobs.keys import check_platform
@@ -55,7 +55,7 @@ def forget_user(queue: JobQueue, platform: str, user_id: str | int) -> ForgetRep
     platform = check_platform(platform)
     uid = str(user_id)
     index, active = keys.user_jobs(platform, uid), keys.user_active(platform, uid)
-    ids = {raw.decode() for raw in queue.connection.sunion(index, active)}
+    ids = {replies.text(raw) for raw in queue.connection.sunion([index, active])}
     report = ForgetReport()
     refunding: set[str] = set()
     renders = _karaoke_renders(queue, ids)
@@ -124,17 +124,19 @@ def _forget_events(queue: JobQueue, stream: str, user_id: str, keep: set[str]) -
     had read but not acknowledged comes back empty and is acknowledged (``EventConsumer``)."""
     start = "-"
     while True:
-        entries = queue.connection.xrange(stream, min=start, count=EVENTS_SCAN_COUNT)
-        theirs = []
+        entries = queue.connection.xrange(stream, min=start, count=EVENTS_SCAN_COUNT) or []
+        theirs: list[bytes | str] = []
         for stream_id, fields in entries:
-            data = json.loads(fields.get(b"data", b"{}"))
-            if data.get("user_id") == user_id and data.get("job_id") not in keep:
+            data = json.loads((fields or {}).get(b"data", b"{}"))
+            mine = data.get("user_id") == user_id and data.get("job_id") not in keep
+            if mine and stream_id is not None:
                 theirs.append(stream_id)
         if theirs:
             queue.connection.xdel(stream, *theirs)
-        if len(entries) < EVENTS_SCAN_COUNT:
+        last_id = entries[-1][0] if entries else None
+        if len(entries) < EVENTS_SCAN_COUNT or last_id is None:  # (redis-py types an id None)
             return
-        start = "(" + entries[-1][0].decode()
+        start = "(" + replies.text(last_id)
 
 
 def _forget_rate_limit(queue: JobQueue, key: str) -> None:

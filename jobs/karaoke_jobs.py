@@ -204,7 +204,7 @@ def _enqueue(
         TASK,
         args=(record.id, karaoke.to_string()),
         job_id=job_id,
-        timeout=timeout,
+        timeout=int(timeout),  # RQ's own parse_timeout truncates the same way
         result_ttl=int(settings.record_ttl_s),
         failure_ttl=int(settings.record_ttl_s),
         # Logged by RQ, shown by the dashboard: ids only, never a person or a file name.

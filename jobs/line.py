@@ -19,7 +19,7 @@ from rq.job import Job
 from rq.job import JobStatus as RQStatus
 from rq.rate_limit import RateLimit, RateLimitRegistry
 
-from jobs import keys, lifecycle
+from jobs import keys, lifecycle, replies
 from jobs.delivery import Delivery
 from jobs.errors import UserLimitError
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
@@ -74,7 +74,7 @@ class Line:
     def active_jobs(self, platform: str, user_id: str | int) -> list[JobRecord]:
         """The person's jobs that have not ended, oldest first."""
         ids = self.connection.smembers(keys.user_active(platform, str(user_id)))
-        found = [self.records.get(i.decode()) for i in ids]
+        found = [self.records.get(replies.text(i)) for i in ids]
         return sorted(
             (r for r in found if r is not None and not r.finished), key=lambda r: r.created_at
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from jobs import keys
+from jobs import keys, replies
 from jobs.errors import JobNotFoundError
 
 
@@ -194,7 +194,7 @@ class RecordStore:
 
     def create(self, record: JobRecord, pipeline: redis.client.Pipeline | None = None) -> None:
         pipe = pipeline if pipeline is not None else self.connection.pipeline()
-        pipe.hset(keys.record(record.id), mapping=record.to_mapping())
+        pipe.hset(keys.record(record.id), mapping=replies.fields(record.to_mapping()))
         pipe.expire(keys.record(record.id), self.ttl_s)
         if pipeline is None:
             pipe.execute()
@@ -214,7 +214,7 @@ class RecordStore:
             return
         mapping = {name: encode_field(value) for name, value in changes.items()}
         pipe = pipeline if pipeline is not None else self.connection.pipeline()
-        pipe.hset(keys.record(job_id), mapping=mapping)
+        pipe.hset(keys.record(job_id), mapping=replies.fields(mapping))
         pipe.expire(keys.record(job_id), self.ttl_s)
         if pipeline is None:
             pipe.execute()

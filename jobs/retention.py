@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from jobs import keys
+from jobs import keys, replies
 from jobs.scripts import script
 from jobs.settings import Settings
 from jobs.storage import Storage, open_storage
@@ -98,15 +98,15 @@ def held(connection: redis.Redis, now: float | None = None) -> dict[str, float]:
     """Every object held past ``now`` and until when."""
     now = time.time() if now is None else now
     rows = connection.zrangebyscore(keys.HELD, f"({now}", "+inf", withscores=True)
-    return {raw.decode(): until for raw, until in rows}
+    return replies.scored(rows)
 
 
 def pinned(connection: redis.Redis) -> dict[str, set[str]]:
     """Every pinned object and the orders pinning it."""
     result = {}
     for raw in connection.smembers(keys.PINNED):
-        key = raw.decode()
-        result[key] = {order.decode() for order in connection.smembers(keys.pins(key))}
+        key = replies.text(raw)
+        result[key] = {replies.text(o) for o in connection.smembers(keys.pins(key))}
     return result
 
 
@@ -115,7 +115,7 @@ def sweep(
 ) -> SweepReport:
     """Delete every object older than ``retention_s`` that is neither pinned nor held."""
     now = time.time() if now is None else now
-    keep = {raw.decode() for raw in connection.smembers(keys.PINNED)}
+    keep = {replies.text(raw) for raw in connection.smembers(keys.PINNED)}
     kept_for_links = set(held(connection, now))
     connection.zremrangebyscore(keys.HELD, "-inf", now)  # holds that have passed
     report = SweepReport()

@@ -31,4 +31,5 @@ def script(source: str) -> Script:
 
     Bound to no client: the bytes are hashed here (no encoder needed), and redis-py loads the
     script into a server the first time that server answers NOSCRIPT."""
+    # redis-py annotates the client as required, but Script handles None (unbound) as above.
     return Script(None, source.encode())  # type: ignore[arg-type]

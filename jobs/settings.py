@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from service import pseudonyms
 from service.envconfig import boolean, env_field, integer, integers, load, number
@@ -121,9 +122,10 @@ class Settings:
         empty variables keep the defaults; every bad value is named in one ``SettingsError``."""
         return load(cls, env)
 
-    def with_overrides(self, **changes: object) -> Settings:
-        """A copy with some fields changed (tests, the demo, the benchmark)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests, the demo, the benchmark); ``replace`` checks
+        the names, and each field's type is the caller's to keep."""
+        return replace(self, **changes)
 
     @property
     def abuse_key(self) -> bytes:

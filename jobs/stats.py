@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import redis
 from rq import Queue
 
-from jobs import keys
+from jobs import keys, replies
 from jobs.records import JobKind, JobStatus
 
 STATS_TTL_S = 8 * 86400
@@ -64,7 +64,10 @@ def read(
 ) -> JobStats:
     """The figures for ``on_day`` (default: today, UTC)."""
     when = on_day or day()
-    raw = {k.decode(): v.decode() for k, v in connection.hgetall(keys.stats(when)).items()}
+    raw = {
+        replies.text(k): replies.text(v)
+        for k, v in connection.hgetall(keys.stats(when)).items()
+    }
 
     def by_kind(status: JobStatus) -> dict[str, int]:
         return {str(kind): int(raw.get(ended_field(status, kind), 0)) for kind in JobKind}

@@ -209,7 +209,8 @@ class S3Storage(Storage):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         except self.client.exceptions.NoSuchKey as exc:
             raise StorageError(f"no stored object {key}") from exc
-        return response["Body"].read()
+        data: bytes = response["Body"].read()  # boto3 is untyped
+        return data
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -246,9 +247,10 @@ class S3Storage(Storage):
         )
 
     def url(self, key: str, expires_s: int = PRESIGNED_URL_TTL_S) -> str | None:
-        return self.client.generate_presigned_url(
+        url: str = self.client.generate_presigned_url(  # boto3 is untyped
             "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_s
         )
+        return url
 
 
 def open_storage(settings: Settings) -> Storage:

@@ -33,6 +33,7 @@ import uuid
 import redis
 from rq import Queue, SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.executions import Execution
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.worker import WorkerStatus
@@ -77,12 +78,13 @@ class WarmWorker(SimpleWorker):
         self.set_state(WorkerStatus.IDLE)
 
     def handle_job_success(
-        self, job: Job, queue: Queue, started_job_registry: StartedJobRegistry, execution: object
+        self, job: Job, queue: Queue, started_job_registry: StartedJobRegistry,
+        execution: Execution,
     ) -> None:
         """RQ's own bookkeeping of a finished job, then, for a separation that ended DONE, its
         key and tempo put in line (jobs/analysis.py): queued only once the job has ended for
         RQ too, so the analysis can never hold up the stems or look like a running song."""
-        super().handle_job_success(job, queue, started_job_registry, execution)  # type: ignore[arg-type]
+        super().handle_job_success(job, queue, started_job_registry, execution)
         if queue.name not in ANALYSED_QUEUES or self.context is None:
             return
         try:
@@ -93,10 +95,10 @@ class WarmWorker(SimpleWorker):
         if record is not None and record.status is JobStatus.DONE and not record.analysis:
             analysis.enqueue(self.connection, self.context.settings, record)
 
-    def _beat(self, job: Job, execution: object, stop: threading.Event) -> None:
+    def _beat(self, job: Job, execution: Execution, stop: threading.Event) -> None:
         while not stop.wait(self.heartbeat_interval_s):
             try:
-                self.maintain_heartbeats(job, execution)  # type: ignore[arg-type]
+                self.maintain_heartbeats(job, execution)
             except redis.RedisError:
                 log.warning("heartbeat for job %s failed; retrying", job.id, exc_info=True)
 

@@ -23,12 +23,13 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.audit import append_entry
-from db.database import Database
+from db.database import Database, rowcount
 from db.tables import (
     AccessLevel,
     EntitlementRow,
@@ -71,15 +72,20 @@ class OrderError(Exception):
 
 
 def _transition(
-    session: Session, order_id: str, from_states: Iterable[OrderState], to_state: OrderState, **extra
+    session: Session,
+    order_id: str,
+    from_states: Iterable[OrderState],
+    to_state: OrderState,
+    **extra: Any,
 ) -> bool:
     """Move the order iff it is in one of ``from_states``; True when this call moved it."""
-    result = session.execute(
+    moved = rowcount(
+        session,
         update(OrderRow)
         .where(OrderRow.id == order_id, OrderRow.state.in_([s.value for s in from_states]))
-        .values(state=to_state.value, updated_at=utcnow(), **extra)
+        .values(state=to_state.value, updated_at=utcnow(), **extra),
     )
-    return result.rowcount == 1
+    return moved == 1
 
 
 def _lock_order(session: Session, order_id: str) -> OrderRow | None:
@@ -540,11 +546,12 @@ class Ledger:
             current = (
                 OrderRow.fulfil_job_id.is_(None) if expected is None else OrderRow.fulfil_job_id == expected
             )
-            moved = session.execute(
+            moved = rowcount(
+                session,
                 update(OrderRow)
                 .where(OrderRow.id == order_id, current)
-                .values(fulfil_job_id=job_id, updated_at=utcnow())
-            ).rowcount
+                .values(fulfil_job_id=job_id, updated_at=utcnow()),
+            )
             if moved:
                 append_entry(session, actor=actor, action="fulfil_job", order_id=order_id, ref=job_id)
             return moved == 1
@@ -614,18 +621,19 @@ class Ledger:
         """captured -> refund_pending for a payment that granted nothing (duplicate/mismatch)."""
 
         def work(session: Session) -> RefundRequest | None:
-            result = session.execute(
+            moved = rowcount(
+                session,
                 update(PaymentRow)
                 .where(
                     PaymentRow.id == payment_id,
                     PaymentRow.granted.is_(False),
                     PaymentRow.status == PaymentStatus.CAPTURED.value,
                 )
-                .values(status=PaymentStatus.REFUND_PENDING.value)
+                .values(status=PaymentStatus.REFUND_PENDING.value),
             )
-            if result.rowcount != 1:
+            if moved != 1:
                 return None
-            payment = session.get(PaymentRow, payment_id)
+            payment = session.get_one(PaymentRow, payment_id)
             append_entry(
                 session,
                 actor=actor,
@@ -645,19 +653,20 @@ class Ledger:
 
         def work(session: Session) -> bool:
             now = utcnow()
-            result = session.execute(
+            refunded = rowcount(
+                session,
                 update(PaymentRow)
                 .where(
                     PaymentRow.id == payment_id,
                     PaymentRow.status == PaymentStatus.REFUND_PENDING.value,
                 )
-                .values(status=PaymentStatus.REFUNDED.value, refund_ref=refund_ref, refunded_at=now)
+                .values(status=PaymentStatus.REFUNDED.value, refund_ref=refund_ref, refunded_at=now),
             )
-            if result.rowcount != 1:
+            if refunded != 1:
                 return False
-            payment = session.get(PaymentRow, payment_id)
+            payment = session.get_one(PaymentRow, payment_id)
             moved = False
-            if payment.granted:
+            if payment.granted and payment.order_id is not None:  # a grant is always an order's
                 moved = _transition(
                     session, payment.order_id, [OrderState.REFUND_PENDING], OrderState.REFUNDED
                 )

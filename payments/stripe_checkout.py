@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
@@ -27,6 +27,10 @@ from payments.records import IncomingPayment, Order, RefundRequest
 from payments.settings import Settings, SettingsError
 from texts import payments as invoice_texts
 from texts.languages import ENGLISH, speak, stripe_locale
+
+if TYPE_CHECKING:  # the SDK's request shapes (TypedDicts), for the checker only
+    from stripe.params import RefundCreateParams
+    from stripe.params.checkout import SessionCreateParams
 
 # Checkout's page is shown in the buyer's language (its ``locale``, "auto" where Stripe has none
 # of ours) and names the product in it; a key made for one language never replays another's.
@@ -77,7 +81,9 @@ def carries_marker(session: Any, environment: str) -> bool:
     ``client_reference_id`` alone proves nothing: any integration on the same Stripe account may
     set one, and a session that is not ours must never be refunded as "an unknown order"."""
     metadata = _get(session, "metadata") or {}
-    return _get(metadata, MARKER_APP_KEY) == MARKER_APP and _get(metadata, MARKER_ENV_KEY) == environment
+    return bool(
+        _get(metadata, MARKER_APP_KEY) == MARKER_APP and _get(metadata, MARKER_ENV_KEY) == environment
+    )
 
 
 def incoming_from_session(event_id: str, event_type: str, session: Any) -> IncomingPayment:
@@ -114,10 +120,9 @@ class StripeCheckout:
         if client is None:
             if not settings.stripe_api_key:
                 raise SettingsError("STRIPE_API_KEY is not set")
-            base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
             client = stripe.StripeClient(
                 settings.stripe_api_key,
-                base_addresses=base,
+                base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
                 max_network_retries=MAX_NETWORK_RETRIES,
             )
         self.client = client
@@ -129,7 +134,7 @@ class StripeCheckout:
         now: float | None = None,
         keep_s: float | None = None,
         language: str | None = None,
-    ) -> tuple[dict, str]:
+    ) -> tuple[SessionCreateParams, str]:
         """The create-session parameters and idempotency key (pure: same window, same result).
 
         With ``keep_s`` (seconds the song is sure to stay stored from ``now``) the session expires
@@ -146,7 +151,7 @@ class StripeCheckout:
         locale = stripe_locale(language)
         with speak(language):
             product = invoice_texts.product_name()
-        params = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "line_items": [
                 {
@@ -180,9 +185,10 @@ class StripeCheckout:
             raise ValueError(f"order {order.id} is {order.state.value}, not payable")
         params, key = self.session_params(order, keep_s=keep_s, language=language)
         session = await self.client.v1.checkout.sessions.create_async(
-            params,  # type: ignore[arg-type]
-            options={"idempotency_key": key},
+            params, options={"idempotency_key": key}
         )
+        if session.url is None:  # only a session that is no longer open has none
+            raise ValueError(f"Stripe gave checkout session {session.id} without a payment page")
         return CheckoutLink(session_id=session.id, url=session.url, expires_at=session.expires_at)
 
     async def refund(self, request: RefundRequest) -> str | None:
@@ -204,7 +210,7 @@ class StripeCheckout:
         return refund.id
 
 
-def refund_target(request: RefundRequest) -> dict[str, str] | None:
+def refund_target(request: RefundRequest) -> RefundCreateParams | None:
     """What Stripe's refund call names: ``payment_intent`` or ``charge``.
 
     A Checkout payment is recorded by its PaymentIntent (or, when it took no money, by its

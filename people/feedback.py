@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from db.database import Database
+from db.database import Database, rowcount
 from db.tables import (
     AccessLevel,
     FeedbackRow,
@@ -152,8 +152,7 @@ class FeedbackStore:
         if reaction is not None:
             condition += [FeedbackRow.source == SOURCE_REACTION, FeedbackRow.value == reaction[:VALUE_MAX]]
         with self.db.transaction() as session:
-            result = session.execute(delete(FeedbackRow).where(*condition))
-            return result.rowcount > 0
+            return rowcount(session, delete(FeedbackRow).where(*condition)) > 0
 
     def approval_by_model(self) -> list[ModelApproval]:
         with self.db.read() as session:

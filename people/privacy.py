@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.audit import append_entry
-from db.database import Database
+from db.database import Database, rowcount
 from db.tables import (
     AccessLevel,
     EntitlementRow,
@@ -95,11 +95,11 @@ def forget_user(
             return ForgetResult(False, ErrorCode.ORDER_IN_FLIGHT)
         keep_limits(session, abuse_key, user, utcnow().date())
         deleted = {
-            "feedback": session.execute(delete(FeedbackRow).where(FeedbackRow.user_id == user.id)).rowcount,
-            "usage": session.execute(delete(UsageRow).where(UsageRow.user_id == user.id)).rowcount,
-            "entitlements": session.execute(
-                delete(EntitlementRow).where(EntitlementRow.user_id == user.id)
-            ).rowcount,
+            "feedback": rowcount(session, delete(FeedbackRow).where(FeedbackRow.user_id == user.id)),
+            "usage": rowcount(session, delete(UsageRow).where(UsageRow.user_id == user.id)),
+            "entitlements": rowcount(
+                session, delete(EntitlementRow).where(EntitlementRow.user_id == user.id)
+            ),
         }
         user.platform_user_id = f"{FORGOTTEN_PREFIX}{uuid.uuid4().hex}"
         user.level = AccessLevel.FREE.value

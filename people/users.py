@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.audit import append_entry
-from db.database import Database
+from db.database import Database, rowcount
 from db.tables import LANGUAGE_MAX, AccessLevel, UsageRow, UserRow
 from people.abuse import restore_limits
 from people.records import User
@@ -202,14 +202,12 @@ class Users:
             condition = [UsageRow.user_id == user.id, UsageRow.day == day]
             if limit is not None:
                 condition.append(UsageRow.previews < limit)
-            moved = session.execute(
-                update(UsageRow).where(*condition).values(previews=UsageRow.previews + 1)
-            ).rowcount
+            moved = rowcount(
+                session, update(UsageRow).where(*condition).values(previews=UsageRow.previews + 1)
+            )
             row = session.get(UsageRow, (user.id, day))
-            if moved == 1:
-                return PreviewQuota(True, row.previews, limit, resets)
-            if row is not None:  # at the limit already
-                return PreviewQuota(False, row.previews, limit, resets)
+            if row is not None:  # counted now (moved), or at the limit already
+                return PreviewQuota(moved == 1, row.previews, limit, resets)
             if limit == 0:
                 return PreviewQuota(False, 0, limit, resets)
             session.add(UsageRow(user_id=user.id, day=day, previews=1))

@@ -28,11 +28,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-T = TypeVar("T")
+
+class DataclassInstance(Protocol):
+    """A settings class as :func:`load` reads it: a dataclass (typeshed's protocol of the same
+    name, restated here so this module needs nothing but the standard library)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+
+T = TypeVar("T", bound=DataclassInstance)
 ENV_FILE = Path(".env")
 _META = "envconfig"
 _TRUE = ("1", "true", "yes", "on")
@@ -143,7 +151,7 @@ def read_environment(env_file: Path = ENV_FILE) -> dict[str, str]:
 def _load(cls: type[T], env: Mapping[str, str]) -> tuple[T | None, list[str]]:
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for spec in fields(cls):  # type: ignore[arg-type]
+    for spec in fields(cls):
         var = spec.metadata.get(_META)
         if var is None:
             continue
@@ -173,11 +181,14 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
     return settings
 
 
-def load_all(classes: Iterable[type], environ: Mapping[str, str] | None = None) -> list[Any]:
+def load_all(
+    classes: Iterable[type[DataclassInstance]], environ: Mapping[str, str] | None = None
+) -> list[Any]:
     """Several owners' settings at once (a process's ``main``): one error naming every bad
     variable of all of them."""
     env = read_environment() if environ is None else environ
-    built, problems = [], []
+    built: list[Any] = []
+    problems: list[str] = []
     for cls in classes:
         settings, wrong = _load(cls, env)
         built.append(settings)
@@ -187,7 +198,7 @@ def load_all(classes: Iterable[type], environ: Mapping[str, str] | None = None) 
     return built
 
 
-def load_or_exit(program: str, classes: Iterable[type]) -> list[Any]:
+def load_or_exit(program: str, classes: Iterable[type[DataclassInstance]]) -> list[Any]:
     """:func:`load_all` for a process's ``main``: bad settings end it with one message naming
     each (exit status 1), not a traceback."""
     try:

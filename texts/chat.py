@@ -38,38 +38,73 @@ class KaraokeShape(Protocol):
 
 
 class ApprovalShape(Protocol):
-    model_version: str
-    up: int
-    down: int
+    @property
+    def model_version(self) -> str: ...
+
+    @property
+    def up(self) -> int: ...
+
+    @property
+    def down(self) -> int: ...
 
     @property
     def approval_rate(self) -> float | None: ...
 
 
 class StoreFigures(Protocol):
-    """People and money for /stats (``people.Stats``)."""
+    """People and money for /stats (``people.Stats``); read-only, as the frozen records are."""
 
-    users_total: int
-    users_paid: int
-    users_banned: int
-    previews_today: int
-    orders_by_state: Mapping[str, int]
-    revenue: Mapping[str, int]
-    refunds: int
-    unmatched_refunded: int
-    unmatched_open: int
-    approval: Sequence[ApprovalShape]
+    @property
+    def users_total(self) -> int: ...
+
+    @property
+    def users_paid(self) -> int: ...
+
+    @property
+    def users_banned(self) -> int: ...
+
+    @property
+    def previews_today(self) -> int: ...
+
+    @property
+    def orders_by_state(self) -> Mapping[str, int]: ...
+
+    @property
+    def revenue(self) -> Mapping[str, int]: ...
+
+    @property
+    def refunds(self) -> int: ...
+
+    @property
+    def unmatched_refunded(self) -> int: ...
+
+    @property
+    def unmatched_open(self) -> int: ...
+
+    @property
+    def approval(self) -> Sequence[ApprovalShape]: ...
 
 
 class JobFigures(Protocol):
-    """The pipeline's figures for /stats (``jobs.JobStats``)."""
+    """The pipeline's figures for /stats (``jobs.JobStats``); read-only, as the frozen record is."""
 
-    done: Mapping[str, int]
-    failed: Mapping[str, int]
-    cancelled: Mapping[str, int]
-    cached: int
-    waiting: Mapping[str, int]
-    running: int
+    @property
+    def done(self) -> Mapping[str, int]: ...
+
+    @property
+    def failed(self) -> Mapping[str, int]: ...
+
+    @property
+    def cancelled(self) -> Mapping[str, int]: ...
+
+    @property
+    def cached(self) -> int: ...
+
+    @property
+    def waiting(self) -> Mapping[str, int]: ...
+
+    @property
+    def running(self) -> int: ...
 
     @property
     def mean_preview_latency_s(self) -> float | None: ...
@@ -785,11 +820,11 @@ def unknown_order(order_id: str) -> str:
     )
 
 
-def banned(user_id: int) -> str:
+def banned(user_id: int | str) -> str:
     return _("User {user_id} is banned.").format(user_id=user_id)
 
 
-def unbanned(user_id: int) -> str:
+def unbanned(user_id: int | str) -> str:
     return _("User {user_id} is no longer banned.").format(user_id=user_id)
 
 

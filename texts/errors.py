@@ -71,8 +71,11 @@ def _karaoke_quota(per_day: int) -> str:
     ).format(per_day=per_day)
 
 
+# The generic apology: the words of ErrorCode.ERROR, and what any code without words falls back to.
+APOLOGY = N_("Something went wrong. Please try again.")
+
 TEXTS: Mapping[ErrorCode, Entry] = {
-    ErrorCode.ERROR: N_("Something went wrong. Please try again."),
+    ErrorCode.ERROR: APOLOGY,
     ErrorCode.BAD_AUDIO: N_(
         "I couldn't read that file as audio. Please send a song (mp3, m4a, flac, wav, ogg)."
     ),
@@ -164,4 +167,4 @@ def error_text(code: str, **params: Any) -> str | None:
 
 def text_of(error: UserFacingError) -> str:
     """What to tell a person about ``error`` (the generic apology if its code has no words)."""
-    return error_text(error.code, **error.params) or _(TEXTS[ErrorCode.ERROR])
+    return error_text(error.code, **error.params) or _(APOLOGY)

@@ -17,7 +17,7 @@ from pathlib import Path
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.forget import forget_person
-from bots.core.ports import Chat, Person
+from bots.core.ports import Button, Chat, Person
 from jobs import JobKind, JobStatus
 from payments import OrderError
 from people import AccessLevel, User, UserError
@@ -49,7 +49,8 @@ class Commands:
 
     async def settings(self, chat: Chat, person: Person) -> None:
         current = await self.ctx.output_format(person.user_id)
-        text, rows = messages.settings(current), [keyboards.formats(current)]
+        text = messages.settings(current)
+        rows: list[Sequence[Button]] = [keyboards.formats(current)]
         if self.ctx.karaoke_enabled:
             karaoke = await self.ctx.karaoke(person.user_id)
             text = f"{text}\n\n{messages.karaoke_settings(karaoke)}"

@@ -222,6 +222,7 @@ class Flow:
             await self._given_up(event, error)
 
     async def _given_up(self, event: JobEvent, error: BaseException | None) -> None:
+        assert event.order_id is not None  # on_event_given_up answers paid jobs only
         if event.type is EventType.DONE:
             reason = f"could not deliver: {type(error).__name__ if error else 'no answer'}"
             told: str | None = messages.UNDELIVERABLE

@@ -176,15 +176,15 @@ class InChatCheckout:
         if result.order is None:  # unreachable: a payment with no order needs a refund
             raise AssertionError(f"payment {paid.charge_id}: {result.outcome.value}, no order")
         try:
-            status: MessageRef | None = await chat.send_text(messages.payment_received(None))
+            confirmation: MessageRef | None = await chat.send_text(messages.payment_received(None))
         except Exception:
             # A chat that refuses messages (the person blocked the bot) must not leave a paid
             # order unstarted: start it anyway; its events end in stems or a refund.
             log.warning("could not confirm the payment in chat %s", chat.chat_id, exc_info=True)
-            status = None
+            confirmation = None
         started = await ctx.services.fulfilment.start(result.order, f"{ctx.platform} payment")
-        if status is not None:
-            await self._after_start(chat, result.order.id, status, started)
+        if confirmation is not None:
+            await self._after_start(chat, result.order.id, confirmation, started)
 
     async def _after_start(
         self, chat: Chat, order_id: str, status: MessageRef, started: bool
@@ -298,7 +298,7 @@ class InChatCheckout:
         is there after /forget too; a payment from before payer ids were kept, whose payer was
         forgotten, has none and fails plainly (an admin refunds it by hand)."""
         payer = request.platform_user_id or ""
-        if not payer.isdigit():
+        if request.platform is None or not payer.isdigit():
             raise RuntimeError(f"payment {request.payment_id}: the payer's id is not known")
         try:
             await self.frontend.refund(Person(request.platform, int(payer)), request.payment.charge_id)

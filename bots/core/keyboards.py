@@ -106,7 +106,7 @@ def preview(
     rows.append(formats(current))
     if karaoke_tools:
         rows.append(karaoke_preview(job_id))
-    return rows + open_in_browser(page_url)
+    return [*rows, *open_in_browser(page_url)]
 
 
 def feedback(job_id: str, page_url: str | None = None) -> Keyboard:
@@ -114,8 +114,9 @@ def feedback(job_id: str, page_url: str | None = None) -> Keyboard:
         [
             Button(messages.THUMBS_UP, FEEDBACK, f"{FEEDBACK_UP}:{job_id}"),
             Button(messages.THUMBS_DOWN, FEEDBACK, f"{FEEDBACK_DOWN}:{job_id}"),
-        ]
-    ] + open_in_browser(page_url)
+        ],
+        *open_in_browser(page_url),
+    ]
 
 
 def downloads(urls: dict[str, str]) -> Keyboard:

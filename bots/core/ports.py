@@ -206,7 +206,7 @@ class PaymentHistory(Protocol):
         ...
 
 
-def payment_history(frontend: Frontend) -> PaymentHistory | None:
+def payment_history(frontend: object) -> PaymentHistory | None:
     """The frontend's record of in-chat payments, or None where it keeps none."""
     return frontend if isinstance(frontend, PaymentHistory) else None
 

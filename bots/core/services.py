@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 import jobs
-import payments
 from bots.core.state import BotState
 from jobs import EventConsumer, JobQueue
 from payments import Fulfilment, Payments, StarsPayments
+from payments import Settings as PaymentsSettings
 from web import DownloadLinks
 from web.jobs_bridge import JobsFulfilment
 
@@ -50,7 +50,7 @@ class Services:
         cls,
         platform: str,
         jobs_settings: jobs.Settings,
-        payments_settings: payments.Settings,
+        payments_settings: PaymentsSettings,  # (the field "payments" hides the package here)
         consumer_name: str | None = None,
     ) -> Services:
         queue = JobQueue(jobs_settings)

@@ -19,6 +19,7 @@ import redis
 
 from bots.core.ports import MessageRef
 from engine.karaoke import IDENTITY, KaraokeSettings, KaraokeSettingsError
+from jobs.replies import text
 from service.limits import DEFAULT_OUTPUT_FORMAT
 
 PREFIX = "bots"
@@ -47,7 +48,7 @@ class BotState:
         raw = self.connection.get(self._key("status", job_id))
         if not raw:
             return None
-        chat_id, _, message_id = raw.decode().partition(":")
+        chat_id, _, message_id = text(raw).partition(":")
         return MessageRef(int(chat_id), int(message_id))
 
     # ------------------------------------------------------------------ result message → job
@@ -60,7 +61,7 @@ class BotState:
 
     def job_for_message(self, ref: MessageRef) -> str | None:
         raw = self.connection.get(self._key("msg", ref.chat_id, ref.message_id))
-        return raw.decode() if raw else None
+        return text(raw) if raw else None
 
     # ------------------------------------------------------------------ events answered once
 
@@ -86,13 +87,13 @@ class BotState:
         raw = self.connection.hgetall(self._key("tags", job_id))
         if not raw:
             return None
-        return raw[b"title"].decode(), raw[b"performer"].decode()
+        return text(raw[b"title"]), text(raw[b"performer"])
 
     # ------------------------------------------------------------------ per-person settings
 
     def output_format(self, user_id: str | int) -> str:
         raw = self.connection.hget(self._key("user", user_id), FIELD_FORMAT)
-        return raw.decode() if raw else DEFAULT_FORMAT
+        return text(raw) if raw else DEFAULT_FORMAT
 
     def set_output_format(self, user_id: str | int, fmt: str) -> None:
         self.connection.hset(self._key("user", user_id), FIELD_FORMAT, fmt)
@@ -103,7 +104,7 @@ class BotState:
         if not raw:
             return IDENTITY
         try:
-            return KaraokeSettings.parse(raw.decode())
+            return KaraokeSettings.parse(text(raw))
         except KaraokeSettingsError:
             return IDENTITY
 

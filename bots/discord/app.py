@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import discord
 import yarl
@@ -70,7 +71,7 @@ class DiscordBot(discord.Client):
         self.handlers = Handlers(self.flow, self.frontend)
         self.tree = app_commands.CommandTree(self)
         self.translator = CatalogueTranslator()
-        self.tree.on_error = self._command_error
+        self.tree.error(self._command_error)  # discord.py's way to set the tree's on_error
         _register_commands(self.tree, self.handlers)
         ActionButton.on_tap = self.handlers.tap
 
@@ -158,11 +159,14 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
     for command, what in admin:
         tree.add_command(app_commands.Command(
             name=command,
-            description=localised(
-                what.lstrip("— ")[:100], lambda c=command: dict(_admin_commands())[c]
-            ),
+            description=localised(what.lstrip("— ")[:100], _admin_words(command)),
             callback=_admin(handlers, command),
         ))
+
+
+def _admin_words(command: str) -> Callable[[], str]:
+    """An admin command's description, worded in the language in effect when Discord asks."""
+    return lambda: dict(_admin_commands())[command]
 
 
 def _commands() -> tuple[tuple[str, str], ...]:
@@ -173,7 +177,7 @@ def _admin_commands() -> tuple[tuple[str, str], ...]:
     return tuple((name, what.lstrip("— ")[:100]) for name, what in messages.admin_commands())
 
 
-CommandCallback = Callable[..., Awaitable[None]]
+CommandCallback = Callable[..., Coroutine[Any, Any, None]]  # discord.py takes coroutine functions
 
 
 def _simple(handlers: Handlers, call: Callable[[Chat, Person], Awaitable[None]]) -> CommandCallback:

@@ -45,6 +45,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import discord
 
@@ -171,12 +172,12 @@ class DiscordFrontend:
             self._noted.pop(next(iter(self._noted)))
         self._noted[key] = now
         channel = self.client.get_partial_messageable(channel_id)
-        view = components.view(keyboards.show_page(job_id)) if job_id else None
+        extras = _extras(view=components.view(keyboards.show_page(job_id)) if job_id else None)
         try:
             await channel.send(
                 content=f"<@{user_id}> {messages.DMS_CLOSED}",
                 allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
-                **({"view": view} if view else {}),
+                **extras,
             )
         except discord.HTTPException:  # the channel refuses us too: nowhere left to say it
             log.warning("could not tell user %s in channel %s that their DMs are closed",
@@ -209,10 +210,27 @@ class DiscordFrontend:
         return min(limit, cap) if cap else limit
 
 
+class _Extras(TypedDict, total=False):
+    """What a message carries beside its words; a key is left out, not None (discord.py's
+    annotations take no None)."""
+
+    file: discord.File
+    view: discord.ui.View
+
+
+def _extras(file: discord.File | None = None, view: discord.ui.View | None = None) -> _Extras:
+    extras: _Extras = {}
+    if file is not None:
+        extras["file"] = file
+    if view is not None:
+        extras["view"] = view
+    return extras
+
+
 class _FileSends:
     """Audio, files and images go out the same way on every route: through the route's own ``_send``."""
 
-    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+    async def _send(self, content: str | None, **extras: Unpack[_Extras]) -> MessageRef:
         raise NotImplementedError
 
     async def send_audio(
@@ -228,12 +246,8 @@ class _FileSends:
     async def send_image(
         self, path: Path, *, caption: str, buttons: Keyboard | None = None
     ) -> MessageRef:
-        view = components.view(buttons)
-        return await self._send(
-            _content(caption),
-            file=discord.File(path, filename=path.name),
-            **({"view": view} if view else {}),
-        )
+        extras = _extras(file=discord.File(path, filename=path.name), view=components.view(buttons))
+        return await self._send(_content(caption), **extras)
 
 
 class ChannelChat(_FileSends):
@@ -250,14 +264,13 @@ class ChannelChat(_FileSends):
     async def upload_limit(self) -> int:
         return self._frontend.upload_limit(self.chat_id)
 
-    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+    async def _send(self, content: str | None, **extras: Unpack[_Extras]) -> MessageRef:
         with _too_large_as_core_error():
-            message = await self._channel.send(content=content, **kwargs)  # type: ignore[arg-type]
+            message = await self._channel.send(content=content, **extras)
         return MessageRef(chat_id=self.chat_id, message_id=message.id)
 
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
-        view = components.view(buttons)
-        return await self._send(_content(text), **({"view": view} if view else {}))
+        return await self._send(_content(text), **_extras(view=components.view(buttons)))
 
     async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
         channel = self._frontend.client.get_partial_messageable(channel_of(ref.chat_id))
@@ -295,11 +308,11 @@ class DirectChat(_FileSends):
     async def upload_limit(self) -> int:
         return self._frontend.upload_limit((await self._channel()).id)
 
-    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+    async def _send(self, content: str | None, **extras: Unpack[_Extras]) -> MessageRef:
         dm = await self._channel()
         try:
             with _too_large_as_core_error():
-                message = await dm.send(content=content, **kwargs)  # type: ignore[arg-type]
+                message = await dm.send(content=content, **extras)
         except discord.Forbidden as err:
             if err.code != CANNOT_DM:
                 raise
@@ -309,8 +322,7 @@ class DirectChat(_FileSends):
         return MessageRef(chat_id=dm.id, message_id=message.id)
 
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
-        view = components.view(buttons)
-        return await self._send(_content(text), **({"view": view} if view else {}))
+        return await self._send(_content(text), **_extras(view=components.view(buttons)))
 
     async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
         """Only the DM's own messages: a status message in the channel (public, or an
@@ -372,20 +384,19 @@ class InteractionChat(_FileSends):
     async def upload_limit(self) -> int:
         return self._limit
 
-    async def _send(self, content: str | None, **kwargs: object) -> MessageRef:
+    async def _send(self, content: str | None, **extras: Unpack[_Extras]) -> MessageRef:
         with _too_large_as_core_error():
             message = await self.interaction.followup.send(
-                content=content or discord.utils.MISSING,  # type: ignore[arg-type]
+                content=content or discord.utils.MISSING,
                 ephemeral=self.ephemeral,
                 wait=True,
-                **kwargs,  # type: ignore[arg-type]
+                **extras,
             )
         self.replied = True
         return MessageRef(chat_id=self.chat_id, message_id=message.id)
 
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
-        view = components.view(buttons)
-        return await self._send(_content(text), **({"view": view} if view else {}))
+        return await self._send(_content(text), **_extras(view=components.view(buttons)))
 
     async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
         try:

@@ -8,8 +8,9 @@ Everything a person sees is decided in the core; nothing here formats a message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from telegram import (
     Audio,
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 TOO_BIG = "file is too big"
 
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]  # PTB takes coroutine functions
 ChatCall = Callable[[Flow, Chat, Person], Awaitable[None]]
 
 

@@ -8,6 +8,7 @@ transaction and, on PostgreSQL, an advisory lock). From the command line
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from db.database import create_db_engine
 from db.settings import DatabaseSettings
@@ -16,7 +17,7 @@ from db.tables import Base
 target_metadata = Base.metadata
 
 
-def _configure(connection) -> None:  # noqa: ANN001
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
