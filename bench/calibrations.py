@@ -28,11 +28,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine import songs as judge  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.predict import CHUNK_FRAMES, Separator, _overlap_add, load_model  # noqa: E402
-from engine.transforms import extend_mask  # noqa: E402
+from bench._record import record
+from engine import songs as judge
+from engine.constants import SAMPLE_RATE
+from engine.predict import CHUNK_FRAMES, Separator, _overlap_add, load_model
+from engine.transforms import extend_mask
 
 BAND_EDGES_HZ = (300.0, 4000.0)
 BAND_POWERS = (0.25, 0.35, 0.5, 0.7, 1.0)

@@ -26,13 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from bench.pipeline_bench import make_song  # noqa: E402
-from engine.audio import content_hash, decode, encode  # noqa: E402
-from engine.predict import load_model  # noqa: E402
-from engine.waveform import render_waveforms  # noqa: E402
-from jobs import LocalStorage, Settings  # noqa: E402
-from jobs.tasks import _separate_preview  # noqa: E402
+from bench._record import record
+from bench.pipeline_bench import make_song
+from engine.audio import content_hash, decode, encode
+from engine.predict import load_model
+from engine.waveform import render_waveforms
+from jobs import LocalStorage, Settings
+from jobs.tasks import _separate_preview
 
 RUNS = 3
 # Worth doing only if it saves more than this share of upload → preview latency.

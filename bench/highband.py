@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._cli import eval_folder_main  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.evaluate import Track, oracle_irm  # noqa: E402
-from engine.predict import Stems, load_model, separate  # noqa: E402
+from bench._cli import eval_folder_main
+from engine.constants import SAMPLE_RATE
+from engine.evaluate import Track, oracle_irm
+from engine.predict import Stems, load_model, separate
 
 BAND_HZ = (8000.0, 16000.0)
 

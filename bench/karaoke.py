@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
+from bench._record import record
+from engine.constants import SAMPLE_RATE
 
 BLOCK = 1 << 20
 ENGINE_FORMS = ("g12.k0.t100", "goff.k2.t100", "g12.k2.t100", "g12.k0.t80", "g6.k-3.t120")

@@ -32,9 +32,9 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine import analysis as an  # noqa: E402
-from engine.analysis import Key, mirex_score  # noqa: E402
+from bench._record import record
+from engine import analysis as an
+from engine.analysis import Key, mirex_score
 
 TEMPO_TOLERANCE = 0.04
 OCTAVE_FACTORS = (2.0, 0.5, 3.0, 1.0 / 3.0)

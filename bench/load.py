@@ -41,15 +41,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
+import redis
 
-from bench._record import record  # noqa: E402
-from jobs import JobQueue, Settings  # noqa: E402
-from jobs import keys as job_keys  # noqa: E402
-from testbed.fake_bot_api import FakeBotApi, User  # noqa: E402
-from testbed.redis_server import RedisServer  # noqa: E402
-from testbed.workers import Workers  # noqa: E402
-from texts import chat as messages  # noqa: E402
+from bench._record import record
+from jobs import JobQueue, Settings
+from jobs import keys as job_keys
+from testbed.fake_bot_api import FakeBotApi, User
+from testbed.redis_server import RedisServer
+from testbed.workers import Workers
+from texts import chat as messages
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SONG = ROOT / "assets/demo/demo-song.mp3"

@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine.data import LEVELS, PATCH_FRAMES, SONG_VOICED_DB, Remixer, load_pools  # noqa: E402
-from engine.transforms import STFTConfig  # noqa: E402
+from bench._record import record
+from engine.data import LEVELS, PATCH_FRAMES, SONG_VOICED_DB, Remixer, load_pools
+from engine.transforms import STFTConfig
 
 REMIXES = 2000
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)

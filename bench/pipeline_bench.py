@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
-from rq import Worker  # noqa: E402
+import redis
+from rq import Worker
 
-from bench._record import record  # noqa: E402
-from jobs import JobQueue, JobRecord, Settings  # noqa: E402
+from bench._record import record
+from jobs import JobQueue, JobRecord, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SONG = ROOT / "assets/demo/demo-song.mp3"

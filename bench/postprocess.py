@@ -30,10 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._cli import eval_folder_main  # noqa: E402
-from engine.evaluate import Track, evaluate_estimator, format_table  # noqa: E402
-from engine.predict import Separator, Stems, load_model  # noqa: E402
-from engine.transforms import istft, stft  # noqa: E402
+from bench._cli import eval_folder_main
+from engine.evaluate import Track, evaluate_estimator, format_table
+from engine.predict import Separator, Stems, load_model
+from engine.transforms import istft, stft
 
 
 def estimate(track: Track, model: Separator, mode: str) -> Stems:

@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._cli import eval_folder_main  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.evaluate import (  # noqa: E402
+from bench._cli import eval_folder_main
+from engine.constants import SAMPLE_RATE
+from engine.evaluate import (
     Track,
     evaluate_estimator,
     format_table,
@@ -27,7 +27,7 @@ from engine.evaluate import (  # noqa: E402
     model_estimator,
     oracle_irm,
 )
-from engine.predict import Stems, load_model  # noqa: E402
+from engine.predict import Stems, load_model
 
 
 def repet_sim(track: Track) -> Stems:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine import checkpoint  # noqa: E402
-from engine.evaluate import evaluate_estimator, load_tracks, model_estimator  # noqa: E402
-from engine.predict import load_model  # noqa: E402
+from bench._record import record
+from engine import checkpoint
+from engine.evaluate import evaluate_estimator, load_tracks, model_estimator
+from engine.predict import load_model
 
 
 def _roots(best: dict) -> str:

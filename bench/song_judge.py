@@ -24,9 +24,9 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine import songs as judge  # noqa: E402
-from engine.predict import load_model  # noqa: E402
+from bench._record import record
+from engine import songs as judge
+from engine.predict import load_model
 
 MIN_POINTS = 5
 MIN_RANK_CORRELATION = 0.9

@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._record import record  # noqa: E402
-from engine.audio import decode, encode  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.data import load_file  # noqa: E402
+from bench._record import record
+from engine.audio import decode, encode
+from engine.constants import SAMPLE_RATE
+from engine.data import load_file
 
 
 def make_song(data: Path, minutes: float, path: Path) -> Path:

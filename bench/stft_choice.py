@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._cli import eval_folder_main  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.evaluate import Track, evaluate_estimator, oracle_irm  # noqa: E402
-from engine.transforms import STFTConfig  # noqa: E402
+from bench._cli import eval_folder_main
+from engine.constants import SAMPLE_RATE
+from engine.evaluate import Track, evaluate_estimator, oracle_irm
+from engine.transforms import STFTConfig
 
 CANDIDATES = [
     STFTConfig(n_fft=2048, hop=512, bins=1024),

@@ -16,12 +16,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no screen on servers; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.predict import Stems  # noqa: E402
+from engine.constants import SAMPLE_RATE
+from engine.predict import Stems
 
 COLUMNS = 1200
 # Top to bottom: the original, the vocals, the instrumental (the caption names them so).

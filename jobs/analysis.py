@@ -87,7 +87,7 @@ def warm_up_in_background() -> threading.Thread:
         def run() -> None:
             try:
                 warm_up()
-            except Exception:  # noqa: BLE001 - the first analysis then pays it, or fails alone
+            except Exception:
                 log.warning("warming up the key and tempo analysis failed", exc_info=True)
 
         _warm_up = threading.Thread(target=run, name="analysis-warm-up", daemon=True)
@@ -142,7 +142,7 @@ def run(job_id: str) -> bool:
         with tempfile.TemporaryDirectory(prefix=f"vr-analysis-{job_id[:8]}-") as tmp:
             path = ctx.storage.get_file(key, Path(tmp) / Path(key).name)
             audio = decode(path, max_duration_s=ctx.settings.max_duration_s, allow_silence=True)
-    except Exception:  # noqa: BLE001 - gone (retention) or unreadable: no numbers, nothing more
+    except Exception:
         log.warning("could not read %s to analyse job %s", key, job_id, exc_info=True)
         return False
     result = analyse_and_publish(
@@ -177,7 +177,7 @@ def analyse_and_publish(
             args=[summary, events_maxlen, event.to_fields()["data"]],
             client=connection,
         )
-    except Exception:  # noqa: BLE001 - the stems are out; an analysis must never undo that
+    except Exception:
         log.warning("key and tempo analysis of job %s failed", record.id, exc_info=True)
         return None
     if not saved:  # forgotten while we worked: leave nothing of theirs behind

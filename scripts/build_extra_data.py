@@ -27,9 +27,9 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.audio import decode, encode  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.errors import AudioError  # noqa: E402
+from engine.audio import decode, encode
+from engine.constants import SAMPLE_RATE
+from engine.errors import AudioError
 
 PACKAGES = (
     "hyperrogue-music",

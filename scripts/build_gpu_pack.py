@@ -75,8 +75,8 @@ from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.data import _is_validation, scan  # noqa: E402
+from engine.constants import SAMPLE_RATE
+from engine.data import _is_validation, scan
 
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 PACK_SUFFIX = ".opus"

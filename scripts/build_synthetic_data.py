@@ -126,7 +126,7 @@ TRANSPOSE_INSTRUMENTAL = (-4, 4)
 # General MIDI programs (0-based) an accompaniment may use; choir/voice sounds (52-54, 85, 91, 94)
 # and saxophones, which can pass for a voice, are left out.
 PROGRAMS = (
-    *range(0, 6), *range(16, 21), *range(24, 31), *range(40, 46), 48, 49, 50, *range(56, 62),
+    *range(6), *range(16, 21), *range(24, 31), *range(40, 46), 48, 49, 50, *range(56, 62),
     80, 81, 84, 87, 88, 89, 90, 92, 95, 46, 11, 12,
 )
 BASS_PROGRAMS = (32, 33, 34, 35, 36, 37, 38, 39, 42, 43)
@@ -215,7 +215,7 @@ def restricted(note: str | None) -> bool:
     return bool(holder) and not re.search(r"public domain|creative commons", note, re.I)
 
 
-def parse(work: Work):  # noqa: ANN201 - a music21 Score
+def parse(work: Work):
     from music21 import converter
 
     score = converter.parse(str(work.path))
@@ -232,7 +232,7 @@ def clean_word(text: str | None) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
-def melody(score) -> list[tuple[int | None, float, str, bool]]:  # noqa: ANN001
+def melody(score) -> list[tuple[int | None, float, str, bool]]:
     """The top part as ``(midi or None for a rest, quarter lengths, lyric, has_lyric)``."""
     from music21 import chord, note
 
@@ -333,7 +333,7 @@ def singing_xml(events: list[tuple[int | None, float, str, bool]], sec_per_ql: f
     return "\n".join(lines) + "\n", total
 
 
-def render_vocal(score, voice: str, rng: np.random.Generator, dest: Path) -> float:  # noqa: ANN001
+def render_vocal(score, voice: str, rng: np.random.Generator, dest: Path) -> float:
     """Sing an excerpt of the score's top part with ``voice``; returns its length in seconds."""
     events = melody(score)
     notes = [e for e in events if e[0] is not None]
@@ -411,7 +411,7 @@ def midi_file(tracks: list[list[tuple[int, bytes]]], sec_per_ql: float, tpq: int
     return data
 
 
-def part_notes(part, shift: int) -> list[tuple[float, float, int]]:  # noqa: ANN001
+def part_notes(part, shift: int) -> list[tuple[float, float, int]]:
     out = []
     for el in part.stripTies().flatten().notes:
         ql = float(el.quarterLength)
@@ -424,7 +424,7 @@ def part_notes(part, shift: int) -> list[tuple[float, float, int]]:  # noqa: ANN
     return out
 
 
-def drum_pattern(score, start: float, end: float, rng: np.random.Generator) -> list[tuple[float, int, int]]:  # noqa: ANN001
+def drum_pattern(score, start: float, end: float, rng: np.random.Generator) -> list[tuple[float, int, int]]:
     """A plain kick/snare/hat groove in the score's metre: ``(quarter-length offset, note, velocity)``."""
     from music21 import meter
 
@@ -507,7 +507,7 @@ def fluidsynth_render(
     return audio, rate
 
 
-def render_instrumental(score, rng: np.random.Generator, dest: Path) -> tuple[float, str]:  # noqa: ANN001
+def render_instrumental(score, rng: np.random.Generator, dest: Path) -> tuple[float, str]:
     """Render an excerpt of the score with random GM programs; returns seconds and a description."""
     from music21 import stream
 
@@ -555,7 +555,7 @@ LABELS_HEADER = ("file", "tonic", "mode", "key", "bpm", "drums", "seconds", "mus
                  "declared_key", "shift", "programs", "licence")
 
 
-def declared_key(score) -> tuple[int, str] | None:  # noqa: ANN001
+def declared_key(score) -> tuple[int, str] | None:
     """The key the score itself declares (its ``<key>`` with a mode: ``tonic`` pitch class,
     "major"/"minor"), or None for a score that declares none, changes key signature or metre,
     is in a metre whose beat is not the quarter note, or does not end on its tonic in the bass.
@@ -579,7 +579,7 @@ def declared_key(score) -> tuple[int, str] | None:  # noqa: ANN001
     return (tonic, signatures[0].mode) if bass.pitchClass == tonic else None
 
 
-def render_labelled(score, shift: int, bpm: float, drums: bool, rng: np.random.Generator,  # noqa: ANN001
+def render_labelled(score, shift: int, bpm: float, drums: bool, rng: np.random.Generator,
                     dest: Path) -> tuple[float, list[int]]:
     """The score's opening ``KEY_TEMPO_SECONDS`` (repeated if shorter), transposed by ``shift``
     semitones, at ``bpm`` quarter notes a minute, with random GM programs and, if ``drums``, the
@@ -643,7 +643,7 @@ def build_key_tempo(out: Path, count: int, seed: int) -> dict[str, object]:
                 seconds, programs = render_labelled(
                     score, shift, float(tempi[i]), drums, piece_rng, out / rel
                 )
-            except Exception as exc:  # noqa: BLE001 - a bad score must not stop the build
+            except Exception as exc:
                 skipped += 1
                 used.add(work.rel)
                 print(f"skip {work.rel}: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
@@ -742,7 +742,7 @@ def build(out: Path, minutes: float, seed: int, voices: list[str]) -> dict[str, 
                     generator = f"fluidsynth, {SOUNDFONT.name}, {description}"
                     licence = f"{work_licence(work, note)}; {SOUNDFONT_LICENCE}"
                     rate, channels = 44100, 2
-            except Exception as exc:  # noqa: BLE001 - a bad score must not stop the build
+            except Exception as exc:
                 failed += 1
                 print(f"skip {kind} {work.rel}: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
                 continue

@@ -27,7 +27,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.constants import SAMPLE_RATE  # noqa: E402
+from engine.constants import SAMPLE_RATE
 
 STEMS = ("vocals", "accompaniment")
 

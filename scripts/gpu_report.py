@@ -40,9 +40,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import checkpoint  # noqa: E402
-from engine.constants import SAMPLE_RATE  # noqa: E402
-from engine.data import load_file  # noqa: E402
+from engine import checkpoint
+from engine.constants import SAMPLE_RATE
+from engine.data import load_file
 
 PART_BYTES = 15 * 1024 * 1024
 PART_PREFIX = "model.pt.part"

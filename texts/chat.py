@@ -416,7 +416,7 @@ class Catalogue:
         return words or said or None
 
     @property
-    def NO_IN_CHAT_PAYMENTS(self) -> str:  # noqa: N802 (a fixed text, named like the others)
+    def NO_IN_CHAT_PAYMENTS(self) -> str:
         """A buy button whose in-chat invoice this platform doesn't have (a forged button)."""
         return _("Paying in the chat isn't available here — use the Buy full stems button.")
 

@@ -43,7 +43,7 @@ def pgettext(context: str, message: str) -> str:
     return active().pgettext(context, message)
 
 
-def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)
+def N_(message: str) -> str:
     """Marks a text for extraction without translating it: it is translated where it is used."""
     return message
 

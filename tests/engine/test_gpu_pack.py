@@ -27,7 +27,7 @@ from engine.train import TrainConfig, train
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _script(name: str):  # noqa: ANN202 - a script, loaded by path
+def _script(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -166,7 +166,7 @@ def test_excerpts_make_room_from_the_largest_root_first() -> None:
     module = _script("build_gpu_pack")
     s = module.Settings(min_excerpt_s=10.0, excerpt_s=40.0, wide_kbps=20, target_mb=1.0)
 
-    def item(root: str, i: int):  # noqa: ANN202 - a script's class
+    def item(root: str, i: int):
         return module.Item("instrumental", "train", [Path(f"{root}{i}.ogg")],
                            Path(f"/pack/{root}/{i}.opus"), 20, 2, 120.0, root=root)
 

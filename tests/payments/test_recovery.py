@@ -128,7 +128,7 @@ def _start(mode: str, directory: Path, database_url: str) -> subprocess.Popen[by
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(directory / f"{mode}.log", "ab"),  # noqa: SIM115 - closed with the process
+        stderr=open(directory / f"{mode}.log", "ab"),
     )
 
 
