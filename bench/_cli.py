@@ -30,10 +30,17 @@ def eval_folder_main(
     if models == "one":
         parser.add_argument("--model", help="model file (default: the shipped model)")
     elif models == "many":
-        parser.add_argument("--model", action="append", default=[],
-                            help="model file; repeat to compare (default: the shipped model)")
-    parser.add_argument("--no-record", action="store_true",
-                        help="print the section instead of appending it to docs/BENCHMARKS.md")
+        parser.add_argument(
+            "--model",
+            action="append",
+            default=[],
+            help="model file; repeat to compare (default: the shipped model)",
+        )
+    parser.add_argument(
+        "--no-record",
+        action="store_true",
+        help="print the section instead of appending it to docs/BENCHMARKS.md",
+    )
     args = parser.parse_args()
     tracks = load_tracks(Path(args.folder))
     record(title, body(tracks, args), dry_run=args.no_record)

@@ -72,6 +72,7 @@ def variants(model: Separator, best: float) -> dict[str, Variant]:
                 y = norbert.wiener(v[b].permute(2, 1, 0, 3).numpy().astype(np.float64), x, 1)
                 out.append(torch.from_numpy(y[..., 0]).permute(2, 1, 0).to(spec.dtype))
             return torch.stack(out)
+
         return run
 
     found: dict[str, Variant] = {}
@@ -114,8 +115,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
     parser.add_argument("--model")
-    parser.add_argument("--power", type=float,
-                        help="the power the variants are built around (default: the model's own)")
+    parser.add_argument(
+        "--power", type=float, help="the power the variants are built around (default: the model's own)"
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     songs = judge.load_songs(Path(args.folder))
@@ -123,15 +125,22 @@ def main() -> None:
     calibrated = args.power or load_model(args.model, device="cpu").vocal_mask_power
     scores = score_variants(model, songs, calibrated)
     base = scores[f"power {calibrated}"].overall
-    rows = ["| variant | " + " | ".join(t.name for t in songs)
-            + " | median vocals | median instrumental | overall | vs power |",
-            "|---|" + "---:|" * len(songs) + "---:|---:|---:|---:|"]
+    rows = [
+        "| variant | "
+        + " | ".join(t.name for t in songs)
+        + " | median vocals | median instrumental | overall | vs power |",
+        "|---|" + "---:|" * len(songs) + "---:|---:|---:|---:|",
+    ]
     for name, s in sorted(scores.items(), key=lambda kv: -kv[1].overall):
         cells = " | ".join(f"{v:.2f} / {i:.2f}" for v, i in s.per_song.values())
-        rows.append(f"| {name} | {cells} | {s.vocals:.2f} | {s.instrumental:.2f} | "
-                    f"{s.overall:.2f} | {s.overall - base:+.2f} |")
-    body = (f"Model {args.model or 'shipped'} ({model.version}), calibrated power {calibrated}; "
-            "fast SDR on the validation songs, vocals / instrumental per song.\n\n" + "\n".join(rows))
+        rows.append(
+            f"| {name} | {cells} | {s.vocals:.2f} | {s.instrumental:.2f} | "
+            f"{s.overall:.2f} | {s.overall - base:+.2f} |"
+        )
+    body = (
+        f"Model {args.model or 'shipped'} ({model.version}), calibrated power {calibrated}; "
+        "fast SDR on the validation songs, vocals / instrumental per song.\n\n" + "\n".join(rows)
+    )
     record("Richer calibrations on the validation songs", body, dry_run=args.no_record)
 
 

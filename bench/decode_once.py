@@ -66,18 +66,18 @@ def one_run(song: Path, work: Path, model: Any, run: int) -> dict[str, float]:
     t["worker separate preview"], (_, mixture, stems) = _timed(
         lambda: _separate_preview(ctx, again, _Quiet())  # type: ignore[arg-type]
     )
-    t["worker encode 2 stems"], _ = _timed(lambda: [
-        encode(stems.vocals, work / f"v{run}.mp3", "mp3"),
-        encode(stems.instrumental, work / f"i{run}.mp3", "mp3"),
-    ])
+    t["worker encode 2 stems"], _ = _timed(
+        lambda: [
+            encode(stems.vocals, work / f"v{run}.mp3", "mp3"),
+            encode(stems.instrumental, work / f"i{run}.mp3", "mp3"),
+        ]
+    )
     t["worker waveform"], _ = _timed(lambda: render_waveforms(mixture, stems, work / f"w{run}.png"))
     # Decode once: the submit's array travels instead (written, stored, fetched, loaded).
     npy = work / f"audio{run}.npy"
     t["hand-off: save .npy"], _ = _timed(lambda: np.save(npy, audio))
     t["hand-off: store"], _ = _timed(lambda: storage.put_file("inputs/audio.npy", npy))
-    t["hand-off: fetch"], got = _timed(
-        lambda: storage.get_file("inputs/audio.npy", work / f"got{run}.npy")
-    )
+    t["hand-off: fetch"], got = _timed(lambda: storage.get_file("inputs/audio.npy", work / f"got{run}.npy"))
     t["hand-off: load"], _ = _timed(lambda: np.load(got))
     return t
 
@@ -101,13 +101,15 @@ def main() -> None:
     share = saving / latency
     rows = [f"| {name} | {med[name]:.2f} |" for name in med]
     verdict = (
-        f"worth doing (over {WORTH_IT:.0%})" if share > WORTH_IT
+        f"worth doing (over {WORTH_IT:.0%})"
+        if share > WORTH_IT
         else f"not worth it (under {WORTH_IT:.0%}): the worker keeps decoding the upload"
     )
     body = (
         f"`python bench/decode_once.py` — a {args.minutes:g}-min mp3 (192k), model "
         f"{model.version}, one process, median of {RUNS} runs (seconds); Redis and the queue "
-        "left out.\n\n| stage | median s |\n|---|---:|\n" + "\n".join(rows)
+        "left out.\n\n| stage | median s |\n|---|---:|\n"
+        + "\n".join(rows)
         + f"\n\nPreview path (submit + worker): **{latency:.2f} s**. Decode once would drop the "
         f"worker's decode ({med['worker decode']:.2f} s) and add the hand-off ({handoff:.2f} s): "
         f"saving **{saving:.2f} s = {share:.1%}** of the path — {verdict}. Even a free hand-off "
@@ -115,8 +117,7 @@ def main() -> None:
         "Conditions: a training run shared the 2 cores, so every stage is slower than on a quiet "
         "machine; the shares, not the seconds, are the result."
     )
-    record("Decode once: what the second decode of an upload costs the preview", body,
-           dry_run=args.no_record)
+    record("Decode once: what the second decode of an upload costs the preview", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":

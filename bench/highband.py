@@ -45,15 +45,13 @@ def _body(tracks: list[Track], args: argparse.Namespace) -> str:
         model = load_model(path)
         estimators[f"{model.version}"] = lambda t, m=model: separate(t.mixture, m)
     estimators["mixture (do nothing)"] = lambda t: Stems(t.mixture * 0, t.mixture)
-    lines = ["| method | " + " | ".join(t.name for t in tracks) + " |",
-             "|---|" + "---:|" * len(tracks)]
+    lines = ["| method | " + " | ".join(t.name for t in tracks) + " |", "|---|" + "---:|" * len(tracks)]
     for name, estimate in estimators.items():
         values = [leak_db(t, estimate(t)) for t in tracks]
         lines.append(f"| {name} | " + " | ".join(f"{v:.1f} dB" for v in values) + " |")
     body = (
         "Instrumental error energy in 8-16 kHz relative to the true vocals' energy there "
-        "(lower is better; 0 dB = the vocals' high band left in the instrumental).\n\n"
-        + "\n".join(lines)
+        "(lower is better; 0 dB = the vocals' high band left in the instrumental).\n\n" + "\n".join(lines)
     )
     return body
 

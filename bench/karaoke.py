@@ -96,8 +96,9 @@ def run_jobs(root: Path, outputs: dict[str, str]) -> dict[str, float]:
 
 
 def child(args: list[str]) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"{args} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -112,16 +113,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, seconds, rest = args.child[0], float(args.child[1]), args.child[2:]
-        result = (run_engine(seconds, rest[0]) if kind == "engine"
-                  else run_jobs(Path(rest[0]), json.loads(rest[1])))
+        result = (
+            run_engine(seconds, rest[0]) if kind == "engine" else run_jobs(Path(rest[0]), json.loads(rest[1]))
+        )
         print(json.dumps(result))
         return
     seconds = args.minutes * 60
     rows = []
     for form in ENGINE_FORMS:
         r = child(["engine", str(seconds), form])
-        rows.append(f"| engine render | {args.minutes:g} min | `{form}` | {r['seconds']:.1f} | "
-                    f"**{seconds / r['seconds']:.1f}×** | {r['rss']:.0f} |")
+        rows.append(
+            f"| engine render | {args.minutes:g} min | `{form}` | {r['seconds']:.1f} | "
+            f"**{seconds / r['seconds']:.1f}×** | {r['rss']:.0f} |"
+        )
         print(rows[-1], flush=True)
     lengths = [("preview clip", PREVIEW_S), ("song", seconds)]
     if args.long_minutes:
@@ -131,14 +135,18 @@ def main() -> None:
             root = Path(tmp) / "storage"
             outputs = prepare_storage(root, length)
             r = child(["jobs", str(length), str(root), json.dumps(outputs)])
-        rows.append(f"| jobs, mp3 → mp3 ({label}) | {length / 60:g} min | `{JOBS_FORM}` | "
-                    f"{r['seconds']:.1f} | **{length / r['seconds']:.1f}×** | {r['rss']:.0f} |")
+        rows.append(
+            f"| jobs, mp3 → mp3 ({label}) | {length / 60:g} min | `{JOBS_FORM}` | "
+            f"{r['seconds']:.1f} | **{length / r['seconds']:.1f}×** | {r['rss']:.0f} |"
+        )
         print(rows[-1], flush=True)
-    table = "\n".join([
-        "| what | audio | settings | seconds | × real time | peak RSS MB |",
-        "|---|---|---|---:|---:|---:|",
-        *rows,
-    ])
+    table = "\n".join(
+        [
+            "| what | audio | settings | seconds | × real time | peak RSS MB |",
+            "|---|---|---|---:|---:|---:|",
+            *rows,
+        ]
+    )
     body = (
         "`bench/karaoke.py`: karaoke variants (guide vocal + one Rubber Band pass through "
         "pedalboard.time_stretch, high quality) from generated stereo 44.1 kHz stems, one process "

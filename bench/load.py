@@ -64,8 +64,9 @@ SOURCE_S = 200.0  # the songs start anywhere in this many seconds of the looped 
 BUSY_MARK = "busy"
 IN_PROGRESS = re.compile(
     "|".join(re.escape(t) for t in (messages.CHECKING, messages.PREVIEW_READY))
-    + r"|separating|in line|\d+ ?%"
-    , re.I)
+    + r"|separating|in line|\d+ ?%",
+    re.I,
+)
 
 
 @dataclass
@@ -115,8 +116,24 @@ class TimedBotApi(FakeBotApi):
 def make_song(path: Path, source_wav: Path, seconds: float, offset_s: float) -> Path:
     """``seconds`` of ``source_wav`` from ``offset_s``, as a 192 kbps mp3."""
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{offset_s:.3f}", "-i", str(source_wav),
-         "-t", f"{seconds:.0f}", "-c:a", "libmp3lame", "-b:a", "192k", str(path)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            f"{offset_s:.3f}",
+            "-i",
+            str(source_wav),
+            "-t",
+            f"{seconds:.0f}",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "192k",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -153,14 +170,29 @@ async def run(args: argparse.Namespace) -> str:
         # The demo mix looped to a few minutes, decoded once: every song is a cut of it from its
         # own offset (no two hash the same, so the same-song cache never answers).
         source = tmp / "demo.wav"
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1",
-                        "-i", str(DEMO_SONG), "-t", f"{SOURCE_S + args.song_s:.0f}",
-                        str(source)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-stream_loop",
+                "-1",
+                "-i",
+                str(DEMO_SONG),
+                "-t",
+                f"{SOURCE_S + args.song_s:.0f}",
+                str(source),
+            ],
+            check=True,
+        )
         people = [
             Person(
                 User(FIRST_USER_ID + i, first_name=f"P{i}"),
-                make_song(tmp / f"song-{FIRST_USER_ID + i}.mp3", source, args.song_s,
-                          rng.uniform(0, SOURCE_S)),
+                make_song(
+                    tmp / f"song-{FIRST_USER_ID + i}.mp3", source, args.song_s, rng.uniform(0, SOURCE_S)
+                ),
             )
             for i in range(args.people)
         ]
@@ -182,11 +214,17 @@ async def run(args: argparse.Namespace) -> str:
             "PYTHONPATH": str(ROOT),
         }
         bot = subprocess.Popen(
-            [sys.executable, "-m", "bots.telegram"], cwd=ROOT, env=env,
-            stdout=(tmp / "bot.log").open("wb"), stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "bots.telegram"],
+            cwd=ROOT,
+            env=env,
+            stdout=(tmp / "bot.log").open("wb"),
+            stderr=subprocess.STDOUT,
         )
-        await api.wait_for(lambda: api.allowed_updates or bot.poll() is not None,
-                           timeout=BOT_START_TIMEOUT_S, what="the bot to poll")
+        await api.wait_for(
+            lambda: api.allowed_updates or bot.poll() is not None,
+            timeout=BOT_START_TIMEOUT_S,
+            what="the bot to poll",
+        )
         if bot.poll() is not None:
             raise RuntimeError((tmp / "bot.log").read_text()[-3000:])
         await asyncio.sleep(1.0)  # the bot's start-up calls (commands, recovery) are done
@@ -199,8 +237,9 @@ async def run(args: argparse.Namespace) -> str:
         ):
             await asyncio.sleep(max(0.0, t0 + moment - time.monotonic()))
             person.sent_at = time.monotonic()
-            api.send_media(person.user, person.song, "audio", mime_type="audio/mpeg",
-                           duration=int(args.song_s))
+            api.send_media(
+                person.user, person.song, "audio", mime_type="audio/mpeg", duration=int(args.song_s)
+            )
         deadline = time.monotonic() + args.timeout_s
         while any(p.outcome is None for p in people) and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
@@ -221,8 +260,7 @@ async def run(args: argparse.Namespace) -> str:
         workers.stop_all()
         await api.stop()
         server.stop(kill=True)
-    return report(args, people, elapsed, bot_peak, worker_peaks, memory, checks,
-                  load_before, load_during)
+    return report(args, people, elapsed, bot_peak, worker_peaks, memory, checks, load_before, load_during)
 
 
 def check_nothing_lost_or_crossed(
@@ -271,12 +309,17 @@ def report(
     def seconds(values: list[float]) -> str:
         if not values:
             return "none"
-        return (f"p50 {percentile(values, 0.5):.2f} s · p99 {percentile(values, 0.99):.2f} s · "
-                f"max {max(values):.2f} s")
+        return (
+            f"p50 {percentile(values, 0.5):.2f} s · p99 {percentile(values, 0.99):.2f} s · "
+            f"max {max(values):.2f} s"
+        )
 
     rows = [
-        ("people / songs", f"{len(people)} × {args.song_s:.0f} s mp3, sent within "
-                           f"{args.spread_s:g} s; {args.workers} worker(s)"),
+        (
+            "people / songs",
+            f"{len(people)} × {args.song_s:.0f} s mp3, sent within "
+            f"{args.spread_s:g} s; {args.workers} worker(s)",
+        ),
         ("time to first answer", seconds(first)),
         (f"answered within {FIRST_ANSWER_GOAL_S:g} s", f"{within} of {len(people)}"),
         ("outcomes", " · ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))),
@@ -284,8 +327,10 @@ def report(
         ("all settled after", f"{elapsed:.0f} s"),
         ("bot peak RSS", f"{bot_peak:.0f} MB"),
         ("worker peak RSS", ", ".join(f"{m:.0f} MB" for m in worker_peaks)),
-        ("Redis peak memory", f"{memory['used_memory_peak'] / 2**20:.1f} MB "
-                              f"(RSS {memory['used_memory_rss'] / 2**20:.1f} MB)"),
+        (
+            "Redis peak memory",
+            f"{memory['used_memory_peak'] / 2**20:.1f} MB (RSS {memory['used_memory_rss'] / 2**20:.1f} MB)",
+        ),
         ("lost or crossed", "none" if not problems else "; ".join(problems[:8])),
         ("load average (1/5/15 min)", f"before {load_before} · at the end {load_during}"),
     ]

@@ -78,14 +78,17 @@ def main() -> None:
         remixer = Remixer(pools, augment=True, levels=levels)
         recipes[levels] = [patch_stats(*remixer.sample(length, rng)[1:3]) for _ in range(REMIXES)]
     q = "/".join(f"q{int(x * 100)}" for x in QUANTILES)
-    body = "\n".join([
-        f"3-s patches; quantiles {q}; levels in dB.", "",
-        "| source | patches | voiced | vocals − accompaniment (voiced) | vocal side/mid (voiced) "
-        "| accompaniment side/mid |",
-        "|---|---:|---:|---|---|---|",
-        summarise("real stereo pairs (album + band recordings)", real),
-        *(summarise(f"training remixes, levels={levels}", rows) for levels, rows in recipes.items()),
-    ])
+    body = "\n".join(
+        [
+            f"3-s patches; quantiles {q}; levels in dB.",
+            "",
+            "| source | patches | voiced | vocals − accompaniment (voiced) | vocal side/mid (voiced) "
+            "| accompaniment side/mid |",
+            "|---|---:|---:|---|---|---|",
+            summarise("real stereo pairs (album + band recordings)", real),
+            *(summarise(f"training remixes, levels={levels}", rows) for levels, rows in recipes.items()),
+        ]
+    )
     record("How songs are mixed vs the training remixes", body, dry_run=args.no_record)
 
 

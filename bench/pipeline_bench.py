@@ -47,9 +47,26 @@ def free_port() -> int:
 
 def make_song(path: Path, minutes: float, offset_s: float) -> Path:
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(DEMO_SONG),
-         "-ss", f"{offset_s:.2f}", "-t", f"{minutes * 60:.0f}", "-c:a", "libmp3lame",
-         "-b:a", "192k", str(path)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(DEMO_SONG),
+            "-ss",
+            f"{offset_s:.2f}",
+            "-t",
+            f"{minutes * 60:.0f}",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "192k",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -62,8 +79,15 @@ def stand_in_model(path: Path) -> Path:
     from engine.transforms import STFTConfig
 
     cfg = UNetConfig()
-    checkpoint.export({"ema_state": UNet(cfg).state_dict(), "unet": cfg.to_dict(),
-                       "stft": STFTConfig().to_dict(), "step": 0}, path)
+    checkpoint.export(
+        {
+            "ema_state": UNet(cfg).state_dict(),
+            "unet": cfg.to_dict(),
+            "stft": STFTConfig().to_dict(),
+            "step": 0,
+        },
+        path,
+    )
     return path
 
 
@@ -74,8 +98,21 @@ class Service:
         self.work, self.model = work, model
         self.port = free_port()
         self.redis = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(work),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(work),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
             stdout=subprocess.DEVNULL,
         )
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -87,19 +124,32 @@ class Service:
             except redis.ConnectionError:
                 time.sleep(0.05)
         self.workers: list[subprocess.Popen[bytes]] = []
-        self.settings = Settings(redis_url=self.url, storage_dir=work / "storage",
-                                 model_path=model, max_jobs_per_user=1000)
+        self.settings = Settings(
+            redis_url=self.url, storage_dir=work / "storage", model_path=model, max_jobs_per_user=1000
+        )
 
     def start_workers(self, n: int) -> None:
         threads = max(1, (os.cpu_count() or 1) // n)
-        env = {**os.environ, "REDIS_URL": self.url, "STORAGE_DIR": str(self.settings.storage_dir),
-               "MODEL_PATH": str(self.model), "TORCH_NUM_THREADS": str(threads),
-               "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "REDIS_URL": self.url,
+            "STORAGE_DIR": str(self.settings.storage_dir),
+            "MODEL_PATH": str(self.model),
+            "TORCH_NUM_THREADS": str(threads),
+            "PYTHONPATH": str(ROOT),
+        }
         for i in range(n):
             log = (self.work / f"worker-{len(self.workers)}-{i}.log").open("wb")
-            self.workers.append(subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True))
+            self.workers.append(
+                subprocess.Popen(
+                    [sys.executable, str(ROOT / "worker.py")],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         while len(Worker.all(connection=self.connection)) < len(self.workers):
             time.sleep(0.1)
 
@@ -141,8 +191,7 @@ def main() -> None:
     if not args.model.is_file():
         args.model = stand_in_model(work / "stand-in.pt")
         model_note = "untrained stand-in of the engine's default U-Net size (no shipped model yet)"
-    songs = [make_song(work / f"song{i}.mp3", args.minutes, 1.7 * i)
-             for i in range(LATENCY_RUNS + args.jobs)]
+    songs = [make_song(work / f"song{i}.mp3", args.minutes, 1.7 * i) for i in range(LATENCY_RUNS + args.jobs)]
     service = Service(work, args.model)
     rows: list[tuple[str, str]] = []
     try:
@@ -156,11 +205,15 @@ def main() -> None:
             wait_done(queue, rec.id)
             lat.append(time.perf_counter() - t0)
             sub.append(t1 - t0)
-        rows.append((f"upload → preview ready ({args.minutes:g}-min mp3, "
-                     f"{service.settings.preview_length_s:g} s preview), 1 worker",
-                     f"median {statistics.median(lat):.1f} s (runs: "
-                     f"{', '.join(f'{x:.1f}' for x in lat)}; of which submit "
-                     f"{statistics.median(sub):.1f} s)"))
+        rows.append(
+            (
+                f"upload → preview ready ({args.minutes:g}-min mp3, "
+                f"{service.settings.preview_length_s:g} s preview), 1 worker",
+                f"median {statistics.median(lat):.1f} s (runs: "
+                f"{', '.join(f'{x:.1f}' for x in lat)}; of which submit "
+                f"{statistics.median(sub):.1f} s)",
+            )
+        )
         service.stop_workers()
 
         full_songs = songs[LATENCY_RUNS:]
@@ -168,24 +221,32 @@ def main() -> None:
             queue = JobQueue(service.settings)
             service.start_workers(n)
             t0 = time.perf_counter()
-            ids = [queue.submit(f"full{n}-{i}", "bench", "c", song, kind="full").id
-                   for i, song in enumerate(full_songs)]
+            ids = [
+                queue.submit(f"full{n}-{i}", "bench", "c", song, kind="full").id
+                for i, song in enumerate(full_songs)
+            ]
             for job_id in ids:
                 wait_done(queue, job_id)
             elapsed = time.perf_counter() - t0
-            rows.append((f"full-song jobs per minute, {n} worker{'s' if n > 1 else ''} "
-                         f"({len(ids)} × {args.minutes:g}-min songs)",
-                         f"{len(ids) * 60 / elapsed:.2f} jobs/min ({elapsed:.0f} s in all, "
-                         f"{elapsed / len(ids):.1f} s per job)"))
+            rows.append(
+                (
+                    f"full-song jobs per minute, {n} worker{'s' if n > 1 else ''} "
+                    f"({len(ids)} × {args.minutes:g}-min songs)",
+                    f"{len(ids) * 60 / elapsed:.2f} jobs/min ({elapsed:.0f} s in all, "
+                    f"{elapsed / len(ids):.1f} s per job)",
+                )
+            )
             service.stop_workers()
     finally:
         service.close()
         shutil.rmtree(work, ignore_errors=True)
 
     table = "| measurement | result |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
-    body = (f"`python bench/pipeline_bench.py` — real redis-server, `python worker.py` "
-            f"processes, the bots' `JobQueue.submit`; model: {model_note}. CPU only (no GPU "
-            f"here); torch threads = cores / workers.\n\n{table}")
+    body = (
+        f"`python bench/pipeline_bench.py` — real redis-server, `python worker.py` "
+        f"processes, the bots' `JobQueue.submit`; model: {model_note}. CPU only (no GPU "
+        f"here); torch threads = cores / workers.\n\n{table}"
+    )
     record("Job pipeline: preview latency and full-song throughput", body, dry_run=args.no_record)
 
 

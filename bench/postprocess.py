@@ -66,28 +66,42 @@ def estimate(track: Track, model: Separator, mode: str) -> Stems:
         vocals = istft(spec * mask, model.stft_cfg, n).numpy()
         return Stems(vocals, track.mixture - vocals)
     if mode == "mask":
-        return Stems(istft(spec * masks[:, 0], model.stft_cfg, n).numpy(),
-                     istft(spec * masks[:, 1], model.stft_cfg, n).numpy())
+        return Stems(
+            istft(spec * masks[:, 0], model.stft_cfg, n).numpy(),
+            istft(spec * masks[:, 1], model.stft_cfg, n).numpy(),
+        )
     # wiener-N: N EM iterations of the multichannel filter (0: the soft mask of the estimates).
     # norbert wants (frames, freq, channels, sources) magnitudes and (frames, freq, channels) mix.
     v = (masks * spec.abs()[:, None]).permute(3, 2, 0, 1).numpy().astype(np.float64)
     mix = spec.permute(2, 1, 0).numpy().astype(np.complex128)
     y = norbert.wiener(v, mix, iterations=int(mode.split("-")[1]))
     out = torch.from_numpy(y).permute(3, 2, 1, 0)  # (sources, channels, freq, frames)
-    return Stems(istft(out[0].to(spec.dtype), model.stft_cfg, n).numpy(),
-                 istft(out[1].to(spec.dtype), model.stft_cfg, n).numpy())
+    return Stems(
+        istft(out[0].to(spec.dtype), model.stft_cfg, n).numpy(),
+        istft(out[1].to(spec.dtype), model.stft_cfg, n).numpy(),
+    )
 
 
 def _body(tracks: list[Track], args: argparse.Namespace) -> str:
     calibrated = load_model(args.model).vocal_mask_power
     model = load_model(args.model, vocal_mask_power=1.0)
     powers = sorted({0.5, calibrated, 0.8})
-    modes = ["residual", "mask", "wiener-0", "wiener-1", "swap", "shift-2", "shift-4", "stereo-mean",
-             *(f"power-{p}" for p in powers)]
+    modes = [
+        "residual",
+        "mask",
+        "wiener-0",
+        "wiener-1",
+        "swap",
+        "shift-2",
+        "shift-4",
+        "stereo-mean",
+        *(f"power-{p}" for p in powers),
+    ]
     rows = [
         evaluate_estimator(
             f"{model.version} {mode}" + (" (calibrated)" if mode == f"power-{calibrated}" else ""),
-            tracks, lambda t, m=mode: estimate(t, model, m),
+            tracks,
+            lambda t, m=mode: estimate(t, model, m),
         )
         for mode in modes
     ]

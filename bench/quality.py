@@ -50,12 +50,10 @@ def _body(tracks: list[Track], args: argparse.Namespace) -> str:
     rows = []
     for mode in ("residual", "mask"):
         model = load_model(args.model, instrumental=mode)
-        rows.append(evaluate_estimator(f"ours {model.version} ({mode})", tracks,
-                                       model_estimator(model)))
+        rows.append(evaluate_estimator(f"ours {model.version} ({mode})", tracks, model_estimator(model)))
     rows.append(evaluate_estimator("REPET-SIM (librosa nn_filter)", tracks, repet_sim))
     rows.append(evaluate_estimator("mixture (do nothing)", tracks, mixture_estimate))
-    rows.append(evaluate_estimator("oracle IRM (4096/1024)", tracks,
-                                   lambda t: oracle_irm(t, model.stft_cfg)))
+    rows.append(evaluate_estimator("oracle IRM (4096/1024)", tracks, lambda t: oracle_irm(t, model.stft_cfg)))
     table = format_table(rows)
     per_track = "\n".join(
         f"- {row.name}: " + ", ".join(f"{k} {v[0]:.2f}/{v[1]:.2f}" for k, v in row.per_track.items())

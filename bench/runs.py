@@ -34,8 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", help="evaluation folder")
     parser.add_argument("runs", nargs="+", help="run folders holding best.pt")
-    parser.add_argument("--label", action="append", default=[],
-                        help="RUN=text: what the run changed, shown in the table")
+    parser.add_argument(
+        "--label", action="append", default=[], help="RUN=text: what the run changed, shown in the table"
+    )
     parser.add_argument("--title", default="Training experiments")
     parser.add_argument("--note", default="", help="a paragraph printed under the table")
     parser.add_argument("--no-record", action="store_true")
@@ -77,7 +78,9 @@ def main() -> None:
         "each run's `best.pt` (averaged weights, chosen on validation: the overall score — remix "
         "vocals, held-out song vocals and instrumental — since Model quality V, remix vocals SDR "
         "since the loss lever of issue 15, the loss before).\n\n"
-        + "\n".join(lines) + "\n\nPer track (vocals/instrumental):\n" + "\n".join(per_track)
+        + "\n".join(lines)
+        + "\n\nPer track (vocals/instrumental):\n"
+        + "\n".join(per_track)
         + (f"\n\n{args.note}" if args.note else "")
     )
     record(args.title, body, dry_run=args.no_record)

@@ -39,8 +39,12 @@ def _powers(text: str) -> tuple[float, ...]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="validation songs: <song>/vocals, accompaniment[, mixture]")
-    parser.add_argument("--model", action="append", default=[],
-                        help="model file or run snapshot; repeat to compare (default: shipped)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="model file or run snapshot; repeat to compare (default: shipped)",
+    )
     parser.add_argument("--museval-powers", type=_powers, default=(0.3, 0.35, 0.5, 0.8, 1.0))
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -69,8 +73,10 @@ def main() -> None:
             )
         sections.append(section)
 
-    lines = [f"Songs: {', '.join(t.name for t in songs)}; {len(pairs)} (model, power) points "
-             "scored both ways.", ""]
+    lines = [
+        f"Songs: {', '.join(t.name for t in songs)}; {len(pairs)} (model, power) points scored both ways.",
+        "",
+    ]
     if len(pairs) >= 2:
         rows = ["| score | Spearman ρ (fast vs museval) | mean |fast − museval| dB |", "|---|---:|---:|"]
         for part in ("overall", "vocals", "instrumental"):
@@ -79,13 +85,16 @@ def main() -> None:
             rho = spearmanr(f, m).statistic
             rows.append(f"| {part} | {rho:.3f} | {np.abs(f - m).mean():.3f} |")
         lines += rows
-        verdict = ("enough points" if len(pairs) >= MIN_POINTS
-                   else f"fewer than {MIN_POINTS} points: no verdict")
-        lines += ["", f"Rule: the fast SDR may judge where ρ ≥ {MIN_RANK_CORRELATION} over "
-                      f"≥ {MIN_POINTS} points ({verdict})."]
+        verdict = (
+            "enough points" if len(pairs) >= MIN_POINTS else f"fewer than {MIN_POINTS} points: no verdict"
+        )
+        lines += [
+            "",
+            f"Rule: the fast SDR may judge where ρ ≥ {MIN_RANK_CORRELATION} over "
+            f"≥ {MIN_POINTS} points ({verdict}).",
+        ]
     body = "\n".join(lines) + "\n\n" + "\n\n".join(sections)
-    record("Song judge: valid/ by vocal-mask power, fast SDR vs museval", body,
-           dry_run=args.no_record)
+    record("Song judge: valid/ by vocal-mask power, fast SDR vs museval", body, dry_run=args.no_record)
 
 
 if __name__ == "__main__":

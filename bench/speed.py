@@ -57,8 +57,12 @@ def run_once(song: Path, model_path: str | None) -> dict[str, float]:
     t3 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out, ThreadPoolExecutor(2) as pool:
         # Two ffmpeg processes at once, as the worker does: lame is single-threaded.
-        list(pool.map(lambda name: encode(getattr(stems, name), Path(out) / f"{name}.mp3"),
-                      ("vocals", "instrumental")))
+        list(
+            pool.map(
+                lambda name: encode(getattr(stems, name), Path(out) / f"{name}.mp3"),
+                ("vocals", "instrumental"),
+            )
+        )
     t4 = time.perf_counter()
     return {
         "seconds_audio": audio.shape[1] / SAMPLE_RATE,
@@ -99,12 +103,14 @@ def main() -> None:
                 f"{r['encode']:.1f} | {path_s:.1f} | **{r['seconds_audio'] / path_s:.1f}×** | "
                 f"{r['seconds_audio'] / r['separate']:.1f}× | {r['peak_rss_mb']:.0f} |"
             )
-    table = "\n".join([
-        "| song | device | decode s | separate s | encode 2×mp3 s | path s | path × real time "
-        "| separate × real time | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-        *rows,
-    ])
+    table = "\n".join(
+        [
+            "| song | device | decode s | separate s | encode 2×mp3 s | path s | path × real time "
+            "| separate × real time | peak RSS MB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+        ]
+    )
     body = (
         "Whole path decode → separate → encode (both stems as mp3 320k), model already loaded, "
         "one process per song.\n\n" + table

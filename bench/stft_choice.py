@@ -47,8 +47,7 @@ def _body(tracks: list[Track], args: argparse.Namespace) -> str:
         )
     body = (
         f"Oracle IRM (mixture phase) on `{args.folder}` ({len(tracks)} tracks), museval v4; above "
-        "the modelled bins the mask is extended from the top band as in the engine.\n\n"
-        + "\n".join(lines)
+        "the modelled bins the mask is extended from the top band as in the engine.\n\n" + "\n".join(lines)
     )
     return body
 

@@ -41,7 +41,8 @@ DECODE_TIMEOUT_S = 300
 # Only local files, and only demuxers of real audio/video containers: a playlist format (HLS,
 # concat, ...) disguised as a song could otherwise make ffmpeg open other files on the server.
 SAFE_INPUT_ARGS = [
-    "-protocol_whitelist", "file,pipe",
+    "-protocol_whitelist",
+    "file,pipe",
     "-format_whitelist",
     "mp3,mov,matroska,ogg,flac,wav,aac,w64,aiff,caf,asf,amr,ac3,eac3,dts,mpeg,mpegts,avi,flv,wv,"
     "ape,tta,au,voc",
@@ -99,8 +100,16 @@ def probe(
     if size > max_bytes:
         raise TooLargeError(size, max_bytes)
     cmd = [
-        engine_settings().ffprobe_binary, "-v", "error", *SAFE_INPUT_ARGS, "-print_format", "json",
-        "-show_format", "-show_streams", "--", str(path),
+        engine_settings().ffprobe_binary,
+        "-v",
+        "error",
+        *SAFE_INPUT_ARGS,
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        "--",
+        str(path),
     ]
     try:
         result = subprocess.run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
@@ -151,11 +160,29 @@ def decode(
     declared_s = info.duration_s if np.isfinite(info.duration_s) else None
     expected_s = declared_s if declared_s is not None else _length_within(path, max_duration_s)
     cmd = [
-        engine_settings().ffmpeg_binary, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
-        "-map", "0:a:0", "-vn", "-sn", "-dn",
+        engine_settings().ffmpeg_binary,
+        "-nostdin",
+        "-v",
+        "error",
+        *SAFE_INPUT_ARGS,
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
         # One second over the limit is enough to know it is too long if probing could not tell.
-        "-t", f"{max_duration_s + 1:.3f}",
-        "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE),
+        "-t",
+        f"{max_duration_s + 1:.3f}",
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "-ac",
+        str(CHANNELS),
+        "-ar",
+        str(SAMPLE_RATE),
         "pipe:1",
     ]
     cap_s = max_duration_s + 1.0
@@ -199,9 +226,29 @@ def measure(path: str | os.PathLike[str], cap_s: float) -> float:
     cost of a decode, the memory of none. Raises :class:`CorruptAudioError` if ffmpeg fails.
     """
     cmd = [
-        engine_settings().ffmpeg_binary, "-nostdin", "-v", "error", *SAFE_INPUT_ARGS, "-i", str(path),
-        "-map", "0:a:0", "-vn", "-sn", "-dn", "-t", f"{cap_s:.3f}",
-        "-f", "u8", "-acodec", "pcm_u8", "-ac", "1", "-ar", str(MEASURE_RATE), "pipe:1",
+        engine_settings().ffmpeg_binary,
+        "-nostdin",
+        "-v",
+        "error",
+        *SAFE_INPUT_ARGS,
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-t",
+        f"{cap_s:.3f}",
+        "-f",
+        "u8",
+        "-acodec",
+        "pcm_u8",
+        "-ac",
+        "1",
+        "-ar",
+        str(MEASURE_RATE),
+        "pipe:1",
     ]
     counted = 0
     with tempfile.TemporaryFile() as errors:
@@ -306,9 +353,21 @@ def encode(audio: np.ndarray, path: str | os.PathLike[str], fmt: str | None = No
         audio = audio[None, :]
     path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        engine_settings().ffmpeg_binary, "-nostdin", "-v", "error", "-y",
-        "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", str(audio.shape[0]), "-i", "pipe:0",
-        *codec_args, str(path),
+        engine_settings().ffmpeg_binary,
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "f32le",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-ac",
+        str(audio.shape[0]),
+        "-i",
+        "pipe:0",
+        *codec_args,
+        str(path),
     ]
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)

@@ -50,9 +50,7 @@ def equalize(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     anchors = np.geomspace(60, SAMPLE_RATE / 2, EQ_POINTS)
     gains_db = rng.uniform(-EQ_DB, EQ_DB, EQ_POINTS)
     curve = np.interp(np.log(np.maximum(freqs, 1.0)), np.log(anchors), gains_db)
-    return np.fft.irfft(spectrum * 10 ** (curve / 20), n=audio.shape[-1], axis=-1).astype(
-        np.float32
-    )
+    return np.fft.irfft(spectrum * 10 ** (curve / 20), n=audio.shape[-1], axis=-1).astype(np.float32)
 
 
 def reverb(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -81,7 +79,7 @@ def gaps(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         start = int(rng.integers(0, n - width + 1))
         fade = min(512, width // 2)
         env = np.ones(width, dtype=np.float32)
-        env[fade:-fade or None] = 0.0
+        env[fade : -fade or None] = 0.0
         env[:fade] = np.linspace(1, 0, fade)
         env[width - fade :] = np.linspace(0, 1, fade)
         out[:, start : start + width] *= env

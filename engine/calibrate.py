@@ -60,22 +60,23 @@ class Scores:
 
     @property
     def overall(self) -> float:
-        parts = [s for s in (self.remix_vocals, self.song_vocals, self.song_instrumental)
-                 if s is not None]
+        parts = [s for s in (self.remix_vocals, self.song_vocals, self.song_instrumental) if s is not None]
         return sum(parts) / len(parts)
 
     def describe(self) -> str:
         """One line: the overall score and its parts."""
         line = f"overall {self.overall:.2f} dB | remix vocals {self.remix_vocals:.2f}"
         if self.song_vocals is not None and self.song_instrumental is not None:
-            line += (f" | song vocals {self.song_vocals:.2f}, "
-                     f"instrumental {self.song_instrumental:.2f}")
+            line += f" | song vocals {self.song_vocals:.2f}, instrumental {self.song_instrumental:.2f}"
         return line
 
     def to_dict(self) -> dict[str, float | None]:
-        return {"remix_vocals": _round(self.remix_vocals), "song_vocals": _round(self.song_vocals),
-                "song_instrumental": _round(self.song_instrumental),
-                "overall": _round(self.overall)}
+        return {
+            "remix_vocals": _round(self.remix_vocals),
+            "song_vocals": _round(self.song_vocals),
+            "song_instrumental": _round(self.song_instrumental),
+            "overall": _round(self.overall),
+        }
 
 
 def _round(value: float | None) -> float | None:
@@ -86,8 +87,11 @@ VocalMask = Callable[[torch.Tensor], torch.Tensor]
 
 
 def score_by_power(
-    vocal_mask: VocalMask, validation: ValidationSet, stft_cfg: STFTConfig,
-    device: torch.device | str = "cpu", batch: int = BATCH,
+    vocal_mask: VocalMask,
+    validation: ValidationSet,
+    stft_cfg: STFTConfig,
+    device: torch.device | str = "cpu",
+    batch: int = BATCH,
 ) -> dict[float, Scores]:
     """Score a model on ``validation`` at every power in ``MASK_POWERS``: ``vocal_mask`` maps a
     complex spectrogram to the full-band vocal mask at power 1; it is raised to each power, applied
@@ -95,8 +99,9 @@ def score_by_power(
     choice in training."""
     mix, targets, _band = validation.remixes
     # vocal-free remixes have no vocals SDR
-    remix = _medians(vocal_mask, mix, targets, targets[:, 0].abs().amax(dim=(-1, -2)) > 0, False,
-                     stft_cfg, device, batch)
+    remix = _medians(
+        vocal_mask, mix, targets, targets[:, 0].abs().amax(dim=(-1, -2)) > 0, False, stft_cfg, device, batch
+    )
     if validation.song is None:
         return {p: Scores(v) for p, (v, _) in remix.items()}
     song = _medians(vocal_mask, *validation.song, True, stft_cfg, device, batch)
@@ -104,8 +109,14 @@ def score_by_power(
 
 
 def _medians(
-    vocal_mask: VocalMask, mix: torch.Tensor, targets: torch.Tensor, voiced: torch.Tensor,
-    instrumental: bool, stft_cfg: STFTConfig, device: torch.device | str, batch: int,
+    vocal_mask: VocalMask,
+    mix: torch.Tensor,
+    targets: torch.Tensor,
+    voiced: torch.Tensor,
+    instrumental: bool,
+    stft_cfg: STFTConfig,
+    device: torch.device | str,
+    batch: int,
 ) -> dict[float, tuple[float, float | None]]:
     """Per power: median vocals SDR over the ``voiced`` examples and, with ``instrumental``, the
     median instrumental SDR over all of them."""
@@ -122,8 +133,10 @@ def _medians(
             if instrumental:
                 inst_sdrs[p].append(signal_to_distortion(refs[:, 1], x - vocals).cpu())
     return {
-        p: (float(torch.cat(vocal_sdrs[p]).median()),
-            float(torch.cat(inst_sdrs[p]).median()) if instrumental else None)
+        p: (
+            float(torch.cat(vocal_sdrs[p]).median()),
+            float(torch.cat(inst_sdrs[p]).median()) if instrumental else None,
+        )
         for p in MASK_POWERS
     }
 
@@ -184,7 +197,7 @@ def export_calibrated(
     checkpoint.export(checkpoint.load(run_checkpoint), model_path)
     return calibrate_model_file(model_path, data, songs)
 
+
 def describe(scores: Mapping[float, Scores | PowerScores]) -> str:
     """One line per power: the overall score and its parts."""
     return "\n".join(f"power {p}: {scores[p].describe()}" for p in sorted(scores))
-

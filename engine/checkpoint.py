@@ -26,7 +26,10 @@ def git_commit() -> str:
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=False, timeout=10,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
             cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip() or "unknown"
@@ -74,10 +77,7 @@ def model_version(payload: dict[str, Any]) -> str:
 
 def export(checkpoint: dict[str, Any], path: Path, extra: dict[str, Any] | None = None) -> str:
     """Save the averaged weights of a training checkpoint as a shippable model; return its version."""
-    state = {
-        k: (v.half() if v.is_floating_point() else v)
-        for k, v in checkpoint["ema_state"].items()
-    }
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in checkpoint["ema_state"].items()}
     payload = {
         "format": FORMAT,
         "kind": "model",

@@ -78,8 +78,7 @@ def _train(args: argparse.Namespace) -> int:
         export=Path(args.export) if args.export else None,
         augment=not args.no_augment,
         production=args.production,
-        stereo_pair_share=(STEREO_PAIR_SHARE if args.stereo_pair_share is None
-                           else args.stereo_pair_share),
+        stereo_pair_share=(STEREO_PAIR_SHARE if args.stereo_pair_share is None else args.stereo_pair_share),
         loaders=args.loaders,
         loss=args.loss,
         init=Path(args.init) if args.init else None,
@@ -136,8 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     sep.add_argument("song")
     sep.add_argument("-o", "--output", help="output folder (default: next to the song)")
     sep.add_argument("--format", choices=OUTPUT_FORMATS, default="wav")
-    sep.add_argument("--preview", action="store_true",
-                     help=f"only {PREVIEW_LENGTH_S:.0f} s from the first vocal entry, and a waveform PNG")
+    sep.add_argument(
+        "--preview",
+        action="store_true",
+        help=f"only {PREVIEW_LENGTH_S:.0f} s from the first vocal entry, and a waveform PNG",
+    )
     sep.add_argument("--model", help="model file (default: the shipped models/vocals-unet.pt)")
     sep.add_argument("--instrumental", choices=("residual", "mask"), default="residual")
     sep.set_defaults(func=_separate)
@@ -150,43 +152,76 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch", type=int, default=8)
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--width", type=int, default=8)
-    tr.add_argument("--stereo", action="store_true",
-                    help="one pass over the stereo pair (L, R, mid, side in; a mask per channel out)")
+    tr.add_argument(
+        "--stereo",
+        action="store_true",
+        help="one pass over the stereo pair (L, R, mid, side in; a mask per channel out)",
+    )
     tr.add_argument("--validate-every", type=int, default=250)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", help="cpu or cuda (default: cuda if present)")
     tr.add_argument("--no-augment", action="store_true", help="plain remixes only")
-    tr.add_argument("--production", action="store_true",
-                    help="vocal production effects (doubles, harmonies, delays, reverbs) and bus "
-                         "compression on the remixes (engine/production.py)")
-    tr.add_argument("--stereo-pair-share", type=float,
-                    help="share of true-pair examples drawn from the stereo (produced) songs "
-                         "rather than the mono karaoke pairs (default: engine.data's)")
-    tr.add_argument("--loaders", type=int, default=0,
-                    help="remix in this many worker processes (a GPU machine); 0: one thread")
-    tr.add_argument("--loss", choices=LOSSES, default="magnitude",
-                    help="magnitude: the paper's L1 on masked magnitudes; magnitude+wave: plus an "
-                         "L1 on the output waveforms (mixture phase); phase: L1 on complex "
-                         "spectrograms, the masked mixture keeping the mixture's phase")
+    tr.add_argument(
+        "--production",
+        action="store_true",
+        help="vocal production effects (doubles, harmonies, delays, reverbs) and bus "
+        "compression on the remixes (engine/production.py)",
+    )
+    tr.add_argument(
+        "--stereo-pair-share",
+        type=float,
+        help="share of true-pair examples drawn from the stereo (produced) songs "
+        "rather than the mono karaoke pairs (default: engine.data's)",
+    )
+    tr.add_argument(
+        "--loaders",
+        type=int,
+        default=0,
+        help="remix in this many worker processes (a GPU machine); 0: one thread",
+    )
+    tr.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="magnitude",
+        help="magnitude: the paper's L1 on masked magnitudes; magnitude+wave: plus an "
+        "L1 on the output waveforms (mixture phase); phase: L1 on complex "
+        "spectrograms, the masked mixture keeping the mixture's phase",
+    )
     tr.add_argument("--init", help="start a new run from this model's weights (fine-tuning)")
     tr.add_argument("--export", help="write the best averaged weights here as a shippable model")
-    tr.add_argument("--keep-snapshots", action="store_true",
-                    help="also export the averaged weights at every validation to "
-                         "RUN_DIR/snapshots/ (to re-choose among them later)")
-    tr.add_argument("--songs", help="validation songs with their stems (../shared/data/valid): "
-                                    "best.pt and the export's mask power are chosen on them")
-    tr.add_argument("--levels", choices=("remix", "songs"), default="remix",
-                    help="the voice's level in the remixes: remix (−6…+4 dB against the band) or "
-                         "songs (as the real training songs have it; engine.data)")
+    tr.add_argument(
+        "--keep-snapshots",
+        action="store_true",
+        help="also export the averaged weights at every validation to "
+        "RUN_DIR/snapshots/ (to re-choose among them later)",
+    )
+    tr.add_argument(
+        "--songs",
+        help="validation songs with their stems (../shared/data/valid): "
+        "best.pt and the export's mask power are chosen on them",
+    )
+    tr.add_argument(
+        "--levels",
+        choices=("remix", "songs"),
+        default="remix",
+        help="the voice's level in the remixes: remix (−6…+4 dB against the band) or "
+        "songs (as the real training songs have it; engine.data)",
+    )
     tr.set_defaults(func=_train)
 
     cal = sub.add_parser("calibrate", help="choose a model's vocal-mask power on the validation split")
-    cal.add_argument("model", help="exported model file, rewritten with its calibration; or, with "
-                                   "--export, a training run's checkpoint (runs/NAME/best.pt)")
+    cal.add_argument(
+        "model",
+        help="exported model file, rewritten with its calibration; or, with "
+        "--export, a training run's checkpoint (runs/NAME/best.pt)",
+    )
     cal.add_argument("data", nargs="+", help="the data folders it was trained on")
     cal.add_argument("--export", help="export the run checkpoint here as a model file first")
-    cal.add_argument("--songs", help="choose the power on these validation songs with their stems "
-                                     "(../shared/data/valid) rather than on the data's remixes")
+    cal.add_argument(
+        "--songs",
+        help="choose the power on these validation songs with their stems "
+        "(../shared/data/valid) rather than on the data's remixes",
+    )
     cal.set_defaults(func=_calibrate)
 
     ev = sub.add_parser("evaluate", help="SDR (museval) on <track>/{mixture,vocals,accompaniment}")

@@ -248,8 +248,14 @@ class Remixer:
     """Draws training examples ``(mixture, vocals, instrumental, band_hz)``; audio float32
     ``(2, length)``; ``band_hz`` is the band-width both stems really have (see ``Pools``)."""
 
-    def __init__(self, pools: Pools, augment: bool = False, production: bool = False,
-                 stereo_pair_share: float = STEREO_PAIR_SHARE, levels: str = "remix") -> None:
+    def __init__(
+        self,
+        pools: Pools,
+        augment: bool = False,
+        production: bool = False,
+        stereo_pair_share: float = STEREO_PAIR_SHARE,
+        levels: str = "remix",
+    ) -> None:
         """``levels``: "remix" draws the voice's level from ``GAIN_DB_RANGE`` for every example;
         "songs" from ``SONG_GAIN_DB_RANGE`` with ``SONG_VOCAL_FREE_SHARE`` vocal-free examples,
         and a stereo true pair (a real mix: the singer with that band) keeps its recorded level."""
@@ -265,21 +271,28 @@ class Remixer:
         pair_vocals = [v for v, _ in pools.pairs]
         pair_accompaniments = [a for _, a in pools.pairs]
         self.vocal_groups = [
-            (g, b, share) for g, b, share in (
+            (g, b, share)
+            for g, b, share in (
                 (pools.vocals, pools.vocal_bands, VOCAL_POOL_SHARE),
                 (pair_vocals, pools.pair_bands, 1 - VOCAL_POOL_SHARE),
-            ) if g
+            )
+            if g
         ]
         self.instrumental_groups = [
-            (g, b, share) for g, b, share in (
+            (g, b, share)
+            for g, b, share in (
                 (pools.instrumentals, pools.instrumental_bands, INSTRUMENTAL_POOL_SHARE),
                 (pair_accompaniments, pools.pair_bands, 1 - INSTRUMENTAL_POOL_SHARE),
-            ) if g
+            )
+            if g
         ]
 
     def _pick(
-        self, groups: list[tuple[list[np.ndarray], list[float], float]], length: int,
-        rng: np.random.Generator, probs: dict[str, float],
+        self,
+        groups: list[tuple[list[np.ndarray], list[float], float]],
+        length: int,
+        rng: np.random.Generator,
+        probs: dict[str, float],
     ) -> tuple[np.ndarray, float]:
         weights = np.array([share for _, _, share in groups])
         arrays, bands, _ = groups[int(rng.choice(len(groups), p=weights / weights.sum()))]
@@ -321,9 +334,7 @@ class Remixer:
             recorded_level = self.levels == "songs" and vocal_full.shape[0] == 2
         else:
             vocals, vocal_band = self._pick(self.vocal_groups, length, rng, augment.VOCAL_PROBS)
-            acc, acc_band = self._pick(
-                self.instrumental_groups, length, rng, augment.INSTRUMENTAL_PROBS
-            )
+            acc, acc_band = self._pick(self.instrumental_groups, length, rng, augment.INSTRUMENTAL_PROBS)
             vocals, acc = _stereo(vocals, rng), _stereo(acc, rng)
             if self.production and rng.random() < production.PRODUCTION_SHARE:
                 vocals = production.produce(vocals, rng)
@@ -395,9 +406,7 @@ def validation_set(data: list[Path], examples: int, stft_cfg: STFTConfig) -> Val
     song_tensors = None
     if song is not None:
         song_mix, song_targets, voiced = song
-        song_tensors = (
-            torch.from_numpy(song_mix), torch.from_numpy(song_targets), torch.from_numpy(voiced)
-        )
+        song_tensors = (torch.from_numpy(song_mix), torch.from_numpy(song_targets), torch.from_numpy(voiced))
     return ValidationSet(remixes, song_tensors)
 
 
@@ -418,5 +427,4 @@ def song_patches(
             voiced.append(_rms(v) >= _rms(v + a) * 10 ** (SONG_VOICED_DB / 20))
     if not mixes:
         return None
-    return (np.stack(mixes).astype(np.float32), np.stack(targets).astype(np.float32),
-            np.array(voiced))
+    return (np.stack(mixes).astype(np.float32), np.stack(targets).astype(np.float32), np.array(voiced))

@@ -67,7 +67,9 @@ class TooLongError(AudioError):
         )
         super().__init__(
             detail,
-            duration_s=duration_s, limit_s=limit_s, at_least=at_least,
+            duration_s=duration_s,
+            limit_s=limit_s,
+            at_least=at_least,
         )
 
 
@@ -79,5 +81,6 @@ class TooLargeError(AudioError):
     def __init__(self, size_bytes: int, limit_bytes: int) -> None:
         super().__init__(
             f"size {size_bytes} over limit {limit_bytes}",
-            size_bytes=size_bytes, limit_bytes=limit_bytes,
+            size_bytes=size_bytes,
+            limit_bytes=limit_bytes,
         )

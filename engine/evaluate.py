@@ -129,7 +129,5 @@ def format_table(rows: list[Row]) -> str:
         f"|{'-' * (width + 2)}|-----------:|-----------------:|",
     ]
     for r in rows:
-        lines.append(
-            f"| {r.name:<{width}} | {r.vocals_sdr:10.2f} | {r.accompaniment_sdr:16.2f} |"
-        )
+        lines.append(f"| {r.name:<{width}} | {r.vocals_sdr:10.2f} | {r.accompaniment_sdr:16.2f} |")
     return "\n".join(lines)

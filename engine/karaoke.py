@@ -42,9 +42,7 @@ MAX_SEMITONES = 6
 MIN_TEMPO_PERCENT = 80
 MAX_TEMPO_PERCENT = 120
 TEMPO_STEP_PERCENT = 5
-TEMPO_CHOICES: tuple[int, ...] = tuple(
-    range(MIN_TEMPO_PERCENT, MAX_TEMPO_PERCENT + 1, TEMPO_STEP_PERCENT)
-)
+TEMPO_CHOICES: tuple[int, ...] = tuple(range(MIN_TEMPO_PERCENT, MAX_TEMPO_PERCENT + 1, TEMPO_STEP_PERCENT))
 # The headroom rule's ceiling: −0.3 dBFS, a little under full scale (the encoder clips at 1.0).
 PEAK_CEILING = 10 ** (-0.3 / 20)
 # Rubber Band's formant preservation estimates one spectral envelope for the whole mix and keeps
@@ -99,9 +97,7 @@ class KaraokeSettings:
         if isinstance(self.semitones, bool) or not isinstance(self.semitones, int):
             raise KaraokeSettingsError(f"semitones {self.semitones!r} is not a whole number")
         if not MIN_SEMITONES <= self.semitones <= MAX_SEMITONES:
-            raise KaraokeSettingsError(
-                f"semitones {self.semitones} outside {MIN_SEMITONES}..{MAX_SEMITONES}"
-            )
+            raise KaraokeSettingsError(f"semitones {self.semitones} outside {MIN_SEMITONES}..{MAX_SEMITONES}")
         if isinstance(self.tempo_percent, bool) or not isinstance(self.tempo_percent, int):
             raise KaraokeSettingsError(f"tempo_percent {self.tempo_percent!r} is not a whole number")
         if self.tempo_percent not in TEMPO_CHOICES:
@@ -161,8 +157,7 @@ def render(
     """
     if instrumental.ndim != 2 or instrumental.shape != vocals.shape:
         raise ValueError(
-            f"stems must be (channels, samples) of one shape, got {instrumental.shape} and "
-            f"{vocals.shape}"
+            f"stems must be (channels, samples) of one shape, got {instrumental.shape} and {vocals.shape}"
         )
     mix = np.array(instrumental, dtype=np.float32, copy=True, order="C")
     gain = np.float32(settings.guide_gain)

@@ -53,8 +53,9 @@ class RemixWorkers:
     """``get()`` returns the next batch, like the queue ``engine.train._batches`` returns;
     ``close()`` ends the worker processes."""
 
-    def __init__(self, remixer: Remixer, batch: int, length: int, seed: int, workers: int,
-                 pin_memory: bool = False) -> None:
+    def __init__(
+        self, remixer: Remixer, batch: int, length: int, seed: int, workers: int, pin_memory: bool = False
+    ) -> None:
         if workers < 1:
             raise ValueError("RemixWorkers needs at least one worker process")
         self._loader = DataLoader(

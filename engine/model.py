@@ -62,9 +62,7 @@ def _down(cin: int, cout: int) -> nn.Sequential:
 
 
 def _up(cin: int, cout: int, dropout: bool, last: bool = False) -> nn.Sequential:
-    deconv = nn.ConvTranspose2d(
-        cin, cout, KERNEL, stride=2, padding=KERNEL // 2, output_padding=1
-    )
+    deconv = nn.ConvTranspose2d(cin, cout, KERNEL, stride=2, padding=KERNEL // 2, output_padding=1)
     if last:
         return nn.Sequential(deconv)
     layers: list[nn.Module] = [deconv, nn.BatchNorm2d(cout), nn.ReLU()]

@@ -115,8 +115,7 @@ def load_model(
     version = payload.get("version") or f"ckpt-step{payload.get('step', 0)}"
     if vocal_mask_power is None:
         vocal_mask_power = payload.get("calibration", {}).get("vocal_mask_power", 1.0)
-    return Separator(net, STFTConfig(**payload["stft"]), version, device, instrumental,
-                     vocal_mask_power)
+    return Separator(net, STFTConfig(**payload["stft"]), version, device, instrumental, vocal_mask_power)
 
 
 def chunk_weight(length: int) -> np.ndarray:

@@ -82,22 +82,30 @@ def _late(audio: np.ndarray, seconds: float) -> np.ndarray:
 
 
 def telephone(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    board = pb.Pedalboard([
-        pb.HighpassFilter(float(rng.uniform(*TELEPHONE_LOW_HZ))),
-        pb.LowpassFilter(float(rng.uniform(*TELEPHONE_HIGH_HZ))),
-        pb.Distortion(float(rng.uniform(0.0, 12.0))),
-    ])
+    board = pb.Pedalboard(
+        [
+            pb.HighpassFilter(float(rng.uniform(*TELEPHONE_LOW_HZ))),
+            pb.LowpassFilter(float(rng.uniform(*TELEPHONE_HIGH_HZ))),
+            pb.Distortion(float(rng.uniform(0.0, 12.0))),
+        ]
+    )
     return _run(board, audio)
 
 
 def compress(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     threshold = float(rng.uniform(*COMPRESSOR_THRESHOLD_DB))
     ratio = float(rng.uniform(*COMPRESSOR_RATIO))
-    board = pb.Pedalboard([
-        pb.Compressor(threshold_db=threshold, ratio=ratio, attack_ms=float(rng.uniform(1, 15)),
-                      release_ms=float(rng.uniform(50, 250))),
-        pb.Gain(-threshold * (1 - 1 / ratio) / 2),  # make-up gain
-    ])
+    board = pb.Pedalboard(
+        [
+            pb.Compressor(
+                threshold_db=threshold,
+                ratio=ratio,
+                attack_ms=float(rng.uniform(1, 15)),
+                release_ms=float(rng.uniform(50, 250)),
+            ),
+            pb.Gain(-threshold * (1 - 1 / ratio) / 2),  # make-up gain
+        ]
+    )
     return _run(board, audio)
 
 
@@ -138,17 +146,23 @@ def delay(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     feedback = float(rng.uniform(*DELAY_FEEDBACK))
     mix = float(rng.uniform(*DELAY_MIX))
     left = _run(pb.Pedalboard([pb.Delay(seconds, feedback, mix)]), audio[:1])
-    right = _run(pb.Pedalboard([pb.Delay(seconds * float(rng.uniform(1.0, 1.5)), feedback, mix)]),
-                 audio[1:2])
+    right = _run(pb.Pedalboard([pb.Delay(seconds * float(rng.uniform(1.0, 1.5)), feedback, mix)]), audio[1:2])
     return np.concatenate([left, right])
 
 
 def reverb(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     wet = float(rng.uniform(*REVERB_WET))
-    board = pb.Pedalboard([
-        pb.Reverb(room_size=float(rng.uniform(*REVERB_ROOM)), damping=float(rng.uniform(0.2, 0.7)),
-                  wet_level=wet, dry_level=1 - wet / 2, width=1.0),
-    ])
+    board = pb.Pedalboard(
+        [
+            pb.Reverb(
+                room_size=float(rng.uniform(*REVERB_ROOM)),
+                damping=float(rng.uniform(0.2, 0.7)),
+                wet_level=wet,
+                dry_level=1 - wet / 2,
+                width=1.0,
+            ),
+        ]
+    )
     return _run(board, audio)
 
 

@@ -65,13 +65,18 @@ class PowerScores:
 
     def describe(self) -> str:
         """One line: the overall score and its two medians."""
-        return (f"songs overall {self.overall:.2f} dB | vocals {self.vocals:.2f}, "
-                f"instrumental {self.instrumental:.2f}")
+        return (
+            f"songs overall {self.overall:.2f} dB | vocals {self.vocals:.2f}, "
+            f"instrumental {self.instrumental:.2f}"
+        )
 
     def to_dict(self) -> dict[str, object]:
-        return {"vocals": round(self.vocals, 3), "instrumental": round(self.instrumental, 3),
-                "overall": round(self.overall, 3),
-                "per_song": {k: [round(v, 3), round(i, 3)] for k, (v, i) in self.per_song.items()}}
+        return {
+            "vocals": round(self.vocals, 3),
+            "instrumental": round(self.instrumental, 3),
+            "overall": round(self.overall, 3),
+            "per_song": {k: [round(v, 3), round(i, 3)] for k, (v, i) in self.per_song.items()},
+        }
 
 
 def load_songs(folder: Path) -> list[Track]:

@@ -264,28 +264,36 @@ class Validation:
         """The history entry's validation fields: ``val_sdr`` the raw mask's remix vocals, the
         calibrated scores as ``val_<part>`` (``val_overall``: what ``best.pt`` is chosen on)."""
         record: dict[str, Any] = {
-            "val": self.loss, "val_sdr": round(self.raw.remix_vocals, 3),
+            "val": self.loss,
+            "val_sdr": round(self.raw.remix_vocals, 3),
             **{f"val_{k}": v for k, v in self.calibrated.to_dict().items()},
             "val_power": self.power,
         }
         if self.songs is not None:
-            record.update({"songs_vocals": round(self.songs.vocals, 3),
-                           "songs_instrumental": round(self.songs.instrumental, 3),
-                           "songs_overall": round(self.songs.overall, 3),
-                           "songs_power": self.songs_power})
+            record.update(
+                {
+                    "songs_vocals": round(self.songs.vocals, 3),
+                    "songs_instrumental": round(self.songs.instrumental, 3),
+                    "songs_overall": round(self.songs.overall, 3),
+                    "songs_power": self.songs_power,
+                }
+            )
         return record
 
     def describe(self) -> str:
-        line = (f"val {self.loss:.4f}, raw remix vocals {self.raw.remix_vocals:.2f} dB; at power "
-                f"{self.power}: {self.calibrated.describe()}")
+        line = (
+            f"val {self.loss:.4f}, raw remix vocals {self.raw.remix_vocals:.2f} dB; at power "
+            f"{self.power}: {self.calibrated.describe()}"
+        )
         if self.songs is not None:
             line += f"; songs at power {self.songs_power}: {self.songs.describe()}"
         return line
 
 
 @torch.no_grad()
-def validate(net: UNet, val: ValidationSet, cfg: TrainConfig,
-             device: torch.device, songs: list[Track] | None = None) -> Validation:
+def validate(
+    net: UNet, val: ValidationSet, cfg: TrainConfig, device: torch.device, songs: list[Track] | None = None
+) -> Validation:
     """Magnitude L1 on the validation remixes and the scores of :mod:`engine.calibrate`.
 
     Checkpoints are chosen on the *calibrated overall* score (:class:`engine.calibrate.Scores`),
@@ -298,13 +306,20 @@ def validate(net: UNet, val: ValidationSet, cfg: TrainConfig,
     net.eval()
     mix_all, targets_all, band_all = val.remixes
     losses = [
-        float(masked_l1(net, mix_all[i : i + cfg.batch].to(device),
-                        targets_all[i : i + cfg.batch].to(device), cfg.stft,
-                        band_all[i : i + cfg.batch]))
+        float(
+            masked_l1(
+                net,
+                mix_all[i : i + cfg.batch].to(device),
+                targets_all[i : i + cfg.batch].to(device),
+                cfg.stft,
+                band_all[i : i + cfg.batch],
+            )
+        )
         for i in range(0, mix_all.shape[0], cfg.batch)
     ]
-    scores = score_by_power(lambda spec: extend_mask(net.masks_for(spec)[:, :, 0], cfg.stft),
-                            val, cfg.stft, device, cfg.batch)
+    scores = score_by_power(
+        lambda spec: extend_mask(net.masks_for(spec)[:, :, 0], cfg.stft), val, cfg.stft, device, cfg.batch
+    )
     song_scores, song_power = None, None
     if songs:
         by_power = song_judge.score_by_power(Separator(net, cfg.stft, "validation", device), songs)
@@ -312,8 +327,7 @@ def validate(net: UNet, val: ValidationSet, cfg: TrainConfig,
         song_scores = by_power[song_power]
     net.train()
     power = best_power(scores)
-    return Validation(float(np.mean(losses)), scores[1.0], scores[power], power, song_scores,
-                      song_power)
+    return Validation(float(np.mean(losses)), scores[1.0], scores[power], power, song_scores, song_power)
 
 
 def snapshot_path(run_dir: Path, step: int) -> Path:
@@ -335,8 +349,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     # "best_judge": what "best" was measured on; a run resumed under another judge (songs added)
     # starts its best afresh, since a remix score and a song score are not on one scale.
     judge = "songs" if cfg.songs else "remixes"
-    state: dict[str, Any] = {"step": 0, "train_seconds": 0.0, "history": [], "best": -math.inf,
-                             "best_judge": judge}
+    state: dict[str, Any] = {
+        "step": 0,
+        "train_seconds": 0.0,
+        "history": [],
+        "best": -math.inf,
+        "best_judge": judge,
+    }
     if last_path.exists():
         ckpt = checkpoint.load(last_path)
         net.load_state_dict(ckpt["state_dict"])
@@ -354,19 +373,26 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     pools = load_pools(cfg.data, "train")
     val = validation_set(cfg.data, cfg.validation_examples, cfg.stft)
     songs = song_judge.load_songs(cfg.songs) if cfg.songs else None
-    data_manifest = {
-        split: [manifest(root, split) for root in cfg.data] for split in ("train", "validation")
-    }
-    tqdm.write(
-        f"data: {pools.seconds()} | model: {parameter_count(net) / 1e6:.2f} M params on {device}"
-    )
+    data_manifest = {split: [manifest(root, split) for root in cfg.data] for split in ("train", "validation")}
+    tqdm.write(f"data: {pools.seconds()} | model: {parameter_count(net) / 1e6:.2f} M params on {device}")
     stop = threading.Event()
-    remixer = Remixer(pools, augment=cfg.augment, production=cfg.production,
-                      stereo_pair_share=cfg.stereo_pair_share, levels=cfg.levels)
+    remixer = Remixer(
+        pools,
+        augment=cfg.augment,
+        production=cfg.production,
+        stereo_pair_share=cfg.stereo_pair_share,
+        levels=cfg.levels,
+    )
     batches: queue.Queue[Batch] | RemixWorkers
     if cfg.loaders:  # a GPU machine: one remixing thread would starve it (engine/loader.py)
-        batches = RemixWorkers(remixer, cfg.batch, (PATCH_FRAMES - 1) * cfg.stft.hop,
-                               cfg.seed + state["step"], cfg.loaders, device.type == "cuda")
+        batches = RemixWorkers(
+            remixer,
+            cfg.batch,
+            (PATCH_FRAMES - 1) * cfg.stft.hop,
+            cfg.seed + state["step"],
+            cfg.loaders,
+            device.type == "cuda",
+        )
     else:
         batches = _batches(remixer, cfg, cfg.seed + state["step"], stop)
 
@@ -414,8 +440,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             if state["step"] % cfg.validate_every == 0:
                 v = validate(ema, val, cfg, device, songs)
                 state["history"].append(
-                    {"step": state["step"], "train": running, **v.record(),
-                     "seconds": round(time.monotonic() - started, 1)}
+                    {
+                        "step": state["step"],
+                        "train": running,
+                        **v.record(),
+                        "seconds": round(time.monotonic() - started, 1),
+                    }
                 )
                 tqdm.write(f"step {state['step']}: train {running:.4f} {v.describe()}")
                 state["train_seconds"] = time.monotonic() - started
@@ -437,6 +467,5 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         checkpoint.save_atomic(final, best_path)
     if cfg.export:
         power, version, _scores = export_calibrated(best_path, cfg.export, cfg.data, cfg.songs)
-        tqdm.write(f"exported {best_path} as {cfg.export} (version {version}, "
-                   f"vocal mask power {power})")
+        tqdm.write(f"exported {best_path} as {cfg.export} (version {version}, vocal mask power {power})")
     return final

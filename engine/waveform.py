@@ -42,9 +42,7 @@ def draw_waveforms(mixture: np.ndarray, stems: Stems) -> Figure:
     """The three waveforms on a shared time axis (a tick a second, unnumbered), with no text."""
     fig, axes = plt.subplots(3, 1, figsize=(10, 5.2), sharex=True, dpi=110)
     seconds = mixture.shape[-1] / SAMPLE_RATE
-    for ax, audio, color in zip(
-        axes, (mixture, stems.vocals, stems.instrumental), ROW_COLORS, strict=True
-    ):
+    for ax, audio, color in zip(axes, (mixture, stems.vocals, stems.instrumental), ROW_COLORS, strict=True):
         low, high = envelope(audio)
         t = np.linspace(0, seconds, low.shape[0])
         ax.fill_between(t, low, high, color=color, linewidth=0)

@@ -33,14 +33,16 @@ def cache_key(settings: Settings, kind: JobKind, fmt: str, song_hash: str, versi
 
 def remember(connection: redis.Redis, settings: Settings, record: JobRecord) -> None:
     """Point the cache at a finished job's results."""
-    key = cache_key(
-        settings, record.kind, record.output_format, record.content_hash, record.model_version
-    )
+    key = cache_key(settings, record.kind, record.output_format, record.content_hash, record.model_version)
     connection.set(key, record.id, ex=max(1, int(settings.retention_s)))
 
 
 def lookup(
-    connection: redis.Redis, settings: Settings, kind: JobKind, fmt: str, song_hash: str,
+    connection: redis.Redis,
+    settings: Settings,
+    kind: JobKind,
+    fmt: str,
+    song_hash: str,
     version: str,
 ) -> str | None:
     """The id of a finished job with this song's results, if one is remembered."""
@@ -104,8 +106,10 @@ class CacheAnswers:
                     record, EventType.DONE, progress=100, outputs=dict(record.outputs)
                 )
                 pipe.xadd(
-                    keys.events(record.platform), replies.fields(event.to_fields()),
-                    maxlen=self.settings.events_maxlen, approximate=True,
+                    keys.events(record.platform),
+                    replies.fields(event.to_fields()),
+                    maxlen=self.settings.events_maxlen,
+                    approximate=True,
                 )
             written = pipe.execute()
         if record.order_id:

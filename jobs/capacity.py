@@ -19,9 +19,7 @@ from jobs.settings import Settings
 class Capacity:
     """Whether the workers can take one more free job, over the queues it counts."""
 
-    def __init__(
-        self, connection: redis.Redis, settings: Settings, previews: Queue, renders: Queue
-    ) -> None:
+    def __init__(self, connection: redis.Redis, settings: Settings, previews: Queue, renders: Queue) -> None:
         self.connection = connection
         self.settings = settings
         self.previews = previews

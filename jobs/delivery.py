@@ -87,7 +87,9 @@ class Delivery:
         if record is None or not record.finished:
             return False
         if record.end_event_id and self.connection.xrange(
-            keys.events(record.platform), min=record.end_event_id, max=record.end_event_id,
+            keys.events(record.platform),
+            min=record.end_event_id,
+            max=record.end_event_id,
             count=1,
         ):
             return False  # still there: a bot has it, or will (and gives up into a refund)

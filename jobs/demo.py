@@ -80,8 +80,7 @@ async def run(song: Path, settings: Settings) -> None:
         preview = await _follow(queue, preview, consumer)
         _show(queue, preview, out_dir)
         if preview.preview_start_s is not None:
-            print(f"  (the preview starts at {preview.preview_start_s:.1f} s, where the voice "
-                  "comes in)")
+            print(f"  (the preview starts at {preview.preview_start_s:.1f} s, where the voice comes in)")
         print("paying for the full song ...")
         full = queue.submit_full(preview.id, order_id=f"demo-{int(time.time())}")
         full = await _follow(queue, full, consumer)

@@ -122,7 +122,9 @@ class JobEvent:
 def publish(connection: redis.Redis, event: JobEvent, maxlen: int) -> str:
     """Append an event to its platform's stream; returns the stream entry id."""
     entry = connection.xadd(
-        keys.events(event.platform), replies.fields(event.to_fields()), maxlen=maxlen,
+        keys.events(event.platform),
+        replies.fields(event.to_fields()),
+        maxlen=maxlen,
         approximate=True,
     )
     return entry.decode() if isinstance(entry, bytes) else str(entry)
@@ -217,18 +219,23 @@ class EventConsumer:
         )
         log.error(
             "giving up on %s event of job %s after %d deliveries: %s",
-            event.type, event.job_id, event.deliveries, reason,
+            event.type,
+            event.job_id,
+            event.deliveries,
+            reason,
         )
         await self.connection.xadd(
             self.dead_stream,
-            replies.fields({
-                **event.to_fields(),
-                "stream_id": event.stream_id,
-                "deliveries": str(event.deliveries),
-                "error": reason[:1000],
-                "consumer": self.consumer,
-                "ts": f"{time.time():.3f}",
-            }),
+            replies.fields(
+                {
+                    **event.to_fields(),
+                    "stream_id": event.stream_id,
+                    "deliveries": str(event.deliveries),
+                    "error": reason[:1000],
+                    "consumer": self.consumer,
+                    "ts": f"{time.time():.3f}",
+                }
+            ),
             maxlen=DEAD_LETTER_MAXLEN,
             approximate=True,
         )
@@ -239,8 +246,12 @@ class EventConsumer:
         delivery is counted), so a long upload is not taken over by another replica."""
         if events:
             await self.connection.xclaim(
-                self.stream, self.group, self.consumer, 0,
-                [e.stream_id for e in events], justid=True,
+                self.stream,
+                self.group,
+                self.consumer,
+                0,
+                [e.stream_id for e in events],
+                justid=True,
             )
 
     async def run(

@@ -72,7 +72,9 @@ SLOT_SLACK_S = 60  # a slot outlives the longest its render can take by this muc
 # count ttl. Returns 0 (taken), 1 (another render of theirs is in line) or 2 (allowance used).
 # A slot whose RQ job has ended is free; one whose RQ job is not written yet is being enqueued.
 _PENDING_LUA = "local PENDING = {" + ", ".join(f"['{s.value}'] = true" for s in _PENDING_STATUSES) + "}"
-_RESERVE_SCRIPT = script(_PENDING_LUA + """
+_RESERVE_SCRIPT = script(
+    _PENDING_LUA
+    + """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
     local status = redis.call('HGET', ARGV[3] .. holder, 'status')
@@ -87,7 +89,8 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 return 0
-""")
+"""
+)
 
 # KEYS: the preview's record, its platform's stream. ARGV: max length, the event's data.
 # Publishes only while the record exists: a render that ends after /forget names nobody.
@@ -151,7 +154,10 @@ def rq_job_id(job_id: str, settings: KaraokeSettings) -> str:
 
 
 def enqueue(
-    connection: redis.Redis, queue: Queue, settings: Settings, record: JobRecord,
+    connection: redis.Redis,
+    queue: Queue,
+    settings: Settings,
+    record: JobRecord,
     karaoke: KaraokeSettings,
 ) -> bool:
     """Put the render of ``karaoke`` for the finished preview ``record`` in line; False if the
@@ -163,15 +169,18 @@ def enqueue(
     job_id = rq_job_id(record.id, karaoke)
     timeout = karaoke_timeout(min(record.duration_s, settings.preview_length_s))
     slot = keys.karaoke_slot(record.platform, record.user_id)
-    count = keys.karaoke_renders(
-        stats.day(), abuse_mark(settings.abuse_key, record.platform, record.user_id)
-    )
+    count = keys.karaoke_renders(stats.day(), abuse_mark(settings.abuse_key, record.platform, record.user_id))
     # The longest a render can stay in line: every attempt to its time limit, and the waits.
     slot_ttl = timeout * (settings.job_retries + 1) + sum(settings.retry_backoff_s) + SLOT_SLACK_S
     taken = _RESERVE_SCRIPT(
         keys=[slot, count],
-        args=[job_id, int(slot_ttl), Job.redis_job_namespace_prefix,
-              settings.karaoke_renders_per_day, RENDERS_TTL_S],
+        args=[
+            job_id,
+            int(slot_ttl),
+            Job.redis_job_namespace_prefix,
+            settings.karaoke_renders_per_day,
+            RENDERS_TTL_S,
+        ],
         client=connection,
     )
     if taken == 1:
@@ -197,7 +206,11 @@ def pending(connection: redis.Redis, record: JobRecord, karaoke: KaraokeSettings
 
 
 def _enqueue(
-    queue: Queue, settings: Settings, record: JobRecord, karaoke: KaraokeSettings, job_id: str,
+    queue: Queue,
+    settings: Settings,
+    record: JobRecord,
+    karaoke: KaraokeSettings,
+    job_id: str,
     timeout: float,
 ) -> None:
     queue.enqueue_call(
@@ -227,22 +240,26 @@ def render_preview(job_id: str, form: str) -> str:
     settings = KaraokeSettings.parse(form)
     try:
         key = render_karaoke(
-            ctx.storage, job_id, record.outputs, settings,
+            ctx.storage,
+            job_id,
+            record.outputs,
+            settings,
             max_duration_s=ctx.settings.max_duration_s,
         )
     except (StorageError, AudioError) as exc:
         log.info("karaoke %s for job %s: stems unusable: %s", form, job_id, exc)
-        _publish(ctx.connection, ctx.settings, record, form, EventType.FAILED,
-                 error_code=EXPIRED_CODE)
+        _publish(ctx.connection, ctx.settings, record, form, EventType.FAILED, error_code=EXPIRED_CODE)
         return ""
-    _publish(ctx.connection, ctx.settings, record, form, EventType.DONE,
-             outputs={"karaoke": key})
+    _publish(ctx.connection, ctx.settings, record, form, EventType.DONE, outputs={"karaoke": key})
     return key
 
 
 def on_failure(
-    job: Job, connection: redis.Redis, exc_type: type[BaseException] | None,
-    exc_value: BaseException | None, traceback: object,
+    job: Job,
+    connection: redis.Redis,
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    traceback: object,
 ) -> None:
     """RQ's failure callback: once retries are spent (or the render timed out for good), the
     person is told; earlier attempts just run again."""
@@ -255,15 +272,23 @@ def on_failure(
     record = RecordStore(connection, settings.record_ttl_s).get(job_id)
     if record is None:
         return
-    log.error("karaoke %s for job %s failed for good: %s: %s", form, job_id,
-              exc_type.__name__ if exc_type else "unknown", exc_value)
-    _publish(connection, settings, record, form, EventType.FAILED,
-             error_code=FAILED_CODE)
+    log.error(
+        "karaoke %s for job %s failed for good: %s: %s",
+        form,
+        job_id,
+        exc_type.__name__ if exc_type else "unknown",
+        exc_value,
+    )
+    _publish(connection, settings, record, form, EventType.FAILED, error_code=FAILED_CODE)
 
 
 def _publish(
-    connection: redis.Redis, settings: Settings, record: JobRecord, form: str,
-    type_: EventType, **fields: object,
+    connection: redis.Redis,
+    settings: Settings,
+    record: JobRecord,
+    form: str,
+    type_: EventType,
+    **fields: object,
 ) -> None:
     event = lifecycle.event_for(record, type_, **fields)
     event.kind = KARAOKE_KIND
@@ -281,4 +306,3 @@ def _publish(
         args=[settings.events_maxlen, event.to_fields()["data"]],
         client=connection,
     )
-

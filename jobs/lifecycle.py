@@ -24,7 +24,9 @@ from jobs.scripts import FINISHED_LUA, script
 # KEYS: record, user-active set, events stream, the day's stats hash
 # ARGV: job_id, maxlen, event json, stats counter, preview latency ("" if none), stats ttl,
 #       then field/value pairs for the record
-_FINISH_SCRIPT = script(FINISHED_LUA + """
+_FINISH_SCRIPT = script(
+    FINISHED_LUA
+    + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if FINISHED[status] then return 0 end
@@ -41,7 +43,8 @@ if ARGV[5] ~= '' then
 end
 redis.call('EXPIRE', KEYS[4], ARGV[6])
 return 1
-""")
+"""
+)
 
 _EVENT_FOR = {
     JobStatus.DONE: EventType.DONE,
@@ -153,7 +156,6 @@ def republish_end(connection: redis.Redis, record: JobRecord, maxlen: int) -> st
     return entry
 
 
-def announce(connection: redis.Redis, record: JobRecord, type_: EventType, maxlen: int,
-             **extra: Any) -> None:
+def announce(connection: redis.Redis, record: JobRecord, type_: EventType, maxlen: int, **extra: Any) -> None:
     """Publish a non-final event (progress, retrying) about ``record``."""
     publish(connection, event_for(record, type_, **extra), maxlen)

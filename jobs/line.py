@@ -36,7 +36,9 @@ _WAITING = (RQStatus.QUEUED, RQStatus.RATE_LIMITED, RQStatus.SCHEDULED, RQStatus
 
 # Reserve a per-user slot: drop members whose record ended or vanished, then add if under limit.
 # KEYS: user-active set, ARGV: limit, job id, record key prefix, force ("1": paid, never refused)
-_RESERVE_SCRIPT = script(FINISHED_LUA + """
+_RESERVE_SCRIPT = script(
+    FINISHED_LUA
+    + """
 for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     local status = redis.call('HGET', ARGV[3] .. member, 'status')
     if (not status) or FINISHED[status] then
@@ -48,7 +50,8 @@ if ARGV[4] ~= '1' and redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then
 end
 redis.call('SADD', KEYS[1], ARGV[2])
 return 1
-""")
+"""
+)
 
 
 class Line:
@@ -75,9 +78,7 @@ class Line:
         """The person's jobs that have not ended, oldest first."""
         ids = self.connection.smembers(keys.user_active(platform, str(user_id)))
         found = [self.records.get(replies.text(i)) for i in ids]
-        return sorted(
-            (r for r in found if r is not None and not r.finished), key=lambda r: r.created_at
-        )
+        return sorted((r for r in found if r is not None and not r.finished), key=lambda r: r.created_at)
 
     def position(self, job_id: str) -> int | None:
         """How many jobs are ahead of this one (0: it is next), or None if it is not waiting
@@ -128,14 +129,20 @@ class Line:
                 pass  # a worker took it in between: the task sees cancel_requested and stops
             else:
                 lifecycle.finish(
-                    self.connection, record, JobStatus.CANCELLED, self.settings.events_maxlen,
+                    self.connection,
+                    record,
+                    JobStatus.CANCELLED,
+                    self.settings.events_maxlen,
                     error_code=ErrorCode.CANCELLED,
                 )
                 self.delivery.release_paid(record)
         elif job is None or status in (RQStatus.CANCELED, RQStatus.STOPPED, RQStatus.FAILED):
             # Nothing will run it any more: end the record here.
             lifecycle.finish(
-                self.connection, record, JobStatus.CANCELLED, self.settings.events_maxlen,
+                self.connection,
+                record,
+                JobStatus.CANCELLED,
+                self.settings.events_maxlen,
                 error_code=ErrorCode.CANCELLED,
             )
             self.delivery.release_paid(record)
@@ -173,9 +180,7 @@ class Line:
             TASK,
             args=(record.id,),
             job_id=record.id,
-            timeout=job_timeout(
-                self.settings, record.duration_s, record.kind, karaoke=bool(record.karaoke)
-            ),
+            timeout=job_timeout(self.settings, record.duration_s, record.kind, karaoke=bool(record.karaoke)),
             result_ttl=int(self.settings.retention_s),
             failure_ttl=int(self.settings.record_ttl_s),
             # RQ logs the description and the dashboard shows it: ids only, never a person or a

@@ -71,17 +71,18 @@ class JobQueue:
         shared = (self.connection, self.settings)
         self.delivery = Delivery(*shared, self.storage, self.records)
         self.line = Line(*shared, self.storage, self.records, self.queues, self.delivery)
-        self.capacity = Capacity(
-            *shared, self.queues[JobKind.PREVIEW], self.karaoke_queue
-        )
+        self.capacity = Capacity(*shared, self.queues[JobKind.PREVIEW], self.karaoke_queue)
         self.answers = CacheAnswers(*shared, self.storage, self.records)
         self.submitter = Submitter(
-            *shared, self.storage, self.records,
-            answers=self.answers, line=self.line, capacity=self.capacity, delivery=self.delivery,
+            *shared,
+            self.storage,
+            self.records,
+            answers=self.answers,
+            line=self.line,
+            capacity=self.capacity,
+            delivery=self.delivery,
         )
-        self.karaoke = KaraokeRenders(
-            *shared, self.karaoke_queue, self.records, self.capacity
-        )
+        self.karaoke = KaraokeRenders(*shared, self.karaoke_queue, self.records, self.capacity)
 
     @property
     def settings(self) -> Settings:
@@ -92,9 +93,7 @@ class JobQueue:
         """New settings for this client and every part of it (the connection, storage and
         record store stay as built)."""
         self._settings = settings
-        for part in (
-            self.delivery, self.line, self.capacity, self.answers, self.submitter, self.karaoke
-        ):
+        for part in (self.delivery, self.line, self.capacity, self.answers, self.submitter, self.karaoke):
             part.settings = settings
 
     @classmethod
@@ -126,8 +125,14 @@ class JobQueue:
     ) -> JobRecord:
         """Accept a song and return its job record (:meth:`jobs.submit.Submitter.submit`)."""
         return self.submitter.submit(
-            user_id, platform, chat_id, source,
-            kind=kind, output_format=output_format, filename=filename, order_id=order_id,
+            user_id,
+            platform,
+            chat_id,
+            source,
+            kind=kind,
+            output_format=output_format,
+            filename=filename,
+            order_id=order_id,
             language=language,
         )
 

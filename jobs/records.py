@@ -123,8 +123,7 @@ class JobRecord:
 _FLOATS = {"duration_s", "created_at", "started_at", "finished_at", "delivered_at", "preview_start_s"}
 _INTS = {"progress", "attempts", "worker_pid"}
 _BOOLS = {"cached", "cancel_requested"}
-_OPTIONAL = {"started_at", "finished_at", "delivered_at", "preview_start_s", "order_id",
-             "source_job_id"}
+_OPTIONAL = {"started_at", "finished_at", "delivered_at", "preview_start_s", "order_id", "source_job_id"}
 
 
 def _text(value: bytes | str) -> str:
@@ -206,9 +205,7 @@ class RecordStore:
             return None
         return JobRecord.from_mapping(raw)
 
-    def update(
-        self, job_id: str, pipeline: redis.client.Pipeline | None = None, **changes: Any
-    ) -> None:
+    def update(self, job_id: str, pipeline: redis.client.Pipeline | None = None, **changes: Any) -> None:
         """Set some fields of a record, leaving the others as another process wrote them."""
         if not changes:
             return

@@ -71,9 +71,7 @@ def pin(connection: redis.Redis, storage_keys: Iterable[str], order_id: str) -> 
         pipe.execute()
 
 
-def unpin(
-    connection: redis.Redis, storage: Storage, storage_keys: Iterable[str], order_id: str
-) -> list[str]:
+def unpin(connection: redis.Redis, storage: Storage, storage_keys: Iterable[str], order_id: str) -> list[str]:
     """Drop this order's pin; objects no other order pins expire a full period from now."""
     names = [key for key in storage_keys if key]
     if not names:
@@ -130,8 +128,9 @@ def sweep(
         else:
             report.kept_fresh += 1
     if report.deleted:
-        log.info("retention: deleted %d objects, %d pinned kept", len(report.deleted),
-                 len(report.kept_pinned))
+        log.info(
+            "retention: deleted %d objects, %d pinned kept", len(report.deleted), len(report.kept_pinned)
+        )
     return report
 
 
@@ -148,8 +147,10 @@ def main() -> None:
     settings = Settings.from_env()
     connection = redis.Redis.from_url(settings.redis_url)
     report = sweep(open_storage(settings), connection, settings.retention_s)
-    print(f"deleted {len(report.deleted)}, kept {report.kept_fresh} fresh, "
-          f"{len(report.kept_pinned)} pinned, {len(report.kept_held)} held for their links")
+    print(
+        f"deleted {len(report.deleted)}, kept {report.kept_fresh} fresh, "
+        f"{len(report.kept_pinned)} pinned, {len(report.kept_held)} held for their links"
+    )
 
 
 if __name__ == "__main__":

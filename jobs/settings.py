@@ -60,9 +60,7 @@ class Settings:
     s3_region: str | None = env_field("S3_REGION", default=None)
     s3_prefix: str = env_field("S3_PREFIX", default="")
     aws_access_key_id: str | None = env_field("AWS_ACCESS_KEY_ID", default=None, secret=True)
-    aws_secret_access_key: str | None = env_field(
-        "AWS_SECRET_ACCESS_KEY", default=None, secret=True
-    )
+    aws_secret_access_key: str | None = env_field("AWS_SECRET_ACCESS_KEY", default=None, secret=True)
     # The worker's model (``python -m engine`` has its own default, engine.settings).
     model_path: Path = env_field("MODEL_PATH", Path, default=Path(DEFAULT_MODEL_PATH))
     # Device for the worker's model: None picks CUDA when present.
@@ -75,9 +73,7 @@ class Settings:
     record_ttl_s: float = env_field(
         "RECORD_TTL_DAYS", number(0, scale=86400), default=DEFAULT_RECORD_TTL_DAYS * 86400
     )
-    max_jobs_per_user: int = env_field(
-        "MAX_JOBS_PER_USER", integer(1), default=DEFAULT_MAX_JOBS_PER_USER
-    )
+    max_jobs_per_user: int = env_field("MAX_JOBS_PER_USER", integer(1), default=DEFAULT_MAX_JOBS_PER_USER)
     user_concurrency: int = env_field("USER_CONCURRENCY", integer(1), default=DEFAULT_USER_CONCURRENCY)
     max_waiting_previews_per_worker: int = env_field(
         "MAX_WAITING_PREVIEWS_PER_WORKER", integer(0), default=DEFAULT_MAX_WAITING_PREVIEWS_PER_WORKER
@@ -95,19 +91,13 @@ class Settings:
     # person (service.pseudonyms), so /forget neither resets it nor leaves their id. Needed where
     # renders are asked for (the bots, which refuse to start without it); workers never use it.
     abuse_hmac_secret: str | None = env_field("ABUSE_HMAC_SECRET", default=None, secret=True)
-    job_timeout_base_s: float = env_field(
-        "JOB_TIMEOUT_BASE_S", number(0), default=DEFAULT_JOB_TIMEOUT_BASE_S
-    )
+    job_timeout_base_s: float = env_field("JOB_TIMEOUT_BASE_S", number(0), default=DEFAULT_JOB_TIMEOUT_BASE_S)
     job_timeout_per_audio_s: float = env_field(
         "JOB_TIMEOUT_PER_AUDIO_S", number(0), default=DEFAULT_JOB_TIMEOUT_PER_AUDIO_S
     )
     job_retries: int = env_field("JOB_RETRIES", integer(0), default=DEFAULT_JOB_RETRIES)
-    retry_backoff_s: tuple[int, ...] = env_field(
-        "RETRY_BACKOFF_S", integers, default=DEFAULT_RETRY_BACKOFF_S
-    )
-    worker_heartbeat_s: float = env_field(
-        "WORKER_HEARTBEAT_S", number(0), default=DEFAULT_WORKER_HEARTBEAT_S
-    )
+    retry_backoff_s: tuple[int, ...] = env_field("RETRY_BACKOFF_S", integers, default=DEFAULT_RETRY_BACKOFF_S)
+    worker_heartbeat_s: float = env_field("WORKER_HEARTBEAT_S", number(0), default=DEFAULT_WORKER_HEARTBEAT_S)
     worker_heartbeat_ttl_s: int = env_field(
         "WORKER_HEARTBEAT_TTL_S", integer(1), default=DEFAULT_WORKER_HEARTBEAT_TTL_S
     )

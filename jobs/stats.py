@@ -59,15 +59,10 @@ class JobStats:
     mean_preview_latency_s: float | None
 
 
-def read(
-    connection: redis.Redis, queues: Mapping[JobKind, Queue], on_day: str | None = None
-) -> JobStats:
+def read(connection: redis.Redis, queues: Mapping[JobKind, Queue], on_day: str | None = None) -> JobStats:
     """The figures for ``on_day`` (default: today, UTC)."""
     when = on_day or day()
-    raw = {
-        replies.text(k): replies.text(v)
-        for k, v in connection.hgetall(keys.stats(when)).items()
-    }
+    raw = {replies.text(k): replies.text(v) for k, v in connection.hgetall(keys.stats(when)).items()}
 
     def by_kind(status: JobStatus) -> dict[str, int]:
         return {str(kind): int(raw.get(ended_field(status, kind), 0)) for kind in JobKind}
@@ -81,8 +76,6 @@ def read(
         cancelled=by_kind(JobStatus.CANCELLED),
         cached=int(raw.get(FIELD_CACHED, 0)),
         waiting={str(kind): queue.count for kind, queue in queues.items()},
-        running=sum(
-            queue.started_job_registry.get_job_count(cleanup=False) for queue in queues.values()
-        ),
+        running=sum(queue.started_job_registry.get_job_count(cleanup=False) for queue in queues.values()),
         mean_preview_latency_s=latency_sum / latency_n if latency_n else None,
     )

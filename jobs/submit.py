@@ -210,8 +210,12 @@ class Submitter:
         record = self._full_record(preview, order_id, self._format(JobKind.FULL, output_format))
         self.records.register(record)
         lifecycle.finish(
-            self.connection, record, JobStatus.FAILED, self.settings.events_maxlen,
-            error_code=error.code, error_params=error.params,
+            self.connection,
+            record,
+            JobStatus.FAILED,
+            self.settings.events_maxlen,
+            error_code=error.code,
+            error_params=error.params,
         )
         self.delivery.release_paid(record)
         return self.records.get(record.id) or record

@@ -82,9 +82,7 @@ class WorkerContext:
         connection = redis.Redis.from_url(settings.redis_url)
         if model is None:
             if not settings.model_path.is_file():
-                raise FileNotFoundError(
-                    f"model checkpoint {settings.model_path} not found; set MODEL_PATH"
-                )
+                raise FileNotFoundError(f"model checkpoint {settings.model_path} not found; set MODEL_PATH")
             model = load_model(settings.model_path, device=settings.device)
         analysis.warm_up_in_background()
         separate(np.zeros((2, int(WARMUP_SECONDS * SAMPLE_RATE)), dtype=np.float32), model)
@@ -153,8 +151,12 @@ def process(job_id: str) -> dict[str, str]:
         if job is not None:
             job.retries_left = 0  # bad input, or the song is gone: retrying cannot help
         lifecycle.finish(
-            ctx.connection, record, JobStatus.FAILED, ctx.settings.events_maxlen,
-            error_code=exc.code, error_params=exc.params,
+            ctx.connection,
+            record,
+            JobStatus.FAILED,
+            ctx.settings.events_maxlen,
+            error_code=exc.code,
+            error_params=exc.params,
         )
         release_paid(ctx.connection, ctx.storage, record)
         raise
@@ -166,8 +168,12 @@ def process(job_id: str) -> dict[str, str]:
     if record.order_id:
         retention.pin(ctx.connection, outputs.values(), record.order_id)
     if lifecycle.finish(
-        ctx.connection, record, JobStatus.DONE, ctx.settings.events_maxlen,
-        outputs=outputs, preview_start_s=preview_start,
+        ctx.connection,
+        record,
+        JobStatus.DONE,
+        ctx.settings.events_maxlen,
+        outputs=outputs,
+        preview_start_s=preview_start,
     ):
         cache.remember(ctx.connection, ctx.settings, record)
     return outputs
@@ -220,16 +226,17 @@ def _render_karaoke(
     """The full job's karaoke variant, from the stems just stored (no second separation)."""
     reporter.report(SEPARATED_AT + 10)
     key = render_karaoke(
-        ctx.storage, record.id, outputs, KaraokeSettings.parse(record.karaoke),
+        ctx.storage,
+        record.id,
+        outputs,
+        KaraokeSettings.parse(record.karaoke),
         max_duration_s=ctx.settings.max_duration_s,
     )
     reporter.check_cancel()
     return key
 
 
-def _separate(
-    ctx: WorkerContext, audio: np.ndarray, reporter: ProgressReporter, low: int, high: int
-) -> Any:
+def _separate(ctx: WorkerContext, audio: np.ndarray, reporter: ProgressReporter, low: int, high: int) -> Any:
     from engine.predict import separate
 
     return separate(audio, ctx.model, progress=lambda f: reporter.report(low + (high - low) * f))
@@ -302,14 +309,20 @@ class ProgressReporter:
         ):
             self.last_percent, self.last_event_at = value, now
             lifecycle.announce(
-                self.ctx.connection, self.record, EventType.PROGRESS,
-                self.ctx.settings.events_maxlen, progress=value,
+                self.ctx.connection,
+                self.record,
+                EventType.PROGRESS,
+                self.ctx.settings.events_maxlen,
+                progress=value,
             )
 
 
 def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
     lifecycle.finish(
-        ctx.connection, record, JobStatus.CANCELLED, ctx.settings.events_maxlen,
+        ctx.connection,
+        record,
+        JobStatus.CANCELLED,
+        ctx.settings.events_maxlen,
         error_code=ErrorCode.CANCELLED,
     )
     release_paid(ctx.connection, ctx.storage, record)
@@ -331,8 +344,11 @@ def release_paid(connection: redis.Redis, storage: Storage, record: JobRecord) -
 
 
 def on_failure(
-    job: Job, connection: redis.Redis, exc_type: type[BaseException] | None,
-    exc_value: BaseException | None, traceback: object,
+    job: Job,
+    connection: redis.Redis,
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    traceback: object,
 ) -> None:
     """RQ's failure callback: runs after every failed attempt, also for a job whose worker died
     (RQ's clean-up passes ``AbandonedJobError``), before RQ decides whether to retry."""
@@ -345,16 +361,25 @@ def on_failure(
     params = {"exception": exc_type.__name__ if exc_type else "unknown"}
     code = ErrorCode.JOB_TIMEOUT if exc_type is JobTimeoutException else ErrorCode.JOB_FAILED
     if job.retries_left:
-        records.update(job.id, status=JobStatus.RETRYING, progress=0, error_code=code,
-                       error_params=params)
+        records.update(job.id, status=JobStatus.RETRYING, progress=0, error_code=code, error_params=params)
         record.progress = 0
-        lifecycle.announce(connection, record, EventType.RETRYING, settings.events_maxlen,
-                           error_code=code, error_params=params)
+        lifecycle.announce(
+            connection,
+            record,
+            EventType.RETRYING,
+            settings.events_maxlen,
+            error_code=code,
+            error_params=params,
+        )
         return
     log.error("job %s failed for good: %s: %s", job.id, params["exception"], exc_value)
     lifecycle.finish(
-        connection, record, JobStatus.FAILED, settings.events_maxlen,
-        error_code=code, error_params=params,
+        connection,
+        record,
+        JobStatus.FAILED,
+        settings.events_maxlen,
+        error_code=code,
+        error_params=params,
     )
     if record.order_id:
         storage = _context.storage if _context is not None else open_storage(settings)

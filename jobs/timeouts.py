@@ -32,9 +32,7 @@ def separated_seconds(duration_s: float, kind: JobKind, preview_length_s: float)
     return duration_s
 
 
-def job_timeout(
-    settings: Settings, duration_s: float, kind: JobKind, karaoke: bool = False
-) -> int:
+def job_timeout(settings: Settings, duration_s: float, kind: JobKind, karaoke: bool = False) -> int:
     """Wall-clock limit in seconds for one attempt of a job; ``karaoke``: a full job that also
     renders its karaoke variant after separating (see :func:`karaoke_timeout`)."""
     audio_s = separated_seconds(duration_s, kind, settings.preview_length_s)

@@ -78,7 +78,10 @@ class WarmWorker(SimpleWorker):
         self.set_state(WorkerStatus.IDLE)
 
     def handle_job_success(
-        self, job: Job, queue: Queue, started_job_registry: StartedJobRegistry,
+        self,
+        job: Job,
+        queue: Queue,
+        started_job_registry: StartedJobRegistry,
         execution: Execution,
     ) -> None:
         """RQ's own bookkeeping of a finished job, then, for a separation that ended DONE, its
@@ -145,9 +148,7 @@ class WarmWorker(SimpleWorker):
         super().run_maintenance_tasks()
         if self.context is not None:
             try:
-                retention.sweep_if_due(
-                    self.context.storage, self.connection, self.context.settings
-                )
+                retention.sweep_if_due(self.context.storage, self.connection, self.context.settings)
             except Exception:
                 log.exception("retention sweep failed")
 

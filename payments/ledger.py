@@ -93,15 +93,17 @@ def _lock_order(session: Session, order_id: str) -> OrderRow | None:
     return session.scalars(select(OrderRow).where(OrderRow.id == order_id).with_for_update()).one_or_none()
 
 
-def _choose(session: Session, user: User, order: OrderRow, field: str, value: str | None,
-            action: str) -> None:
+def _choose(
+    session: Session, user: User, order: OrderRow, field: str, value: str | None, action: str
+) -> None:
     """Record a changed choice (format, karaoke) on an unpaid order: the journal entry and the new
     value together, so the ledger always says who changed what from what."""
     before = getattr(order, field)
     if before == value:
         return
-    append_entry(session, actor=user.actor, action=action, order_id=order.id,
-                 detail={"from": before, "to": value})
+    append_entry(
+        session, actor=user.actor, action=action, order_id=order.id, detail={"from": before, "to": value}
+    )
     setattr(order, field, value)
     order.updated_at = utcnow()
 
@@ -564,8 +566,8 @@ class Ledger:
         """Who gets the money back: the payer, else the order's user; a payment with neither (a
         Stripe payment naming no order) is refunded by its charge alone."""
         order = session.get(OrderRow, payment.order_id) if payment.order_id is not None else None
-        user_id = payment.user_id if payment.user_id is not None else (
-            order.user_id if order is not None else None
+        user_id = (
+            payment.user_id if payment.user_id is not None else (order.user_id if order is not None else None)
         )
         user = session.get(UserRow, user_id) if user_id is not None else None
         if payment.order_id is not None and user is None:

@@ -25,10 +25,7 @@ KIND_FULL_STEMS = "full_stems"
 STARS_CURRENCY = "XTR"
 
 
-
-def price_in(
-    provider: Provider, price_stars: int, price_cents: int, currency: str
-) -> tuple[int, str]:
+def price_in(provider: Provider, price_stars: int, price_cents: int, currency: str) -> tuple[int, str]:
     """(amount, currency) through ``provider``: Stars are their own currency; every card path
     (a Checkout link, a card invoice in Telegram) pays the price in cents of ``currency``."""
     if provider is Provider.STARS:

@@ -55,9 +55,7 @@ class Payments:
         return cls(settings, open_database(settings.database_url, migrate=migrate))
 
     def stars(self, song_available: SongAvailable) -> StarsPayments:
-        return StarsPayments(
-            self.ledger, self.users, song_available, self.settings.telegram_provider_token
-        )
+        return StarsPayments(self.ledger, self.users, song_available, self.settings.telegram_provider_token)
 
     def list_price(self, provider: Provider) -> tuple[int, str]:
         """(amount, currency) a new order costs through ``provider`` (buttons, texts)."""

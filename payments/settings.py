@@ -72,9 +72,7 @@ class Settings:
 
     database_url: str = env_field("DATABASE_URL", default=DEFAULT_DATABASE_URL)
     stripe_api_key: str | None = env_field("STRIPE_API_KEY", default=None, secret=True)
-    stripe_webhook_secret: str | None = env_field(
-        "STRIPE_WEBHOOK_SECRET", default=None, secret=True
-    )
+    stripe_webhook_secret: str | None = env_field("STRIPE_WEBHOOK_SECRET", default=None, secret=True)
     # This deployment's name, written with our app's marker into the metadata of every Checkout
     # Session we open: a Stripe account shared with another integration (or with our staging)
     # sends every endpoint all of its sessions, and the webhook takes only those so marked.
@@ -86,9 +84,7 @@ class Settings:
     # A Telegram payment-provider token (BotFather, connected to our Stripe account): Telegram
     # invoices then charge cards in ``currency`` instead of Stars. Only for deployments whose
     # goods Telegram lets be paid by card; its refunds go through Stripe, so it needs the key.
-    telegram_provider_token: str | None = env_field(
-        "TELEGRAM_PROVIDER_TOKEN", default=None, secret=True
-    )
+    telegram_provider_token: str | None = env_field("TELEGRAM_PROVIDER_TOKEN", default=None, secret=True)
     # Stripe Checkout links ("Pay by card") on Telegram too. Off by default: Telegram's rules
     # for bots say digital goods are paid in Stars, so a deployment that sets up Stripe (for
     # Discord) must not show Telegram users a card link unless it knows Telegram allows it.

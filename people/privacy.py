@@ -52,9 +52,7 @@ class ForgetResult:
     deleted: dict[str, int] = field(default_factory=dict)
 
 
-def forget_user(
-    db: Database, platform: str, platform_user_id: str | int, abuse_key: bytes
-) -> ForgetResult:
+def forget_user(db: Database, platform: str, platform_user_id: str | int, abuse_key: bytes) -> ForgetResult:
     """Forget the person, or refuse while money is in flight (see the module doc); ``abuse_key``
     keys the HMAC their ban and today's previews are kept under."""
     platform = platform.strip().lower()
@@ -86,8 +84,7 @@ def forget_user(
                 or_(OrderRow.user_id == user.id, PaymentRow.user_id == user.id),
                 or_(
                     PaymentRow.status == PaymentStatus.REFUND_PENDING.value,
-                    (PaymentRow.status == PaymentStatus.CAPTURED.value)
-                    & PaymentRow.granted.is_(False),
+                    (PaymentRow.status == PaymentStatus.CAPTURED.value) & PaymentRow.granted.is_(False),
                 ),
             )
         )

@@ -103,9 +103,7 @@ def main() -> None:
             if line and not line.startswith("#"):
                 done.add(tuple(line.split("\t")[:3:2]))
     else:
-        manifest_path.write_text(
-            "package\tversion\tfile\tseconds\tvoice_share\tdecision\n"
-        )
+        manifest_path.write_text("package\tversion\tfile\tseconds\tvoice_share\tdecision\n")
     manifest = manifest_path.open("a", newline="")
     writer = csv.writer(manifest, delimiter="\t")
     rows: list[list[str]] = []
@@ -154,18 +152,27 @@ def main() -> None:
                 share = voice_share(audio, model)
                 name = f"{package}__{path.stem}.flac"
                 if share > MAX_VOICE_SHARE:
-                    decide([package, version, path.name, f"{seconds:.1f}", f"{share:.2f}",
-                            "left out: voice"])
+                    decide([package, version, path.name, f"{seconds:.1f}", f"{share:.2f}", "left out: voice"])
                     continue
                 encode(audio, out / "instrumental" / name, "flac")
                 total += audio.shape[1] / SAMPLE_RATE
-                decide([package, version, path.name, f"{seconds:.1f}", f"{share:.2f}",
-                        f"kept as instrumental/{name}"])
+                decide(
+                    [
+                        package,
+                        version,
+                        path.name,
+                        f"{seconds:.1f}",
+                        f"{share:.2f}",
+                        f"kept as instrumental/{name}",
+                    ]
+                )
                 print(f"{package}: {path.name} {seconds:.0f}s voice {share:.2f} kept", flush=True)
     manifest.close()
     kept = sum(1 for r in rows if r[-1].startswith("kept"))
-    print(f"{kept} new tracks kept, {len(rows) - kept} left out; manifest {manifest_path}; "
-          f"licences: {out / 'licences'} (Debian copyright files)")
+    print(
+        f"{kept} new tracks kept, {len(rows) - kept} left out; manifest {manifest_path}; "
+        f"licences: {out / 'licences'} (Debian copyright files)"
+    )
 
 
 if __name__ == "__main__":

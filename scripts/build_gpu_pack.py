@@ -182,8 +182,10 @@ def check_songs_apart(roots: list[Path], songs: Path) -> None:
     for root in roots:
         root = root.resolve()
         if root == songs or songs in root.parents or root in songs.parents:
-            raise SystemExit(f"data root {root} overlaps the validation songs {songs}: the songs "
-                             "judge the run and are never trained on")
+            raise SystemExit(
+                f"data root {root} overlaps the validation songs {songs}: the songs "
+                "judge the run and are never trained on"
+            )
         if root.name == SONGS_DIR:
             raise SystemExit(f"data root {root} is named {SONGS_DIR!r}, the pack's songs folder")
 
@@ -199,9 +201,18 @@ def plan_songs(songs: Path, out: Path, s: Settings) -> list[Item]:
         for name, found in stems.items():
             if found:
                 info = sf.info(str(found[0]))
-                items.append(Item("song", "validation", [found[0]],
-                                  out / SONGS_DIR / song.name / f"{name}{PACK_SUFFIX}",
-                                  s.songs_kbps, info.channels, info.duration, root=SONGS_DIR))
+                items.append(
+                    Item(
+                        "song",
+                        "validation",
+                        [found[0]],
+                        out / SONGS_DIR / song.name / f"{name}{PACK_SUFFIX}",
+                        s.songs_kbps,
+                        info.channels,
+                        info.duration,
+                        root=SONGS_DIR,
+                    )
+                )
     if not items:
         raise SystemExit(f"no <song>/vocals,accompaniment files under {songs}")
     return items
@@ -232,23 +243,38 @@ def plan(roots: list[Path], out: Path, s: Settings) -> list[Item]:
             info = sf.info(str(vocal))
             split = split_of(vocal)
             if info.channels == 2:
-                items += [Item("pair", split, [p], target(p), s.stereo_pair_kbps, 2, info.duration)
-                          for p in (vocal, acc)]
+                items += [
+                    Item("pair", split, [p], target(p), s.stereo_pair_kbps, 2, info.duration)
+                    for p in (vocal, acc)
+                ]
             elif split == "validation":
                 mono_validation.append([vocal, acc])
             else:
                 by_singer[vocal.parent.name.split("_")[0]].append([vocal, acc])
         for vocal, acc in sorted(mono_validation, key=lambda g: _key(g[0].parent.name))[
-                : s.mir_validation_pairs]:
+            : s.mir_validation_pairs
+        ]:
             info = sf.info(str(vocal))
-            items += [Item("pair", "validation", [p], target(p), _kbps(info.samplerate, s),
-                           info.channels, info.duration) for p in (vocal, acc)]
+            items += [
+                Item(
+                    "pair",
+                    "validation",
+                    [p],
+                    target(p),
+                    _kbps(info.samplerate, s),
+                    info.channels,
+                    info.duration,
+                )
+                for p in (vocal, acc)
+            ]
         for _singer, pairs in sorted(by_singer.items()):
             for vocal, acc in sorted(pairs, key=lambda g: _key(g[0].parent.name))[: s.mir_per_singer]:
                 info = sf.info(str(vocal))
                 kbps = _kbps(info.samplerate, s)
-                items += [Item("pair", "train", [p], target(p), kbps, info.channels, info.duration)
-                          for p in (vocal, acc)]
+                items += [
+                    Item("pair", "train", [p], target(p), kbps, info.channels, info.duration)
+                    for p in (vocal, acc)
+                ]
 
         # Vocal pools: per source folder, whole files in a stable random order up to the cap.
         by_source: dict[Path, list[Path]] = defaultdict(list)
@@ -264,8 +290,7 @@ def plan(roots: list[Path], out: Path, s: Settings) -> list[Item]:
                     continue
                 total += info.duration
                 kbps = s.narrow_kbps if info.samplerate <= 16000 else s.vocal_kbps
-                items.append(Item("vocals", split, [path], target(path), kbps, info.channels,
-                                  info.duration))
+                items.append(Item("vocals", split, [path], target(path), kbps, info.channels, info.duration))
 
         # Instrumentals: one file per song; validation songs whole, training songs excerpted.
         for group in found["instrumentals"]:
@@ -280,8 +305,9 @@ def plan(roots: list[Path], out: Path, s: Settings) -> list[Item]:
             else:
                 dest = target(group[0])
             channels = max(i.channels for i in infos)
-            items.append(Item("instrumental", split, group, dest, _kbps(rate, s), channels,
-                              duration, root=root.name))
+            items.append(
+                Item("instrumental", split, group, dest, _kbps(rate, s), channels, duration, root=root.name)
+            )
     return items
 
 
@@ -326,8 +352,10 @@ def choose_excerpt(items: list[Item], s: Settings, used_mb: float) -> float:
         item.set_excerpt(lo)
         cost += VBR_FACTOR * item.nominal_mb()
     if items and cost > room:
-        raise SystemExit(f"no room for {len(items)} instrumental excerpts of {lo:.0f} s in "
-                         f"{s.target_mb:g} MB ({used_mb:.1f} MB used): lower the bit-rates")
+        raise SystemExit(
+            f"no room for {len(items)} instrumental excerpts of {lo:.0f} s in "
+            f"{s.target_mb:g} MB ({used_mb:.1f} MB used): lower the bit-rates"
+        )
     return round(lo, 1)
 
 
@@ -367,11 +395,37 @@ def encode_item(item: Item) -> dict[str, object]:
     item.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = item.out.with_name(item.out.name + ".part")
     cmd = [
-        "nice", "-n", "5", "ffmpeg", "-nostdin", "-v", "error", "-y",
-        "-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0",
-        "-c:a", "libopus", "-b:a", f"{item.kbps * channels}k", "-vbr", "on",
-        "-application", "audio", "-compression_level", "10", "-ar", str(out_rate),
-        "-f", "ogg", str(tmp),
+        "nice",
+        "-n",
+        "5",
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "f32le",
+        "-ar",
+        str(rate),
+        "-ac",
+        str(channels),
+        "-i",
+        "pipe:0",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        f"{item.kbps * channels}k",
+        "-vbr",
+        "on",
+        "-application",
+        "audio",
+        "-compression_level",
+        "10",
+        "-ar",
+        str(out_rate),
+        "-f",
+        "ogg",
+        str(tmp),
     ]
     subprocess.run(cmd, input=np.ascontiguousarray(audio, dtype="<f4").tobytes(), check=True)
     os.replace(tmp, item.out)
@@ -390,8 +444,14 @@ def encode_item(item: Item) -> dict[str, object]:
     }
 
 
-def build(roots: list[Path], out: Path, s: Settings, jobs: int,
-          log: Callable[[str], None] = print, songs: Path | None = None) -> dict[str, object]:
+def build(
+    roots: list[Path],
+    out: Path,
+    s: Settings,
+    jobs: int,
+    log: Callable[[str], None] = print,
+    songs: Path | None = None,
+) -> dict[str, object]:
     """Encode the planned items into ``out`` (an existing pack is replaced file by file; files
     it holds that the plan does not name are removed) and write MANIFEST.tsv and PACK.json.
     ``songs``: the validation songs' folder, packed whole into ``out/valid/``."""
@@ -408,8 +468,7 @@ def build(roots: list[Path], out: Path, s: Settings, jobs: int,
                 row["file"] = str(item.out.relative_to(out))
                 rows.append(row)
                 if len(rows) % 100 == 0:
-                    log(f"{len(rows)}/{len(items)} files, "
-                        f"{sum(int(r['bytes']) for r in rows) / 1e6:.1f} MB")
+                    log(f"{len(rows)}/{len(items)} files, {sum(int(r['bytes']) for r in rows) / 1e6:.1f} MB")
 
     # First everything kept whole; then the training instrumentals, their excerpt length chosen
     # from the room actually left (Opus VBR sizes are only known after encoding).
@@ -417,8 +476,10 @@ def build(roots: list[Path], out: Path, s: Settings, jobs: int,
     used_mb = sum(int(r["bytes"]) for r in rows) / 1e6
     excerpted, dropped = fit_excerpts([i for i in items if i.excerpted], s, used_mb)
     excerpt = choose_excerpt(excerpted, s, used_mb)
-    log(f"{used_mb:.1f} MB kept whole; {len(excerpted)} training instrumentals at {excerpt:.1f} s"
-        + (f", {len(dropped)} dropped to make room" if dropped else ""))
+    log(
+        f"{used_mb:.1f} MB kept whole; {len(excerpted)} training instrumentals at {excerpt:.1f} s"
+        + (f", {len(dropped)} dropped to make room" if dropped else "")
+    )
     for item in excerpted:
         item.set_excerpt(excerpt)
     encode_all(excerpted)
@@ -461,8 +522,10 @@ def build(roots: list[Path], out: Path, s: Settings, jobs: int,
     (out / "PACK.json").write_text(json.dumps(summary, indent=2) + "\n")
     size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
     if size_mb > s.budget_mb:
-        raise SystemExit(f"pack is {size_mb:.1f} MB, over the {s.budget_mb:g} MB budget: lower "
-                         "--target-mb, the bit-rates or --mir-per-singer")
+        raise SystemExit(
+            f"pack is {size_mb:.1f} MB, over the {s.budget_mb:g} MB budget: lower "
+            "--target-mb, the bit-rates or --mir-per-singer"
+        )
     return summary
 
 
@@ -483,8 +546,9 @@ def _unpack_one(job: tuple[Path, Path]) -> float:
 
 def unpack(pack: Path, dest: Path, jobs: int) -> float:
     """Decode every pack file into ``dest`` (same layout, ``.wav``); return seconds of audio."""
-    jobs_list = [(p, dest / p.relative_to(pack).with_suffix(".wav"))
-                 for p in sorted(pack.rglob(f"*{PACK_SUFFIX}"))]
+    jobs_list = [
+        (p, dest / p.relative_to(pack).with_suffix(".wav")) for p in sorted(pack.rglob(f"*{PACK_SUFFIX}"))
+    ]
     with ProcessPoolExecutor(max(1, jobs)) as pool:
         return float(sum(pool.map(_unpack_one, jobs_list, chunksize=4)))
 
@@ -495,9 +559,12 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="encode data roots into a pack")
     b.add_argument("roots", nargs="+", type=Path)
     b.add_argument("--out", type=Path, default=Path("gpu-pack"))
-    b.add_argument("--songs", type=Path,
-                   help="the validation songs (../shared/data/valid): packed whole into OUT/valid/, "
-                        "which gpu_train.sh passes to training and calibration as --songs")
+    b.add_argument(
+        "--songs",
+        type=Path,
+        help="the validation songs (../shared/data/valid): packed whole into OUT/valid/, "
+        "which gpu_train.sh passes to training and calibration as --songs",
+    )
     b.add_argument("--jobs", type=int, default=2)
     defaults = Settings()
     for name, value in defaults.__dict__.items():
@@ -514,8 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         t0 = time.monotonic()
         seconds = unpack(args.pack, args.dest, args.jobs)
-        print(f"unpacked {seconds / 60:.1f} min of audio into {args.dest} "
-              f"in {time.monotonic() - t0:.1f} s")
+        print(f"unpacked {seconds / 60:.1f} min of audio into {args.dest} in {time.monotonic() - t0:.1f} s")
     return 0
 
 

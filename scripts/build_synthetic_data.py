@@ -106,8 +106,16 @@ REPERTORIES = {
 }
 VOCAL_REPERTORIES = ("bach", "monteverdi", "trecento", "handel", "verdi", "schubert", "liliuokalani")
 INSTRUMENTAL_REPERTORIES = (
-    "bach", "haydn", "mozart", "beethoven", "joplin", "schumann_robert", "schumann_clara", "weber",
-    "corelli", "cpebach",
+    "bach",
+    "haydn",
+    "mozart",
+    "beethoven",
+    "joplin",
+    "schumann_robert",
+    "schumann_clara",
+    "weber",
+    "corelli",
+    "cpebach",
 )
 SCORE_SUFFIXES = {".mxl", ".xml", ".musicxml"}
 MAX_SCORE_BYTES = 3_000_000  # bounds music21's parse time
@@ -126,8 +134,26 @@ TRANSPOSE_INSTRUMENTAL = (-4, 4)
 # General MIDI programs (0-based) an accompaniment may use; choir/voice sounds (52-54, 85, 91, 94)
 # and saxophones, which can pass for a voice, are left out.
 PROGRAMS = (
-    *range(6), *range(16, 21), *range(24, 31), *range(40, 46), 48, 49, 50, *range(56, 62),
-    80, 81, 84, 87, 88, 89, 90, 92, 95, 46, 11, 12,
+    *range(6),
+    *range(16, 21),
+    *range(24, 31),
+    *range(40, 46),
+    48,
+    49,
+    50,
+    *range(56, 62),
+    80,
+    81,
+    84,
+    87,
+    88,
+    89,
+    90,
+    92,
+    95,
+    46,
+    11,
+    12,
 )
 BASS_PROGRAMS = (32, 33, 34, 35, 36, 37, 38, 39, 42, 43)
 PEAK = 0.9
@@ -135,8 +161,16 @@ MIN_RMS = 1e-3  # quieter output is broken, not music
 FESTIVAL_TIMEOUT_S = 120
 FLUIDSYNTH_TIMEOUT_S = 180
 MAX_DURATION_ERROR = 0.25  # festival output this far off the planned length is a mis-parse
-MANIFEST_HEADER = ("kind", "file", "seconds", "sample_rate", "channels", "generator",
-                   "music21_work", "licence")
+MANIFEST_HEADER = (
+    "kind",
+    "file",
+    "seconds",
+    "sample_rate",
+    "channels",
+    "generator",
+    "music21_work",
+    "licence",
+)
 
 
 @dataclass
@@ -170,8 +204,11 @@ def corpus_works(repertories: tuple[str, ...]) -> dict[str, list[Work]]:
     found: dict[str, list[Work]] = {r: [] for r in repertories}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
-        if (p.suffix.lower() in SCORE_SUFFIXES and rel.parts[0] in found
-                and p.stat().st_size <= MAX_SCORE_BYTES):
+        if (
+            p.suffix.lower() in SCORE_SUFFIXES
+            and rel.parts[0] in found
+            and p.stat().st_size <= MAX_SCORE_BYTES
+        ):
             found[rel.parts[0]].append(Work(p, rel.as_posix(), rel.parts[0]))
     return found
 
@@ -202,8 +239,10 @@ def slug(text: str) -> str:
 
 
 def work_licence(work: Work, note: str | None) -> str:
-    text = (f"composition public domain ({REPERTORIES[work.repertory]}); encoding from the music21 corpus "
-            "(licences/music21-corpus-license.txt)")
+    text = (
+        f"composition public domain ({REPERTORIES[work.repertory]}); encoding from the music21 corpus "
+        "(licences/music21-corpus-license.txt)"
+    )
     return f"{text}; score note: {note}" if note else text
 
 
@@ -270,13 +309,16 @@ def syllable_counts(voice: str, words: set[str]) -> dict[str, int]:
     todo = sorted(w for w in words if (voice, w) not in _SYLLABLE_COUNTS)
     if todo:
         lookups = " ".join(f'"{w}"' for w in todo)
-        script = (f"(voice_{voice})\n(mapcar (lambda (w) (format t \"%s %d\\n\" w "
-                  f"(length (car (cdr (cdr (lex.lookup w nil))))))) '({lookups}))\n")
+        script = (
+            f'(voice_{voice})\n(mapcar (lambda (w) (format t "%s %d\\n" w '
+            f"(length (car (cdr (cdr (lex.lookup w nil))))))) '({lookups}))\n"
+        )
         with tempfile.NamedTemporaryFile("w", suffix=".scm") as f:
             f.write(script)
             f.flush()
-            out = subprocess.run(["festival", "-b", f.name], capture_output=True, text=True,
-                                 timeout=FESTIVAL_TIMEOUT_S).stdout
+            out = subprocess.run(
+                ["festival", "-b", f.name], capture_output=True, text=True, timeout=FESTIVAL_TIMEOUT_S
+            ).stdout
         for line in out.splitlines():
             parts = line.split()
             if len(parts) == 2 and parts[1].isdigit():
@@ -284,8 +326,13 @@ def syllable_counts(voice: str, words: set[str]) -> dict[str, int]:
     return {w: _SYLLABLE_COUNTS.get((voice, w), 0) for w in words}
 
 
-def singing_xml(events: list[tuple[int | None, float, str, bool]], sec_per_ql: float,
-                use_lyrics: bool, voice: str, rng: np.random.Generator) -> tuple[str, float]:
+def singing_xml(
+    events: list[tuple[int | None, float, str, bool]],
+    sec_per_ql: float,
+    use_lyrics: bool,
+    voice: str,
+    rng: np.random.Generator,
+) -> tuple[str, float]:
     """SINGING markup (festival's Singing.v0_1.dtd) and its planned length in seconds.
 
     With lyrics, a note without a syllable continues the one before (a slur, ``NOTE="A4+C5"``).
@@ -302,9 +349,7 @@ def singing_xml(events: list[tuple[int | None, float, str, bool]], sec_per_ql: f
             elif sung:
                 sung.append([None, seconds, ""])
             continue
-        if sung and sung[-1][0] is not None and (
-            seconds < MIN_NOTE_S or (use_lyrics and not has_lyric)
-        ):
+        if sung and sung[-1][0] is not None and (seconds < MIN_NOTE_S or (use_lyrics and not has_lyric)):
             sung[-1][0].append(midi)
             sung[-1][1].append(seconds)
             continue
@@ -314,9 +359,11 @@ def singing_xml(events: list[tuple[int | None, float, str, bool]], sec_per_ql: f
     words = {s[2] for s in sung if s[0] is not None and s[2]}
     counts = syllable_counts(voice, words | set(SYLLABLES))
     good = [w for w in SYLLABLES if counts.get(w) == 1] or ["la"]
-    lines = ['<?xml version="1.0"?>',
-             '<!DOCTYPE SINGING PUBLIC "-//SINGING//DTD SINGING mark up//EN" "Singing.v0_1.dtd" []>',
-             "<SINGING BPM=\"60\">"]
+    lines = [
+        '<?xml version="1.0"?>',
+        '<!DOCTYPE SINGING PUBLIC "-//SINGING//DTD SINGING mark up//EN" "Singing.v0_1.dtd" []>',
+        '<SINGING BPM="60">',
+    ]
     total = 0.0
     for notes, seconds, word in sung:
         if notes is None:
@@ -364,9 +411,13 @@ def render_vocal(score, voice: str, rng: np.random.Generator, dest: Path) -> flo
         raise ValueError(f"excerpt too short ({planned:.1f}s)")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "song.xml").write_text(xml)
-        subprocess.run(["text2wave", "-mode", "singing", "-eval", f"(voice_{voice})", "song.xml",
-                        "-o", "song.wav"], cwd=tmp, check=True, capture_output=True,
-                       timeout=FESTIVAL_TIMEOUT_S)
+        subprocess.run(
+            ["text2wave", "-mode", "singing", "-eval", f"(voice_{voice})", "song.xml", "-o", "song.wav"],
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+            timeout=FESTIVAL_TIMEOUT_S,
+        )
         audio, rate = sf.read(str(Path(tmp) / "song.wav"), dtype="float32")
     seconds = len(audio) / rate
     if abs(seconds - planned) > MAX_DURATION_ERROR * planned:
@@ -454,8 +505,11 @@ def drum_pattern(score, start: float, end: float, rng: np.random.Generator) -> l
 
 
 def part_tracks(
-    parts: list[list[tuple[float, float, int]]], start: float, end: float,
-    rng: np.random.Generator, tpq: int,
+    parts: list[list[tuple[float, float, int]]],
+    start: float,
+    end: float,
+    rng: np.random.Generator,
+    tpq: int,
 ) -> tuple[list[list[tuple[int, bytes]]], list[int]]:
     """One MIDI track per part, each with a random GM program (the lowest part a bass one half
     the time) and velocity; returns the tracks and the programs."""
@@ -495,9 +549,28 @@ def fluidsynth_render(
     with tempfile.TemporaryDirectory() as tmp:
         mid, wav = Path(tmp) / "song.mid", Path(tmp) / "song.wav"
         mid.write_bytes(midi_file(tracks, sec_per_ql, tpq))
-        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", "44100", "-O", "float", "-T",
-                        "wav", "-F", str(wav), str(SOUNDFONT), str(mid)],
-                       check=True, capture_output=True, timeout=FLUIDSYNTH_TIMEOUT_S)
+        subprocess.run(
+            [
+                "fluidsynth",
+                "-ni",
+                "-q",
+                "-g",
+                "0.5",
+                "-r",
+                "44100",
+                "-O",
+                "float",
+                "-T",
+                "wav",
+                "-F",
+                str(wav),
+                str(SOUNDFONT),
+                str(mid),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=FLUIDSYNTH_TIMEOUT_S,
+        )
         audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
     loud = np.flatnonzero(np.max(np.abs(audio), axis=1) > 1e-4)
     if loud.size:
@@ -529,8 +602,10 @@ def render_instrumental(score, rng: np.random.Generator, dest: Path) -> tuple[fl
     else:
         repeats = min(MAX_REPEATS, int(np.ceil(target / total)))
         start, end = 0.0, min(target, total * repeats)
-        parts = [[(o + k * total, d, m) for k in range(repeats) for o, d, m in p
-                  if o + k * total < end] for p in parts]
+        parts = [
+            [(o + k * total, d, m) for k in range(repeats) for o, d, m in p if o + k * total < end]
+            for p in parts
+        ]
     if (end - start) * sec_per_ql < INSTRUMENTAL_SECONDS[0]:
         raise ValueError(f"excerpt too short ({(end - start) * sec_per_ql:.1f}s)")
     tpq = 480
@@ -551,8 +626,20 @@ KEY_TEMPO_BPM = (60.0, 180.0)
 KEY_TEMPO_SECONDS = 40.0
 KEY_TEMPO_METRES = ((2, 4), (3, 4), (4, 4))  # the beat is the quarter note: the BPM is plain
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-LABELS_HEADER = ("file", "tonic", "mode", "key", "bpm", "drums", "seconds", "music21_work",
-                 "declared_key", "shift", "programs", "licence")
+LABELS_HEADER = (
+    "file",
+    "tonic",
+    "mode",
+    "key",
+    "bpm",
+    "drums",
+    "seconds",
+    "music21_work",
+    "declared_key",
+    "shift",
+    "programs",
+    "licence",
+)
 
 
 def declared_key(score) -> tuple[int, str] | None:
@@ -579,8 +666,9 @@ def declared_key(score) -> tuple[int, str] | None:
     return (tonic, signatures[0].mode) if bass.pitchClass == tonic else None
 
 
-def render_labelled(score, shift: int, bpm: float, drums: bool, rng: np.random.Generator,
-                    dest: Path) -> tuple[float, list[int]]:
+def render_labelled(
+    score, shift: int, bpm: float, drums: bool, rng: np.random.Generator, dest: Path
+) -> tuple[float, list[int]]:
     """The score's opening ``KEY_TEMPO_SECONDS`` (repeated if shorter), transposed by ``shift``
     semitones, at ``bpm`` quarter notes a minute, with random GM programs and, if ``drums``, the
     plain groove of :func:`drum_pattern` on channel 10. Returns seconds and programs."""
@@ -591,8 +679,9 @@ def render_labelled(score, shift: int, bpm: float, drums: bool, rng: np.random.G
     total = max(n[0] + n[1] for p in parts for n in p)
     end = KEY_TEMPO_SECONDS / sec_per_ql
     repeats = int(np.ceil(end / total))
-    parts = [[(o + k * total, d, m) for k in range(repeats) for o, d, m in p if o + k * total < end]
-             for p in parts]
+    parts = [
+        [(o + k * total, d, m) for k in range(repeats) for o, d, m in p if o + k * total < end] for p in parts
+    ]
     tpq = 480
     tracks, programs = part_tracks(parts, 0.0, end, rng, tpq)
     if drums:
@@ -613,9 +702,11 @@ def build_key_tempo(out: Path, count: int, seed: int) -> dict[str, object]:
     copy_licences(out)
     rng = np.random.default_rng([seed, 2])
     root = Path(corpus.__file__).parent
-    works = [Work(p, p.relative_to(root).as_posix(), KEY_TEMPO_REPERTORY)
-             for p in sorted((root / KEY_TEMPO_REPERTORY).rglob("*"))
-             if p.suffix.lower() in SCORE_SUFFIXES and p.stat().st_size <= MAX_SCORE_BYTES]
+    works = [
+        Work(p, p.relative_to(root).as_posix(), KEY_TEMPO_REPERTORY)
+        for p in sorted((root / KEY_TEMPO_REPERTORY).rglob("*"))
+        if p.suffix.lower() in SCORE_SUFFIXES and p.stat().st_size <= MAX_SCORE_BYTES
+    ]
     works = [works[i] for i in rng.permutation(len(works))]
     low, high = KEY_TEMPO_BPM
     tempi = low + (high - low) * (rng.permutation(count) + rng.uniform(0, 1, count)) / count
@@ -649,11 +740,22 @@ def build_key_tempo(out: Path, count: int, seed: int) -> dict[str, object]:
                 print(f"skip {work.rel}: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
                 continue
             used.add(work.rel)
-            rows.append([rel, str(tonic), mode, f"{PITCH_NAMES[tonic]} {mode}", f"{tempi[i]:.3f}",
-                         "1" if drums else "0", f"{seconds:.2f}", work.rel,
-                         f"{PITCH_NAMES[declared[0]]} {declared[1]}", str(shift),
-                         ",".join(map(str, programs)),
-                         f"{work_licence(work, None)}; {SOUNDFONT_LICENCE}"])
+            rows.append(
+                [
+                    rel,
+                    str(tonic),
+                    mode,
+                    f"{PITCH_NAMES[tonic]} {mode}",
+                    f"{tempi[i]:.3f}",
+                    "1" if drums else "0",
+                    f"{seconds:.2f}",
+                    work.rel,
+                    f"{PITCH_NAMES[declared[0]]} {declared[1]}",
+                    str(shift),
+                    ",".join(map(str, programs)),
+                    f"{work_licence(work, None)}; {SOUNDFONT_LICENCE}",
+                ]
+            )
             print(f"{rel} {seconds:.1f}s", flush=True)
             break
         else:
@@ -662,8 +764,12 @@ def build_key_tempo(out: Path, count: int, seed: int) -> dict[str, object]:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(LABELS_HEADER)
         writer.writerows(rows)
-    return {"pieces": len(rows), "skipped_works": skipped,
-            "seconds_taken": round(time.monotonic() - began, 1), "labels": str(labels_path)}
+    return {
+        "pieces": len(rows),
+        "skipped_works": skipped,
+        "seconds_taken": round(time.monotonic() - began, 1),
+        "labels": str(labels_path),
+    }
 
 
 # --- build ------------------------------------------------------------------------------------
@@ -748,12 +854,15 @@ def build(out: Path, minutes: float, seed: int, voices: list[str]) -> dict[str, 
                 continue
             total += seconds
             made += 1
-            rows[rel] = [kind, rel, f"{seconds:.2f}", str(rate), str(channels), generator, work.rel,
-                         licence]
+            rows[rel] = [kind, rel, f"{seconds:.2f}", str(rate), str(channels), generator, work.rel, licence]
             write_manifest(manifest_path, rows)
             print(f"{kind}: {rel} {seconds:.1f}s (total {total / 60:.1f} min)", flush=True)
-        summary[kind] = {"minutes": round(total / 60, 2), "new_files": made, "skipped_works": failed,
-                         "seconds_taken": round(time.monotonic() - began, 1)}
+        summary[kind] = {
+            "minutes": round(total / 60, 2),
+            "new_files": made,
+            "skipped_works": failed,
+            "seconds_taken": round(time.monotonic() - began, 1),
+        }
     write_manifest(manifest_path, rows)
     return summary
 
@@ -766,8 +875,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=25.0, help="of vocals, and again of instrumentals")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--voices", nargs="+", help=f"festival voices (default: installed of {list(VOICES)})")
-    parser.add_argument("--key-tempo", type=int, metavar="N",
-                        help="instead: build N pieces of known key and tempo (bench/key_tempo.py) in --out")
+    parser.add_argument(
+        "--key-tempo",
+        type=int,
+        metavar="N",
+        help="instead: build N pieces of known key and tempo (bench/key_tempo.py) in --out",
+    )
     args = parser.parse_args()
     check_tools(singing=not args.key_tempo)
     if args.key_tempo:

@@ -35,8 +35,10 @@ STEMS = ("vocals", "accompaniment")
 def _read(path: Path) -> np.ndarray:
     data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     if rate != SAMPLE_RATE:
-        raise ValueError(f"{path} is at {rate} Hz, not {SAMPLE_RATE}: unpack the pack first "
-                         "(build_gpu_pack.py unpack resamples to the engine's rate)")
+        raise ValueError(
+            f"{path} is at {rate} Hz, not {SAMPLE_RATE}: unpack the pack first "
+            "(build_gpu_pack.py unpack resamples to the engine's rate)"
+        )
     if data.shape[1] == 1:
         data = np.repeat(data, 2, axis=1)
     elif data.shape[1] != 2:

@@ -65,8 +65,12 @@ def write_parts(model: Path, out: Path) -> dict[str, Any]:
         suffix = stale.name.removeprefix(PART_PREFIX)
         if suffix.isdigit() and int(suffix) >= count:
             stale.unlink()
-    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "parts": count,
-            "reassemble": f"cat {PART_PREFIX}* > model.pt"}
+    return {
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "parts": count,
+        "reassemble": f"cat {PART_PREFIX}* > model.pt",
+    }
 
 
 SONG_FIELDS = ("songs_vocals", "songs_instrumental", "songs_overall", "songs_power")
@@ -93,8 +97,11 @@ def run_figures(run: Path) -> dict[str, Any]:
         "best_val_score": None if not history else max(h["val_overall"] for h in history),
         "judge": "songs" if judged else "remixes",  # what best.pt was chosen on
         "best_step": None if best is None else best["step"],  # the step best.pt holds
-        "best_songs": (None if not judged or best is None
-                       else {"step": best["step"], **{k: best[k] for k in SONG_FIELDS}}),
+        "best_songs": (
+            None
+            if not judged or best is None
+            else {"step": best["step"], **{k: best[k] for k in SONG_FIELDS}}
+        ),
         "songs_history": [{"step": h["step"], **{k: h[k] for k in SONG_FIELDS}} for h in judged],
         "history": history,
         "train_config": ckpt.get("train_config"),
@@ -123,8 +130,9 @@ def make_song(pack: Path, minutes: float) -> np.ndarray:
     return (song / max(1.0, float(np.max(np.abs(song))))).astype(np.float32)
 
 
-def speed(model_path: Path, pack: Path, device: str,
-          minutes_list: tuple[float, ...] = SPEED_MINUTES) -> dict[str, Any]:
+def speed(
+    model_path: Path, pack: Path, device: str, minutes_list: tuple[float, ...] = SPEED_MINUTES
+) -> dict[str, Any]:
     """Separation alone (model loaded, song in memory, stems back in memory) × real time, after
     one warm-up; the whole job path (decode, encode) is ``bench/speed.py``'s and needs ffmpeg."""
     from engine.predict import load_model, separate
@@ -140,8 +148,7 @@ def speed(model_path: Path, pack: Path, device: str,
         t0 = time.perf_counter()
         separate(song, model)
         seconds = time.perf_counter() - t0
-        row = {"seconds": round(seconds, 2),
-               "x_real_time": round(song.shape[1] / SAMPLE_RATE / seconds, 1)}
+        row = {"seconds": round(seconds, 2), "x_real_time": round(song.shape[1] / SAMPLE_RATE / seconds, 1)}
         if model.device.type == "cuda":
             row["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
         rows[f"{minutes:g}min"] = row
@@ -149,8 +156,12 @@ def speed(model_path: Path, pack: Path, device: str,
 
 
 def environment(device: str) -> dict[str, Any]:
-    env: dict[str, Any] = {"torch": torch.__version__, "python": platform.python_version(),
-                           "cpus": os.cpu_count(), "device": device}
+    env: dict[str, Any] = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "device": device,
+    }
     if device.startswith("cuda") and torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)
     return env
@@ -172,35 +183,46 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.run / "last.pt").exists():
         print("no checkpoint yet", flush=True)
         return 0
-    figures: dict[str, Any] = {"status": args.mode, "settings": json.loads(args.settings),
-                               "environment": environment(args.device), **run_figures(args.run)}
+    figures: dict[str, Any] = {
+        "status": args.mode,
+        "settings": json.loads(args.settings),
+        "environment": environment(args.device),
+        **run_figures(args.run),
+    }
     if args.mode == "partial":
         exported = args.run / "partial-export.pt"
         best = args.run / "best.pt" if (args.run / "best.pt").exists() else args.run / "last.pt"
-        figures["model"] = {"version": checkpoint.export(checkpoint.load(best), exported),
-                            "calibrated": False, **write_parts(exported, args.out)}
+        figures["model"] = {
+            "version": checkpoint.export(checkpoint.load(best), exported),
+            "calibrated": False,
+            **write_parts(exported, args.out),
+        }
         write_figures(args.out, figures)
-        print(f"partial: step {figures['steps']}, best val score {figures['best_val_score']}, "
-              f"best songs {figures['best_songs']}", flush=True)
+        print(
+            f"partial: step {figures['steps']}, best val score {figures['best_val_score']}, "
+            f"best songs {figures['best_songs']}",
+            flush=True,
+        )
         return 0
     if args.model is None or args.pack is None:
         parser.error("final needs --model and --pack")
     minutes = tuple(args.speed_minutes)
     payload = checkpoint.load(args.model)
-    figures["model"] = {"version": payload["version"],
-                        "calibrated": payload.get("calibration") is not None,
-                        "calibration": payload.get("calibration"),
-                        "calibration_scores": payload.get("calibration_scores"),
-                        "calibration_judge": payload.get("calibration_judge"),
-                        **write_parts(args.model, args.out)}
+    figures["model"] = {
+        "version": payload["version"],
+        "calibrated": payload.get("calibration") is not None,
+        "calibration": payload.get("calibration"),
+        "calibration_scores": payload.get("calibration_scores"),
+        "calibration_judge": payload.get("calibration_judge"),
+        **write_parts(args.model, args.out),
+    }
     write_figures(args.out, figures)  # the model is safe before the speed runs
     figures["speed"] = {"trained": speed(args.model, args.pack, args.device, minutes)}
     write_figures(args.out, figures)
     if args.shipped and args.shipped.exists():
         figures["speed"]["shipped"] = speed(args.shipped, args.pack, args.device, minutes)
         write_figures(args.out, figures)
-    summary = ("steps", "train_minutes", "judge", "best_songs", "best_val_score", "best_val_loss",
-               "speed")
+    summary = ("steps", "train_minutes", "judge", "best_songs", "best_val_score", "best_val_loss", "speed")
     print(json.dumps({k: figures[k] for k in summary}, indent=1), flush=True)
     return 0
 

@@ -236,9 +236,7 @@ class FakeBotApi:
         )
         return query_id
 
-    def pre_checkout(
-        self, user: User, payload: str, total_amount: int, currency: str = "XTR"
-    ) -> str:
+    def pre_checkout(self, user: User, payload: str, total_amount: int, currency: str = "XTR") -> str:
         """Telegram asks the bot to confirm a checkout before charging the user."""
         query_id = f"pcq-{next(self._query_ids)}"
         self.push(
@@ -318,9 +316,7 @@ class FakeBotApi:
     # ---------------------------------------------------------------- test-side: assertions
 
     def calls_to(self, chat_id: int, *methods: str) -> list[Call]:
-        return [
-            c for c in self.calls if c.chat_id == chat_id and (not methods or c.method in methods)
-        ]
+        return [c for c in self.calls if c.chat_id == chat_id and (not methods or c.method in methods)]
 
     def texts_to(self, chat_id: int) -> list[str]:
         """Every text the user saw, in order: sent messages, edits, captions, callback alerts."""
@@ -617,8 +613,11 @@ class FakeBotApi:
         if already:
             raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
         paid = next(
-            (t for t in self.star_transactions
-             if t["id"] == params["telegram_payment_charge_id"] and "source" in t),
+            (
+                t
+                for t in self.star_transactions
+                if t["id"] == params["telegram_payment_charge_id"] and "source" in t
+            ),
             None,
         )
         if paid is not None:  # a refund has the id of the payment it returns
@@ -668,9 +667,7 @@ class _ApiError(Exception):
 
 
 def _error(status: int, description: str) -> web.Response:
-    return web.json_response(
-        {"ok": False, "error_code": status, "description": description}, status=status
-    )
+    return web.json_response({"ok": False, "error_code": status, "description": description}, status=status)
 
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:

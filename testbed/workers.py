@@ -52,9 +52,7 @@ def export_tiny_model(path: Path) -> Path:
 ABUSE_HMAC_SECRET = "abuse-hmac-secret-for-the-tests"
 
 
-def fast_settings(
-    redis_url: str, storage_dir: Path, model_path: Path, **overrides: object
-) -> jobs.Settings:
+def fast_settings(redis_url: str, storage_dir: Path, model_path: Path, **overrides: object) -> jobs.Settings:
     """Production settings with test-sized timings: heartbeats, maintenance rounds and retry
     backoff in seconds rather than minutes, so failure handling shows within a test."""
     values: dict[str, object] = {

@@ -96,9 +96,7 @@ def tone_song(seconds: float, seed: int = 0, sr: int = SAMPLE_RATE) -> np.ndarra
     voice = sum(np.sin(k * phase) / k for k in range(1, 6)) * 0.15 * (t > min(1.0, seconds / 3))
     bass = 0.2 * np.sin(2 * np.pi * (50 + 10 * rng.random()) * t)
     hits = (rng.random(t.size) - 0.5) * 0.2 * (np.sin(2 * np.pi * 2 * t) > 0.95)
-    return np.stack([voice * 0.8 + bass + hits, voice * 0.6 + bass * 0.9 + hits], axis=1).astype(
-        np.float32
-    )
+    return np.stack([voice * 0.8 + bass + hits, voice * 0.6 + bass * 0.9 + hits], axis=1).astype(np.float32)
 
 
 def e_minor_at_120(seconds: float, sr: int = SAMPLE_RATE) -> np.ndarray:

@@ -58,7 +58,8 @@ EXCEPTIONS = {
 
 def _python_files(root: Path = REPO) -> list[Path]:
     return [
-        path for path in sorted(root.rglob("*.py"))
+        path
+        for path in sorted(root.rglob("*.py"))
         if not SKIP_DIRS.intersection(path.relative_to(root).parts)
     ]
 
@@ -93,8 +94,7 @@ def imports_of(path: Path, root: Path = REPO) -> Iterator[tuple[int, str]]:
 def _exception(importer: str, imported: str) -> bool:
     """Whether the import is an allowed exception: the named module or a name in it."""
     return any(
-        importer == who and (imported == what or imported.startswith(f"{what}."))
-        for who, what in EXCEPTIONS
+        importer == who and (imported == what or imported.startswith(f"{what}.")) for who, what in EXCEPTIONS
     )
 
 
@@ -157,6 +157,10 @@ def test_a_wrong_import_is_caught(tmp_path: Path) -> None:
         (tmp_path / rel).write_text(source)
     found = layout_violations(tmp_path)
     assert [line.split(":")[0] for line in found] == [
-        "bots/bad.py", "db/__init__.py", "engine/bad.py", "people/bad.py", "scripts/bad.py",
+        "bots/bad.py",
+        "db/__init__.py",
+        "engine/bad.py",
+        "people/bad.py",
+        "scripts/bad.py",
         "testbed/bad.py",
     ], found

@@ -19,8 +19,9 @@ def test_a_fast_test_cannot_run_the_service_and_apt_programs() -> None:
     with pytest.raises(FileNotFoundError):
         subprocess.run(["ffmpeg", "-version"], check=False)
     # ... nor can a process it starts; the programs every test may use are still there.
-    child = subprocess.run(["bash", "-c", "command -v redis-server; command -v git"],
-                           capture_output=True, text=True, check=False)
+    child = subprocess.run(
+        ["bash", "-c", "command -v redis-server; command -v git"], capture_output=True, text=True, check=False
+    )
     assert child.stdout.strip().endswith("/git") and "redis-server" not in child.stdout
 
 

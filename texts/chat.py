@@ -118,13 +118,10 @@ _FIXED: dict[str, str] = {
     "KARAOKE_ALREADY_MAKING": N_("Already on it — the preview comes in a moment."),
     "KARAOKE_PREVIEW_GONE": N_("I can't find that preview any more. Please send the song again."),
     "KARAOKE_ONE_AT_A_TIME": N_(
-        "Your last karaoke preview is still being made — it comes in a moment. "
-        "Tap again once it's here."
+        "Your last karaoke preview is still being made — it comes in a moment. Tap again once it's here."
     ),
     "KARAOKE_BUSY": N_("I'm very busy right now. Please try that key again in a few minutes."),
-    "KARAOKE_FAILED": N_(
-        "Sorry — I couldn't make that karaoke preview. Please try again in a few minutes."
-    ),
+    "KARAOKE_FAILED": N_("Sorry — I couldn't make that karaoke preview. Please try again in a few minutes."),
     "KARAOKE_PART": N_("karaoke"),  # the paid karaoke file: "<title> (karaoke).<fmt>"
     "KARAOKE_KEY_DOWN_BUTTON": N_("🎤 Key −1"),
     "KARAOKE_KEY_UP_BUTTON": N_("Key +1"),
@@ -154,8 +151,7 @@ _FIXED: dict[str, str] = {
         "minutes, and then your stems (or your refund) will arrive here."
     ),
     "PAYMENT_DELAYED": N_(
-        "Payment received — thank you! The separation will start in a moment; your stems will "
-        "arrive here."
+        "Payment received — thank you! The separation will start in a moment; your stems will arrive here."
     ),
     "UNDELIVERABLE": N_("Sorry — I couldn't send you the stems."),
     "REFUND_FAILED": N_(
@@ -368,16 +364,16 @@ class Catalogue:
     @property
     def card_unavailable(self) -> str:
         if self.in_chat_payment:
-            return _(
-                "Card payments aren't available right now — please pay with {in_chat}."
-            ).format(in_chat=_(self.in_chat_payment))
+            return _("Card payments aren't available right now — please pay with {in_chat}.").format(
+                in_chat=_(self.in_chat_payment)
+            )
         return _("Card payments aren't available right now — please try again later.")
 
     @property
     def song_expired(self) -> str:
-        return _(
-            "That song was deleted from our storage after {hours} hours. Please send it again."
-        ).format(hours=self.retention_hours)
+        return _("That song was deleted from our storage after {hours} hours. Please send it again.").format(
+            hours=self.retention_hours
+        )
 
     @property
     def forget_confirm(self) -> str:
@@ -389,9 +385,7 @@ class Catalogue:
         ).format(confirm=self.command("forget", "confirm", "yes"))
 
     def usage(self, command: str) -> str:
-        return _("Usage: {command}").format(
-            command=self.command(command, "args", admin_args(command))
-        )
+        return _("Usage: {command}").format(command=self.command(command, "args", admin_args(command)))
 
     def error(
         self, code: str | None, params: Mapping[str, Any] | None = None, said: str | None = None
@@ -465,9 +459,7 @@ def karaoke_summary(settings: KaraokeShape) -> str:
         if settings.semitones == 0
         else _("key {shift}").format(shift=f"{settings.semitones:+d}".replace("-", "−"))
     )
-    return _("{guide}, {key}, tempo {tempo} %").format(
-        guide=guide, key=key, tempo=settings.tempo_percent
-    )
+    return _("{guide}, {key}, tempo {tempo} %").format(guide=guide, key=key, tempo=settings.tempo_percent)
 
 
 def karaoke_settings(settings: KaraokeShape) -> str:
@@ -509,11 +501,7 @@ def karaoke_quota(per_day: int) -> str:
 
 
 def karaoke_guide_button(guide_db: float | None, current: float | None) -> str:
-    label = (
-        _("Guide off")
-        if guide_db is None
-        else _("Guide −{db} dB").format(db=f"{abs(guide_db):g}")
-    )
+    label = _("Guide off") if guide_db is None else _("Guide −{db} dB").format(db=f"{abs(guide_db):g}")
     return f"✓ {label}" if guide_db == current else label
 
 
@@ -628,21 +616,19 @@ def invoice_title(song_title: str) -> str:
 
 
 def invoice_description(minutes: float, fmt: str) -> str:
-    return _(
-        "Vocals and instrumental of the whole song ({minutes} min) as {format} files."
-    ).format(minutes=numbers.decimal(minutes, 1), format=fmt.upper())[:255]
+    return _("Vocals and instrumental of the whole song ({minutes} min) as {format} files.").format(
+        minutes=numbers.decimal(minutes, 1), format=fmt.upper()
+    )[:255]
 
 
 def card_link(url: str) -> str:
-    return _(
-        "Pay by card here: {url}\nThe stems arrive in this chat as soon as the payment clears."
-    ).format(url=url)
+    return _("Pay by card here: {url}\nThe stems arrive in this chat as soon as the payment clears.").format(
+        url=url
+    )
 
 
 def payment_received(position: int | None) -> str:
-    return _("Payment received — thank you! Separating the full song{place}").format(
-        place=_place(position)
-    )
+    return _("Payment received — thank you! Separating the full song{place}").format(place=_place(position))
 
 
 def delivered(fmt: str, page_days: int | None = None) -> str:
@@ -672,9 +658,7 @@ def fell_back(wanted: str, sent: str, limit_bytes: int) -> str:
 def still_too_big(limit_bytes: int | None) -> str:
     """No way to hand the stems over (None: the platform refused them as too big)."""
     why = (
-        _("Even as MP3 the stems are over the {limit} upload limit.").format(
-            limit=megabytes(limit_bytes)
-        )
+        _("Even as MP3 the stems are over the {limit} upload limit.").format(limit=megabytes(limit_bytes))
         if limit_bytes
         else _("The stems are too big to send here.")
     )
@@ -686,9 +670,7 @@ def sent_as_links(limit_bytes: int | None, valid_days: int, urls: Mapping[str, s
     big): links instead of files."""
     lines = "\n".join(f"{stem_name(name).capitalize()}: {url}" for name, url in urls.items())
     why = (
-        _("bigger than the {limit} files I can send here, even as MP3,").format(
-            limit=megabytes(limit_bytes)
-        )
+        _("bigger than the {limit} files I can send here, even as MP3,").format(limit=megabytes(limit_bytes))
         if limit_bytes
         else _("too big to send here,")
     )
@@ -712,11 +694,7 @@ def money(amount: int, currency: str) -> str:
 def refunded(amount: int, currency: str, reason: str | None = None) -> str:
     """The refund notice; ``reason`` (the words of why the job failed, :meth:`Catalogue.error`)
     replaces the generic apology when we know what went wrong."""
-    why = (
-        reason.strip()
-        if reason and reason.strip()
-        else _("Sorry — I couldn't separate your song.")
-    )
+    why = reason.strip() if reason and reason.strip() else _("Sorry — I couldn't separate your song.")
     return _("{why}\nYour payment ({amount}) has been refunded.").format(
         why=why, amount=money(amount, currency)
     )
@@ -763,9 +741,7 @@ def stats(figures: StoreFigures, job_figures: JobFigures) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or _("none")
 
     wait = job_figures.mean_preview_latency_s
-    unmatched = _("Payments for no order: {refunded} refunded").format(
-        refunded=figures.unmatched_refunded
-    )
+    unmatched = _("Payments for no order: {refunded} refunded").format(refunded=figures.unmatched_refunded)
     if figures.unmatched_open:
         unmatched += _(", {open} NOT YET REFUNDED").format(open=figures.unmatched_open)
     lines = [
@@ -773,9 +749,7 @@ def stats(figures: StoreFigures, job_figures: JobFigures) -> str:
             total=figures.users_total, paid=figures.users_paid, banned=figures.users_banned
         ),
         _("Previews today: {count}").format(count=figures.previews_today),
-        _(
-            "Jobs today: done {done} · failed {failed} · cancelled {cancelled} · from cache {cached}"
-        ).format(
+        _("Jobs today: done {done} · failed {failed} · cancelled {cancelled} · from cache {cached}").format(
             done=pairs(job_figures.done),
             failed=pairs(job_figures.failed),
             cancelled=sum(job_figures.cancelled.values()),
@@ -790,9 +764,7 @@ def stats(figures: StoreFigures, job_figures: JobFigures) -> str:
             else _("none yet")
         ),
         _("Orders: {orders}").format(orders=pairs(figures.orders_by_state)),
-        _("Revenue: {revenue}").format(
-            revenue=pairs({k.upper(): v for k, v in figures.revenue.items()})
-        ),
+        _("Revenue: {revenue}").format(revenue=pairs({k.upper(): v for k, v in figures.revenue.items()})),
         _("Refunds: {count}").format(count=figures.refunds),
         unmatched,
         _("Feedback by model version:"),
@@ -815,9 +787,7 @@ def granted(user_id: str, level: str) -> str:
 
 
 def unknown_order(order_id: str) -> str:
-    return _("There is no order {order} — check the id and try again.").format(
-        order=repr(order_id)
-    )
+    return _("There is no order {order} — check the id and try again.").format(order=repr(order_id))
 
 
 def banned(user_id: int | str) -> str:
@@ -851,9 +821,7 @@ def preview_ready(result: music.AnalysisShape | None) -> str:
     return _("{ready}\n🎵 {key_and_tempo}").format(ready=ready, key_and_tempo=line)
 
 
-def full_ready(
-    result: music.AnalysisShape | None, preview: music.AnalysisShape | None = None
-) -> str:
+def full_ready(result: music.AnalysisShape | None, preview: music.AnalysisShape | None = None) -> str:
     """The paid stems' status, with the whole song's key and tempo, and a word when they differ
     from what the preview said (the preview heard less of the song)."""
     line = music.key_and_tempo(result)

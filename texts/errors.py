@@ -63,10 +63,8 @@ def _busy(waiting: int) -> str:
 
 def _karaoke_quota(per_day: int) -> str:
     return ngettext(
-        "You've made {per_day} karaoke preview today, the most for one day. "
-        "Please try again tomorrow.",
-        "You've made {per_day} karaoke previews today, the most for one day. "
-        "Please try again tomorrow.",
+        "You've made {per_day} karaoke preview today, the most for one day. Please try again tomorrow.",
+        "You've made {per_day} karaoke previews today, the most for one day. Please try again tomorrow.",
         per_day,
     ).format(per_day=per_day)
 
@@ -82,16 +80,12 @@ TEXTS: Mapping[ErrorCode, Entry] = {
     ErrorCode.NOT_AUDIO: N_(
         "That doesn't look like an audio file. Send me a song as mp3, m4a, flac, wav, ogg or a video."
     ),
-    ErrorCode.NO_AUDIO_STREAM: N_(
-        "That file has no sound track in it, so there is nothing to separate."
-    ),
+    ErrorCode.NO_AUDIO_STREAM: N_("That file has no sound track in it, so there is nothing to separate."),
     ErrorCode.CORRUPT_AUDIO: N_(
         "That audio file seems damaged — I couldn't decode it. Could you export it again?"
     ),
     ErrorCode.EMPTY_AUDIO: N_("That file contains no audio (it is empty or zero seconds long)."),
-    ErrorCode.SILENT_AUDIO: N_(
-        "That recording is silent — there are no vocals or music to separate."
-    ),
+    ErrorCode.SILENT_AUDIO: N_("That recording is silent — there are no vocals or music to separate."),
     ErrorCode.TOO_LONG: _too_long,
     ErrorCode.TOO_LARGE: _too_large,
     ErrorCode.BAD_KARAOKE_SETTINGS: N_(
@@ -125,9 +119,7 @@ TEXTS: Mapping[ErrorCode, Entry] = {
     # Shown by Telegram in the payment sheet when we decline (kept short).
     ErrorCode.INVOICE_UNKNOWN: N_("This invoice is no longer valid. Please send the song again."),
     ErrorCode.INVOICE_NOT_YOURS: N_("This invoice belongs to someone else."),
-    ErrorCode.ORDER_ALREADY_PAID: N_(
-        "This song is already paid for - your stems are on their way."
-    ),
+    ErrorCode.ORDER_ALREADY_PAID: N_("This song is already paid for - your stems are on their way."),
     ErrorCode.ORDER_CLOSED: N_("This order is closed. Please send the song again to buy it."),
     ErrorCode.PRICE_CHANGED: N_("The price has changed. Please ask for a new invoice."),
     ErrorCode.SONG_GONE: N_("Sorry, this song has expired from our storage. Please send it again."),

@@ -98,9 +98,7 @@ def preview_kind(clip: str, start: str | None) -> str:
         return _(
             "Free preview: {clip} from {start}. The full-length stems can be bought in the chat."
         ).format(clip=clip, start=start)
-    return _("Free preview: {clip}. The full-length stems can be bought in the chat.").format(
-        clip=clip
-    )
+    return _("Free preview: {clip}. The full-length stems can be bought in the chat.").format(clip=clip)
 
 
 def full_kind(clip: str) -> str:

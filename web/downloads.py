@@ -62,9 +62,7 @@ class DownloadLinks:
         sig = self._sign(order_id, name, expires)
         return f"{self.base_url}/download/{quote(order_id)}/{quote(name)}?exp={expires}&sig={sig}"
 
-    def verify(
-        self, order_id: str, name: str, expires: str, sig: str, now: float | None = None
-    ) -> bool:
+    def verify(self, order_id: str, name: str, expires: str, sig: str, now: float | None = None) -> bool:
         """True iff the link was made by us and has not expired."""
         if not NAME_RE.match(name) or not expires.isdigit():
             return False

@@ -86,16 +86,16 @@ class JobsFulfilment:
         try:
             try:
                 record = self.queue.submit_full(
-                    fresh.job_id, fresh.id, output_format=fresh.output_format,
+                    fresh.job_id,
+                    fresh.id,
+                    output_format=fresh.output_format,
                     karaoke=fresh.karaoke,
                 )
             except InputExpiredError as exc:
                 # The song is gone: a full job that failed at once, whose FAILED event
                 # (refund=True) makes the person's bot refund and tell them, from whichever
                 # process took the payment.
-                record = self.queue.fail_full(
-                    fresh.job_id, fresh.id, exc, output_format=fresh.output_format
-                )
+                record = self.queue.fail_full(fresh.job_id, fresh.id, exc, output_format=fresh.output_format)
                 log.warning("order %s: the song expired; failed job %s", order.id, record.id)
         except JobNotFoundError as exc:  # not even the preview's record: nobody to tell
             raise FulfilmentImpossible(exc.code) from exc
@@ -118,7 +118,9 @@ class JobsFulfilment:
         if self.queue.redeliver(record.id):
             log.warning(
                 "order %s: the end of job %s (%s) was no longer in the stream; published again",
-                order.id, record.id, record.status,
+                order.id,
+                record.id,
+                record.status,
             )
             return True
         log.info("order %s already has job %s", order.id, record.id)

@@ -140,9 +140,7 @@ def document(title: str, body: str) -> str:
     """The page in the language in effect: its ``lang`` and writing direction (right to left
     for Persian) are the language's, so the browser lays the page out and reads it aloud right."""
     language = languages.current_language()
-    return _SHELL.format(
-        lang=language.tag, dir=language.direction, title=_e(title), css=CSS, body=body
-    )
+    return _SHELL.format(lang=language.tag, dir=language.direction, title=_e(title), css=CSS, body=body)
 
 
 def _stem_section(view: PageView, stem: StemView) -> str:
@@ -176,9 +174,7 @@ def _rating_form(view: PageView) -> str:
             f'<span aria-hidden="true">{emoji}</span> {words}</button>'
         )
 
-    thanks = (
-        f'<p role="status" class="notice">{_e(words.thanks())}</p>' if view.rated else ""
-    )
+    thanks = f'<p role="status" class="notice">{_e(words.thanks())}</p>' if view.rated else ""
     return (
         '<section class="card" aria-labelledby="rate-heading">'
         f'<h2 id="rate-heading">{_e(words.rate_heading())}</h2>'

@@ -122,9 +122,7 @@ class BuyLinks:
         if not order.payable:
             return _page("buy_not_payable", 409)
         try:  # the session expires before the song can be deleted
-            link = await self.stripe.create_session(
-                order, keep_s=wanted.keep_s, language=wanted.language
-            )
+            link = await self.stripe.create_session(order, keep_s=wanted.keep_s, language=wanted.language)
         except SongExpiring:
             return gone
         await asyncio.to_thread(ledger.attach_checkout_session, order.id, link.session_id)
@@ -173,9 +171,7 @@ def build_app(
     return app, webhook
 
 
-async def _sweep(
-    webhook: StripeWebhook, payments: Payments, hooks: ServiceHooks, interval_s: float
-) -> None:
+async def _sweep(webhook: StripeWebhook, payments: Payments, hooks: ServiceHooks, interval_s: float) -> None:
     """Every ``interval_s``: fulfilment starts that failed, then the whole recovery again —
     pending refunds re-sent, and every paid order re-driven through ``on_paid``, which also
     reconciles an order whose job ended but whose end the event stream lost (trimmed before a

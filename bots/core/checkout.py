@@ -86,9 +86,7 @@ class Checkout:
             if stripe is None:
                 return ctx.text.card_unavailable
             try:  # the session expires before the song can be deleted
-                link = await stripe.create_session(
-                    order, keep_s=keep_s, language=languages.current()
-                )
+                link = await stripe.create_session(order, keep_s=keep_s, language=languages.current())
             except SongExpiring:
                 await chat.send_text(ctx.text.song_expired)
                 return None
@@ -100,9 +98,7 @@ class Checkout:
 
     # ------------------------------------------------------------------ refunds
 
-    async def refund(
-        self, chat: Chat | None, order_id: str, reason: str, told: str | None = None
-    ) -> None:
+    async def refund(self, chat: Chat | None, order_id: str, reason: str, told: str | None = None) -> None:
         """Refund a paid order once and tell the person (``told``: why, in their words; no
         ``chat``: don't try); repeated events change nothing."""
         ctx = self.ctx

@@ -216,9 +216,7 @@ class Commands:
         ban = command == "ban"
         reason = " ".join(args[1:])
         try:
-            await asyncio.to_thread(
-                self.ctx.pay.users.set_banned, target.id, ban, admin.actor, reason
-            )
+            await asyncio.to_thread(self.ctx.pay.users.set_banned, target.id, ban, admin.actor, reason)
         except UserError as err:  # e.g. banning an admin
             return str(err)
         return messages.banned(args[0]) if ban else messages.unbanned(args[0])

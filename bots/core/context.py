@@ -47,9 +47,7 @@ class Context:
     audio_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(AUDIO_THREADS, thread_name_prefix="bot-audio")
     )
-    intake_slots: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_INTAKES)
-    )
+    intake_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_INTAKES))
 
     async def audio_work(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU-heavy audio work (decode, transcode) on :attr:`audio_pool`."""

@@ -205,9 +205,7 @@ class Flow:
                 await asyncio.to_thread(users.release_preview, user)
         if event.refund and event.order_id:
             told = said if event.type is EventType.FAILED else None
-            await self.checkout.refund(
-                chat, event.order_id, f"{event.type}: {event.error_code}", told
-            )
+            await self.checkout.refund(chat, event.order_id, f"{event.type}: {event.error_code}", told)
         else:
             await self.ctx.status(chat, event.job_id, text)
 
@@ -239,8 +237,9 @@ class Flow:
         try:
             await self.checkout.tell_refunded(self._event_chat(event), event.order_id, told)
         except Exception:  # the chat is what failed in the first place
-            log.warning("could not tell chat %s about the refund of %s", event.chat_id,
-                        event.order_id, exc_info=True)
+            log.warning(
+                "could not tell chat %s about the refund of %s", event.chat_id, event.order_id, exc_info=True
+            )
 
     # ================================================================== songs and buttons
 
@@ -280,9 +279,7 @@ class Flow:
 
     # ================================================================== paying
 
-    async def on_pre_checkout(
-        self, person: Person, payload: str, amount: int, currency: str
-    ) -> str | None:
+    async def on_pre_checkout(self, person: Person, payload: str, amount: int, currency: str) -> str | None:
         """None to accept, else the refusal shown in the payment sheet."""
         with speak(await self.ctx.language(person)):
             return await self.checkout.invoices.pre_checkout(person, payload, amount, currency)

@@ -95,9 +95,7 @@ class InChatCheckout:
             )
         )
 
-    async def pre_checkout(
-        self, person: Person, payload: str, amount: int, currency: str
-    ) -> str | None:
+    async def pre_checkout(self, person: Person, payload: str, amount: int, currency: str) -> str | None:
         """None to accept, else the refusal shown in the payment sheet."""
         try:
             decision = await asyncio.wait_for(
@@ -128,15 +126,14 @@ class InChatCheckout:
         except Exception:
             log.exception(
                 "payment %s could not be recorded; recovery records it from the platform's "
-                "own record of payments", paid.charge_id,
+                "own record of payments",
+                paid.charge_id,
             )
             await chat.send_text(messages.PAYMENT_NOT_RECORDED)
             return
         await self._settle(chat, paid, result)
 
-    async def _record(
-        self, payer: Person, paid: ChatPayment, retry_s: tuple[float, ...] = ()
-    ) -> PaidResult:
+    async def _record(self, payer: Person, paid: ChatPayment, retry_s: tuple[float, ...] = ()) -> PaidResult:
         """Record the payment, trying again after each wait in ``retry_s`` (idempotent: a try
         that did commit makes the next one a replay)."""
         for wait in (*retry_s, None):
@@ -153,8 +150,9 @@ class InChatCheckout:
             except Exception:
                 if wait is None:
                     raise
-                log.warning("recording payment %s failed; retrying in %.1f s", paid.charge_id,
-                            wait, exc_info=True)
+                log.warning(
+                    "recording payment %s failed; retrying in %.1f s", paid.charge_id, wait, exc_info=True
+                )
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
@@ -186,9 +184,7 @@ class InChatCheckout:
         if confirmation is not None:
             await self._after_start(chat, result.order.id, confirmation, started)
 
-    async def _after_start(
-        self, chat: Chat, order_id: str, status: MessageRef, started: bool
-    ) -> None:
+    async def _after_start(self, chat: Chat, order_id: str, status: MessageRef, started: bool) -> None:
         ctx = self.ctx
         order = await asyncio.to_thread(ctx.pay.ledger.get_order, order_id)
         if order is None:
@@ -199,9 +195,7 @@ class InChatCheckout:
                 # gone): fulfilment refunded the order itself.
                 payment = await self.checkout.payment_of(order_id)
                 if order.state is OrderState.REFUNDED and payment is not None:
-                    text = messages.refunded(
-                        payment.amount, payment.currency, ctx.text.song_expired
-                    )
+                    text = messages.refunded(payment.amount, payment.currency, ctx.text.song_expired)
                 else:
                     text = messages.REFUND_FAILED
             else:
@@ -244,8 +238,7 @@ class InChatCheckout:
             if entry.charge_id in known:
                 continue
             if entry.charge_id in refunded:
-                log.warning("payment %s is refunded on the platform but not in the ledger",
-                            entry.charge_id)
+                log.warning("payment %s is refunded on the platform but not in the ledger", entry.charge_id)
                 continue
             assert entry.payment is not None and entry.payer is not None
             try:
@@ -254,15 +247,16 @@ class InChatCheckout:
                 log.exception("recovery could not record payment %s; next round", entry.charge_id)
                 continue
             recorded += 1
-            log.warning("recovery recorded payment %s the store had missed: %s",
-                        entry.charge_id, result.outcome.value)
-            chat = self.frontend.chat(entry.chat_id if entry.chat_id is not None
-                                      else entry.payer.user_id)
+            log.warning(
+                "recovery recorded payment %s the store had missed: %s", entry.charge_id, result.outcome.value
+            )
+            chat = self.frontend.chat(entry.chat_id if entry.chat_id is not None else entry.payer.user_id)
             try:
                 await self._settle(chat, entry.payment, result)
             except Exception:  # the chat refuses messages: the money side is done already
-                log.warning("could not tell chat %s about payment %s", entry.chat_id,
-                            entry.charge_id, exc_info=True)
+                log.warning(
+                    "could not tell chat %s about payment %s", entry.chat_id, entry.charge_id, exc_info=True
+                )
         return recorded
 
     async def _recent_history(self, history: PaymentHistory) -> list[ChatTransaction]:

@@ -57,4 +57,3 @@ def apply_change(settings: KaraokeSettings, change: str) -> KaraokeSettings | No
         tempo = TEMPO_CHOICES[min(len(TEMPO_CHOICES) - 1, max(0, position))]
         return replace(settings, tempo_percent=tempo)
     return None
-

@@ -47,16 +47,10 @@ class KaraokeTools:
         change, _, job_id = arg.partition(":")
         ctx = self.ctx
         record = await ctx.owned_job(person, job_id)
-        if (
-            record is None
-            or record.kind is not JobKind.PREVIEW
-            or record.status is not JobStatus.DONE
-        ):
+        if record is None or record.kind is not JobKind.PREVIEW or record.status is not JobStatus.DONE:
             return messages.KARAOKE_PREVIEW_GONE
         # Each tap is a render on a worker: taps count against the person's request rate.
-        if ctx.karaoke_enabled and not ctx.pay.rate_limiter.allow(
-            f"{person.platform}:{person.user_id}"
-        ):
+        if ctx.karaoke_enabled and not ctx.pay.rate_limiter.allow(f"{person.platform}:{person.user_id}"):
             return messages.KARAOKE_SLOW_DOWN
         if not ctx.karaoke_enabled:
             return None
@@ -65,9 +59,7 @@ class KaraokeTools:
             return None
         if not changed.is_identity:
             try:
-                queued = await asyncio.to_thread(
-                    ctx.services.queue.render_karaoke, record.id, changed
-                )
+                queued = await asyncio.to_thread(ctx.services.queue.render_karaoke, record.id, changed)
             except JobNotFoundError:
                 return messages.KARAOKE_PREVIEW_GONE
             except KaraokeInFlightError:

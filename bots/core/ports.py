@@ -146,9 +146,7 @@ class Chat(Protocol):
 
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef: ...
 
-    async def edit_text(
-        self, ref: MessageRef, text: str, buttons: Keyboard | None = None
-    ) -> None:
+    async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
         """Replace a sent message's text; raises :class:`MessageGone` if it no longer exists."""
         ...
 
@@ -220,9 +218,7 @@ class PersonalChats(Protocol):
     to everyone in the channel. A frontend whose chats are all private (Telegram) has no need of
     it: :func:`event_chat` then uses :meth:`Frontend.chat`."""
 
-    def chat_for(
-        self, chat_id: int, person: Person, personal: bool, job_id: str | None = None
-    ) -> Chat: ...
+    def chat_for(self, chat_id: int, person: Person, personal: bool, job_id: str | None = None) -> Chat: ...
 
 
 def event_chat(

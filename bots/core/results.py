@@ -55,7 +55,9 @@ class Results:
             parts = delivered_parts(record)
             stems = [
                 await asyncio.to_thread(
-                    queue.fetch_output, record.id, name,
+                    queue.fetch_output,
+                    record.id,
+                    name,
                     workdir / f"{name}{Path(record.outputs[name]).suffix}",
                 )
                 for name in parts
@@ -97,7 +99,8 @@ class Results:
             await asyncio.to_thread(ctx.pay.ledger.mark_delivered, record.order_id, ctx.actor)
         preview = await ctx.job(record.source_job_id)
         await ctx.status(
-            chat, record.id,
+            chat,
+            record.id,
             messages.full_ready(summary_of(record), summary_of(preview) if preview else None),
         )
 
@@ -118,17 +121,11 @@ class Results:
             await chat.send_text(messages.fell_back(fitted.wanted, fitted.fmt, limit))
         for name, path in zip(parts, fitted.files, strict=True):
             named = path.rename(path.with_name(file_name(title, name, fitted.fmt)))
-            caption = (
-                messages.karaoke_delivered(KaraokeSettings.parse(karaoke))
-                if name == KARAOKE
-                else None
-            )
+            caption = messages.karaoke_delivered(KaraokeSettings.parse(karaoke)) if name == KARAOKE else None
             if fitted.fmt == "mp3":
                 stem_title = messages.stem_title(title, name)
                 refs.append(
-                    await chat.send_audio(
-                        named, title=stem_title, performer=performer, caption=caption
-                    )
+                    await chat.send_audio(named, title=stem_title, performer=performer, caption=caption)
                 )
             else:
                 refs.append(await chat.send_file(named, caption=caption))
@@ -194,9 +191,7 @@ class Results:
         await self._rate(person, record, rating, SOURCE_BUTTON, value)
         return messages.FEEDBACK_THANKS
 
-    async def _rate(
-        self, person: Person, record: JobRecord, rating: int, source: str, value: str
-    ) -> None:
+    async def _rate(self, person: Person, record: JobRecord, rating: int, source: str, value: str) -> None:
         """One rating per person and job (a new one replaces it), with the job's model version."""
         ctx = self.ctx
         user = await ctx.user(person)

@@ -40,9 +40,7 @@ class BotState:
     # ------------------------------------------------------------------ job → status message
 
     def set_status_message(self, job_id: str, ref: MessageRef) -> None:
-        self.connection.set(
-            self._key("status", job_id), f"{ref.chat_id}:{ref.message_id}", ex=self.ttl_s
-        )
+        self.connection.set(self._key("status", job_id), f"{ref.chat_id}:{ref.message_id}", ex=self.ttl_s)
 
     def status_message(self, job_id: str) -> MessageRef | None:
         raw = self.connection.get(self._key("status", job_id))
@@ -111,9 +109,7 @@ class BotState:
     def set_karaoke(self, user_id: str | int, settings: KaraokeSettings) -> None:
         self.connection.hset(self._key("user", user_id), FIELD_KARAOKE, settings.to_string())
 
-    def forget(
-        self, user_id: str | int, job_ids: Iterable[str] = (), chat_id: int | None = None
-    ) -> None:
+    def forget(self, user_id: str | int, job_ids: Iterable[str] = (), chat_id: int | None = None) -> None:
         """Drop a person's settings, their jobs' status messages and song tags and (with
         ``chat_id``) which of that chat's messages carried results."""
         names = [self._key("user", user_id)]

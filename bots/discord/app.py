@@ -136,9 +136,11 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
         "cancel": flow.on_cancel,
     }
     for command, call in simple.items():
-        tree.add_command(app_commands.Command(
-            name=name(command), description=described(command), callback=_simple(handlers, call)
-        ))
+        tree.add_command(
+            app_commands.Command(
+                name=name(command), description=described(command), callback=_simple(handlers, call)
+            )
+        )
 
     @tree.command(name=name("forget"), description=described("forget"))
     @app_commands.describe(confirm=fixed("FORGET_CONFIRM_OPTION"))
@@ -147,21 +149,25 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
 
     @tree.command(name=name("language"), description=described("language"))
     @app_commands.describe(language=fixed("LANGUAGE_OPTION"))
-    @app_commands.choices(language=[
-        app_commands.Choice(name=language.native, value=language.code)
-        for language in messages.languages()
-    ])
+    @app_commands.choices(
+        language=[
+            app_commands.Choice(name=language.native, value=language.code)
+            for language in messages.languages()
+        ]
+    )
     async def language(interaction: discord.Interaction, language: str | None = None) -> None:
         await handlers.language(interaction, language)
 
     with speak(ENGLISH):
         admin = messages.admin_commands()
     for command, what in admin:
-        tree.add_command(app_commands.Command(
-            name=command,
-            description=localised(what.lstrip("— ")[:100], _admin_words(command)),
-            callback=_admin(handlers, command),
-        ))
+        tree.add_command(
+            app_commands.Command(
+                name=command,
+                description=localised(what.lstrip("— ")[:100], _admin_words(command)),
+                callback=_admin(handlers, command),
+            )
+        )
 
 
 def _admin_words(command: str) -> Callable[[], str]:
@@ -210,9 +216,7 @@ async def serve(
         events = asyncio.create_task(flow.run_events(stop), name="job-events")
         background = {asyncio.create_task(bot.connect(reconnect=True), name="gateway"), events}
         if flow.owns_recovery:
-            background.add(
-                asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery")
-            )
+            background.add(asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery"))
         try:
             # Stopping: running deliveries finish before the gateway closes.
             await run_until_stopped(background, stop, drain={events})

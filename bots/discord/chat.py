@@ -134,9 +134,7 @@ class DiscordFrontend:
         channel (job events use :meth:`chat_for`, which knows whose they are)."""
         return self._live_route(chat_id) or ChannelChat(self, channel_of(chat_id))
 
-    def chat_for(
-        self, chat_id: int, person: Person, personal: bool, job_id: str | None = None
-    ) -> Chat:
+    def chat_for(self, chat_id: int, person: Person, personal: bool, job_id: str | None = None) -> Chat:
         """Where a job event of ``person``'s goes (:class:`~bots.core.ports.PersonalChats`): a
         private route's interaction while it lives; then — and for anything ``personal`` asked
         for in a server channel — the person's DMs; else the chat itself. A DM asked in a DM
@@ -156,9 +154,7 @@ class DiscordFrontend:
         self._private.pop(chat_id, None)
         return None
 
-    async def note_dms_closed(
-        self, user_id: int, channel_id: int, job_id: str | None = None
-    ) -> None:
+    async def note_dms_closed(self, user_id: int, channel_id: int, job_id: str | None = None) -> None:
         """Tell the person, in the channel where they asked, that their DMs are closed: a note
         that names no song and links nothing (everyone there reads it), at most once per
         :data:`DMS_CLOSED_NOTE_QUIET_S`; the one message that mentions someone — them. With
@@ -180,8 +176,12 @@ class DiscordFrontend:
                 **extras,
             )
         except discord.HTTPException:  # the channel refuses us too: nowhere left to say it
-            log.warning("could not tell user %s in channel %s that their DMs are closed",
-                        user_id, channel_id, exc_info=True)
+            log.warning(
+                "could not tell user %s in channel %s that their DMs are closed",
+                user_id,
+                channel_id,
+                exc_info=True,
+            )
 
     def open_private(self, chat_id: int, interaction: discord.Interaction) -> None:
         now = time.monotonic()
@@ -243,9 +243,7 @@ class _FileSends:
     async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
         return await self._send(_content(caption), file=discord.File(path, filename=path.name))
 
-    async def send_image(
-        self, path: Path, *, caption: str, buttons: Keyboard | None = None
-    ) -> MessageRef:
+    async def send_image(self, path: Path, *, caption: str, buttons: Keyboard | None = None) -> MessageRef:
         extras = _extras(file=discord.File(path, filename=path.name), view=components.view(buttons))
         return await self._send(_content(caption), **extras)
 
@@ -406,9 +404,7 @@ class InteractionChat(_FileSends):
         except discord.NotFound as err:
             raise MessageGone(str(err)) from err
 
-    async def send_image(
-        self, path: Path, *, caption: str, buttons: Keyboard | None = None
-    ) -> MessageRef:
+    async def send_image(self, path: Path, *, caption: str, buttons: Keyboard | None = None) -> MessageRef:
         """The preview's last message (the waveform with its buttons): a private route ends
         here, so what comes later goes to the person's DMs (an ephemeral message would not
         outlast their next reload)."""

@@ -72,9 +72,7 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     application.add_handler(CommandHandler("start", handlers.start, filters=private))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=private))
     application.add_handler(CommandHandler("settings", handlers.settings, filters=private))
-    application.add_handler(
-        CommandHandler(["history", "balance"], handlers.history, filters=private)
-    )
+    application.add_handler(CommandHandler(["history", "balance"], handlers.history, filters=private))
     application.add_handler(CommandHandler("status", handlers.status, filters=private))
     application.add_handler(CommandHandler("cancel", handlers.cancel, filters=private))
     application.add_handler(CommandHandler("forget", handlers.forget, filters=private))
@@ -84,13 +82,9 @@ def build_application(config: TelegramConfig, services: Services) -> Application
             [name for name, _what in messages.admin_commands()], handlers.admin_command, filters=private
         )
     )
-    application.add_handler(
-        MessageHandler(filters.SUCCESSFUL_PAYMENT, handlers.successful_payment)
-    )
+    application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, handlers.successful_payment))
     application.add_handler(MessageHandler(SONG_FILTER & private, handlers.song))
-    application.add_handler(
-        MessageHandler(private & ~filters.COMMAND & ~SONG_FILTER, handlers.other_message)
-    )
+    application.add_handler(MessageHandler(private & ~filters.COMMAND & ~SONG_FILTER, handlers.other_message))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(PreCheckoutQueryHandler(handlers.pre_checkout))
     application.add_handler(MessageReactionHandler(handlers.reaction))
@@ -103,9 +97,7 @@ async def set_commands(application: Application) -> None:
     the people whose Telegram app speaks it (``setMyCommands`` with ``language_code``)."""
     for language in LANGUAGES:
         with speak(language.code):
-            commands = [
-                BotCommand(name, what) for name, what in messages.catalogue(PLATFORM, 0).commands()
-            ]
+            commands = [BotCommand(name, what) for name, what in messages.catalogue(PLATFORM, 0).commands()]
         code = None if language.code == ENGLISH else language.tag.split("-")[0].lower()
         await application.bot.set_my_commands(commands, language_code=code)
 
@@ -121,9 +113,7 @@ async def serve(
         await flow.resume()
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S
-        )
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT_S)
         background = {
             asyncio.create_task(flow.run_events(stop), name="job-events"),
             asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery"),

@@ -91,9 +91,7 @@ class TelegramChat:
         return self._upload_limit
 
     async def send_text(self, text: str, buttons: Keyboard | None = None) -> MessageRef:
-        message = await self._bot.send_message(
-            self._chat_id, text, reply_markup=keyboard(buttons)
-        )
+        message = await self._bot.send_message(self._chat_id, text, reply_markup=keyboard(buttons))
         return _ref(message)
 
     async def edit_text(self, ref: MessageRef, text: str, buttons: Keyboard | None = None) -> None:
@@ -132,9 +130,7 @@ class TelegramChat:
             )
         return _ref(message)
 
-    async def send_image(
-        self, path: Path, *, caption: str, buttons: Keyboard | None = None
-    ) -> MessageRef:
+    async def send_image(self, path: Path, *, caption: str, buttons: Keyboard | None = None) -> MessageRef:
         with path.open("rb") as handle:
             message = await self._bot.send_photo(
                 self._chat_id,

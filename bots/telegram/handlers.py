@@ -85,9 +85,7 @@ other_message = _command(Flow.on_unsupported)
 async def forget(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     confirmed = [a.lower() for a in _args(context)] == ["yes"]
-    await context.flow.on_forget(
-        context.chat(update.effective_chat.id), person_of(update), confirmed
-    )
+    await context.flow.on_forget(context.chat(update.effective_chat.id), person_of(update), confirmed)
 
 
 async def language(update: Update, context: BotContext) -> None:

@@ -81,9 +81,25 @@ def _video(path: Path, audio: Path) -> Path:
     """A tiny real video (black frames) with the song as its sound track."""
     subprocess.run(
         [
-            "ffmpeg", "-nostdin", "-v", "error", "-y",
-            "-f", "lavfi", "-i", "color=c=black:s=64x64:r=5", "-i", str(audio),
-            "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=64x64:r=5",
+            "-i",
+            str(audio),
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(path),
         ],
         check=True,
         timeout=60,
@@ -130,9 +146,7 @@ def payments_settings(tmp_path: Path) -> payments.Settings:
 
 
 @pytest.fixture
-def start_worker(
-    jobs_settings: jobs.Settings, tmp_path: Path
-) -> Iterator[Callable[[], WorkerProcess]]:
+def start_worker(jobs_settings: jobs.Settings, tmp_path: Path) -> Iterator[Callable[[], WorkerProcess]]:
     """``start_worker()`` starts a worker and returns once its model is loaded."""
     workers = Workers(jobs_settings, tmp_path)
     yield lambda: workers.start(1)[0]
@@ -193,9 +207,7 @@ class Harness:
 
     def user(self, user_id: int, name: str = "Test", language_code: str = "en") -> User:
         """A person whose Telegram app speaks ``language_code``."""
-        return self._users.setdefault(
-            user_id, User(user_id, first_name=name, language_code=language_code)
-        )
+        return self._users.setdefault(user_id, User(user_id, first_name=name, language_code=language_code))
 
     async def preview(self, user: User, timeout: float = 60.0) -> list[Call]:
         """Wait for a full preview (two audio messages and the waveform photo) for ``user``."""

@@ -78,9 +78,38 @@ class Person:
 # has case, no spaces; descriptions 1–100; localisations keyed by Discord's own locales.
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 DISCORD_LOCALES = {
-    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
-    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
-    "th", "zh-CN", "ja", "zh-TW", "ko",
+    "id",
+    "da",
+    "de",
+    "en-GB",
+    "en-US",
+    "es-ES",
+    "es-419",
+    "fr",
+    "hr",
+    "it",
+    "lt",
+    "hu",
+    "nl",
+    "no",
+    "pl",
+    "pt-BR",
+    "ro",
+    "fi",
+    "sv-SE",
+    "vi",
+    "tr",
+    "cs",
+    "el",
+    "bg",
+    "ru",
+    "uk",
+    "hi",
+    "th",
+    "zh-CN",
+    "ja",
+    "zh-TW",
+    "ko",
 }
 
 
@@ -308,7 +337,12 @@ class FakeDiscord:
         }
 
     async def send(
-        self, user: Person, path: Path | None = None, *, text: str = "", in_guild: bool = False,
+        self,
+        user: Person,
+        path: Path | None = None,
+        *,
+        text: str = "",
+        in_guild: bool = False,
         mention: bool = True,
     ) -> int:
         """A person posts a message: in their DM with the bot, or in the guild channel
@@ -361,15 +395,25 @@ class FakeDiscord:
             payload["guild_id"] = str(GUILD_ID)
             payload["guild_locale"] = self.guild_locale
             payload["member"] = {
-                "user": user.as_dict(), "roles": [], "joined_at": _now(), "deaf": False,
-                "mute": False, "permissions": "2248473465835073", "flags": 0,
+                "user": user.as_dict(),
+                "roles": [],
+                "joined_at": _now(),
+                "deaf": False,
+                "mute": False,
+                "permissions": "2248473465835073",
+                "flags": 0,
             }
         else:
             payload["user"] = user.as_dict()
         return payload
 
     async def slash(
-        self, user: Person, name: str, *, in_guild: bool = False, file: Path | None = None,
+        self,
+        user: Person,
+        name: str,
+        *,
+        in_guild: bool = False,
+        file: Path | None = None,
         **options: str,
     ) -> Interaction:
         """A person runs a slash command (``file``: the attachment option)."""
@@ -410,15 +454,17 @@ class FakeDiscord:
     def plant(self, channel_id: int, *custom_ids: str) -> Message:
         """A message from the bot carrying buttons it would not send today (an old version's,
         or a crafted one): Discord only reports taps on buttons a message really has."""
-        row = {"type": 1, "components": [
-            {"type": 2, "style": 2, "label": "old", "custom_id": c} for c in custom_ids
-        ]}
+        row = {
+            "type": 1,
+            "components": [{"type": 2, "style": 2, "label": "old", "custom_id": c} for c in custom_ids],
+        }
         return self._store(channel_id, {"content": "an old message", "components": [row]}, {})
 
     def answers(self, interaction: Interaction) -> list[Message]:
         """What the bot said in answer to one interaction (its original answer and follow-ups)."""
         return [
-            m for m in self.messages.values()
+            m
+            for m in self.messages.values()
             if m.interaction_token == interaction.token and not m.deleted and not m.loading
         ]
 
@@ -440,21 +486,54 @@ class FakeDiscord:
 
     def _guild(self) -> dict[str, Any]:
         everyone = {
-            "id": str(GUILD_ID), "name": "@everyone", "permissions": "1071698660929", "position": 0,
-            "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0,
+            "id": str(GUILD_ID),
+            "name": "@everyone",
+            "permissions": "1071698660929",
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
         }
         return {
-            "id": str(GUILD_ID), "name": "Test server", "icon": None, "owner_id": "1",
-            "roles": [everyone], "emojis": [], "stickers": [], "features": [], "premium_tier": 0,
-            "channels": [{
-                "id": str(CHANNEL_ID), "type": 0, "name": "music", "position": 0,
-                "permission_overwrites": [], "guild_id": str(GUILD_ID),
-            }],
-            "members": [], "member_count": 3, "threads": [], "voice_states": [], "presences": [],
-            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
-            "large": False, "unavailable": False, "joined_at": _now(), "mfa_level": 0,
-            "verification_level": 0, "explicit_content_filter": 0, "default_message_notifications": 0,
-            "system_channel_flags": 0, "preferred_locale": self.guild_locale, "nsfw_level": 0,
+            "id": str(GUILD_ID),
+            "name": "Test server",
+            "icon": None,
+            "owner_id": "1",
+            "roles": [everyone],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "premium_tier": 0,
+            "channels": [
+                {
+                    "id": str(CHANNEL_ID),
+                    "type": 0,
+                    "name": "music",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "guild_id": str(GUILD_ID),
+                }
+            ],
+            "members": [],
+            "member_count": 3,
+            "threads": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "large": False,
+            "unavailable": False,
+            "joined_at": _now(),
+            "mfa_level": 0,
+            "verification_level": 0,
+            "explicit_content_filter": 0,
+            "default_message_notifications": 0,
+            "system_channel_flags": 0,
+            "preferred_locale": self.guild_locale,
+            "nsfw_level": 0,
         }
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
@@ -471,12 +550,15 @@ class FakeDiscord:
                 elif msg["op"] == IDENTIFY:
                     self.identified.append(msg["d"])
                     ready = {
-                        "v": 10, "user": self.bot_user(),
+                        "v": 10,
+                        "user": self.bot_user(),
                         "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
                         "session_id": "fake-session",
                         "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
-                        "application": {"id": str(APPLICATION_ID), "flags": 0}, "shard": [0, 1],
-                        "private_channels": [], "relationships": [],
+                        "application": {"id": str(APPLICATION_ID), "flags": 0},
+                        "shard": [0, 1],
+                        "private_channels": [],
+                        "relationships": [],
                     }
                     for event, data in (("READY", ready), ("GUILD_CREATE", self._guild())):
                         frame = {"op": DISPATCH, "t": event, "s": next(self._seq), "d": data}
@@ -561,18 +643,35 @@ class FakeDiscord:
         if parts == ["users", "@me"]:
             return _json(bot)
         if parts == ["oauth2", "applications", "@me"]:
-            return _json({
-                "id": str(APPLICATION_ID), "name": "Vocal Remover", "icon": None, "description": "",
-                "bot_public": True, "bot_require_code_grant": False, "owner": Person(1, "owner").as_dict(),
-                "verify_key": "0" * 64, "flags": 0, "team": None, "summary": "", "rpc_origins": [],
-            })
+            return _json(
+                {
+                    "id": str(APPLICATION_ID),
+                    "name": "Vocal Remover",
+                    "icon": None,
+                    "description": "",
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "owner": Person(1, "owner").as_dict(),
+                    "verify_key": "0" * 64,
+                    "flags": 0,
+                    "team": None,
+                    "summary": "",
+                    "rpc_origins": [],
+                }
+            )
         if parts == ["gateway", "bot"]:
-            return _json({
-                "url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1,
-                "session_start_limit": {
-                    "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1
-                },
-            })
+            return _json(
+                {
+                    "url": f"ws://127.0.0.1:{self.port}/gateway",
+                    "shards": 1,
+                    "session_start_limit": {
+                        "total": 1000,
+                        "remaining": 999,
+                        "reset_after": 0,
+                        "max_concurrency": 1,
+                    },
+                }
+            )
         if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
             registered = []
             commands = await request.json()
@@ -581,8 +680,12 @@ class FakeDiscord:
                 return self._error(400, 50035, f"Invalid Form Body: {refusal}")
             for command in commands:
                 entry = {
-                    **command, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID),
-                    "version": "1", "default_member_permissions": None, "type": command.get("type", 1),
+                    **command,
+                    "id": str(next(self._ids)),
+                    "application_id": str(APPLICATION_ID),
+                    "version": "1",
+                    "default_member_permissions": None,
+                    "type": command.get("type", 1),
                 }
                 self.commands[command["name"]] = entry
                 registered.append(entry)
@@ -610,9 +713,7 @@ class FakeDiscord:
         if parts[:2] == ["users", "@me"] and parts[2:] == ["channels"]:
             recipient = int((await request.json())["recipient_id"])
             self.dms_opened.append(recipient)
-            return _json(
-                {"id": str(recipient + 1), "type": 1, "recipients": [Person(recipient).as_dict()]}
-            )
+            return _json({"id": str(recipient + 1), "type": 1, "recipients": [Person(recipient).as_dict()]})
         return self._error(404, 0, f"fake Discord has no {method} /{'/'.join(parts)}")
 
     async def _callback(self, request: web.Request, token: str) -> web.Response:
@@ -626,18 +727,27 @@ class FakeDiscord:
         kind, data = payload["type"], payload.get("data") or {}
         ephemeral = bool((data.get("flags") or 0) & EPHEMERAL)
         message = self._store(
-            interaction.channel_id, data, files, ephemeral=ephemeral, for_user=interaction.user.id,
+            interaction.channel_id,
+            data,
+            files,
+            ephemeral=ephemeral,
+            for_user=interaction.user.id,
             loading=kind == 5,
         )
         message.interaction_token = token
         interaction.original = message
-        return _json({
-            "interaction": {
-                "id": str(interaction.id), "type": 2, "response_message_id": str(message.id),
-                "response_message_loading": kind == 5, "response_message_ephemeral": ephemeral,
-            },
-            "resource": {"type": kind, "message": message.as_dict(self.bot_user())},
-        })
+        return _json(
+            {
+                "interaction": {
+                    "id": str(interaction.id),
+                    "type": 2,
+                    "response_message_id": str(message.id),
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": ephemeral,
+                },
+                "resource": {"type": kind, "message": message.as_dict(self.bot_user())},
+            }
+        )
 
     async def _webhook(self, request: web.Request, token: str, rest: list[str]) -> web.Response:
         interaction = self.interactions.get(token)

@@ -86,18 +86,26 @@ def write_converted(path: Path, source: Path, rate: int, channels: int) -> Path:
 def write_large_short_wav(path: Path, seconds: float = 4.3) -> Path:
     """About 26 MB of real audio in 4.3 s: 8 channels of 32-bit float at 192 kHz."""
     _ffmpeg(
-        "-f", "lavfi", "-i", f"sine=f=330:r=192000:d={seconds}",
-        "-f", "lavfi", "-i", f"sine=f=660:r=192000:d={seconds}",
-        "-filter_complex", "[0][1]amerge=inputs=2,pan=7.1|c0=c0|c1=c1|c2=c0|c3=c1|c4=c0|c5=c1|c6=c0|c7=c1",
-        "-c:a", "pcm_f32le", str(path),
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=f=330:r=192000:d={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=f=660:r=192000:d={seconds}",
+        "-filter_complex",
+        "[0][1]amerge=inputs=2,pan=7.1|c0=c0|c1=c1|c2=c0|c3=c1|c4=c0|c5=c1|c6=c0|c7=c1",
+        "-c:a",
+        "pcm_f32le",
+        str(path),
     )
     return path
 
 
 def write_long_flac(path: Path, seconds: float = 7200.0) -> Path:
     """Two hours of near-silent 8 kHz mono FLAC: a real 2-hour file of about 1 MB."""
-    _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(seconds), "-c:a", "flac",
-            str(path))
+    _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(seconds), "-c:a", "flac", str(path))
     return path
 
 

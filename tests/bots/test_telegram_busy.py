@@ -17,9 +17,7 @@ def jobs_settings(jobs_settings: jobs.Settings) -> jobs.Settings:
     return replace(jobs_settings, max_waiting_previews_per_worker=1)
 
 
-async def test_a_full_line_says_busy_before_downloading(
-    bot: Harness, media: dict[str, Path]
-) -> None:
+async def test_a_full_line_says_busy_before_downloading(bot: Harness, media: dict[str, Path]) -> None:
     api = bot.api
     first, second = bot.user(181), bot.user(182)
     api.send_media(first, media["song"], "audio")  # no worker runs: it waits in line

@@ -21,9 +21,7 @@ STRIPE_KEY = "sk_test_bots_suite"
 
 
 @pytest.fixture
-def payments_settings(
-    payments_settings: payments.Settings, stripe_stub: StripeStub
-) -> payments.Settings:
+def payments_settings(payments_settings: payments.Settings, stripe_stub: StripeStub) -> payments.Settings:
     # Card links on Telegram are an opt-in (Telegram wants digital goods paid in Stars).
     return dataclasses.replace(
         payments_settings,
@@ -158,7 +156,5 @@ async def test_a_card_checkout_keeps_the_song_and_a_song_gone_anyway_is_refunded
     assert await webhook_side.start(result.order, "stripe webhook")
     told = await api.wait_for_text(user.id, "has been refunded")
     assert "no longer stored" in told and "($1.99)" in told
-    await wait_until(
-        lambda: bot.pay.ledger.get_order(order.id).state is OrderState.REFUNDED, what="refunded"
-    )
+    await wait_until(lambda: bot.pay.ledger.get_order(order.id).state is OrderState.REFUNDED, what="refunded")
     assert len(stripe_stub.calls("/v1/refunds")) == 1

@@ -25,8 +25,10 @@ async def test_status_shows_songs_in_line_and_forget_deletes_their_jobs_and_file
     # The song's title is stored just after its job is queued: wait for both, or /status may
     # come in between and name the file (a race the loaded CI machine hit).
     await api.wait_for(
-        lambda: [bot.services.state.tags(j.id) is not None
-                 for j in bot.queue.active_jobs("telegram", user.id)] == [True, True],
+        lambda: (
+            [bot.services.state.tags(j.id) is not None for j in bot.queue.active_jobs("telegram", user.id)]
+            == [True, True]
+        ),
         what="2 jobs with their titles",
     )
     api.send_text(user, "/status")
@@ -50,10 +52,7 @@ async def test_status_shows_songs_in_line_and_forget_deletes_their_jobs_and_file
     assert bot.pay.users.get("telegram", user.id) is None
     api.send_text(user, "/status")
     await api.wait_for(
-        lambda: api.texts_to(user.id).count(
-            "You have no songs in progress. Send me a song to start."
-        )
-        == 2,
+        lambda: api.texts_to(user.id).count("You have no songs in progress. Send me a song to start.") == 2,
         what="an empty /status",
     )
 
@@ -91,8 +90,6 @@ async def test_admin_grant_refund_and_export(bot: Harness) -> None:
     name, data = document.files["document"]
     assert name.startswith("feedback-") and name.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-    assert [(r["job_id"], r["model_version"], r["rating"]) for r in rows] == [
-        ("job-1", "unet-v1", "1")
-    ]
+    assert [(r["job_id"], r["model_version"], r["rating"]) for r in rows] == [("job-1", "unet-v1", "1")]
     assert str(fan.id) not in data.decode("utf-8")
     assert not api.calls_to(fan.id, "sendDocument")

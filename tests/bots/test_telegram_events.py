@@ -33,9 +33,7 @@ async def test_a_deleted_status_message_is_replaced_by_a_new_one(
     api, user = bot.api, bot.user(601)
     api.send_media(user, media["song"], "audio")
     await api.wait_for_text(user.id, "Got it — separating the preview")
-    (status,) = [
-        c for c in api.calls_to(user.id, "sendMessage") if "checking" in c.params["text"]
-    ]
+    (status,) = [c for c in api.calls_to(user.id, "sendMessage") if "checking" in c.params["text"]]
     api.delete_message(user.id, status.result["message_id"])  # the person tidies up the chat
 
     start_worker()
@@ -49,8 +47,7 @@ async def test_a_deleted_status_message_is_replaced_by_a_new_one(
         if c.result["message_id"] > status.result["message_id"]
     ]
     assert any(
-        "Separating the preview" in c.params["text"] or "preview is ready" in c.params["text"]
-        for c in later
+        "Separating the preview" in c.params["text"] or "preview is ready" in c.params["text"] for c in later
     )
     await wait_until(lambda: _pending(bot) == 0, what="events handled")
 

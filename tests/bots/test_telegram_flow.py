@@ -55,9 +55,7 @@ async def test_song_preview_payment_stems_and_reaction(
 
     # A 👍 on the vocals stem is stored with the job and the model version that made it.
     api.react(user, stems[2].result["message_id"], "👍")
-    stats = await wait_until(
-        lambda: (s := bot.pay.stats()).feedback_total == 1 and s, what="feedback row"
-    )
+    stats = await wait_until(lambda: (s := bot.pay.stats()).feedback_total == 1 and s, what="feedback row")
     (approval,) = stats.approval
     full_job = bot.queue.get(bot.pay.ledger.get_order(order.id).fulfil_job_id)
     assert approval.model_version == full_job.model_version and approval.up == 1
@@ -91,7 +89,6 @@ async def test_song_preview_payment_stems_and_reaction(
     assert "👍 0 / 👎 1" in stats_text
     assert "Jobs today: done full 1, preview 1 · failed full 0, preview 0" in stats_text
     assert "s on average" in stats_text.split("Preview wait today: ")[1].splitlines()[0]
-
 
 
 async def test_failed_paid_job_is_refunded_once_and_the_user_told(
@@ -139,8 +136,9 @@ async def test_song_expired_between_checkout_and_payment_is_refunded(
     told = await api.wait_for_text(user.id, "has been refunded")
     assert "no longer stored" in told and f"({PRICE_STARS} ⭐)" in told
     assert len([t for t in api.texts_to(user.id) if "has been refunded" in t]) == 1
-    assert [c.params["telegram_payment_charge_id"] for c in api.calls
-            if c.method == "refundStarPayment"] == ["stars-charge-expired"]
+    assert [c.params["telegram_payment_charge_id"] for c in api.calls if c.method == "refundStarPayment"] == [
+        "stars-charge-expired"
+    ]
     # And a new checkout for that song is refused: it is gone.
     ok, why = await bot.pre_checkout(user, payload, PRICE_STARS)
     assert not ok and why
@@ -156,9 +154,7 @@ async def test_two_users_at_once_only_see_their_own_files(
     api.send_media(cat, media["song_wav"], "document", file_name="cat song.wav")
 
     previews = {u.id: await bot.preview(u, timeout=120) for u in (ann, bob, cat)}
-    titles = {
-        uid: {c.params.get("title") for c in calls[:2]} for uid, calls in previews.items()
-    }
+    titles = {uid: {c.params.get("title") for c in calls[:2]} for uid, calls in previews.items()}
     assert titles[ann.id] == {"voice (instrumental preview)", "voice (vocals preview)"}
     assert titles[bob.id] == {"clip (instrumental preview)", "clip (vocals preview)"}
     assert titles[cat.id] == {"cat song (instrumental preview)", "cat song (vocals preview)"}

@@ -154,9 +154,7 @@ async def test_cancel_history_and_forget(bot: Harness, media: dict[str, Path], w
     assert bot.services.state.output_format(user.id) == "mp3"
 
 
-async def test_telegram_failures_end_in_a_message_not_silence(
-    bot: Harness, media: dict[str, Path]
-) -> None:
+async def test_telegram_failures_end_in_a_message_not_silence(bot: Harness, media: dict[str, Path]) -> None:
     api, user = bot.api, bot.user(51)
     # getFile fails once: the download is reported, nothing is queued, sending again works.
     api.failures["getFile"] = 1

@@ -81,8 +81,9 @@ async def test_language_de_switches_and_outlives_a_restart(bot: Harness) -> None
     message = api.calls_to(user.id, "sendMessage")[0]
     api.press(user, message.result, "lang:fa")
     answer = await api.wait_for(
-        lambda: next((c for c in api.calls if c.method == "answerCallbackQuery"
-                      and c.params.get("text")), None),
+        lambda: next(
+            (c for c in api.calls if c.method == "answerCallbackQuery" and c.params.get("text")), None
+        ),
         what="the button's answer",
     )
     with speak("fa"):

@@ -44,9 +44,7 @@ async def test_module_entry_point_answers_and_stops_cleanly(
         stderr=subprocess.STDOUT,
     )
     try:
-        await fake_api.wait_for(
-            lambda: fake_api.allowed_updates or process.poll() is not None, 60, "polling"
-        )
+        await fake_api.wait_for(lambda: fake_api.allowed_updates or process.poll() is not None, 60, "polling")
         assert process.poll() is None, log.read_text()
         user = User(7)
         fake_api.send_text(user, "/help")
@@ -71,8 +69,12 @@ def test_without_the_abuse_secret_it_refuses_to_start_and_says_why(tmp_path: Pat
         PYTHONPATH=str(REPO),
     )
     done = subprocess.run(
-        [sys.executable, "-m", "bots.telegram"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bots.telegram"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode != 0
     assert "ABUSE_HMAC_SECRET is not set" in done.stderr

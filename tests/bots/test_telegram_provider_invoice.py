@@ -23,9 +23,7 @@ PRICE_CENTS = 199
 
 
 @pytest.fixture
-def payments_settings(
-    payments_settings: payments.Settings, stripe_stub: StripeStub
-) -> payments.Settings:
+def payments_settings(payments_settings: payments.Settings, stripe_stub: StripeStub) -> payments.Settings:
     return dataclasses.replace(
         payments_settings,
         stripe_api_key=STRIPE_KEY,
@@ -47,8 +45,12 @@ async def test_card_invoice_with_provider_token_is_paid_delivered_and_refunded_b
     _, _, photo = await bot.preview(user)
     assert bot.button(photo, "buy:")["text"] == "Full stems — $1.99"
     # The invoice takes cards already: no second, Checkout-link card button.
-    assert not [b for row in photo.params["reply_markup"]["inline_keyboard"] for b in row
-                if b.get("callback_data", "").startswith("card:")]
+    assert not [
+        b
+        for row in photo.params["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b.get("callback_data", "").startswith("card:")
+    ]
 
     invoice = await bot.buy(user, photo)
     assert invoice.params["currency"] == "USD"
@@ -59,12 +61,21 @@ async def test_card_invoice_with_provider_token_is_paid_delivered_and_refunded_b
     assert not ok and "price has changed" in why
     query = api.pre_checkout(user, payload, PRICE_CENTS, currency="USD")
     await api.wait_for(
-        lambda: [c for c in api.calls if c.method == "answerPreCheckoutQuery"
-                 and c.params["pre_checkout_query_id"] == query and c.params["ok"] == "true"],
+        lambda: [
+            c
+            for c in api.calls
+            if c.method == "answerPreCheckoutQuery"
+            and c.params["pre_checkout_query_id"] == query
+            and c.params["ok"] == "true"
+        ],
         what="pre-checkout accepted",
     )
     api.successful_payment(
-        user, payload, PRICE_CENTS, "tg-card-charge-1", currency="USD",
+        user,
+        payload,
+        PRICE_CENTS,
+        "tg-card-charge-1",
+        currency="USD",
         provider_charge_id="ch_test_card_1",
     )
     stems = await api.wait_for_call(user.id, "sendAudio", count=4, timeout=90)

@@ -13,8 +13,12 @@ from bots.telegram.handlers import reactions_of
 
 def _update(old: list, new: list) -> MessageReactionUpdated:
     return MessageReactionUpdated(
-        chat=Chat(5, "private"), message_id=77, date=datetime.now(UTC),
-        old_reaction=tuple(old), new_reaction=tuple(new), user=User(5, "x", False),
+        chat=Chat(5, "private"),
+        message_id=77,
+        date=datetime.now(UTC),
+        old_reaction=tuple(old),
+        new_reaction=tuple(new),
+        user=User(5, "x", False),
     )
 
 

@@ -86,9 +86,11 @@ async def test_a_paid_job_whose_done_event_the_stream_trimmed_is_still_delivered
     assert await bot.pay_invoice(user, invoice, charge_id="stars-trimmed")
     (order,) = bot.pay.ledger.user_orders(bot.pay.users.get("telegram", user.id).id)
     job_id = await wait_until(
-        lambda: (o := bot.pay.ledger.get_order(order.id)).state is OrderState.PAID
-        and bot.queue.get(o.fulfil_job_id or "")
-        and o.fulfil_job_id,
+        lambda: (
+            (o := bot.pay.ledger.get_order(order.id)).state is OrderState.PAID
+            and bot.queue.get(o.fulfil_job_id or "")
+            and o.fulfil_job_id
+        ),
         what="the paid job submitted",
     )
     await bot.stop()

@@ -48,14 +48,45 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ffmpeg("-i", str(wav), *args, str(out))
         files[name] = out
     files["mp4"] = d / "clip.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=3", "-i", str(wav),
-           "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(files["mp4"]))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=3",
+        "-i",
+        str(wav),
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(files["mp4"]),
+    )
     files["webm"] = d / "clip.webm"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=3", "-i", str(wav),
-           "-c:v", "libvpx", "-c:a", "libopus", "-shortest", str(files["webm"]))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=3",
+        "-i",
+        str(wav),
+        "-c:v",
+        "libvpx",
+        "-c:a",
+        "libopus",
+        "-shortest",
+        str(files["webm"]),
+    )
     files["video_silent"] = d / "novoice.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=2", "-c:v", "mpeg4",
-           str(files["video_silent"]))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=2",
+        "-c:v",
+        "mpeg4",
+        str(files["video_silent"]),
+    )
     files["empty"] = d / "empty.mp3"
     files["empty"].write_bytes(b"")
     files["text"] = d / "notes.mp3"
@@ -73,8 +104,17 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files["silence"] = d / "silence.wav"
     sf.write(files["silence"], np.zeros((SR * 2, 2), dtype=np.float32), SR)
     files["long"] = d / "long.mp3"  # 21 minutes, over the 20-minute default; tiny at 8 kbit/s
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:sample_rate=8000:duration=1260",
-           "-c:a", "libmp3lame", "-b:a", "8k", str(files["long"]))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:sample_rate=8000:duration=1260",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "8k",
+        str(files["long"]),
+    )
     return files
 
 

@@ -115,12 +115,8 @@ def test_preview_cut_has_length_and_fades() -> None:
 
 
 def test_content_hash_ignores_container(clips: dict[str, Path]) -> None:
-    assert audio.content_hash(audio.decode(clips["wav"])) == audio.content_hash(
-        audio.decode(clips["flac"])
-    )
-    assert audio.content_hash(audio.decode(clips["wav"])) != audio.content_hash(
-        audio.decode(clips["mp3"])
-    )
+    assert audio.content_hash(audio.decode(clips["wav"])) == audio.content_hash(audio.decode(clips["flac"]))
+    assert audio.content_hash(audio.decode(clips["wav"])) != audio.content_hash(audio.decode(clips["mp3"]))
 
 
 def test_file_names_never_reach_a_shell(tmp_path: Path, clips: dict[str, Path]) -> None:
@@ -136,14 +132,29 @@ def test_playlists_cannot_make_ffmpeg_read_other_files(tmp_path: Path, clips: di
     follows it: its segment below is a valid MPEG-TS file)."""
     segment = tmp_path / "secret.ts"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(clips["wav"]), "-c:a", "aac",
-         "-f", "mpegts", str(segment)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(clips["wav"]),
+            "-c:a",
+            "aac",
+            "-f",
+            "mpegts",
+            str(segment),
+        ],
         check=True,
     )
     hls = tmp_path / "song.mp3"
     hls.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:4,\n{segment}\n#EXT-X-ENDLIST\n")
-    plain = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=format_name",
-                            str(hls)], capture_output=True, text=True, check=False)
+    plain = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=format_name", str(hls)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert "hls" in plain.stdout  # the attack works on an unguarded ffprobe
     with pytest.raises(NotAudioError):
         audio.decode(hls)

@@ -52,20 +52,58 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("bombs")
     flac = root / "3h-silence.flac"  # 26 KB: one 65535-sample frame is a few bytes of silence
     ffmpeg(*SILENT_8K, "-t", "10800", "-c:a", "flac", "-frame_size", "65535", str(flac))
-    ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=44100", "-t", "1", "-ac", "2", "-c:a", "pcm_s16le",
-           str(root / "1s.wav"))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:r=44100",
+        "-t",
+        "1",
+        "-ac",
+        "2",
+        "-c:a",
+        "pcm_s16le",
+        str(root / "1s.wav"),
+    )
     wav = bytearray((root / "1s.wav").read_bytes())
     wav[24:28] = struct.pack("<I", 2)  # 2 samples a second: one second of data "is" 6 hours
     wav[28:32] = struct.pack("<I", 8)
     (root / "6h-header.wav").write_bytes(wav)
-    ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=44100", "-t", "2", "-c:a", "libmp3lame",
-           str(root / "2s.mp3"))
+    ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=44100", "-t", "2", "-c:a", "libmp3lame", str(root / "2s.mp3"))
     ffmpeg(*SILENT_8K, "-t", "3600", "-c:a", "libmp3lame", "-b:a", "8k", str(root / "1h.mp3"))
-    ffmpeg("-f", "lavfi", "-i", "sine=f=440:r=8000", "-t", "60", "-c:a", "libmp3lame", "-b:a",
-           "8k", str(root / "60s.mp3"))
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=1:duration=1", *SILENT_8K,
-           "-t", "36000", "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "flac",
-           "-frame_size", "65535", str(root / "10h-audio.mkv"))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:r=8000",
+        "-t",
+        "60",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "8k",
+        str(root / "60s.mp3"),
+    )
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=1:duration=1",
+        *SILENT_8K,
+        "-t",
+        "36000",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "flac",
+        "-frame_size",
+        "65535",
+        str(root / "10h-audio.mkv"),
+    )
     return {
         "flac_3h": flac,
         "flac_3h_no_length": _flac_without_length(flac, root / "3h-no-length.flac"),

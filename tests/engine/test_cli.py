@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "engine", *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
     )
 
 
@@ -126,14 +130,22 @@ def test_calibrate_exports_a_stopped_run_as_a_calibrated_model(tmp_path: Path) -
     run_checkpoint = tmp_path / "runs" / "best.pt"
     run_checkpoint.parent.mkdir()
     checkpoint.save_atomic(
-        {"format": checkpoint.FORMAT, "kind": "training", "unet": cfg.to_dict(),
-         "stft": STFTConfig().to_dict(), "state_dict": net.state_dict(),
-         "ema_state": net.state_dict(), "step": 700, "history": [{"step": 700, "val_sdr": 1.0}]},
+        {
+            "format": checkpoint.FORMAT,
+            "kind": "training",
+            "unet": cfg.to_dict(),
+            "stft": STFTConfig().to_dict(),
+            "state_dict": net.state_dict(),
+            "ema_state": net.state_dict(),
+            "step": 700,
+            "history": [{"step": 700, "val_sdr": 1.0}],
+        },
         run_checkpoint,
     )
     model = tmp_path / "model.pt"
-    result = run_cli("calibrate", str(run_checkpoint), str(held_out_pairs(tmp_path / "data")),
-                     "--export", str(model))
+    result = run_cli(
+        "calibrate", str(run_checkpoint), str(held_out_pairs(tmp_path / "data")), "--export", str(model)
+    )
     assert result.returncode == 0, result.stderr
     payload = checkpoint.load(model)
     assert payload["kind"] == "model" and payload["step"] == 700

@@ -89,8 +89,7 @@ def songs(data_tree: tuple[Path, Path]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pack(data_tree: tuple[Path, Path], songs: Path,
-         tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pack(data_tree: tuple[Path, Path], songs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     module = _script("build_gpu_pack")
     out = tmp_path_factory.mktemp("pack") / "gpu-pack"
     settings = module.Settings(mir_per_singer=1, excerpt_s=8.0, min_excerpt_s=4.0, target_mb=1.0)
@@ -167,8 +166,16 @@ def test_excerpts_make_room_from_the_largest_root_first() -> None:
     s = module.Settings(min_excerpt_s=10.0, excerpt_s=40.0, wide_kbps=20, target_mb=1.0)
 
     def item(root: str, i: int):
-        return module.Item("instrumental", "train", [Path(f"{root}{i}.ogg")],
-                           Path(f"/pack/{root}/{i}.opus"), 20, 2, 120.0, root=root)
+        return module.Item(
+            "instrumental",
+            "train",
+            [Path(f"{root}{i}.ogg")],
+            Path(f"/pack/{root}/{i}.opus"),
+            20,
+            2,
+            120.0,
+            root=root,
+        )
 
     items = [item("extra", i) for i in range(8)] + [item("train", i) for i in range(3)]
     one = module.VBR_FACTOR * 10.0 * 40 / 8 / 1000  # MB of one 10-s excerpt at 2 × 20 kbps
@@ -195,7 +202,8 @@ def test_engine_data_loads_both_splits_of_the_pack(pack: Path, tmp_path: Path) -
     unpacked = load_pools([tmp_path / "wav" / "train", tmp_path / "wav" / "extra"], "train")
     assert sorted(unpacked.pair_bands) == [8000.0, 8000.0, 22050.0]  # 48 kHz became 44.1
     assert [Path(f).with_suffix("") for f in unpacked.files] == [
-        Path(f).with_suffix("") for f in train_pools.files]
+        Path(f).with_suffix("") for f in train_pools.files
+    ]
     for (v1, a1), (v2, a2) in zip(train_pools.pairs, unpacked.pairs, strict=True):
         np.testing.assert_allclose(v1, v2, atol=1e-6)  # engine.data's resampling, done ahead
         np.testing.assert_allclose(a1, a2, atol=1e-6)
@@ -220,8 +228,17 @@ def test_remix_workers_give_consistent_distinct_batches(pack: Path) -> None:
 
 @pytest.mark.slow  # trains on the pack (cut with ffmpeg)
 def test_training_with_loader_processes(pack: Path, tmp_path: Path) -> None:
-    cfg = TrainConfig(data=[pack / "train"], run_dir=tmp_path / "run", steps=3, batch=2, width=2,
-                      stereo=True, validate_every=3, validation_examples=2, loaders=2)
+    cfg = TrainConfig(
+        data=[pack / "train"],
+        run_dir=tmp_path / "run",
+        steps=3,
+        batch=2,
+        width=2,
+        stereo=True,
+        validate_every=3,
+        validation_examples=2,
+        loaders=2,
+    )
     final = train(cfg)
     assert final["step"] == 3 and len(final["history"]) == 1
     # what the device run reports: the best step on the score best.pt is chosen on
@@ -260,14 +277,36 @@ def test_gpu_train_sh_judges_on_the_packed_songs(pack: Path, tmp_path: Path) -> 
     (bare / "museval").mkdir(parents=True)
     (bare / "museval" / "__init__.py").write_text("raise ImportError('not on the device')\n")
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "OUT": str(out), "WORK": str(work), "PACK": str(pack),
-           "PYTHON": sys.executable, "DEVICE": "cpu", "PYTHONPATH": str(bare),
-           "FFMPEG_BINARY": str(bare / "no-ffmpeg"), "FFPROBE_BINARY": str(bare / "no-ffprobe"),
-           "GPU_TRAIN_MINUTES": "1", "DEADLINE_S": "500", "RESERVE_S": "60", "WIDTH": "2",
-           "BATCH": "2", "LOADERS": "0", "STEPS": "2", "VALIDATE_EVERY": "2", "WATCH_S": "600",
-           "SPEED_MINUTES": "0.05", "SHIPPED": str(bare / "none.pt")}
-    run = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh")], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=560)
+    env = {
+        **os.environ,
+        "OUT": str(out),
+        "WORK": str(work),
+        "PACK": str(pack),
+        "PYTHON": sys.executable,
+        "DEVICE": "cpu",
+        "PYTHONPATH": str(bare),
+        "FFMPEG_BINARY": str(bare / "no-ffmpeg"),
+        "FFPROBE_BINARY": str(bare / "no-ffprobe"),
+        "GPU_TRAIN_MINUTES": "1",
+        "DEADLINE_S": "500",
+        "RESERVE_S": "60",
+        "WIDTH": "2",
+        "BATCH": "2",
+        "LOADERS": "0",
+        "STEPS": "2",
+        "VALIDATE_EVERY": "2",
+        "WATCH_S": "600",
+        "SPEED_MINUTES": "0.05",
+        "SHIPPED": str(bare / "none.pt"),
+    }
+    run = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "gpu_train.sh")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=560,
+    )
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-4000:]
     figures = json.loads((out / "figures.json").read_text())
@@ -278,8 +317,7 @@ def test_gpu_train_sh_judges_on_the_packed_songs(pack: Path, tmp_path: Path) -> 
     assert "valid" not in config["data"] and str(work / "pack" / "train") in config["data"]
     assert figures["judge"] == "songs" and figures["best_step"] == 2
     (entry,) = figures["songs_history"]
-    assert set(entry) == {"step", "songs_vocals", "songs_instrumental", "songs_overall",
-                          "songs_power"}
+    assert set(entry) == {"step", "songs_vocals", "songs_instrumental", "songs_overall", "songs_power"}
     assert figures["best_songs"] == entry
     model = figures["model"]
     assert model["calibrated"] and model["calibration_judge"] == "songs"

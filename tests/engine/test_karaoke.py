@@ -97,8 +97,17 @@ def test_tempo_changes_the_length_and_the_note_spacing_not_the_pitch(tempo: int)
     assert abs(ratio / (100 / tempo) - 1) < 0.01  # 80 %: 1.25× as long
     spacing = np.median(np.diff(onsets_s(out)))
     assert abs(spacing / (0.5 * 100 / tempo) - 1) < 0.03  # notes really come slower / faster
-    assert abs(cents(pitch_hz(render(harmonic_tone(), np.zeros_like(song), SR,
-                                      KaraokeSettings(tempo_percent=tempo))), F0)) < 10
+    assert (
+        abs(
+            cents(
+                pitch_hz(
+                    render(harmonic_tone(), np.zeros_like(song), SR, KaraokeSettings(tempo_percent=tempo))
+                ),
+                F0,
+            )
+        )
+        < 10
+    )
 
 
 def test_tempo_and_key_together() -> None:
@@ -140,9 +149,9 @@ def test_guide_level_steps_survive_a_key_and_tempo_change() -> None:
     shifted_voice = 2000.0 * 2 ** (2 / 12)
     levels = {
         db: band_db(
-            render(instrumental, vocals, SR, KaraokeSettings(guide_db=db, semitones=2,
-                                                             tempo_percent=90)),
-            shifted_voice - 60, shifted_voice + 60,
+            render(instrumental, vocals, SR, KaraokeSettings(guide_db=db, semitones=2, tempo_percent=90)),
+            shifted_voice - 60,
+            shifted_voice + 60,
         )
         for db in (-6.0, -18.0)
     }
@@ -160,16 +169,21 @@ def test_guide_off_is_the_instrumental_only() -> None:
         render(instrumental, vocals, SR, shifted),
         render(instrumental, np.zeros_like(vocals), SR, shifted),
     )
-    assert band_db(render(instrumental, vocals, SR, shifted), 2200, 2500) < band_db(
-        render(instrumental, vocals, SR, KaraokeSettings(guide_db=-18.0, semitones=3,
-                                                         tempo_percent=110)), 2200, 2500) - 20
+    assert (
+        band_db(render(instrumental, vocals, SR, shifted), 2200, 2500)
+        < band_db(
+            render(instrumental, vocals, SR, KaraokeSettings(guide_db=-18.0, semitones=3, tempo_percent=110)),
+            2200,
+            2500,
+        )
+        - 20
+    )
 
 
 def test_stereo_image_is_kept() -> None:
     left_only = harmonic_tone()
     left_only[1] = 0.0
-    out = render(left_only, np.zeros_like(left_only), SR, KaraokeSettings(semitones=-2,
-                                                                          tempo_percent=85))
+    out = render(left_only, np.zeros_like(left_only), SR, KaraokeSettings(semitones=-2, tempo_percent=85))
     assert rms_db(out[1]) < rms_db(out[0]) - 40
 
 
@@ -224,9 +238,17 @@ def test_every_offered_setting_round_trips() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"guide_db": -9.0}, {"guide_db": 0.0}, {"guide_db": 6.0}, {"guide_db": "-12"},
-        {"semitones": 7}, {"semitones": -7}, {"semitones": 1.5}, {"semitones": True},
-        {"tempo_percent": 75}, {"tempo_percent": 125}, {"tempo_percent": 92},
+        {"guide_db": -9.0},
+        {"guide_db": 0.0},
+        {"guide_db": 6.0},
+        {"guide_db": "-12"},
+        {"semitones": 7},
+        {"semitones": -7},
+        {"semitones": 1.5},
+        {"semitones": True},
+        {"tempo_percent": 75},
+        {"tempo_percent": 125},
+        {"tempo_percent": 92},
         {"tempo_percent": 100.0},
     ],
 )
@@ -239,8 +261,21 @@ def test_bad_values_are_refused_with_a_user_facing_error(kwargs: dict[str, objec
 
 @pytest.mark.parametrize(
     "text",
-    ["", "g12.k2", "g12.k+2.t90", "g-12.k2.t90", "g9.k2.t90", "g12.k7.t90", "g12.k2.t95x",
-     "g12.k02.t90", "g12.k-0.t90", "g12.k2.t125", "g12.k2.t92", "G12.K2.T90", "goff.k0.t100 "],
+    [
+        "",
+        "g12.k2",
+        "g12.k+2.t90",
+        "g-12.k2.t90",
+        "g9.k2.t90",
+        "g12.k7.t90",
+        "g12.k2.t95x",
+        "g12.k02.t90",
+        "g12.k-0.t90",
+        "g12.k2.t125",
+        "g12.k2.t92",
+        "G12.K2.T90",
+        "goff.k0.t100 ",
+    ],
 )
 def test_bad_forms_are_refused(text: str) -> None:
     with pytest.raises(KaraokeSettingsError):

@@ -112,9 +112,7 @@ def test_unet_masks_stay_in_unit_interval() -> None:
 @pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
 def test_progress_reaches_one() -> None:
     seen: list[float] = []
-    separate(
-        tone_mix(15.0), Separator(ConstantMask(0.5), STFTConfig(), "c"), seen.append, batch_chunks=1
-    )
+    separate(tone_mix(15.0), Separator(ConstantMask(0.5), STFTConfig(), "c"), seen.append, batch_chunks=1)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 2
 
 

@@ -94,7 +94,8 @@ def test_calibration_on_songs_writes_the_songs_choice(tmp_path: Path, tiny_model
     assert power == judge.best_power(scores) and payload["calibration"]["vocal_mask_power"] == power
     assert payload["calibration_judge"] == "songs"
     assert payload["calibration_scores"][str(power)]["overall"] == pytest.approx(
-        scores[power].overall, abs=1e-3)
+        scores[power].overall, abs=1e-3
+    )
     assert load_model(model).vocal_mask_power == power and payload["version"] == version
 
 
@@ -104,16 +105,27 @@ def test_training_with_songs_chooses_best_on_the_songs(tiny_data: Path, tmp_path
     from engine.train import TrainConfig, train
 
     valid = song_folder(tmp_path / "valid")
-    cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "run", steps=20, batch=2, lr=3e-3,
-                      width=2, validate_every=10, seed=3, validation_examples=2, songs=valid,
-                      export=tmp_path / "model.pt")
+    cfg = TrainConfig(
+        data=tiny_data,
+        run_dir=tmp_path / "run",
+        steps=20,
+        batch=2,
+        lr=3e-3,
+        width=2,
+        validate_every=10,
+        seed=3,
+        validation_examples=2,
+        songs=valid,
+        export=tmp_path / "model.pt",
+    )
     train(cfg)
     last = checkpoint.load(cfg.run_dir / "last.pt")
     assert last["best_judge"] == "songs"
     for h in last["history"]:
         assert h["songs_power"] in judge.SONG_POWERS
         assert h["songs_overall"] == pytest.approx(
-            (h["songs_vocals"] + h["songs_instrumental"]) / 2, abs=2e-3)
+            (h["songs_vocals"] + h["songs_instrumental"]) / 2, abs=2e-3
+        )
     chosen = max(last["history"], key=lambda h: h["songs_overall"])
     assert last["best"] == pytest.approx(chosen["songs_overall"], abs=1e-3)
     assert checkpoint.load(cfg.run_dir / "best.pt")["step"] == chosen["step"]
@@ -134,15 +146,33 @@ def test_a_run_resumed_under_the_song_judge_starts_its_best_afresh(tmp_path: Pat
     run.mkdir()
     opt = torch.optim.Adam(net.parameters())
     checkpoint.save_atomic(
-        {"format": checkpoint.FORMAT, "kind": "training", "unet": cfg_net.to_dict(),
-         "stft": STFTConfig().to_dict(), "state_dict": net.state_dict(),
-         "ema_state": net.state_dict(), "optimizer": opt.state_dict(), "step": 5,
-         "train_seconds": 1.0, "history": [], "best": 99.0},  # no best_judge: an older run
-        run / "last.pt")
+        {
+            "format": checkpoint.FORMAT,
+            "kind": "training",
+            "unet": cfg_net.to_dict(),
+            "stft": STFTConfig().to_dict(),
+            "state_dict": net.state_dict(),
+            "ema_state": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": 5,
+            "train_seconds": 1.0,
+            "history": [],
+            "best": 99.0,
+        },  # no best_judge: an older run
+        run / "last.pt",
+    )
     tiny = tmp_path / "data"
     song_folder(tiny / "pairs", ("abjones_1_01", "x_1_01", "y_2_01"))
-    cfg = TrainConfig(data=tiny, run_dir=run, steps=10, batch=2, width=2, validate_every=5,
-                      validation_examples=2, songs=song_folder(tmp_path / "valid", ("a",)))
+    cfg = TrainConfig(
+        data=tiny,
+        run_dir=run,
+        steps=10,
+        batch=2,
+        width=2,
+        validate_every=5,
+        validation_examples=2,
+        songs=song_folder(tmp_path / "valid", ("a",)),
+    )
     train(cfg)
     last = checkpoint.load(run / "last.pt")
     assert last["best_judge"] == "songs" and last["best"] < 99.0

@@ -33,7 +33,9 @@ pytestmark = [
 def _build(out: Path) -> None:
     subprocess.run(
         [sys.executable, str(SCRIPT), "--out", str(out), "--minutes", "0.2", "--seed", "1"],
-        check=True, capture_output=True, timeout=180,
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
 
 

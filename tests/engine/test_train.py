@@ -121,9 +121,19 @@ def test_waveform_loss_scores_what_the_masks_output() -> None:
 @pytest.mark.slow  # trains for real, minutes on 2 cores
 @pytest.mark.timeout(900)  # trains for real: slow on a loaded 2-core machine
 def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -> None:
-    cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "run", steps=30, batch=2, lr=3e-3,
-                      width=2, validate_every=10, seed=3, validation_examples=2,
-                      export=tmp_path / "model.pt", keep_snapshots=True)
+    cfg = TrainConfig(
+        data=tiny_data,
+        run_dir=tmp_path / "run",
+        steps=30,
+        batch=2,
+        lr=3e-3,
+        width=2,
+        validate_every=10,
+        seed=3,
+        validation_examples=2,
+        export=tmp_path / "model.pt",
+        keep_snapshots=True,
+    )
     rng = np.random.default_rng(99)
     mix, vocals, acc, _ = Remixer(load_pools(tiny_data, "train")).batch(
         4, (PATCH_FRAMES - 1) * STFTConfig().hop, rng
@@ -185,16 +195,25 @@ def test_training_lowers_the_loss_and_resumes(tiny_data: Path, tmp_path: Path) -
     assert stems.vocals.shape == mix[0].shape
 
     # Fine-tune: a new run starts from the exported model's weights, not from random ones.
-    tuned = TrainConfig(data=tiny_data, run_dir=tmp_path / "tuned", steps=0, width=2,
-                        validation_examples=2, init=cfg.export)
+    tuned = TrainConfig(
+        data=tiny_data, run_dir=tmp_path / "tuned", steps=0, width=2, validation_examples=2, init=cfg.export
+    )
     start = train(tuned)
     assert start["step"] == 0
     shipped = checkpoint.load(cfg.export)["state_dict"]
     for name, value in start["state_dict"].items():
         torch.testing.assert_close(value, shipped[name].to(value.dtype))
     with pytest.raises(ValueError, match="another model shape"):
-        train(TrainConfig(data=tiny_data, run_dir=tmp_path / "wide", steps=0, width=4,
-                          validation_examples=2, init=cfg.export))
+        train(
+            TrainConfig(
+                data=tiny_data,
+                run_dir=tmp_path / "wide",
+                steps=0,
+                width=4,
+                validation_examples=2,
+                init=cfg.export,
+            )
+        )
 
 
 @pytest.mark.slow  # seconds of CPU: keeps the fast tier under a minute on 2 cores
@@ -220,12 +239,29 @@ def test_stereo_network_starts_as_the_mono_one() -> None:
 def test_stereo_run_fine_tunes_a_mono_model(tiny_data: Path, tmp_path: Path) -> None:
     """``--stereo --init mono.pt``: the run starts from the mono weights, trains, exports a stereo
     model whose version says so, and separation loads it like any other."""
-    mono_cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "mono", steps=4, batch=2, width=2,
-                           validate_every=4, validation_examples=2, export=tmp_path / "mono.pt")
+    mono_cfg = TrainConfig(
+        data=tiny_data,
+        run_dir=tmp_path / "mono",
+        steps=4,
+        batch=2,
+        width=2,
+        validate_every=4,
+        validation_examples=2,
+        export=tmp_path / "mono.pt",
+    )
     train(mono_cfg)
-    cfg = TrainConfig(data=tiny_data, run_dir=tmp_path / "st", steps=6, batch=2, width=2,
-                      stereo=True, validate_every=3, validation_examples=2,
-                      init=tmp_path / "mono.pt", export=tmp_path / "st.pt")
+    cfg = TrainConfig(
+        data=tiny_data,
+        run_dir=tmp_path / "st",
+        steps=6,
+        batch=2,
+        width=2,
+        stereo=True,
+        validate_every=3,
+        validation_examples=2,
+        init=tmp_path / "mono.pt",
+        export=tmp_path / "st.pt",
+    )
     first = train(TrainConfig(**{**cfg.__dict__, "steps": 0, "export": None}))
     mono_state = checkpoint.averaged_weights(checkpoint.load(tmp_path / "mono.pt"))
     expected = stereo_from_mono(mono_state)
@@ -248,8 +284,10 @@ def test_stereo_pairs_get_their_share(tmp_path: Path) -> None:
     mono = (np.ones((1, 1000), np.float32), np.ones((1, 1000), np.float32))
     stereo = (np.ones((2, 1000), np.float32), np.ones((2, 1000), np.float32))
     pools = Pools(pairs=[mono] * 1000 + [stereo] * 5)
-    for remixer, expected in ((Remixer(pools), STEREO_PAIR_SHARE),
-                              (Remixer(pools, stereo_pair_share=0.9), 0.9)):
+    for remixer, expected in (
+        (Remixer(pools), STEREO_PAIR_SHARE),
+        (Remixer(pools, stereo_pair_share=0.9), 0.9),
+    ):
         picks = [remixer._pick_pair(rng) for _ in range(4000)]
         share = np.mean([i >= 1000 for i in picks])
         assert share == pytest.approx(expected, abs=0.03)
@@ -283,16 +321,23 @@ def test_song_levels_follow_real_songs_and_keep_a_recorded_mix_as_it_is() -> Non
     t = np.arange(40_000) / SR
     tone = np.sin(2 * np.pi * 220 * t).astype(np.float32)
     recorded_db = 20 * np.log10(0.01 / 0.3)  # the pair's voice against its band
-    pools = Pools(pairs=[(np.stack([tone, tone]) * 0.01, np.stack([tone, -tone]) * 0.3)],
-                  pair_bands=[22_050.0], vocals=[tone[None] * 0.5], vocal_bands=[22_050.0],
-                  instrumentals=[np.stack([tone, tone]) * 0.2], instrumental_bands=[22_050.0])
+    pools = Pools(
+        pairs=[(np.stack([tone, tone]) * 0.01, np.stack([tone, -tone]) * 0.3)],
+        pair_bands=[22_050.0],
+        vocals=[tone[None] * 0.5],
+        vocal_bands=[22_050.0],
+        instrumentals=[np.stack([tone, tone]) * 0.2],
+        instrumental_bands=[22_050.0],
+    )
 
     def level(vocals: np.ndarray, acc: np.ndarray) -> float:
         return float(20 * np.log10(np.sqrt(np.mean(vocals**2)) / np.sqrt(np.mean(acc**2))))
 
     draws = 800
-    for levels, (lo, hi), free in (("remix", GAIN_DB_RANGE, VOCAL_FREE_SHARE),
-                                   ("songs", SONG_GAIN_DB_RANGE, SONG_VOCAL_FREE_SHARE)):
+    for levels, (lo, hi), free in (
+        ("remix", GAIN_DB_RANGE, VOCAL_FREE_SHARE),
+        ("songs", SONG_GAIN_DB_RANGE, SONG_VOCAL_FREE_SHARE),
+    ):
         remixer = Remixer(pools, levels=levels)
         samples = [remixer.sample(20_000, rng) for _ in range(draws)]
         voiced = [level(v, a) for _m, v, a, _b in samples if v.any()]

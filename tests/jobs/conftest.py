@@ -36,8 +36,9 @@ def job_queue(settings: Settings) -> JobQueue:
     return JobQueue(settings)
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.1,
-             what: str = "condition") -> object:
+def wait_for(
+    predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.1, what: str = "condition"
+) -> object:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -50,10 +51,7 @@ def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: f
 
 def stream_events(connection: redis.Redis, platform: str) -> list[JobEvent]:
     """Every event in a platform's stream, oldest first (a read that acknowledges nothing)."""
-    return [
-        JobEvent.from_fields(sid, raw)
-        for sid, raw in connection.xrange(keys.events(platform))
-    ]
+    return [JobEvent.from_fields(sid, raw) for sid, raw in connection.xrange(keys.events(platform))]
 
 
 def events_for(connection: redis.Redis, platform: str, job_id: str) -> list[JobEvent]:

@@ -34,9 +34,7 @@ from texts import text_of
 from .conftest import events_for
 
 
-def test_bad_file_is_refused_at_once_with_its_reason(
-    job_queue: JobQueue, tmp_path: Path
-) -> None:
+def test_bad_file_is_refused_at_once_with_its_reason(job_queue: JobQueue, tmp_path: Path) -> None:
     notes = tmp_path / "notes.mp3"
     notes.write_text("these are my lyrics, not a song\n" * 20)
     with pytest.raises(NotAudioError) as refused:
@@ -66,8 +64,7 @@ def test_bytes_upload_and_ids_are_strings(job_queue: JobQueue, make_song: Callab
 def test_per_user_limit_refuses_extra_jobs_but_never_a_paid_one(
     redis_server, tmp_path: Path, make_song: Callable
 ) -> None:
-    queue = JobQueue(Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s",
-                              max_jobs_per_user=2))
+    queue = JobQueue(Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s", max_jobs_per_user=2))
     for seed in range(2):
         queue.submit("u1", "telegram", "c1", make_song(1.0, seed))
     with pytest.raises(UserLimitError) as refused:
@@ -115,11 +112,8 @@ def test_position_counts_previews_first_and_cancel_frees_the_slot(
     assert figures.waiting["preview"] == job_queue.queues[JobKind.PREVIEW].count >= 1
 
 
-def test_paid_cancel_asks_for_a_refund_and_unpins_the_song(
-    job_queue: JobQueue, make_song: Callable
-) -> None:
-    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1), kind="full",
-                              order_id="order-7")
+def test_paid_cancel_asks_for_a_refund_and_unpins_the_song(job_queue: JobQueue, make_song: Callable) -> None:
+    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1), kind="full", order_id="order-7")
     assert pinned(job_queue.connection) == {record.input_key: {"order-7"}}
     assert job_queue.cancel(record.id)
     (event,) = events_for(job_queue.connection, "telegram", record.id)
@@ -127,9 +121,7 @@ def test_paid_cancel_asks_for_a_refund_and_unpins_the_song(
     assert pinned(job_queue.connection) == {}
 
 
-def test_submit_full_reuses_the_stored_song_and_needs_it(
-    job_queue: JobQueue, make_song: Callable
-) -> None:
+def test_submit_full_reuses_the_stored_song_and_needs_it(job_queue: JobQueue, make_song: Callable) -> None:
     preview = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1))
     full = job_queue.submit_full(preview.id, "order-1", output_format="wav")
     assert full.kind is JobKind.FULL and full.input_key == preview.input_key
@@ -166,17 +158,14 @@ def test_forget_user_deletes_their_records_jobs_and_files_but_not_others_or_paid
     queue = job_queue
     first = queue.submit("u1", "telegram", "c1", make_song(1.0, 1), filename="My Song.wav")
     waiting = queue.submit("u1", "telegram", "c1", make_song(1.0, 2))
-    paid_waiting = queue.submit("u1", "telegram", "c1", make_song(1.0, 3), kind="full",
-                                order_id="o-8")
-    paid_done = queue.submit("u1", "telegram", "c1", make_song(1.0, 6), kind="full",
-                             order_id="o-9")
+    paid_waiting = queue.submit("u1", "telegram", "c1", make_song(1.0, 3), kind="full", order_id="o-8")
+    paid_done = queue.submit("u1", "telegram", "c1", make_song(1.0, 6), kind="full", order_id="o-9")
     other = queue.submit("u2", "telegram", "c2", make_song(1.0, 4))
     same_id_elsewhere = queue.submit("u1", "discord", "d1", make_song(1.0, 5))
     # As if two had finished: results stored under their ids; one of them paid, not delivered.
     for job in (first, paid_done):
         queue.storage.put_bytes(f"results/{job.id}/vocals.mp3", b"ID3 vocals")
-        queue.records.update(job.id, status="done",
-                             outputs={"vocals": f"results/{job.id}/vocals.mp3"})
+        queue.records.update(job.id, status="done", outputs={"vocals": f"results/{job.id}/vocals.mp3"})
     queue.pin(paid_done.id, "o-9")
     # Someone else's paid order pins a result this person's job made (the cache shared it).
     queue.storage.put_bytes(f"results/{first.id}/instrumental.mp3", b"ID3 inst")
@@ -214,8 +203,9 @@ def test_forget_user_deletes_their_records_jobs_and_files_but_not_others_or_paid
 def test_previews_are_refused_while_too_many_wait_but_paid_jobs_never(
     redis_server, tmp_path: Path, make_song: Callable
 ) -> None:
-    queue = JobQueue(Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s",
-                              max_waiting_previews_per_worker=2))
+    queue = JobQueue(
+        Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s", max_waiting_previews_per_worker=2)
+    )
     for seed in range(2):
         queue.submit(f"u{seed}", "telegram", "c", make_song(1.0, seed))
     with pytest.raises(BusyError) as busy:
@@ -228,8 +218,9 @@ def test_previews_are_refused_while_too_many_wait_but_paid_jobs_never(
     assert paid.status is JobStatus.QUEUED
     # The line's length is per live worker: a second worker doubles what may wait.
     for name in ("w1", "w2"):
-        Worker([Queue("preview", connection=queue.connection)], name=name,
-               connection=queue.connection).register_birth()
+        Worker(
+            [Queue("preview", connection=queue.connection)], name=name, connection=queue.connection
+        ).register_birth()
     queue.check_capacity()
     queue.submit("u8", "telegram", "c8", make_song(1.0, 8))
 
@@ -263,16 +254,28 @@ def test_rq_jobs_name_no_person_or_file_and_forget_leaves_nothing_keyed_by_the_p
     queue = job_queue
     song = make_song(1.0, 31, name=f"{SONG_NAME}.wav")
     preview = queue.submit(PERSON, "telegram", PERSON, song, filename=f"{SONG_NAME}.wav")
-    full = queue.submit(PERSON, "telegram", PERSON, make_song(1.0, 32), kind="full",
-                        order_id="o-forget", filename=f"{SONG_NAME}.wav")
+    full = queue.submit(
+        PERSON,
+        "telegram",
+        PERSON,
+        make_song(1.0, 32),
+        kind="full",
+        order_id="o-forget",
+        filename=f"{SONG_NAME}.wav",
+    )
     queue.storage.put_bytes(f"results/{preview.id}/instrumental.mp3", b"ID3 inst")
-    queue.records.update(preview.id, status="done",
-                         outputs={"instrumental": f"results/{preview.id}/instrumental.mp3"})
+    queue.records.update(
+        preview.id, status="done", outputs={"instrumental": f"results/{preview.id}/instrumental.mp3"}
+    )
     assert queue.render_karaoke(preview.id, KaraokeSettings(semitones=-2))  # id has a dash
-    rq_ids = [preview.id, full.id, *(
-        key.decode().removeprefix("rq:job:")
-        for key in queue.connection.scan_iter(match=f"rq:job:karaoke-{preview.id}-*")
-    )]
+    rq_ids = [
+        preview.id,
+        full.id,
+        *(
+            key.decode().removeprefix("rq:job:")
+            for key in queue.connection.scan_iter(match=f"rq:job:karaoke-{preview.id}-*")
+        ),
+    ]
     assert len(rq_ids) == 3
     for rq_id in rq_ids:
         job = Job.fetch(rq_id, connection=queue.connection)

@@ -58,8 +58,11 @@ def test_same_song_is_answered_from_the_cache_without_a_job(
     (done,) = [e for e in events_for(job_queue.connection, "discord", paid_hit.id)]
     assert done.type is EventType.DONE and done.order_id == "order-u2"
     assert (done.user_id, done.chat_id) == ("u2", "c2") and done.outputs == paid_hit.outputs
-    assert all("order-u2" in orders for key, orders in pinned(job_queue.connection).items()
-               if key in paid_hit.outputs.values())
+    assert all(
+        "order-u2" in orders
+        for key, orders in pinned(job_queue.connection).items()
+        if key in paid_hit.outputs.values()
+    )
 
     # Another output format, another kind or another model version is a new job.
     assert not job_queue.submit("u3", "telegram", "c3", wav, output_format="wav").cached

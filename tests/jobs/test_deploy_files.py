@@ -46,10 +46,12 @@ def test_compose_services_volumes_and_gpu() -> None:
     assert gpu["driver"] == "nvidia" and "gpu" in gpu["capabilities"] and gpu["count"] == 1
     assert worker["build"]["target"] == "app"
 
-    for name, command in [("worker", ["python", "worker.py"]),
-                          ("telegram", ["python", "-m", "bots.telegram"]),
-                          ("webhook", ["python", "-m", "web.server"]),
-                          ("discord", ["python", "-m", "bots.discord"])]:
+    for name, command in [
+        ("worker", ["python", "worker.py"]),
+        ("telegram", ["python", "-m", "bots.telegram"]),
+        ("webhook", ["python", "-m", "web.server"]),
+        ("discord", ["python", "-m", "bots.discord"]),
+    ]:
         service = services[name]
         assert service["command"] == command
         assert "storage:/data/storage" in service["volumes"], name  # one shared store
@@ -81,7 +83,7 @@ def test_env_example_documents_every_variable_the_code_reads() -> None:
     documented = set(_env_example())
     read = set()
     pattern = re.compile(
-        r'(?:environ(?:\.get)?[\[(]|env(?:\.get)?\(|env_field\(\s*|_[a-z_]+\(\s*env,\s*)'
+        r"(?:environ(?:\.get)?[\[(]|env(?:\.get)?\(|env_field\(\s*|_[a-z_]+\(\s*env,\s*)"
         r'"([A-Z][A-Z0-9_]+)"'
     )
     for folder in OWN_PACKAGES:
@@ -89,16 +91,36 @@ def test_env_example_documents_every_variable_the_code_reads() -> None:
             read |= set(pattern.findall(path.read_text()))
     read |= set(pattern.findall((REPO / "worker.py").read_text()))
     assert read - INTERNAL_VARS <= documented, sorted(read - INTERNAL_VARS - documented)
-    for name in ("REDIS_URL", "DATABASE_URL", "STORAGE_DIR", "S3_ENDPOINT_URL", "S3_BUCKET",
-                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MODEL_PATH", "TELEGRAM_BOT_TOKEN",
-                 "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "DISCORD_BOT_TOKEN",
-                 "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "ADMIN_IDS",
-                 "PUBLIC_BASE_URL"):
+    for name in (
+        "REDIS_URL",
+        "DATABASE_URL",
+        "STORAGE_DIR",
+        "S3_ENDPOINT_URL",
+        "S3_BUCKET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "MODEL_PATH",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_BASE_URL",
+        "TELEGRAM_FILE_BASE_URL",
+        "DISCORD_BOT_TOKEN",
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+        "ADMIN_IDS",
+        "PUBLIC_BASE_URL",
+    ):
         assert name in documented, name
     # No secret is filled in.
     example = _env_example()
-    for secret in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "STRIPE_API_KEY",
-                   "STRIPE_WEBHOOK_SECRET", "AWS_SECRET_ACCESS_KEY", "DOWNLOAD_SECRET"):
+    for secret in (
+        "TELEGRAM_BOT_TOKEN",
+        "DISCORD_BOT_TOKEN",
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "AWS_SECRET_ACCESS_KEY",
+        "DOWNLOAD_SECRET",
+    ):
         assert example[secret] == ""
 
 
@@ -109,10 +131,16 @@ def test_env_example_values_parse_as_settings() -> None:
 
 
 def test_settings_from_env_and_secrets_stay_out_of_repr() -> None:
-    settings = Settings.from_env({
-        "REDIS_URL": "redis://r:6379/1", "S3_BUCKET": "b", "AWS_SECRET_ACCESS_KEY": "hush",
-        "RETENTION_HOURS": "2", "MAX_JOBS_PER_USER": "5", "RETRY_BACKOFF_S": "1, 2,3",
-    })
+    settings = Settings.from_env(
+        {
+            "REDIS_URL": "redis://r:6379/1",
+            "S3_BUCKET": "b",
+            "AWS_SECRET_ACCESS_KEY": "hush",
+            "RETENTION_HOURS": "2",
+            "MAX_JOBS_PER_USER": "5",
+            "RETRY_BACKOFF_S": "1, 2,3",
+        }
+    )
     assert settings.uses_s3 and settings.retention_s == 7200 and settings.max_jobs_per_user == 5
     assert settings.retry_backoff_s == (1, 2, 3) and settings.redis_url == "redis://r:6379/1"
     assert "hush" not in repr(settings)
@@ -202,8 +230,10 @@ def test_every_service_that_touches_payments_shares_one_postgres_database() -> N
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
 
     touching = {
-        name for name, service in services.items()
-        if "command" in service and service.get("build", {}).get("target") == "app"
+        name
+        for name, service in services.items()
+        if "command" in service
+        and service.get("build", {}).get("target") == "app"
         and _reaches_the_store(_entry(service["command"]))
     }
     assert {"telegram", "webhook", "discord", "migrate"} <= touching

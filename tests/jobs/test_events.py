@@ -11,8 +11,15 @@ from jobs.events import publish
 
 
 def _event(n: int, type_: EventType = EventType.DONE) -> JobEvent:
-    return JobEvent(type=type_, job_id=f"job{n}", platform="telegram", user_id="u", chat_id="c",
-                    kind="preview", outputs={"vocals": f"results/job{n}/vocals.mp3"})
+    return JobEvent(
+        type=type_,
+        job_id=f"job{n}",
+        platform="telegram",
+        user_id="u",
+        chat_id="c",
+        kind="preview",
+        outputs={"vocals": f"results/job{n}/vocals.mp3"},
+    )
 
 
 async def test_a_restarted_bot_gets_what_it_missed_and_what_it_did_not_finish(
@@ -54,8 +61,7 @@ async def test_run_acks_handled_events_and_hands_failed_ones_out_again(redis_ser
         if seen.count("job1") == 2:
             stop.set()
 
-    consumer = EventConsumer(connection, "telegram", consumer="tg-a", claim_idle_ms=200,
-                             block_ms=50)
+    consumer = EventConsumer(connection, "telegram", consumer="tg-a", claim_idle_ms=200, block_ms=50)
     await asyncio.wait_for(consumer.run(handle, stop), timeout=10)
     assert seen[:3] == ["job0", "job1", "job2"] and seen.count("job1") == 2
     pending = await connection.xpending("vr:events:telegram", "bots")
@@ -65,15 +71,22 @@ async def test_run_acks_handled_events_and_hands_failed_ones_out_again(redis_ser
     silent = EventConsumer(connection, "telegram", consumer="tg-b", block_ms=50)
     assert [e.job_id for e in await silent.read()] == ["job9"]
     await asyncio.sleep(0.25)
-    other = EventConsumer(connection, "telegram", consumer="tg-c", claim_idle_ms=200,
-                          block_ms=50)
+    other = EventConsumer(connection, "telegram", consumer="tg-c", claim_idle_ms=200, block_ms=50)
     assert [e.job_id for e in await other.read()] == ["job9"]
     await connection.aclose()
 
 
 def _job_event(job: str, n: int, type_: EventType = EventType.PROGRESS) -> JobEvent:
-    return JobEvent(type=type_, job_id=job, platform="telegram", user_id="u", chat_id="c",
-                    kind="full", progress=n, order_id=f"order-{job}")
+    return JobEvent(
+        type=type_,
+        job_id=job,
+        platform="telegram",
+        user_id="u",
+        chat_id="c",
+        kind="full",
+        progress=n,
+        order_id=f"order-{job}",
+    )
 
 
 async def test_run_handles_jobs_at_once_each_job_in_order_and_within_the_cap(
@@ -110,8 +123,7 @@ async def test_run_handles_jobs_at_once_each_job_in_order_and_within_the_cap(
         finally:
             running -= 1
 
-    consumer = EventConsumer(connection, "telegram", consumer="tg-par", block_ms=50,
-                             concurrency=3)
+    consumer = EventConsumer(connection, "telegram", consumer="tg-par", block_ms=50, concurrency=3)
     await asyncio.wait_for(consumer.run(handle, stop), timeout=10)
     assert handled.index(("B", 1)) < handled.index(("A", 1))  # B did not wait for A
     assert handled.index(("A", 1)) < handled.index(("A", 2))  # A's events in stream order
@@ -126,8 +138,7 @@ async def test_a_long_handler_keeps_its_event_from_other_replicas(redis_server) 
     publish(sync, _job_event("slow", 1, EventType.DONE), maxlen=1000)
     connection = aioredis.Redis.from_url(redis_server.url)
     stop = asyncio.Event()
-    other = EventConsumer(connection, "telegram", consumer="tg-other", claim_idle_ms=150,
-                          block_ms=20)
+    other = EventConsumer(connection, "telegram", consumer="tg-other", claim_idle_ms=150, block_ms=20)
     taken_over: list[JobEvent] = []
 
     async def handle(event: JobEvent) -> None:
@@ -137,8 +148,7 @@ async def test_a_long_handler_keeps_its_event_from_other_replicas(redis_server) 
             taken_over.extend(await other.read(block_ms=10))
         stop.set()
 
-    consumer = EventConsumer(connection, "telegram", consumer="tg-busy", claim_idle_ms=150,
-                             block_ms=20)
+    consumer = EventConsumer(connection, "telegram", consumer="tg-busy", claim_idle_ms=150, block_ms=20)
     await asyncio.wait_for(consumer.run(handle, stop), timeout=10)
     assert taken_over == []
     assert (await connection.xpending("vr:events:telegram", "bots"))["pending"] == 0
@@ -170,8 +180,9 @@ async def test_an_event_that_keeps_failing_is_given_up_dead_lettered_and_acknowl
             raise ConnectionError("payments store down")  # kept pending: tried again
         stop.set()
 
-    consumer = EventConsumer(connection, "telegram", consumer="tg-dl", claim_idle_ms=100,
-                             block_ms=20, max_deliveries=3)
+    consumer = EventConsumer(
+        connection, "telegram", consumer="tg-dl", claim_idle_ms=100, block_ms=20, max_deliveries=3
+    )
     await asyncio.wait_for(consumer.run(handle, stop, give_up), timeout=10)
     # Three deliveries, then the hook; its failure kept the event, and the next delivery went
     # straight to the hook again (the handler had had its tries).

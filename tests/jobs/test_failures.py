@@ -40,8 +40,7 @@ def test_audio_that_breaks_in_the_worker_fails_at_once_without_retries(
 def _kill_mid_job(job_queue: JobQueue, start_workers: Callable, record_id: str) -> int:
     (victim,) = start_workers(1)
     wait_for(
-        lambda: (r := job_queue.get(record_id)) and r.status is JobStatus.RUNNING
-        and r.progress >= 10,
+        lambda: (r := job_queue.get(record_id)) and r.status is JobStatus.RUNNING and r.progress >= 10,
         what="job running",
         interval=0.02,
     )
@@ -67,15 +66,13 @@ def test_paid_job_whose_worker_dies_for_good_fails_with_a_refund_event(
     settings: Settings, start_workers: Callable, make_song: Callable
 ) -> None:
     queue = JobQueue(settings.with_overrides(job_retries=0))
-    record = queue.submit("u1", "discord", "c1", make_song(60.0, 2), kind="full",
-                          order_id="order-9")
+    record = queue.submit("u1", "discord", "c1", make_song(60.0, 2), kind="full", order_id="order-9")
     _kill_mid_job(queue, start_workers, record.id)
     start_workers(1)  # its maintenance finds the abandoned job
     failed = wait_for(lambda: (r := queue.get(record.id)) and r.finished and r, timeout=60)
     assert failed.status is JobStatus.FAILED and failed.error_code == ErrorCode.JOB_FAILED
     assert failed.error_params == {"exception": "AbandonedJobError"}
-    (event,) = [e for e in events_for(queue.connection, "discord", record.id)
-                if e.type is EventType.FAILED]
+    (event,) = [e for e in events_for(queue.connection, "discord", record.id) if e.type is EventType.FAILED]
     assert event.refund and event.order_id == "order-9"
     assert error_text(event.error_code, **event.error_params)
     # The order is refunded, so the song is no longer pinned past retention.
@@ -99,8 +96,7 @@ def test_queued_jobs_survive_a_redis_crash_and_restart(
 def test_a_song_gone_from_storage_fails_at_once_with_a_refund_for_a_paid_job(
     job_queue: JobQueue, start_workers: Callable, make_song: Callable
 ) -> None:
-    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 3), kind="full",
-                              order_id="order-4")
+    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 3), kind="full", order_id="order-4")
     job_queue.storage.delete(record.input_key)
     start_workers(1)
     failed = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
@@ -119,8 +115,7 @@ def test_retry_after_a_host_crash_does_not_wait_for_the_dead_schedulers_lock(
     record = job_queue.submit("u1", "telegram", "c1", make_song(60.0, 4), kind=JobKind.FULL)
     (victim,) = start_workers(1)
     wait_for(
-        lambda: (r := job_queue.get(record.id)) and r.status is JobStatus.RUNNING
-        and r.progress >= 10,
+        lambda: (r := job_queue.get(record.id)) and r.status is JobStatus.RUNNING and r.progress >= 10,
         what="job running",
         interval=0.02,
     )
@@ -133,8 +128,7 @@ def test_retry_after_a_host_crash_does_not_wait_for_the_dead_schedulers_lock(
     stale_until = time.monotonic() + connection.ttl(lock)  # ... and it would block until then
     (rescuer,) = start_workers(1)
     queue = JobQueue(job_queue.settings)
-    wait_for(lambda: (r := queue.get(record.id)) and r.attempts == 2, timeout=120,
-             what="the retry to start")
+    wait_for(lambda: (r := queue.get(record.id)) and r.attempts == 2, timeout=120, what="the retry to start")
     assert time.monotonic() < stale_until  # the retry did not wait for the dead holder's lock
     done = wait_for(lambda: (r := queue.get(record.id)) and r.finished and r, timeout=120)
     assert done.status is JobStatus.DONE and done.attempts == 2

@@ -81,9 +81,7 @@ def test_a_second_call_reuses_the_stored_file(storage: LocalStorage, tmp_path: P
         render_karaoke(storage, JOB, outputs, KaraokeSettings(guide_db=-18, semitones=-2))
 
 
-def test_identity_is_the_instrumental_and_off_needs_no_vocals(
-    storage: LocalStorage, tmp_path: Path
-) -> None:
+def test_identity_is_the_instrumental_and_off_needs_no_vocals(storage: LocalStorage, tmp_path: Path) -> None:
     outputs = store_stems(storage, tmp_path, "flac")
     before = {obj.key for obj in storage.list(f"results/{JOB}/")}
     assert render_karaoke(storage, JOB, outputs, KaraokeSettings()) == outputs["instrumental"]
@@ -91,8 +89,9 @@ def test_identity_is_the_instrumental_and_off_needs_no_vocals(
     storage.delete(outputs["vocals"])
     key = render_karaoke(storage, JOB, outputs, KaraokeSettings(tempo_percent=120))
     assert key.endswith("karaoke-goff.k0.t120.flac")
-    assert abs(load(storage, key).shape[1] / load(storage, outputs["instrumental"]).shape[1]
-               - 100 / 120) < 0.01
+    assert (
+        abs(load(storage, key).shape[1] / load(storage, outputs["instrumental"]).shape[1] - 100 / 120) < 0.01
+    )
 
 
 def test_rendering_never_loads_the_separation_model(storage: LocalStorage, tmp_path: Path) -> None:
@@ -109,7 +108,11 @@ def test_rendering_never_loads_the_separation_model(storage: LocalStorage, tmp_p
         "assert 'torch' not in sys.modules and 'engine.predict' not in sys.modules\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert done.returncode == 0, done.stderr

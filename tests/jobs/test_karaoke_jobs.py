@@ -46,8 +46,7 @@ def _done_preview(job_queue: JobQueue, make_song: Callable, seed: int) -> str:
 
 
 def _karaoke_events(job_queue: JobQueue, job_id: str) -> list:
-    return [e for e in events_for(job_queue.connection, "telegram", job_id)
-            if e.kind == KARAOKE_KIND]
+    return [e for e in events_for(job_queue.connection, "telegram", job_id) if e.kind == KARAOKE_KIND]
 
 
 def test_preview_clip_in_a_new_key_arrives_as_an_event(
@@ -101,8 +100,7 @@ def test_paid_job_renders_its_variant_after_separating(
     assert redone.status is JobStatus.DONE
     assert redone.outputs["instrumental"] == done.outputs["instrumental"]
     assert redone.outputs["karaoke"] == f"results/{again.id}/karaoke-goff.k1.t100.mp3"
-    (event,) = [e for e in events_for(job_queue.connection, "telegram", again.id)
-                if e.type is EventType.DONE]
+    (event,) = [e for e in events_for(job_queue.connection, "telegram", again.id) if e.type is EventType.DONE]
     assert event.order_id == "order-k2" and event.outputs == redone.outputs
 
 
@@ -143,13 +141,15 @@ def test_a_failed_paid_karaoke_job_lets_the_reused_stems_go(
     assert again.cached and again.source_job_id == first.id
     failed = wait_for(lambda: (r := job_queue.get(again.id)) and r.finished and r)
     assert failed.status is JobStatus.FAILED
-    (event,) = [e for e in events_for(job_queue.connection, "telegram", again.id)
-                if e.type is EventType.FAILED]
+    (event,) = [
+        e for e in events_for(job_queue.connection, "telegram", again.id) if e.type is EventType.FAILED
+    ]
     assert event.refund and event.order_id == "order-k3"
 
     assert _pinned_by(job_queue, "order-k3") == []
-    report = sweep(job_queue.storage, job_queue.connection, settings.retention_s,
-                   now=time.time() + 30 * 86400)
+    report = sweep(
+        job_queue.storage, job_queue.connection, settings.retention_s, now=time.time() + 30 * 86400
+    )
     assert set(first.outputs.values()) <= set(report.deleted)
 
 
@@ -191,8 +191,7 @@ def test_renders_wait_behind_paid_full_jobs(
 def test_renders_have_one_in_flight_per_person_a_daily_allowance_and_back_pressure(
     settings: Settings, start_workers: Callable, make_song: Callable
 ) -> None:
-    queue = JobQueue(settings.with_overrides(karaoke_renders_per_day=2,
-                                             max_waiting_previews_per_worker=2))
+    queue = JobQueue(settings.with_overrides(karaoke_renders_per_day=2, max_waiting_previews_per_worker=2))
     (worker,) = start_workers(1)
     mine = _done_preview(queue, make_song, seed=17)
     theirs = queue.submit("u2", "telegram", "c2", make_song(4.0, seed=18))

@@ -49,8 +49,7 @@ def test_forty_jobs_from_ten_users_on_two_workers(
             assert start >= end, f"{user} ran two jobs at once"
 
     # None lost, none duplicated: exactly one DONE event per job and one result folder each.
-    done = Counter(e.job_id for e in stream_events(queue.connection, "telegram")
-                   if e.type is EventType.DONE)
+    done = Counter(e.job_id for e in stream_events(queue.connection, "telegram") if e.type is EventType.DONE)
     assert set(done) == set(submitted) and set(done.values()) == {1}
     folders = {o.key.split("/")[1] for o in queue.storage.list("results/")}
     assert folders == set(submitted)

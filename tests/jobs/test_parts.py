@@ -24,8 +24,14 @@ from testbed.redis_server import RedisServer
 def _record(user_id: str = "u1", order_id: str | None = None) -> JobRecord:
     job_id = uuid.uuid4().hex
     return JobRecord(
-        id=job_id, user_id=user_id, platform="telegram", chat_id=user_id, kind=JobKind.PREVIEW,
-        output_format="mp3", input_key=f"inputs/{job_id}/song.wav", filename="song.wav",
+        id=job_id,
+        user_id=user_id,
+        platform="telegram",
+        chat_id=user_id,
+        kind=JobKind.PREVIEW,
+        output_format="mp3",
+        input_key=f"inputs/{job_id}/song.wav",
+        filename="song.wav",
         order_id=order_id,
     )
 
@@ -37,8 +43,12 @@ def connection(redis_server: RedisServer) -> redis.Redis:
 
 @pytest.fixture
 def part_settings(redis_server: RedisServer, tmp_path: Path) -> Settings:
-    return Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s", max_jobs_per_user=2,
-                    max_waiting_previews_per_worker=3)
+    return Settings(
+        redis_url=redis_server.url,
+        storage_dir=tmp_path / "s",
+        max_jobs_per_user=2,
+        max_waiting_previews_per_worker=3,
+    )
 
 
 def test_record_store_lists_every_registered_record_under_its_person(
@@ -128,6 +138,5 @@ def test_settings_replaced_on_the_facade_reach_every_part(part_settings: Setting
     queue = JobQueue(part_settings)
     tuned = queue.settings.with_overrides(karaoke_renders_per_day=2)
     queue.settings = tuned
-    parts = (queue.delivery, queue.line, queue.capacity, queue.answers, queue.submitter,
-             queue.karaoke)
+    parts = (queue.delivery, queue.line, queue.capacity, queue.answers, queue.submitter, queue.karaoke)
     assert queue.settings is tuned and all(part.settings is tuned for part in parts)

@@ -47,8 +47,7 @@ def test_preview_runs_to_done_with_progress_events_and_stems(
     assert 0.0 <= (done.preview_start_s or 0.0) <= 5.0 - settings.preview_length_s
 
     # The job's own events (its key and tempo follow as another kind: tests/jobs/test_analysis.py).
-    events = [e for e in events_for(job_queue.connection, "telegram", record.id)
-              if e.kind == JobKind.PREVIEW]
+    events = [e for e in events_for(job_queue.connection, "telegram", record.id) if e.kind == JobKind.PREVIEW]
     types = [e.type for e in events]
     assert types[-1] is EventType.DONE and types.count(EventType.DONE) == 1
     assert EventType.PROGRESS in types
@@ -86,8 +85,7 @@ def test_paid_results_are_kept_until_delivered(
     full = job_queue.submit_full(preview.id, "order-5")
     done = wait_for(lambda: (r := job_queue.get(full.id)) and r.finished and r)
     assert done.status is JobStatus.DONE and done.order_id == "order-5"
-    (event,) = [e for e in events_for(job_queue.connection, "telegram", full.id)
-                if e.type is EventType.DONE]
+    (event,) = [e for e in events_for(job_queue.connection, "telegram", full.id) if e.type is EventType.DONE]
     assert event.order_id == "order-5" and not event.refund
 
     later = time.time() + settings.retention_s + 60
@@ -107,10 +105,8 @@ def test_cancel_stops_a_running_job(
     job_queue: JobQueue, start_workers: Callable, make_song: Callable
 ) -> None:
     start_workers(1)
-    record = job_queue.submit("u1", "discord", "c1", make_song(60.0, seed=8), kind="full",
-                              order_id="order-3")
-    wait_for(lambda: (r := job_queue.get(record.id)) and r.status is JobStatus.RUNNING,
-             interval=0.02)
+    record = job_queue.submit("u1", "discord", "c1", make_song(60.0, seed=8), kind="full", order_id="order-3")
+    wait_for(lambda: (r := job_queue.get(record.id)) and r.status is JobStatus.RUNNING, interval=0.02)
     assert job_queue.position(record.id) is None  # running: nothing ahead
     assert job_queue.cancel(record.id, user_id="u1")
     ended = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
@@ -122,8 +118,7 @@ def test_cancel_stops_a_running_job(
     # A person who uses /forget while their song is being separated: the record is deleted at
     # once, and the worker, finding it gone, stops instead of storing results for nobody.
     second = job_queue.submit("u2", "discord", "c2", make_song(60.0, seed=9))
-    wait_for(lambda: (r := job_queue.get(second.id)) and r.status is JobStatus.RUNNING,
-             interval=0.02)
+    wait_for(lambda: (r := job_queue.get(second.id)) and r.status is JobStatus.RUNNING, interval=0.02)
     assert second.id in forget_user(job_queue, "discord", "u2").deleted_records
     started = job_queue.queues[JobKind.PREVIEW].started_job_registry
     wait_for(lambda: started.count == 0, what="the worker to let go of the job")
@@ -133,7 +128,10 @@ def test_cancel_stops_a_running_job(
 
 
 def test_preview_starts_where_the_voice_comes_in(
-    job_queue: JobQueue, settings: Settings, start_workers: Callable, tiny_model: Path,
+    job_queue: JobQueue,
+    settings: Settings,
+    start_workers: Callable,
+    tiny_model: Path,
     tmp_path: Path,
 ) -> None:
     """The preview window starts at ``engine.activity.first_vocal_entry`` of the separated
@@ -141,9 +139,7 @@ def test_preview_starts_where_the_voice_comes_in(
     (whatever model) enters at 4 s and the preview starts a lead-in before it."""
     start_workers(1)
     intro_s = 4.0
-    mixture = np.concatenate(
-        [np.zeros((int(intro_s * SAMPLE_RATE), 2), np.float32), tone_song(4.0, seed=11)]
-    )
+    mixture = np.concatenate([np.zeros((int(intro_s * SAMPLE_RATE), 2), np.float32), tone_song(4.0, seed=11)])
     path = tmp_path / "late entry.wav"
     sf.write(path, mixture, SAMPLE_RATE, subtype="PCM_16")
     record = job_queue.submit("u1", "telegram", "c1", path)

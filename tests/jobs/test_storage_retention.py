@@ -36,11 +36,22 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
         return open_storage(Settings(storage_dir=tmp_path / "store"))
     endpoint = request.getfixturevalue("s3_endpoint")
     bucket = f"songs-{os.getpid()}-{time.monotonic_ns()}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
-        Bucket=bucket)
-    backend = open_storage(Settings(s3_bucket=bucket, s3_endpoint_url=endpoint, s3_prefix="vr",
-                                    aws_access_key_id="test", aws_secret_access_key="test"))
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket=bucket)
+    backend = open_storage(
+        Settings(
+            s3_bucket=bucket,
+            s3_endpoint_url=endpoint,
+            s3_prefix="vr",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+    )
     assert isinstance(backend, S3Storage)
     return backend
 
@@ -79,8 +90,12 @@ def test_keys_cannot_escape_the_store(key: str) -> None:
 
 def test_sweep_deletes_only_expired_unpinned_files(storage: Storage, redis_server) -> None:
     connection = redis_server.client()
-    for key in ("inputs/old/a.mp3", "results/old/vocals.mp3", "results/paid/vocals.mp3",
-                "results/fresh/vocals.mp3"):
+    for key in (
+        "inputs/old/a.mp3",
+        "results/old/vocals.mp3",
+        "results/paid/vocals.mp3",
+        "results/fresh/vocals.mp3",
+    ):
         storage.put_bytes(key, b"x")
     pin(connection, ["results/paid/vocals.mp3"], "order-1")  # paid, not yet delivered
     if isinstance(storage, LocalStorage):  # make "fresh" newer than the others
@@ -101,8 +116,7 @@ def test_sweep_deletes_only_expired_unpinned_files(storage: Storage, redis_serve
     assert unpin(connection, storage, ["results/paid/vocals.mp3"], "order-1") == []
     assert sweep(storage, connection, RETENTION_S, now=now).kept_pinned
     # Delivered: unpinned and touched, so it gets a whole retention period from now.
-    assert unpin(connection, storage, ["results/paid/vocals.mp3"], "order-2") == [
-        "results/paid/vocals.mp3"]
+    assert unpin(connection, storage, ["results/paid/vocals.mp3"], "order-2") == ["results/paid/vocals.mp3"]
     assert pinned(connection) == {}
     assert sweep(storage, connection, RETENTION_S).deleted == []
     assert sweep(storage, connection, RETENTION_S, now=time.time() + RETENTION_S + 120).deleted

@@ -32,8 +32,12 @@ def _start(tmp_path: Path, *command: str, **env: str) -> subprocess.Popen[bytes]
 def test_a_crashing_process_is_restarted_with_doubling_backoff_and_logged(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     supervisor = _start(
-        tmp_path, "sh", "-c", f"echo run >> {runs}; exit 3",
-        SUPERVISE_BACKOFF_S="0.05", SUPERVISE_BACKOFF_MAX_S="0.2",
+        tmp_path,
+        "sh",
+        "-c",
+        f"echo run >> {runs}; exit 3",
+        SUPERVISE_BACKOFF_S="0.05",
+        SUPERVISE_BACKOFF_MAX_S="0.2",
     )
     try:
         wait_for(lambda: runs.exists() and len(runs.read_text().split()) >= 5, what="restarts")

@@ -165,16 +165,30 @@ def test_upgrade_from_the_first_schema_keeps_orders(db_url: str) -> None:
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0001")
-            conn.execute(text("INSERT INTO users (platform, platform_user_id, level, banned, "
-                              "created_at) VALUES ('telegram', '1', 'free', false, :now)"),
-                         {"now": utcnow()})
-            conn.execute(text("INSERT INTO orders (id, user_id, song_key, kind, job_id, state, "
-                              "price_cents, currency, price_stars, fulfil_attempts, created_at, "
-                              "updated_at) VALUES ('o1', 1, 's', 'full_stems', 'j', 'created', 199, "
-                              "'usd', 100, 0, :now, :now)"), {"now": utcnow()})
-            conn.execute(text("INSERT INTO payments (order_id, provider, charge_id, amount, "
-                              "currency, granted, status, created_at) VALUES ('o1', 'stars', "
-                              "'c1', 100, 'xtr', true, 'captured', :now)"), {"now": utcnow()})
+            conn.execute(
+                text(
+                    "INSERT INTO users (platform, platform_user_id, level, banned, "
+                    "created_at) VALUES ('telegram', '1', 'free', false, :now)"
+                ),
+                {"now": utcnow()},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO orders (id, user_id, song_key, kind, job_id, state, "
+                    "price_cents, currency, price_stars, fulfil_attempts, created_at, "
+                    "updated_at) VALUES ('o1', 1, 's', 'full_stems', 'j', 'created', 199, "
+                    "'usd', 100, 0, :now, :now)"
+                ),
+                {"now": utcnow()},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO payments (order_id, provider, charge_id, amount, "
+                    "currency, granted, status, created_at) VALUES ('o1', 'stars', "
+                    "'c1', 100, 'xtr', true, 'captured', :now)"
+                ),
+                {"now": utcnow()},
+            )
         db.migrate()
         ledger = Ledger(db, make_settings(db_url))
         order = ledger.get_order("o1")
@@ -286,7 +300,9 @@ def test_refund_begins_once_then_completes(pay: Payments, user: User) -> None:
     assert len(started) == 1
     request = started[0]
     assert (request.payment.charge_id, request.payment.amount, request.platform_user_id) == (
-        "pi_1", 199, "4242"
+        "pi_1",
+        199,
+        "4242",
     )
     assert pay.ledger.get_order(order.id).state is OrderState.REFUND_PENDING
     assert [r.payment_id for r in pay.ledger.pending_refunds()] == [request.payment_id]

@@ -134,9 +134,7 @@ def test_without_its_own_secret_payments_refuses_to_start(db_url: str) -> None:
         assert dataclasses.replace(named, abuse_hmac_secret="s3cret").abuse_key == b"s3cret"
 
 
-def test_a_chosen_language_is_kept_with_the_person_and_forgotten_with_them(
-    pay: Payments, user: User
-) -> None:
+def test_a_chosen_language_is_kept_with_the_person_and_forgotten_with_them(pay: Payments, user: User) -> None:
     """/language stores the choice with the user (migration 0006); /forget removes it, and the
     person who comes back starts from their platform's language again."""
     assert user.language is None

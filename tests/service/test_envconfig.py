@@ -29,8 +29,14 @@ def test_every_bad_value_of_every_owner_is_named_in_one_error() -> None:
     with pytest.raises(SettingsError) as caught:
         load_all([TelegramConfig, jobs.Settings, payments.Settings], env)
     text = str(caught.value)
-    for name in ("TELEGRAM_BOT_TOKEN is not set", "TELEGRAM_UPLOAD_LIMIT_BYTES", "MAX_JOBS_PER_USER",
-                 "PREVIEW_FORMAT", "PRICE_CENTS", "ADMIN_IDS"):
+    for name in (
+        "TELEGRAM_BOT_TOKEN is not set",
+        "TELEGRAM_UPLOAD_LIMIT_BYTES",
+        "MAX_JOBS_PER_USER",
+        "PREVIEW_FORMAT",
+        "PRICE_CENTS",
+        "ADMIN_IDS",
+    ):
         assert name in text, name
     assert len(caught.value.problems) == 6
     assert "sk_live_hush" not in text
@@ -45,9 +51,7 @@ def test_secret_values_are_not_echoed_when_wrong() -> None:
 def test_env_file_is_read_under_the_environment(tmp_path: Path, monkeypatch) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text("# comment\nPRICE_CENTS=299\nREDIS_URL=redis://file:6379/0\n\nEMPTY=\n")
-    assert parse_env_file(dotenv) == {
-        "PRICE_CENTS": "299", "REDIS_URL": "redis://file:6379/0", "EMPTY": ""
-    }
+    assert parse_env_file(dotenv) == {"PRICE_CENTS": "299", "REDIS_URL": "redis://file:6379/0", "EMPTY": ""}
     monkeypatch.setenv("REDIS_URL", "redis://env:6379/0")
     env = read_environment(dotenv)
     assert env["PRICE_CENTS"] == "299" and env["REDIS_URL"] == "redis://env:6379/0"
@@ -70,6 +74,7 @@ def test_importing_the_packages_reads_none_of_our_settings() -> None:
         "os.environ = Spy(os.environ)\n"
         "import engine.audio, engine.predict, jobs, payments, bots.telegram.app, bots.discord.app\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -53,13 +53,24 @@ PARAM_NEEDS: dict[tuple[str, str], str] = {
     ("db_url", "postgresql"): "services",
 }
 
-HIDDEN_PROGRAMS = frozenset({
-    "ffmpeg", "ffprobe", "ffplay",
-    "redis-server", "redis-cli",
-    "chromium", "chromedriver",
-    "fluidsynth", "text2wave", "festival",
-    "postgres", "pg_ctl", "initdb", "psql",
-})
+HIDDEN_PROGRAMS = frozenset(
+    {
+        "ffmpeg",
+        "ffprobe",
+        "ffplay",
+        "redis-server",
+        "redis-cli",
+        "chromium",
+        "chromedriver",
+        "fluidsynth",
+        "text2wave",
+        "festival",
+        "postgres",
+        "pg_ctl",
+        "initdb",
+        "psql",
+    }
+)
 GUARDED_PORTS = frozenset({6379, 5432})  # Redis's and PostgreSQL's defaults
 
 

@@ -38,8 +38,21 @@ SCANNED_FILES = [REPO / "worker.py"]
 NOT_IMPORTED = re.compile(r"(\.__main__$|\.migrations\.)")
 MARKERS = {"_", "N_", "ngettext", "gettext", "pgettext"}
 # Call targets whose string arguments are for operators and developers, not for people.
-LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log", "print",
-             "add_argument", "ArgumentParser", "add_parser", "exit", "fail"}
+LOG_CALLS = {
+    "debug",
+    "info",
+    "warning",
+    "error",
+    "exception",
+    "critical",
+    "log",
+    "print",
+    "add_argument",
+    "ArgumentParser",
+    "add_parser",
+    "exit",
+    "fail",
+}
 # A sentence for a person: a capital, four words or more, a full stop, "!" or "?" at the end.
 SENTENCE = re.compile(r"^[\W\d]*[A-Z][^\n]*\s\S+\s\S+\s\S+.*[.!?…]\W*$", re.S)
 # Sentences outside the catalogue that are not for people (each with its reason).
@@ -191,9 +204,7 @@ def _strings(tree: ast.Module) -> Iterator[tuple[ast.AST, str, list[ast.AST]]]:
 
     def visit(node: ast.AST, parents: list[ast.AST]) -> Iterator[tuple[ast.AST, str, list[ast.AST]]]:
         if isinstance(node, ast.JoinedStr):
-            text = "".join(
-                v.value if isinstance(v, ast.Constant) else "{}" for v in node.values
-            )
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
             yield node, text, parents
             return
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:

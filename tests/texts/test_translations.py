@@ -132,7 +132,11 @@ def test_russian_and_ukrainian_say_one_few_and_many() -> None:
         with speak(code):
             said = [spoken_duration(n) for n in (1, 3, 5, 21, 11)]
         assert said == [
-            f"1 {words[0]}", f"3 {words[1]}", f"5 {words[2]}", f"21 {words[0]}", f"11 {words[2]}"
+            f"1 {words[0]}",
+            f"3 {words[1]}",
+            f"5 {words[2]}",
+            f"21 {words[0]}",
+            f"11 {words[2]}",
         ], (code, said)
 
 

@@ -60,9 +60,7 @@ def finished_jobs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
     root = tmp_path_factory.mktemp("results-page")
     redis_server = RedisServer(root / "redis")
     redis_server.start()
-    settings = fast_settings(
-        redis_server.url, root / "storage", tiny_model, preview_length_s=PREVIEW_S
-    )
+    settings = fast_settings(redis_server.url, root / "storage", tiny_model, preview_length_s=PREVIEW_S)
     queue = JobQueue(settings)
     workers = Workers(settings, root)
     try:
@@ -72,12 +70,27 @@ def finished_jobs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
             sf.write(songs / f"{seed}.wav", tone_song(SONG_S, seed), SAMPLE_RATE, subtype="PCM_16")
         workers.start(1)
         submitted = [
-            queue.submit(OWNER, "telegram", OWNER, songs / "1.wav", kind="full",
-                         output_format="mp3", filename="Night Drive.wav"),
-            queue.submit(OWNER, "telegram", OWNER, songs / "1.wav", kind="preview",
-                         filename="Night Drive.wav"),
-            queue.submit(OTHER_PERSON, "telegram", OTHER_PERSON, songs / "2.wav", kind="full",
-                         output_format="mp3", filename="Secret.wav"),
+            queue.submit(
+                OWNER,
+                "telegram",
+                OWNER,
+                songs / "1.wav",
+                kind="full",
+                output_format="mp3",
+                filename="Night Drive.wav",
+            ),
+            queue.submit(
+                OWNER, "telegram", OWNER, songs / "1.wav", kind="preview", filename="Night Drive.wav"
+            ),
+            queue.submit(
+                OTHER_PERSON,
+                "telegram",
+                OTHER_PERSON,
+                songs / "2.wav",
+                kind="full",
+                output_format="mp3",
+                filename="Secret.wav",
+            ),
         ]
         deadline = time.monotonic() + JOBS_TIMEOUT_S
         while True:
@@ -154,8 +167,9 @@ class Site:
     def path(self, job: JobRecord, **kwargs: object) -> str:
         return urlsplit(self.page_url(job, **kwargs)).path
 
-    def request(self, method: str, raw_path: str, headers: dict[str, str] | None = None,
-                body: bytes | None = None) -> Reply:
+    def request(
+        self, method: str, raw_path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+    ) -> Reply:
         """One request with the path sent exactly as given (no client-side normalising)."""
         conn = http.client.HTTPConnection("127.0.0.1", int(urlsplit(self.base).port or 80), timeout=30)
         try:

@@ -160,7 +160,8 @@ def _until(predicate: Callable[[], object], timeout: float = 60.0) -> object:
 def _end_events(queue: JobQueue, job_id: str) -> list[JobEvent]:
     stream = queue.connection.xrange(keys.events("telegram"))
     return [
-        e for sid, raw in stream
+        e
+        for sid, raw in stream
         if (e := JobEvent.from_fields(sid, raw)).job_id == job_id and e.type is EventType.DONE
     ]
 
@@ -271,14 +272,13 @@ def _pinned_by(queue: JobQueue, storage_key: str) -> set[str]:
 
 def queue_events(queue: JobQueue, job_id: str) -> list[JobEvent]:
     return [
-        e for sid, raw in queue.connection.xrange(keys.events("telegram"))
+        e
+        for sid, raw in queue.connection.xrange(keys.events("telegram"))
         if (e := JobEvent.from_fields(sid, raw)).job_id == job_id
     ]
 
 
-async def test_the_payments_service_reconciles_paid_orders_periodically(
-    db_url: str, tmp_path: Path
-) -> None:
+async def test_the_payments_service_reconciles_paid_orders_periodically(db_url: str, tmp_path: Path) -> None:
     """The service re-drives paid orders every sweep, not only at start-up: an order paid while
     it runs whose end the stream lost is found without a restart."""
     settings = make_settings(db_url, webhook_host="127.0.0.1", webhook_port=0)

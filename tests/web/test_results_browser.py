@@ -159,7 +159,8 @@ def test_players_load_and_seek_download_decodes_and_thumbs_up_is_recorded(
     assert named["button"].count("") == 0 and {"Sounds good", "Not good"} <= set(named["button"])
     links = named["link"]
     assert [re.sub(r"\d+(\.\d)? [KM]B", "N", n) for n in links] == [
-        "Download vocals (MP3, N)", "Download instrumental (MP3, N)"
+        "Download vocals (MP3, N)",
+        "Download instrumental (MP3, N)",
     ], links
     assert named["image"] and all(named["image"])
 
@@ -173,14 +174,11 @@ def test_players_load_and_seek_download_decodes_and_thumbs_up_is_recorded(
     phone = {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True}
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)
     heights = browser.execute_script(
-        "return [...document.querySelectorAll('a.button, button')]"
-        ".map(b => b.getBoundingClientRect().height)"
+        "return [...document.querySelectorAll('a.button, button')].map(b => b.getBoundingClientRect().height)"
     )
     assert len(heights) == 4 and min(heights) >= 44
     # No request left this origin (CSP forbids it; the browser's own record agrees).
-    fetched = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name)"
-    )
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert len(fetched) >= 3 and all(url.startswith(site.base + "/") for url in fetched), fetched
     shot = screenshot(browser, "results-page-phone.png")
     assert shot.stat().st_size > 10_000
@@ -208,8 +206,9 @@ def test_players_load_and_seek_download_decodes_and_thumbs_up_is_recorded(
     assert browser.find_element(By.CSS_SELECTOR, "button[value=up]").get_attribute("aria-pressed") == "true"
     owner = site.pay.users.get_or_create("telegram", OWNER)
     rows = site.pay.feedback.export_csv().strip().splitlines()[1:]
-    assert [row.split(",")[2:6] for row in rows] == [[f"user:{owner.id}", jobs.full.id,
-                                                     jobs.full.model_version, "1"]]
+    assert [row.split(",")[2:6] for row in rows] == [
+        [f"user:{owner.id}", jobs.full.id, jobs.full.model_version, "1"]
+    ]
 
 
 def test_an_expired_link_shows_the_403_page(browser: WebDriver, site: Site) -> None:
@@ -244,8 +243,7 @@ def test_a_persian_page_renders_right_to_left(browser: WebDriver, site: Site) ->
         assert all(name.startswith("دانلود ") for name in named["link"]), named["link"]
         # Right to left: the first button of the rating row sits right of the second.
         left = browser.execute_script(
-            "return [...document.querySelectorAll('.rate button')]"
-            ".map(b => b.getBoundingClientRect().left)"
+            "return [...document.querySelectorAll('.rate button')].map(b => b.getBoundingClientRect().left)"
         )
         assert left[0] > left[1], left
         fits = "return document.documentElement.scrollWidth <= window.innerWidth"
@@ -254,4 +252,3 @@ def test_a_persian_page_renders_right_to_left(browser: WebDriver, site: Site) ->
         assert shot.stat().st_size > 10_000
     finally:
         records.update(site.jobs.full.id, language="")
-

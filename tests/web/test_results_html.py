@@ -22,8 +22,10 @@ def view(title: str, **overrides: object) -> results_html.PageView:
         preview=False,
         clip_s=185.0,
         start_s=None,
-        stems=[results_html.StemView("vocals", ".flac", 3_500_000),
-               results_html.StemView("instrumental", None, None)],
+        stems=[
+            results_html.StemView("vocals", ".flac", 3_500_000),
+            results_html.StemView("instrumental", None, None),
+        ],
         has_waveform=True,
         expires=1_800_000_000,
     )
@@ -50,7 +52,7 @@ def test_download_names_and_disposition() -> None:
     preview = JobResults("j", True, "Café «Noir»", "telegram", "1", "v1", None, 1.0, 0.0, {})
     assert download_name(preview, "instrumental", ".wav") == "Café Noir (instrumental, preview).wav"
     assert content_disposition("attachment", 'Café "x" (vocals).mp3') == (
-        "attachment; filename=\"Caf_ _x_ (vocals).mp3\"; "
+        'attachment; filename="Caf_ _x_ (vocals).mp3"; '
         "filename*=UTF-8''Caf%C3%A9%20%22x%22%20%28vocals%29.mp3"
     )
 

@@ -61,7 +61,7 @@ def test_page_shows_the_songs_key_and_tempo_once_analysed(site: Site) -> None:
         assert "Tempo and key" not in site.get(site.path(full)).text  # not analysed: nothing said
         records.update(full.id, analysis=analyse(song, SAMPLE_RATE).to_json(beats=False))
         page = site.get(site.path(full)).text
-        assert "<h2 id=\"key-heading\">Tempo and key</h2>" in page
+        assert '<h2 id="key-heading">Tempo and key</h2>' in page
         assert "120 BPM · E minor · 9A (whole song)" in page
     finally:
         records.update(full.id, analysis=kept)
@@ -104,7 +104,7 @@ def test_range_requests_answer_206_with_the_right_bytes(site: Site) -> None:
     assert download.status == 200
     assert download.body == site.jobs.stored(site.jobs.full, "instrumental").read_bytes()
     assert download.headers["Content-Disposition"] == (
-        "attachment; filename=\"Night Drive (instrumental).mp3\"; "
+        'attachment; filename="Night Drive (instrumental).mp3"; '
         "filename*=UTF-8''Night%20Drive%20%28instrumental%29.mp3"
     )
     picture = site.get(f"{site.path(site.jobs.full)}/waveform.png")

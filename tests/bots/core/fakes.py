@@ -57,9 +57,7 @@ class FakeChat:
     async def send_file(self, path: Path, *, caption: str | None = None) -> MessageRef:
         return self._put(Sent("file", caption or "", path=path))
 
-    async def send_image(
-        self, path: Path, *, caption: str, buttons: Keyboard | None = None
-    ) -> MessageRef:
+    async def send_image(self, path: Path, *, caption: str, buttons: Keyboard | None = None) -> MessageRef:
         return self._put(Sent("image", caption, buttons, path=path))
 
 

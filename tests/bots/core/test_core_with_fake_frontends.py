@@ -40,10 +40,15 @@ CLOSED_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 def _services(tmp_path: Path, redis_url: str) -> Services:
     return Services.build(
         "fakechat",
-        jobs.Settings(redis_url=redis_url, storage_dir=tmp_path / "storage", retention_s=7200,
-                      abuse_hmac_secret=ABUSE_HMAC_SECRET),
-        payments.Settings(database_url=f"sqlite:///{tmp_path / 'payments.sqlite3'}",
-                          abuse_hmac_secret=ABUSE_HMAC_SECRET),
+        jobs.Settings(
+            redis_url=redis_url,
+            storage_dir=tmp_path / "storage",
+            retention_s=7200,
+            abuse_hmac_secret=ABUSE_HMAC_SECRET,
+        ),
+        payments.Settings(
+            database_url=f"sqlite:///{tmp_path / 'payments.sqlite3'}", abuse_hmac_secret=ABUSE_HMAC_SECRET
+        ),
     )
 
 
@@ -98,8 +103,12 @@ def _paid_order(services: Services, platform: str) -> payments.Order:
     order = pay.ledger.create_order(user, "hash-1", "preview-job-1")
     result = pay.ledger.record_payment(
         IncomingPayment(
-            provider=Provider.STRIPE, order_id=order.id, charge_id="pi_1",
-            amount=order.price_cents, currency=order.currency, event_id="evt_1",
+            provider=Provider.STRIPE,
+            order_id=order.id,
+            charge_id="pi_1",
+            amount=order.price_cents,
+            currency=order.currency,
+            event_id="evt_1",
             event_type="checkout.session.completed",
         )
     )
@@ -107,9 +116,7 @@ def _paid_order(services: Services, platform: str) -> payments.Order:
     return order
 
 
-async def test_recovery_runs_in_one_process_per_deployment(
-    services: Services, tmp_path: Path
-) -> None:
+async def test_recovery_runs_in_one_process_per_deployment(services: Services, tmp_path: Path) -> None:
     order = _paid_order(services, "fakechat")
     card_only = _flow(FakeFrontend(), services, tmp_path)
     assert not card_only.owns_recovery
@@ -146,8 +153,9 @@ async def test_a_bad_upload_is_refused_before_anything_is_queued(
         return dest
 
     await flow.on_upload(chat, person, Upload("lyrics.txt", text_file.stat().st_size, fetch))
-    assert chat.texts == ["That doesn't look like an audio file. Send me a song as mp3, m4a, "
-                          "flac, wav, ogg or a video."]
+    assert chat.texts == [
+        "That doesn't look like an audio file. Send me a song as mp3, m4a, flac, wav, ogg or a video."
+    ]
     user = services.payments.users.get("fakechat", 2)
     assert services.payments.users.consume_preview(user).used == 1  # the refusal cost nothing
     assert not list((tmp_path / "spool").glob("upload-*"))  # its folder is gone
@@ -207,27 +215,55 @@ def test_a_record_from_before_the_catalogue_is_told_in_its_own_words() -> None:
     from jobs.records import JobRecord
 
     discord = messages.catalogue("discord", retention_hours=6)
-    record = JobRecord.from_mapping({
-        b"id": b"j1", b"user_id": b"u1", b"platform": b"discord", b"chat_id": b"c1",
-        b"kind": b"preview", b"output_format": b"mp3", b"input_key": b"uploads/j1",
-        b"status": b"failed", b"error_code": b"AbandonedJobError",
-        b"error_message": "Sorry — something went wrong on our side.".encode(),
-    })
+    record = JobRecord.from_mapping(
+        {
+            b"id": b"j1",
+            b"user_id": b"u1",
+            b"platform": b"discord",
+            b"chat_id": b"c1",
+            b"kind": b"preview",
+            b"output_format": b"mp3",
+            b"input_key": b"uploads/j1",
+            b"status": b"failed",
+            b"error_code": b"AbandonedJobError",
+            b"error_message": "Sorry — something went wrong on our side.".encode(),
+        }
+    )
     assert record.error_params == {}
     said = discord.error(record.error_code, record.error_params, record.error_message)
     assert said == "Sorry — something went wrong on our side."
-    old_event = JobEvent.from_fields("1-0", {b"data": json.dumps({
-        "type": "failed", "job_id": "j1", "platform": "discord", "user_id": "u1",
-        "chat_id": "c1", "kind": "preview", "error_code": "user_limit",
-        "error_message": "You already have 2 songs in progress.",
-    }).encode()})
+    old_event = JobEvent.from_fields(
+        "1-0",
+        {
+            b"data": json.dumps(
+                {
+                    "type": "failed",
+                    "job_id": "j1",
+                    "platform": "discord",
+                    "user_id": "u1",
+                    "chat_id": "c1",
+                    "kind": "preview",
+                    "error_code": "user_limit",
+                    "error_message": "You already have 2 songs in progress.",
+                }
+            ).encode()
+        },
+    )
     assert old_event.type is EventType.FAILED and old_event.error_params == {}
     # user_limit needs its limit, which the old event lacks: its own words are told.
     said = discord.error(old_event.error_code, old_event.error_params, old_event.error_message)
     assert said == "You already have 2 songs in progress."
     # A new event carries the code and params, and no words.
-    new = JobEvent(EventType.FAILED, "j1", "discord", "u1", "c1", "preview",
-                   error_code=ErrorCode.USER_LIMIT, error_params={"limit": 2})
+    new = JobEvent(
+        EventType.FAILED,
+        "j1",
+        "discord",
+        "u1",
+        "c1",
+        "preview",
+        error_code=ErrorCode.USER_LIMIT,
+        error_params={"limit": 2},
+    )
     data = json.loads(new.to_fields()["data"])
     assert "error_message" not in data and data["error_params"] == {"limit": 2}
     again = JobEvent.from_fields("2-0", new.to_fields())
@@ -249,15 +285,17 @@ def test_open_in_browser_button_links_the_jobs_own_signed_page(
     services = Services.build(
         "fakechat",
         jobs.Settings(redis_url=CLOSED_REDIS, storage_dir=tmp_path / "storage"),
-        payments.Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}",
-                          download_secret=secret, public_base_url=base,
-                          abuse_hmac_secret=ABUSE_HMAC_SECRET),
+        payments.Settings(
+            database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}",
+            download_secret=secret,
+            public_base_url=base,
+            abuse_hmac_secret=ABUSE_HMAC_SECRET,
+        ),
     )
     flow = _flow(FakeFrontend(), services, tmp_path)
     job_id = "b" * 32
     url = flow.ctx.results_page(job_id)
-    preview_rows = keyboards.preview(job_id, "€3", in_chat=False, card=True, current="wav",
-                                     page_url=url)
+    preview_rows = keyboards.preview(job_id, "€3", in_chat=False, card=True, current="wav", page_url=url)
     feedback_rows = keyboards.feedback(job_id, url)
     if not shown:
         assert url is None

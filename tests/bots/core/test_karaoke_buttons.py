@@ -53,8 +53,13 @@ def test_a_change_no_button_sends_changes_nothing(forged: str) -> None:
 def test_every_karaoke_button_fits_telegram_and_discord() -> None:
     settings_rows = keyboards.karaoke_settings(KaraokeSettings(-12, 2, 90))
     preview_rows = keyboards.preview(
-        JOB, "50 ⭐", in_chat=True, card=True, current="mp3",
-        page_url="https://example.com/r/x", karaoke_tools=True,
+        JOB,
+        "50 ⭐",
+        in_chat=True,
+        card=True,
+        current="mp3",
+        page_url="https://example.com/r/x",
+        karaoke_tools=True,
     )
     assert len(preview_rows) <= 5 and all(len(row) <= 5 for row in preview_rows)
     buttons = [b for row in [*settings_rows, *preview_rows] for b in row if b.action]
@@ -65,6 +70,4 @@ def test_every_karaoke_button_fits_telegram_and_discord() -> None:
         custom_id(button.action, button.arg)  # raises if Discord's template refuses it
     ticked = [b.label for b in settings_rows[0] if b.label.startswith("✓")]
     assert ticked == ["✓ Guide −12 dB"]
-    assert "kp" not in {
-        b.action for row in keyboards.preview(JOB, "1", True, False, "mp3") for b in row
-    }
+    assert "kp" not in {b.action for row in keyboards.preview(JOB, "1", True, False, "mp3") for b in row}

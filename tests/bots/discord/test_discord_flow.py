@@ -43,8 +43,9 @@ async def test_dm_song_preview_buy_by_link_webhook_stems_and_ratings(
     job_id = job_of(waveform)
     assert {"vr:fmt:wav", "vr:fmt:flac", "vr:fmt:mp3"} <= set(waveform.custom_ids)
     assert not [c for c in waveform.custom_ids if c.startswith("vr:buy:")]  # no Stars here
-    (buy_label,) = [b["label"] for r in waveform.components for b in r["components"]
-                    if "/buy/" in b.get("url", "")]
+    (buy_label,) = [
+        b["label"] for r in waveform.components for b in r["components"] if "/buy/" in b.get("url", "")
+    ]
     assert buy_label == "Buy full stems — $1.99"  # a link: one tap to Checkout
     await fake.wait_for(lambda: "ready" in fake.messages[status.id].content, 30, "status: ready")
 
@@ -61,7 +62,8 @@ async def test_dm_song_preview_buy_by_link_webhook_stems_and_ratings(
     done = await fake.wait_for_text(dm, "Here are your stems (MP3)", timeout=120)
     stems = [m for m in fake.in_channel(dm) if m.files and m.id > waveform.id]
     assert sorted(n for m in stems for n in m.files) == [
-        "Blue Song (instrumental).mp3", "Blue Song (vocals).mp3",
+        "Blue Song (instrumental).mp3",
+        "Blue Song (vocals).mp3",
     ]
     await wait_until(lambda: bot.pay.ledger.get_order(order.id).state is OrderState.DELIVERED)
 
@@ -130,7 +132,8 @@ async def test_slash_command_in_a_server_is_private_and_two_people_at_once(
     assert not done.ephemeral
     stems = [m for m in fake.in_channel(bob.dm_channel) if m.files]
     assert sorted(n for m in stems for n in m.files) == [
-        "Other Song (instrumental).mp3", "Other Song (vocals).mp3",
+        "Other Song (instrumental).mp3",
+        "Other Song (vocals).mp3",
     ]
     public = [m for m in fake.in_channel(CHANNEL_ID) if not m.ephemeral]
     assert not [m for m in public if "Here are your stems" in m.content or "(vocals).mp3" in str(m.files)]

@@ -26,9 +26,7 @@ async def test_settings_and_preview_karaoke_buttons(
     dm = erin.dm_channel
     settings = await fake.slash(erin, "settings")
     menu = await fake.answer_text(settings, "Karaoke version: guide vocal off")
-    assert {"vr:fmt:mp3", "vr:ks:g12", "vr:ks:kup", "vr:ks:tdn", "vr:ks:orig"} <= set(
-        menu.custom_ids
-    )
+    assert {"vr:fmt:mp3", "vr:ks:g12", "vr:ks:kup", "vr:ks:tdn", "vr:ks:orig"} <= set(menu.custom_ids)
     tap = await fake.press(erin, menu, "vr:ks:g18")
     assert "guide vocal −18 dB" in (await fake.answer_text(tap, "Karaoke:")).content
     assert bot.services.state.karaoke(erin.id) == KaraokeSettings(guide_db=-18)

@@ -23,12 +23,11 @@ async def test_slash_commands_are_localised_for_every_discord_locale(
     assert separate["name_localizations"]["ru"] == "разделить"
     assert separate["name_localizations"]["es-419"] == separate["name_localizations"]["es-ES"]
     with speak("pt_BR"):
-        assert separate["description_localizations"]["pt-BR"] == dict(
-            chat.catalogue(chat.DISCORD, 0).commands()
-        )["separate"]
-        assert separate["options"][0]["description_localizations"]["pt-BR"] == (
-            chat.SEPARATE_FILE_OPTION
+        assert (
+            separate["description_localizations"]["pt-BR"]
+            == dict(chat.catalogue(chat.DISCORD, 0).commands())["separate"]
         )
+        assert separate["options"][0]["description_localizations"]["pt-BR"] == (chat.SEPARATE_FILE_OPTION)
     # Every locale we speak, none we don't (Discord has no Persian: /language covers it).
     assert set(commands["forget"]["name_localizations"]) == set(discord_locales()) - {"en-US", "en-GB"}
     language = commands["language"]

@@ -40,8 +40,11 @@ async def test_module_entry_point_connects_answers_and_stops_cleanly(
     )
     log = tmp_path / "bot.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bots.discord"], cwd=tmp_path, env=env,
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "bots.discord"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
         await fake_discord.wait_for(
@@ -61,8 +64,12 @@ async def test_module_entry_point_connects_answers_and_stops_cleanly(
 @pytest.mark.slow  # starts the bot's process (imports torch)
 def test_without_a_token_it_says_what_is_missing(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bots.discord"], cwd=tmp_path, env=_env(tmp_path),
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bots.discord"],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode != 0
     assert "DISCORD_BOT_TOKEN is not set" in done.stderr

@@ -30,8 +30,13 @@ async def test_an_order_recovery_gives_up_is_refunded_by_the_bot_and_told(
     order = pay.ledger.create_order(user, preview.content_hash, preview.id)
     paid = pay.ledger.record_payment(
         IncomingPayment(
-            provider=Provider.STRIPE, order_id=order.id, charge_id="pi_hana", amount=order.price_cents,
-            currency=order.currency, event_id="evt_hana", event_type="checkout.session.completed",
+            provider=Provider.STRIPE,
+            order_id=order.id,
+            charge_id="pi_hana",
+            amount=order.price_cents,
+            currency=order.currency,
+            event_id="evt_hana",
+            event_type="checkout.session.completed",
         )
     )
     assert paid.granted
