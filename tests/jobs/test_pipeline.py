@@ -58,6 +58,8 @@ def test_preview_runs_to_done_with_progress_events_and_stems(
     assert final.outputs == done.outputs and not final.refund
     assert Job.fetch(record.id, connection=job_queue.connection).meta["progress"] > 0
     # Today's figures: one preview done, and how long its person waited for it.
+    # (The key-and-tempo job queued after the preview's DONE may still be running: wait for it.)
+    wait_for(lambda: job_queue.stats().running == 0, what="the analysis after the preview")
     figures = job_queue.stats()
     assert figures.done == {"preview": 1, "full": 0} and figures.running == 0
     assert 0 < figures.mean_preview_latency_s <= done.finished_at - record.created_at + 0.01
