@@ -34,10 +34,10 @@ import redis
 from engine.audio import content_hash, decode
 from engine.constants import SAMPLE_RATE
 from engine.karaoke import IDENTITY, KaraokeSettings
-from jobs import lifecycle, retention
+from jobs import retention
 from jobs.cache import CacheAnswers
 from jobs.capacity import Capacity
-from jobs.delivery import Delivery
+from jobs.delivery import Delivery, end_without_results
 from jobs.errors import InputExpiredError, JobError, JobNotFoundError
 from jobs.keys import check_platform
 from jobs.line import Line
@@ -209,15 +209,15 @@ class Submitter:
         preview = self.records.require(preview_job_id)
         record = self._full_record(preview, order_id, self._format(JobKind.FULL, output_format))
         self.records.register(record)
-        lifecycle.finish(
+        end_without_results(
             self.connection,
+            self.storage,
             record,
             JobStatus.FAILED,
             self.settings.events_maxlen,
             error_code=error.code,
             error_params=error.params,
         )
-        self.delivery.release_paid(record)
         return self.records.get(record.id) or record
 
     def _format(self, kind: JobKind, output_format: str | None) -> str:

@@ -36,6 +36,7 @@ from engine.constants import SAMPLE_RATE
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
 from jobs import analysis, cache, keys, lifecycle, retention
+from jobs.delivery import end_without_results
 from jobs.errors import InputExpiredError
 from jobs.events import EventType
 from jobs.karaoke_variants import render_karaoke
@@ -150,15 +151,15 @@ def process(job_id: str) -> dict[str, str]:
     except PERMANENT_ERRORS as exc:
         if job is not None:
             job.retries_left = 0  # bad input, or the song is gone: retrying cannot help
-        lifecycle.finish(
+        end_without_results(
             ctx.connection,
+            ctx.storage,
             record,
             JobStatus.FAILED,
             ctx.settings.events_maxlen,
             error_code=exc.code,
             error_params=exc.params,
         )
-        release_paid(ctx.connection, ctx.storage, record)
         raise
     except JobCancelled:
         _end_cancelled(ctx, record)
@@ -318,26 +319,17 @@ class ProgressReporter:
 
 
 def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
-    lifecycle.finish(
+    end_without_results(
         ctx.connection,
+        ctx.storage,
         record,
         JobStatus.CANCELLED,
         ctx.settings.events_maxlen,
         error_code=ErrorCode.CANCELLED,
     )
-    release_paid(ctx.connection, ctx.storage, record)
     # A cancel seen after the results were stored (the last check): nobody will fetch them.
     for obj in list(ctx.storage.list(f"results/{record.id}/")):
         ctx.storage.delete(obj.key)
-
-
-def release_paid(connection: redis.Redis, storage: Storage, record: JobRecord) -> None:
-    """A paid job that ended without results (the order is refunded) no longer needs its song
-    kept, nor the stored stems a karaoke order reuses: drop its order's pins on both, so the
-    normal retention period applies again (another order's pins stay)."""
-    if record.order_id:
-        keys_held = [record.input_key, *record.outputs.values()]
-        retention.unpin(connection, storage, keys_held, record.order_id)
 
 
 # --------------------------------------------------------------------------- failure callback
@@ -373,14 +365,13 @@ def on_failure(
         )
         return
     log.error("job %s failed for good: %s: %s", job.id, params["exception"], exc_value)
-    lifecycle.finish(
+    storage = _context.storage if _context is not None else open_storage(settings)
+    end_without_results(
         connection,
+        storage,
         record,
         JobStatus.FAILED,
         settings.events_maxlen,
         error_code=code,
         error_params=params,
     )
-    if record.order_id:
-        storage = _context.storage if _context is not None else open_storage(settings)
-        release_paid(connection, storage, record)
