@@ -147,7 +147,7 @@ def test_settings_from_env_and_secrets_stay_out_of_repr() -> None:
 
 
 # The packages of this repository: imports between them are followed; the rest are libraries.
-OWN_PACKAGES = ("service", "engine", "jobs", "db", "people", "payments", "web", "bots")
+OWN_PACKAGES = ("service", "metrics", "engine", "jobs", "db", "people", "payments", "web", "bots")
 # The rooms over the payments database: reaching any of them opens it.
 STORE_PACKAGES = ("db", "people", "payments", "web")
 
