@@ -19,6 +19,7 @@ RUN pip install "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL
 
 COPY pyproject.toml README.md ./
 COPY service ./service
+COPY metrics ./metrics
 COPY texts ./texts
 COPY engine ./engine
 COPY jobs ./jobs

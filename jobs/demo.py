@@ -16,6 +16,8 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from jobs import EventConsumer, EventType, JobQueue, JobRecord, JobStatus, Settings
+from service import logs
+from service.envconfig import load_or_exit
 from texts import error_text
 
 DEMO_SONG = Path(__file__).resolve().parent.parent / "assets/demo/demo-song.mp3"
@@ -94,7 +96,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("song", nargs="?", type=Path, default=DEMO_SONG)
     args = parser.parse_args()
-    asyncio.run(run(args.song, Settings.from_env()))
+    settings, log_settings = load_or_exit("jobs.demo", [Settings, logs.LogSettings])
+    logs.setup(log_settings, "demo", secrets=logs.secrets_of(settings))
+    asyncio.run(run(args.song, settings))
 
 
 if __name__ == "__main__":

@@ -185,7 +185,7 @@ class Line:
             failure_ttl=int(self.settings.record_ttl_s),
             # RQ logs the description and the dashboard shows it: ids only, never a person or a
             # file name (those live in the record, which /forget deletes).
-            description=f"{record.kind} job {record.id}",
+            description=f"{record.kind} job {record.id} from {record.platform}",
             meta={"progress": 0},
             retry=retry_policy(self.settings),
             on_failure=Callback(FAILURE_CALLBACK, timeout=CALLBACK_TIMEOUT_S),

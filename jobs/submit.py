@@ -43,7 +43,7 @@ from jobs.keys import check_platform
 from jobs.line import Line
 from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
-from jobs.storage import Storage, safe_name
+from jobs.storage import Storage, safe_name, stored_name
 from service.limits import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS
 
 MAX_CONCURRENT_DECODES = 2
@@ -105,8 +105,9 @@ class Submitter:
         platform = check_platform(platform)
         fmt = self._format(kind, output_format)
         name = safe_name(filename or (Path(source).name if not isinstance(source, bytes) else ""))
+        stored = stored_name(name)  # keys and paths never hold the person's file name
         with tempfile.TemporaryDirectory(prefix="vr-submit-") as tmp:
-            path = Path(tmp) / name
+            path = Path(tmp) / stored
             if isinstance(source, bytes):
                 path.write_bytes(source)
             else:
@@ -124,7 +125,7 @@ class Submitter:
                 chat_id=str(chat_id),
                 kind=kind,
                 output_format=fmt,
-                input_key=f"inputs/{job_id}/{name}",
+                input_key=f"inputs/{job_id}/{stored}",
                 filename=filename or name,
                 duration_s=duration_s,
                 content_hash=song_hash,

@@ -92,7 +92,8 @@ if [ -z "${TORCH_NUM_THREADS:-}" ] && [ "$WORKERS" -gt 1 ]; then
     # Several workers on one CPU: share the cores instead of every torch taking all of them.
     threads=$(( $(nproc) / WORKERS )); export TORCH_NUM_THREADS=$(( threads > 0 ? threads : 1 ))
 fi
-for n in $(seq "$WORKERS"); do start "worker-$n" "$PY" worker.py; done
+# Each worker serves /metrics (when METRICS_PORT is set) on its own port: METRICS_PORT + 10 + index.
+for n in $(seq "$WORKERS"); do start "worker-$n" env WORKER_INDEX=$((n - 1)) "$PY" worker.py; done
 
 services=0
 if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then start telegram "$PY" -m bots.telegram; services=1; fi

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prometheus_client.registry import Collector
+
 from payments.fulfilment import GiveUp, OnPaid
 from web.downloads import StemLocator
 from web.job_results import ResultSource
@@ -46,3 +48,5 @@ class ServiceHooks:
     job_results: ResultSource | None = None
     give_up: GiveUp | None = None
     prepare_buy: PrepareBuy | None = None
+    # The pipeline's deployment-wide figures (``jobs.gauges``), exported by this one process.
+    collectors: tuple[Collector, ...] = ()

@@ -24,6 +24,7 @@ from jobs import (
     NotDeliveredError,
 )
 from jobs.analysis import summary_of
+from jobs.gauges import PipelineCollector
 from payments.fulfilment import FulfilmentImpossible
 from payments.ledger import Ledger, OrderError
 from payments.records import Order
@@ -283,4 +284,5 @@ def service_hooks(payments: Payments) -> ServiceHooks:
         job_results=bridge.job_results,
         give_up=bridge.give_up,
         prepare_buy=prepare_buy(queue, bot_choices(queue)),
+        collectors=(PipelineCollector(queue.connection),),
     )

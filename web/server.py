@@ -19,12 +19,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.registry import Collector
 
+import metrics
 from db.tables import OrderState
 from payments.fulfilment import Fulfilment
+from payments.gauges import OrdersCollector
 from payments.service import Payments
 from payments.settings import Settings
 from payments.stripe_checkout import SongExpiring
+from service import logs
 from service.envconfig import load_or_exit
 from texts import web as words
 from web.downloads import DownloadLinks, StemLocator
@@ -195,17 +200,26 @@ async def serve(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], Awaitable[None] | None] | None = None,
     sweep_interval_s: float = SWEEP_INTERVAL_S,
+    registry: CollectorRegistry | None = None,
 ) -> None:
     """Migrate, recover, then serve until ``stop`` is set (forever by default).
 
     Recovery runs before the port opens, so a restarted service first finishes what the crashed
-    one left (paid orders, pending refunds), then takes new payments.
+    one left (paid orders, pending refunds), then takes new payments. With a ``registry`` (the
+    process's, whose ``/metrics`` :func:`main` serves) the deployment-wide figures are added to
+    it — paid-but-undelivered orders, and the hooks' queue figures: this server is the one
+    process that exports them (there is one per deployment, the bots and workers are many).
     """
     payments = await asyncio.to_thread(Payments.open, settings)
     runner: web.AppRunner | None = None
     sweeper: asyncio.Task | None = None
+    collectors: list[Collector] = []
     try:
         hooks = make_hooks(payments)
+        if registry is not None:
+            collectors = [OrdersCollector(payments.ledger), *hooks.collectors]
+            for collector in collectors:
+                registry.register(collector)
         report = await payments.recover(hooks.on_paid, hooks.give_up)
         log.info("recovery done: %s", report)
         fulfilment = payments.fulfilment(hooks.on_paid)
@@ -235,23 +249,29 @@ async def serve(
                 await sweeper
         if runner is not None:
             await runner.cleanup()
+        for collector in collectors:
+            assert registry is not None
+            registry.unregister(collector)
         payments.close()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from web import jobs_bridge  # the composition root is the only place that needs jobs
 
-    (settings,) = load_or_exit("web.server", [Settings])
+    settings, log_settings, metrics_settings = load_or_exit(
+        "web.server", [Settings, logs.LogSettings, metrics.MetricsSettings]
+    )
+    logs.setup(log_settings, "web", secrets=logs.secrets_of(settings))
     if not settings.stripe_webhook_secret:
         raise SystemExit("STRIPE_WEBHOOK_SECRET is not set; refusing to accept unsigned payments")
+    metrics.serve(metrics_settings, "web")
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, jobs_bridge.service_hooks, stop=stop)
+        await serve(settings, jobs_bridge.service_hooks, stop=stop, registry=REGISTRY)
 
     asyncio.run(run())
 

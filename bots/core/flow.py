@@ -51,6 +51,7 @@ from jobs import EventType, JobEvent, JobKind
 from jobs.analysis import ANALYSIS_KIND
 from jobs.events import KARAOKE_KIND
 from payments import Provider
+from service import logs
 from texts import chat as messages
 from texts.languages import speak
 
@@ -160,8 +161,9 @@ class Flow:
         return event_chat(self.frontend, int(event.chat_id), person, personal, event.job_id)
 
     async def on_job_event(self, event: JobEvent) -> None:
-        """Answered in the language the job record carries (the person's when the song came)."""
-        with speak(event.language):
+        """Answered in the language the job record carries (the person's when the song came);
+        every line logged meanwhile names the job and its platform."""
+        with speak(event.language), logs.about_job(event.job_id, event.platform):
             await self._on_job_event(event)
 
     async def _on_job_event(self, event: JobEvent) -> None:

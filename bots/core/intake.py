@@ -20,7 +20,7 @@ from typing import Any
 from bots.core.ports import DownloadTooLarge, Upload
 from engine.audio import AudioInfo, probe
 from engine.errors import AudioError, TooLargeError
-from jobs import safe_name
+from jobs import stored_name
 from service.limits import MAX_DURATION_S, MAX_FILE_BYTES
 from texts import chat as messages
 from texts import text_of
@@ -67,8 +67,8 @@ async def receive(
     workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=spool_dir))
     try:
         try:
-            # Names from users end up in paths: the pipeline's safe form of them.
-            path = await upload.fetch(workdir / safe_name(upload.file_name, "upload"))
+            # A person's file name never becomes a path (it would show in logs and errors).
+            path = await upload.fetch(workdir / stored_name(upload.file_name))
         except DownloadTooLarge as err:
             raise Rejected(messages.too_big_to_download(None, download_limit), "too_big") from err
         except Exception as err:  # the platform's errors differ; all mean "couldn't fetch"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from bots.core import intake, keyboards
@@ -21,7 +22,9 @@ from bots.core.delivery import file_name
 from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
 from jobs import BusyError, JobKind, JobRecord, UserFacingError
 from jobs.analysis import summary_of
+from metrics import families
 from people import User
+from service import logs
 from service.limits import OUTPUT_FORMATS
 from texts import chat as messages
 from texts import languages, text_of
@@ -33,23 +36,34 @@ class Songs:
 
     async def on_upload(self, chat: Chat, person: Person, upload: Upload) -> None:
         ctx = self.ctx
+        received_at, started = time.time(), time.monotonic()
+        platform = families.bounded(person.platform, families.PLATFORMS)
+
+        async def first_answer(text: str) -> MessageRef:
+            """The bot's first answer to the song, timed (``vr_first_answer_seconds``)."""
+            sent = await chat.send_text(text)
+            families.FIRST_ANSWER.labels(platform).observe(time.monotonic() - started)
+            return sent
+
         user = await ctx.user(person)
         if user.banned:
-            await chat.send_text(messages.BANNED)
+            await first_answer(messages.BANNED)
             return
         if not ctx.pay.rate_limiter.allow(f"{person.platform}:{person.user_id}"):
-            await chat.send_text(messages.SLOW_DOWN)
+            families.RATE_LIMITED.labels(platform).inc()
+            await first_answer(messages.SLOW_DOWN)
             return
         limit = ctx.frontend.download_limit
         if upload.size is not None and limit is not None and upload.size > limit:
-            await chat.send_text(messages.too_big_to_download(upload.size, limit))
+            await first_answer(messages.too_big_to_download(upload.size, limit))
             return
         try:  # back-pressure: when the line is already long, say so before downloading
             await asyncio.to_thread(ctx.services.queue.check_capacity)
         except BusyError as busy:
-            await chat.send_text(text_of(busy))
+            families.BUSY_REFUSALS.labels(platform, "preview").inc()
+            await first_answer(text_of(busy))
             return
-        status = await chat.send_text(messages.CHECKING)
+        status = await first_answer(messages.CHECKING)
         async with ctx.intake_slots:
             try:
                 received = await intake.receive(
@@ -63,7 +77,7 @@ class Songs:
                 await ctx.show(chat, status, said or messages.JOB_FAILED)
                 return
             try:
-                await self._submit(chat, person, user, upload, received, status)
+                await self._submit(chat, person, user, upload, received, status, received_at)
             finally:
                 received.discard()
 
@@ -75,6 +89,7 @@ class Songs:
         upload: Upload,
         received: intake.Received,
         status: MessageRef,
+        received_at: float,
     ) -> None:
         ctx = self.ctx
         users, queue, state = ctx.pay.users, ctx.services.queue, ctx.services.state
@@ -94,6 +109,10 @@ class Songs:
                 language=languages.current(),  # the song's answers, however late, speak it
             )
         except UserFacingError as err:  # bad audio, too many songs, busy
+            if isinstance(err, BusyError):
+                families.BUSY_REFUSALS.labels(
+                    families.bounded(person.platform, families.PLATFORMS), "preview"
+                ).inc()
             await asyncio.to_thread(users.release_preview, user)
             said = ctx.text.error(err.code, err.params)
             await ctx.show(chat, status, said or messages.JOB_FAILED)
@@ -101,9 +120,10 @@ class Songs:
         except BaseException:
             await asyncio.to_thread(users.release_preview, user)
             raise
+        logs.bind_job(record.id, record.platform)  # the rest of this upload's lines name the job
         title = upload.title or Path(upload.file_name).stem or "song"
         performer = upload.performer or DEFAULT_PERFORMER
-        await asyncio.to_thread(state.set_tags, record.id, title, performer)
+        await asyncio.to_thread(state.set_tags, record.id, title, performer, received_at)
         await asyncio.to_thread(state.set_status_message, record.id, status)
         if record.cached:  # separated before: no job ran and no event will come
             await ctx.status(chat, record.id, messages.CACHED)
@@ -161,6 +181,11 @@ class Songs:
             shutil.rmtree(workdir, ignore_errors=True)
         await asyncio.to_thread(ctx.services.state.remember_results, record.id, refs)
         await asyncio.to_thread(queue.mark_delivered, record.id)
+        received_at = await asyncio.to_thread(ctx.services.state.received_at, record.id)
+        if received_at is not None:
+            families.UPLOAD_TO_PREVIEW.labels(families.bounded(record.platform, families.PLATFORMS)).observe(
+                max(0.0, time.time() - received_at)
+            )
         # Answered from the cache, the numbers may be known already; else they are edited in.
         await ctx.status(chat, record.id, messages.preview_ready(summary_of(record)))
 

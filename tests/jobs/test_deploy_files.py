@@ -75,6 +75,10 @@ def test_dockerfile_stages_match_compose() -> None:
     assert targets <= stages
     assert "ffmpeg" in dockerfile and "rq-dashboard" in dockerfile
     assert re.search(r'"torch==2\.13\.0"', dockerfile)
+    # Every package the project installs is copied into the image before `pip install .`.
+    include = re.search(r"include = \[(.*?)\]", (REPO / "pyproject.toml").read_text()).group(1)
+    for package in re.findall(r'"(\w+)\*"', include):
+        assert f"COPY {package} ./{package}" in dockerfile, package
     ignored = (REPO / ".dockerignore").read_text().splitlines()
     assert ".env" in ignored and ".venv" in ignored and ".git" in ignored
 
@@ -147,7 +151,7 @@ def test_settings_from_env_and_secrets_stay_out_of_repr() -> None:
 
 
 # The packages of this repository: imports between them are followed; the rest are libraries.
-OWN_PACKAGES = ("service", "engine", "jobs", "db", "people", "payments", "web", "bots")
+OWN_PACKAGES = ("service", "metrics", "engine", "jobs", "db", "people", "payments", "web", "bots")
 # The rooms over the payments database: reaching any of them opens it.
 STORE_PACKAGES = ("db", "people", "payments", "web")
 
