@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
 
 from payments.fulfilment import GiveUp, OnPaid
 from web.downloads import StemLocator
@@ -36,13 +39,23 @@ class BuyRequest:
 PrepareBuy = Callable[[str], BuyRequest | None]
 
 
+class UploadRoutes(Protocol):
+    """Where songs sent by upload link come in (``web.uploads.UploadDesk``, which knows the
+    job pipeline): its routes, added to the server's."""
+
+    def add_routes(self, router: web.UrlDispatcher) -> None: ...
+
+
 @dataclass(frozen=True)
 class ServiceHooks:
     """What the composing process plugs in: how to start paid work, where stems live, what a
-    finished job holds (for its results page), and what a buy link orders."""
+    finished job holds (for its results page), what a buy link orders, where songs sent by
+    upload link go in (``uploads``), and what to close when the server stops."""
 
     on_paid: OnPaid
     locate_stem: StemLocator | None = None
     job_results: ResultSource | None = None
     give_up: GiveUp | None = None
     prepare_buy: PrepareBuy | None = None
+    uploads: UploadRoutes | None = None
+    close: Callable[[], None] | None = None
