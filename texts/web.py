@@ -49,13 +49,13 @@ _NOTICES: Mapping[str, tuple[str, str]] = {
     ),
     "upload_expired": (
         N_("This link has expired"),
-        N_("Upload links last a limited time. Ask the bot in the chat for a new one with /upload."),
+        N_("Upload links last a limited time. Ask the bot in the chat for a new one."),
     ),
     "upload_used": (
         N_("This link was used"),
         N_(
             "A song came in through it already: the bot continues in the chat. For another "
-            "song, ask the bot for a new link with /upload."
+            "song, ask the bot in the chat for a new link."
         ),
     ),
     "upload_busy": (
