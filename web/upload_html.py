@@ -26,6 +26,7 @@ CSS = (
     + """
 input[type=file]{display:block;width:100%;margin:.5rem 0 1rem;font:inherit}
 progress{display:block;width:100%;height:1.25rem;margin:1rem 0}
+[hidden]{display:none}
 label{font-weight:600}
 """
 )
