@@ -30,6 +30,7 @@ from testbed.workers import ABUSE_HMAC_SECRET
 from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
 from tests.web.conftest import LiveServer
 from tests.web.test_results_browser import browser, downloads, screenshot
+from texts import chat as messages
 from texts import error_text
 from web.server import build_app
 from web.upload_links import UploadLinks
@@ -181,5 +182,16 @@ async def test_expired_forged_and_cut_off_uploads_are_refused_and_leave_nothing(
     while web_server.leftovers():
         assert time.monotonic() < deadline, f"left behind: {web_server.leftovers()}"
         await asyncio.sleep(0.05)
-    async with aiohttp.ClientSession() as http, http.get(url) as reply:
-        assert reply.status == 200 and 'type="file"' in await reply.text()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as reply:
+            assert reply.status == 200 and 'type="file"' in await reply.text()
+        # The script asks before sending: a declared size over ours, or a banned person, is
+        # refused with the bot's words, and nothing is sent.
+        ask = {"Accept": "application/json"}
+        async with http.post(f"{url}/check?size={300 * 1024 * 1024}", headers=ask) as reply:
+            answer = await reply.json()
+            assert reply.status == 413 and not answer["ok"] and "MB" in answer["text"]
+        users = web_server.desk.payments.users
+        users.set_banned(users.get_or_create("telegram", 77).id, True, actor="test")
+        async with http.post(f"{url}/check?size=1000", headers=ask) as reply:
+            assert (reply.status, (await reply.json())["text"]) == (403, messages.BANNED)
