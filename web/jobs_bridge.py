@@ -9,6 +9,7 @@ Stars payment, ``song_available`` for Stars pre-checkout and ``locate_stem`` for
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from payments.records import Order
 from payments.service import Payments
 from web.hooks import BuyRequest, PrepareBuy, ServiceHooks
 from web.job_results import JobResults, StoredFile
+from web.upload_links import UploadLinks
+from web.uploads import UploadDesk
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +277,15 @@ def prepare_buy(queue: JobQueue, choices: Choices) -> PrepareBuy:
     return prepare
 
 
+def upload_desk(payments: Payments, queue: JobQueue) -> UploadDesk | None:
+    """Where songs sent by upload link come in; None without ``DOWNLOAD_SECRET`` (no links)."""
+    settings = payments.settings
+    if not settings.download_secret:
+        return None
+    spool = Path(settings.upload_spool_dir or tempfile.gettempdir()) / "vocal-remover-uploads"
+    return UploadDesk(payments, queue, UploadLinks(settings), spool)
+
+
 def service_hooks(payments: Payments) -> ServiceHooks:
     """Hooks for ``web.server.serve``, with a queue configured from the environment."""
     queue = JobQueue.from_env()
@@ -285,4 +297,6 @@ def service_hooks(payments: Payments) -> ServiceHooks:
         give_up=bridge.give_up,
         prepare_buy=prepare_buy(queue, bot_choices(queue)),
         collectors=(PipelineCollector(queue.connection),),
+        uploads=upload_desk(payments, queue),
+        close=queue.connection.close,
     )
