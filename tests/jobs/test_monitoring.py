@@ -21,7 +21,7 @@ MONITORING = REPO / "monitoring"
 METRIC = re.compile(r"\bvr_[a-z_]+\b")
 METRICS_PORT = 9400  # docker-compose.yml's
 SCRAPED = {  # compose service -> the metrics offset of the process it runs
-    "webhook": OFFSETS["web"],
+    "web": OFFSETS["web"],
     "telegram": OFFSETS["telegram"],
     "discord": OFFSETS["discord"],
     "worker": WORKER_OFFSET,
