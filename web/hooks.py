@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from payments.fulfilment import GiveUp, OnPaid
 from web.downloads import StemLocator
 from web.job_results import ResultSource
+from web.page_tools import PageTools
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,4 @@ class ServiceHooks:
     job_results: ResultSource | None = None
     give_up: GiveUp | None = None
     prepare_buy: PrepareBuy | None = None
+    page_tools: PageTools | None = None  # the results page's mixer and karaoke settings
