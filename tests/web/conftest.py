@@ -209,14 +209,15 @@ class Site:
 def site(finished_jobs: FinishedJobs, tmp_path: Path) -> Iterator[Site]:
     settings = make_settings(f"sqlite:///{tmp_path / 'payments.sqlite3'}")
     pay = payments.Payments.open(settings)
-    bridge = JobsFulfilment(finished_jobs.queue, pay.ledger)
+    queue = finished_jobs.queue
+    bridge = JobsFulfilment(queue, pay.ledger)
     source: list[Callable[[str], object]] = [bridge.job_results]
     app, _ = build_app(
         pay,
         pay.fulfilment(lambda order: None),
         locate_stem=bridge.locate_stem,
         job_results=lambda job_id: source[0](job_id),  # type: ignore[arg-type,return-value]
-        page_tools=PageJobs(finished_jobs.queue, StemCache(finished_jobs.queue.storage.get_file, tmp_path)).tools(),
+        page_tools=PageJobs(queue, StemCache(queue.storage.get_file, tmp_path / "stems")).tools(),
     )
     try:
         with LiveServer(app) as server:
