@@ -176,7 +176,7 @@ def test_players_load_and_seek_download_decodes_and_thumbs_up_is_recorded(
     heights = browser.execute_script(
         "return [...document.querySelectorAll('a.button, button')].map(b => b.getBoundingClientRect().height)"
     )
-    assert len(heights) == 4 and min(heights) >= 44
+    assert len(heights) == 9 and min(heights) >= 44  # downloads, 👍/👎, the mixer's play/mute/solo
     # No request left this origin (CSP forbids it; the browser's own record agrees).
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert len(fetched) >= 3 and all(url.startswith(site.base + "/") for url in fetched), fetched

@@ -44,9 +44,7 @@ def test_page_shows_the_job_and_loads_nothing_from_elsewhere(site: Site) -> None
         assert f'src="{token}/audio/{stem}"' in page and f'href="{token}/file/{stem}"' in page
     assert f'src="{token}/waveform.png"' in page
     assert "This link expires on" in page
-    assert re.findall(r"<script[^>]*>", page, re.IGNORECASE) == [
-        '<script src="../static/mixer.js" defer>'
-    ]
+    assert re.findall(r"<script[^>]*>", page, re.IGNORECASE) == ['<script src="../static/mixer.js" defer>']
     urls = [u for u in re.findall(r'(?:src|href|action)="([^"]*)"', page) if u != "../static/mixer.js"]
     assert urls and all(u.startswith(token) for u in urls), urls  # relative, this job only
     assert site.jobs.other.id not in page
