@@ -6,6 +6,10 @@ signed stem downloads, buy links, results pages), the signed links it serves, an
   tokens) and ``results_page_url``, which the bots use to make links;
 * :mod:`web.results_page`, :mod:`web.results_html`, :mod:`web.job_results` — a finished job's
   page: what it knows of the job, its HTML, its handlers;
+* :mod:`web.stem_segments`, :mod:`web.stem_cache`, ``web/static/mixer.js`` — the page's stem
+  mixer: exact decoded segments, S3 stems' local copies, the page's one script;
+* :mod:`web.page_karaoke`, :mod:`web.page_tools` — a preview's karaoke settings on its page, and
+  the hooks the mixer and karaoke need from the job pipeline;
 * :mod:`web.hooks` — what the composing process plugs in (``ServiceHooks``);
 * :mod:`web.jobs_bridge` — the one module that knows the job pipeline: fills those hooks from a
   ``jobs.JobQueue`` (the bots reuse its ``on_paid``, ``song_available``, ``locate_stem``).

@@ -14,8 +14,9 @@ from rq.job import Job
 
 from engine.audio import decode
 from engine.karaoke import KaraokeSettings
-from jobs import keys
+from jobs import keys, stats
 from jobs.karaoke_jobs import rq_job_id
+from service.pseudonyms import abuse_mark
 from web.stem_segments import SEGMENT_FRAMES
 
 from .conftest import Site
@@ -102,3 +103,30 @@ def test_a_karaoke_setting_is_the_chats_render_under_the_chats_limits(site: Site
     finally:
         Queue("karaoke", connection=connection).empty()
         connection.delete(slot)
+
+
+def test_the_days_allowance_and_a_ban_refuse_in_the_chats_words(site: Site) -> None:
+    jobs = site.jobs
+    preview = jobs.preview
+    path = site.path(preview)
+    settings = jobs.settings
+    connection = jobs.queue.connection
+    mark = abuse_mark(settings.abuse_key, preview.platform, preview.user_id)
+    count = keys.karaoke_renders(stats.day(), mark)
+    kept = connection.get(count)
+    connection.set(count, settings.karaoke_renders_per_day)
+    owner = site.pay.users.get_or_create(preview.platform, preview.user_id)
+    try:
+        status, query, page = _ask(site, path, guide="6", key="-2", tempo="110")
+        assert query["asked"] == ["quota"] and "the most for one day" in page
+        assert not connection.exists(keys.karaoke_slot(preview.platform, preview.user_id))
+        site.pay.users.set_banned(owner.id, True, "admin:1")
+        status, query, page = _ask(site, path, guide="6", key="-2", tempo="110")
+        assert query["asked"] == ["banned"] and "this account can't use the bot" in page
+        assert Queue("karaoke", connection=connection).count == 0  # nothing asked of a worker
+    finally:
+        site.pay.users.set_banned(owner.id, False, "admin:1")
+        if kept is None:
+            connection.delete(count)
+        else:
+            connection.set(count, kept)
