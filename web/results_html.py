@@ -58,7 +58,8 @@ select:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 [hidden]{display:none!important}
 .transport,.channel{display:flex;align-items:center;gap:.5rem;flex-wrap:wrap;margin:.5rem 0}
 .channel label,.field label{flex:1 1 100%;font-weight:600}
-input[type=range]{flex:1 1 10rem;min-width:0;min-height:44px;accent-color:var(--accent)}
+input[type=range]{flex:1 1 5rem;min-width:0;min-height:44px;accent-color:var(--accent)}
+.channel .button{padding:.5rem .7rem}
 .level{min-width:3.5rem;text-align:end}
 .field{display:flex;flex-wrap:wrap;gap:.25rem;margin:.5rem 0}
 select{font:inherit;min-height:44px;width:100%;padding:.25rem .5rem;border-radius:8px;

@@ -283,5 +283,8 @@ def test_a_karaoke_setting_chosen_on_the_page_brings_the_new_version(
             player,
         )
         assert "failed" not in ready and ready["e"] is None and abs(ready["d"] - 3.0) < 0.2, ready
+        fits = "return document.documentElement.scrollWidth <= window.innerWidth"
+        assert browser.execute_script(fits)
+        assert screenshot(browser, "results-karaoke-phone.png").stat().st_size > 10_000
     finally:
         workers.stop_all()
