@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for every service (worker, bots, webhook); compose picks the command.
-# The worker image keeps PyPI's default torch build, which brings CUDA; the bots and the webhook
+# One image for every service (worker, bots, web server); compose picks the command.
+# The worker image keeps PyPI's default torch build, which brings CUDA; the bots and the web server
 # never run the model, so compose builds them with TORCH_INDEX_URL pointing at a CPU-only wheel
 # index of your choice (smaller image), or leaves it empty (same image as the worker).
 FROM python:3.11-slim-bookworm AS app
@@ -19,6 +19,7 @@ RUN pip install "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL
 
 COPY pyproject.toml README.md ./
 COPY service ./service
+COPY metrics ./metrics
 COPY texts ./texts
 COPY engine ./engine
 COPY jobs ./jobs

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import jobs
+import metrics
 import payments
 from bots.core.services import Services
 from jobs.events import STOP_GRACE_S as EVENTS_STOP_GRACE_S
+from service import logs
 from service.envconfig import load_or_exit
 from texts.languages import check_installed
 
@@ -33,7 +35,6 @@ RECOVERY_INTERVAL_S = 300.0
 # cut off half-way is handled again after a restart, which may send some of its files twice): its
 # handlers' grace plus the read in progress.
 STOP_GRACE_S = EVENTS_STOP_GRACE_S + 10.0
-LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
 class BotConfig(Protocol):
@@ -88,14 +89,20 @@ async def run(
 
 
 def main(bot: BotPlatform[ConfigT, BotT]) -> None:
-    """What ``python -m bots.<platform>`` runs."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    for name in bot.quiet_loggers:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # Every bad setting of the bot, the pipeline and payments named in one message.
-    config, jobs_settings, pay_settings = load_or_exit(
-        bot.module, [bot.config, jobs.Settings, payments.Settings]
+    """What ``python -m bots.<platform>`` runs: the shared log format (the bot's token and
+    every other secret redacted), ``/metrics`` on the platform's own port, then the bot."""
+    # Every bad setting of the bot, the pipeline, payments, logs and metrics named in one message.
+    config, jobs_settings, pay_settings, log_settings, metrics_settings = load_or_exit(
+        bot.module,
+        [bot.config, jobs.Settings, payments.Settings, logs.LogSettings, metrics.MetricsSettings],
     )
+    logs.setup(
+        log_settings,
+        bot.platform,
+        secrets=logs.secrets_of(config, jobs_settings, pay_settings),
+        quiet=bot.quiet_loggers,
+    )
+    metrics.serve(metrics_settings, bot.platform)
     bot.log.info("starting %s bot against %s", bot.title, config.api_base_url)
     asyncio.run(run(bot, config, jobs_settings, pay_settings))
 

@@ -5,15 +5,16 @@ PostgreSQL), so running a service on its own stays safe."""
 
 from __future__ import annotations
 
-import logging
-
 from db.database import open_database
 from db.settings import DatabaseSettings
+from service import logs
+from service.envconfig import load_or_exit
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    db = open_database(DatabaseSettings.from_env().database_url, migrate=True)
+    settings, log_settings = load_or_exit("db.migrate", [DatabaseSettings, logs.LogSettings])
+    logs.setup(log_settings, "migrate", secrets=logs.secrets_of(settings))
+    db = open_database(settings.database_url, migrate=True)
     db.dispose()
 
 

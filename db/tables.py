@@ -101,6 +101,10 @@ class Provider(enum.StrEnum):
     # A Telegram invoice paid by card through a payment-provider token (Stripe); refunded through
     # Stripe's API by the charge Telegram reports (provider_payment_charge_id).
     TELEGRAM_CARD = "telegram_card"
+    # The local demo's payment (``python -m web.demo``, run by scripts/run.sh with no tokens):
+    # no money moves, but the order is paid in the ledger as a real one, so the pages check as
+    # in production. No refunder is registered for it: nothing can go back.
+    DEMO = "demo"
 
 
 class Base(DeclarativeBase):

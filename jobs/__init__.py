@@ -67,7 +67,7 @@ from jobs.records import JobKind, JobRecord, JobStatus
 from jobs.retention import SweepReport, sweep
 from jobs.settings import Settings
 from jobs.stats import JobStats
-from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage, safe_name
+from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage, safe_name, stored_name
 from jobs.submit import MAX_CONCURRENT_DECODES
 
 __all__ = [
@@ -98,5 +98,6 @@ __all__ = [
     "forget_user",
     "open_storage",
     "safe_name",
+    "stored_name",
     "sweep",
 ]

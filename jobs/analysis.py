@@ -110,7 +110,8 @@ def enqueue(connection: redis.Redis, settings: Settings, record: JobRecord) -> N
             timeout=TIMEOUT_S,
             result_ttl=int(settings.retention_s),
             failure_ttl=int(settings.retention_s),
-            description=f"key and tempo of job {record.id}",  # ids only, never a person
+            # ids only, never a person or a file name
+            description=f"key and tempo of job {record.id} from {record.platform}",
         )
     except redis.RedisError:
         log.warning("could not queue the analysis of job %s", record.id, exc_info=True)

@@ -24,6 +24,7 @@ from jobs.events import EventType
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import Storage
+from metrics import families
 
 
 def cache_key(settings: Settings, kind: JobKind, fmt: str, song_hash: str, version: str) -> str:
@@ -117,4 +118,5 @@ class CacheAnswers:
             record.end_event_id = entry.decode() if isinstance(entry, bytes) else str(entry)
             self.records.update(record.id, end_event_id=record.end_event_id)
         stats.count_cached(self.connection)
+        families.CACHE_HITS.labels(families.bounded(record.kind, families.JOB_KINDS)).inc()
         return record

@@ -3,7 +3,7 @@
 :class:`Delivery` is one part of :class:`jobs.queue.JobQueue`, built on its connection, storage
 and record store. Invariant: a paid job's stored song and results carry its order's pin from
 payment (``submit_full`` pins them) until they were delivered (:meth:`Delivery.mark_delivered`)
-or the order is refunded (:meth:`Delivery.release`, :meth:`Delivery.release_paid`), so
+or the order is refunded (:meth:`Delivery.release`, :func:`end_without_results`), so
 retention never deletes what is still owed; an order's pins never touch another order's.
 All methods block.
 """
@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import redis
 
 from jobs import keys, lifecycle, retention
 from jobs.errors import InputExpiredError
-from jobs.records import JobRecord, RecordStore
+from jobs.records import JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import Storage
 
@@ -27,6 +28,34 @@ from jobs.storage import Storage
 def stored_keys(record: JobRecord) -> Iterable[str]:
     """Everything a job holds in storage: its song and its results."""
     return [record.input_key, *record.outputs.values()]
+
+
+def release_paid(connection: redis.Redis, storage: Storage, record: JobRecord) -> None:
+    """A paid job ended without results (failed, cancelled; the order is refunded): drop its
+    order's pins on everything it holds — the song, and the stored stems a karaoke order
+    reuses (``submit_full`` pinned those too) — so normal retention applies again. Another
+    order's pins on the same objects stay."""
+    if record.order_id:
+        retention.unpin(connection, storage, stored_keys(record), record.order_id)
+
+
+def end_without_results(
+    connection: redis.Redis,
+    storage: Storage,
+    record: JobRecord,
+    status: JobStatus,
+    maxlen: int,
+    *,
+    error_code: str,
+    error_params: Mapping[str, Any] | None = None,
+) -> bool:
+    """End a job that has no results (failed, cancelled). Its order's pins go *before* the end
+    is announced, so whoever sees the end (and the refund it asks for) sees the song released.
+    False, as :func:`jobs.lifecycle.finish`, if the job had already ended."""
+    release_paid(connection, storage, record)
+    return lifecycle.finish(
+        connection, record, status, maxlen, error_code=error_code, error_params=error_params
+    )
 
 
 class Delivery:
@@ -70,15 +99,7 @@ class Delivery:
     def release(self, job_id: str) -> None:
         """The paid results will never be delivered (the order was refunded): drop the order's
         pins so normal retention deletes them; the job stays undelivered."""
-        self.release_paid(self.records.require(job_id))
-
-    def release_paid(self, record: JobRecord) -> None:
-        """A paid job ended without results (failed, cancelled; the order is refunded): drop its
-        order's pins on everything it holds — the song, and the stored stems a karaoke order
-        reuses (``submit_full`` pinned those too) — so normal retention applies again. Another
-        order's pins on the same objects stay."""
-        if record.order_id:
-            retention.unpin(self.connection, self.storage, stored_keys(record), record.order_id)
+        release_paid(self.connection, self.storage, self.records.require(job_id))
 
     def redeliver(self, job_id: str) -> bool:
         """Publish an ended job's final event again if its stream no longer holds it (trimmed

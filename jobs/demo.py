@@ -2,20 +2,26 @@
 
 Sends the bundled demo song (or SONG) as a preview, prints progress from the event stream, then
 "pays" and runs the full-song job, and prints where the stems and the waveform picture are. Needs
-a running Redis and ``python worker.py`` (scripts/run.sh starts both).
+a running Redis and ``python worker.py``. ``scripts/run.sh`` runs ``python -m web.demo``, which
+is this demo with a real order in the ledger and the songs' results pages (:class:`DemoSession`
+is what both share).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
 from jobs import EventConsumer, EventType, JobQueue, JobRecord, JobStatus, Settings
+from service import logs
+from service.envconfig import load_or_exit
 from texts import error_text
 
 DEMO_SONG = Path(__file__).resolve().parent.parent / "assets/demo/demo-song.mp3"
@@ -67,34 +73,62 @@ def _show(queue: JobQueue, record: JobRecord, out_dir: Path) -> None:
         print(f"  {name:<13}{path}")
 
 
-async def run(song: Path, settings: Settings) -> None:
+class DemoSession:
+    """One demo person's songs through the queue, each followed on the event stream until it
+    ends and its files printed."""
+
+    def __init__(self, queue: JobQueue, consumer: EventConsumer, out_dir: Path) -> None:
+        self.queue = queue
+        self.consumer = consumer
+        self.out_dir = out_dir
+
+    async def preview(self, song: Path, user: str = "demo-user") -> JobRecord:
+        """Send ``song`` for a free preview; returns its finished record (printed)."""
+        print(f"sending {song.name} for a free preview ...", flush=True)
+        preview = self.queue.submit(user, PLATFORM, "demo-chat", song, filename=song.name)
+        preview = await _follow(self.queue, preview, self.consumer)
+        _show(self.queue, preview, self.out_dir)
+        if preview.preview_start_s is not None:
+            print(f"  (the preview starts at {preview.preview_start_s:.1f} s, where the voice comes in)")
+        return preview
+
+    async def finish(self, record: JobRecord) -> JobRecord:
+        """Follow a submitted job to its end; print its files, and mark them delivered."""
+        final = await _follow(self.queue, record, self.consumer)
+        _show(self.queue, final, self.out_dir)
+        self.queue.mark_delivered(final.id)
+        return final
+
+
+@contextlib.asynccontextmanager
+async def demo_session(settings: Settings) -> AsyncIterator[DemoSession]:
+    """A :class:`DemoSession` once a worker has announced its model."""
     queue = JobQueue(settings)
     _wait_for_worker(queue)
     connection = aioredis.Redis.from_url(settings.redis_url)
     consumer = EventConsumer(connection, PLATFORM, group="demo", consumer="demo-cli")
     await consumer.ensure_group()
-    out_dir = Path("out/demo")
     try:
-        print(f"sending {song.name} for a free preview ...")
-        preview = queue.submit("demo-user", PLATFORM, "demo-chat", song, filename=song.name)
-        preview = await _follow(queue, preview, consumer)
-        _show(queue, preview, out_dir)
-        if preview.preview_start_s is not None:
-            print(f"  (the preview starts at {preview.preview_start_s:.1f} s, where the voice comes in)")
-        print("paying for the full song ...")
-        full = queue.submit_full(preview.id, order_id=f"demo-{int(time.time())}")
-        full = await _follow(queue, full, consumer)
-        _show(queue, full, out_dir)
-        queue.mark_delivered(full.id)
+        yield DemoSession(queue, consumer, Path("out/demo"))
     finally:
         await connection.aclose()
+
+
+async def run(song: Path, settings: Settings) -> None:
+    """The preview, then the full song as if paid for (no ledger here: ``web.demo`` keeps one)."""
+    async with demo_session(settings) as demo:
+        preview = await demo.preview(song)
+        print("paying for the full song ...")
+        await demo.finish(demo.queue.submit_full(preview.id, order_id=f"demo-{int(time.time())}"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("song", nargs="?", type=Path, default=DEMO_SONG)
     args = parser.parse_args()
-    asyncio.run(run(args.song, Settings.from_env()))
+    settings, log_settings = load_or_exit("jobs.demo", [Settings, logs.LogSettings])
+    logs.setup(log_settings, "demo", secrets=logs.secrets_of(settings))
+    asyncio.run(run(args.song, settings))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,10 @@ STOP_GRACE_S = 20.0
 # ``JobEvent.kind`` of a karaoke variant rendered for a finished preview (jobs/karaoke_jobs.py):
 # DONE carries ``outputs["karaoke"]``, FAILED an ``error_code`` (and params); never a refund.
 KARAOKE_KIND = "karaoke"
+# ``JobEvent.kind`` of a song that came in through an upload link (web/uploads.py): its preview
+# job (``job_id``) is queued, or answered from the cache; type DONE (the upload is done). The
+# bot carries on in the chat as for a song sent there: status message, then the job's events.
+UPLOAD_KIND = "upload"
 
 
 class EventType(StrEnum):

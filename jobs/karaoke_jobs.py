@@ -38,7 +38,7 @@ from rq.job import JobStatus as RQStatus
 
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
-from jobs import keys, lifecycle, stats
+from jobs import job_metrics, keys, lifecycle, stats
 from jobs.capacity import Capacity
 from jobs.errors import JobNotFoundError, KaraokeInFlightError, KaraokeQuotaError
 from jobs.events import KARAOKE_KIND, EventType
@@ -221,7 +221,7 @@ def _enqueue(
         result_ttl=int(settings.record_ttl_s),
         failure_ttl=int(settings.record_ttl_s),
         # Logged by RQ, shown by the dashboard: ids only, never a person or a file name.
-        description=f"karaoke {karaoke} of job {record.id}",
+        description=f"karaoke {karaoke} of job {record.id} from {record.platform}",
         retry=retry_policy(settings),
         on_failure=Callback(FAILURE_CALLBACK, timeout=CALLBACK_TIMEOUT_S),
     )
@@ -248,6 +248,7 @@ def render_preview(job_id: str, form: str) -> str:
         )
     except (StorageError, AudioError) as exc:
         log.info("karaoke %s for job %s: stems unusable: %s", form, job_id, exc)
+        job_metrics.ended_failed(keys.KARAOKE_QUEUE, EXPIRED_CODE)
         _publish(ctx.connection, ctx.settings, record, form, EventType.FAILED, error_code=EXPIRED_CODE)
         return ""
     _publish(ctx.connection, ctx.settings, record, form, EventType.DONE, outputs={"karaoke": key})
@@ -263,6 +264,7 @@ def on_failure(
 ) -> None:
     """RQ's failure callback: once retries are spent (or the render timed out for good), the
     person is told; earlier attempts just run again."""
+    job_metrics.attempt_failed(job.origin, exc_type, retrying=bool(job.retries_left))
     if job.retries_left:
         return
     from jobs.tasks import _context
@@ -279,6 +281,7 @@ def on_failure(
         exc_type.__name__ if exc_type else "unknown",
         exc_value,
     )
+    job_metrics.ended_failed(job.origin, FAILED_CODE)
     _publish(connection, settings, record, form, EventType.FAILED, error_code=FAILED_CODE)
 
 

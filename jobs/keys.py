@@ -92,3 +92,9 @@ def check_platform(platform: str) -> str:
     if not platform or not set(platform) <= _PLATFORM_CHARS:
         raise ValueError(f"platform must be lowercase letters/digits, got {platform!r}")
     return platform
+
+
+def upload_link(nonce: str) -> str:
+    """One upload link's use (``web.uploads.LinkUses``): "busy" while a file comes in through
+    it, "used" once a song did; expires with the link."""
+    return f"{PREFIX}:upload-link:{nonce}"

@@ -19,8 +19,8 @@ from rq.job import Job
 from rq.job import JobStatus as RQStatus
 from rq.rate_limit import RateLimit, RateLimitRegistry
 
-from jobs import keys, lifecycle, replies
-from jobs.delivery import Delivery
+from jobs import keys, replies
+from jobs.delivery import Delivery, end_without_results
 from jobs.errors import UserLimitError
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.scripts import FINISHED_LUA, script
@@ -128,24 +128,24 @@ class Line:
             except InvalidJobOperation:
                 pass  # a worker took it in between: the task sees cancel_requested and stops
             else:
-                lifecycle.finish(
+                end_without_results(
                     self.connection,
+                    self.storage,
                     record,
                     JobStatus.CANCELLED,
                     self.settings.events_maxlen,
                     error_code=ErrorCode.CANCELLED,
                 )
-                self.delivery.release_paid(record)
         elif job is None or status in (RQStatus.CANCELED, RQStatus.STOPPED, RQStatus.FAILED):
             # Nothing will run it any more: end the record here.
-            lifecycle.finish(
+            end_without_results(
                 self.connection,
+                self.storage,
                 record,
                 JobStatus.CANCELLED,
                 self.settings.events_maxlen,
                 error_code=ErrorCode.CANCELLED,
             )
-            self.delivery.release_paid(record)
         return True
 
     def reserve(self, record: JobRecord) -> None:
@@ -185,7 +185,7 @@ class Line:
             failure_ttl=int(self.settings.record_ttl_s),
             # RQ logs the description and the dashboard shows it: ids only, never a person or a
             # file name (those live in the record, which /forget deletes).
-            description=f"{record.kind} job {record.id}",
+            description=f"{record.kind} job {record.id} from {record.platform}",
             meta={"progress": 0},
             retry=retry_policy(self.settings),
             on_failure=Callback(FAILURE_CALLBACK, timeout=CALLBACK_TIMEOUT_S),

@@ -30,6 +30,8 @@ from jobs import keys, replies
 from jobs.scripts import script
 from jobs.settings import Settings
 from jobs.storage import Storage, open_storage
+from service import logs
+from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +145,8 @@ def sweep_if_due(storage: Storage, connection: redis.Redis, settings: Settings) 
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings = Settings.from_env()
+    settings, log_settings = load_or_exit("jobs.retention", [Settings, logs.LogSettings])
+    logs.setup(log_settings, "retention", secrets=logs.secrets_of(settings))
     connection = redis.Redis.from_url(settings.redis_url)
     report = sweep(open_storage(settings), connection, settings.retention_s)
     print(

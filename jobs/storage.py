@@ -49,6 +49,17 @@ def safe_name(name: str, default: str = "audio") -> str:
     return cleaned[-MAX_NAME_CHARS:].lstrip("._") or default
 
 
+STORED_STEM = "song"
+
+
+def stored_name(name: str) -> str:
+    """The name a person's song is stored and worked on under: ``song`` plus its extension
+    (decoders go by it), never the person's own file name — which would then show in storage
+    keys, temporary paths, and every log line and error message that names them."""
+    suffix = Path(safe_name(name, "")).suffix.lower()
+    return STORED_STEM + (suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else "")
+
+
 class Storage(ABC):
     """The storage interface every part of the service uses."""
 

@@ -34,16 +34,16 @@ import redis
 from engine.audio import content_hash, decode
 from engine.constants import SAMPLE_RATE
 from engine.karaoke import IDENTITY, KaraokeSettings
-from jobs import lifecycle, retention
+from jobs import retention
 from jobs.cache import CacheAnswers
 from jobs.capacity import Capacity
-from jobs.delivery import Delivery
+from jobs.delivery import Delivery, end_without_results
 from jobs.errors import InputExpiredError, JobError, JobNotFoundError
 from jobs.keys import check_platform
 from jobs.line import Line
 from jobs.records import KARAOKE_OUTPUT, JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
-from jobs.storage import Storage, safe_name
+from jobs.storage import Storage, safe_name, stored_name
 from service.limits import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS
 
 MAX_CONCURRENT_DECODES = 2
@@ -105,8 +105,9 @@ class Submitter:
         platform = check_platform(platform)
         fmt = self._format(kind, output_format)
         name = safe_name(filename or (Path(source).name if not isinstance(source, bytes) else ""))
+        stored = stored_name(name)  # keys and paths never hold the person's file name
         with tempfile.TemporaryDirectory(prefix="vr-submit-") as tmp:
-            path = Path(tmp) / name
+            path = Path(tmp) / stored
             if isinstance(source, bytes):
                 path.write_bytes(source)
             else:
@@ -124,7 +125,7 @@ class Submitter:
                 chat_id=str(chat_id),
                 kind=kind,
                 output_format=fmt,
-                input_key=f"inputs/{job_id}/{name}",
+                input_key=f"inputs/{job_id}/{stored}",
                 filename=filename or name,
                 duration_s=duration_s,
                 content_hash=song_hash,
@@ -209,15 +210,15 @@ class Submitter:
         preview = self.records.require(preview_job_id)
         record = self._full_record(preview, order_id, self._format(JobKind.FULL, output_format))
         self.records.register(record)
-        lifecycle.finish(
+        end_without_results(
             self.connection,
+            self.storage,
             record,
             JobStatus.FAILED,
             self.settings.events_maxlen,
             error_code=error.code,
             error_params=error.params,
         )
-        self.delivery.release_paid(record)
         return self.records.get(record.id) or record
 
     def _format(self, kind: JobKind, output_format: str | None) -> str:

@@ -35,7 +35,8 @@ from engine.audio import decode, encode, preview_cut
 from engine.constants import SAMPLE_RATE
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
-from jobs import analysis, cache, keys, lifecycle, retention
+from jobs import analysis, cache, job_metrics, keys, lifecycle, retention
+from jobs.delivery import end_without_results
 from jobs.errors import InputExpiredError
 from jobs.events import EventType
 from jobs.karaoke_variants import render_karaoke
@@ -150,15 +151,16 @@ def process(job_id: str) -> dict[str, str]:
     except PERMANENT_ERRORS as exc:
         if job is not None:
             job.retries_left = 0  # bad input, or the song is gone: retrying cannot help
-        lifecycle.finish(
+        if end_without_results(
             ctx.connection,
+            ctx.storage,
             record,
             JobStatus.FAILED,
             ctx.settings.events_maxlen,
             error_code=exc.code,
             error_params=exc.params,
-        )
-        release_paid(ctx.connection, ctx.storage, record)
+        ):
+            job_metrics.ended_failed(str(record.kind), exc.code)
         raise
     except JobCancelled:
         _end_cancelled(ctx, record)
@@ -198,6 +200,7 @@ def _run(
             start_s = None
             mixture = audio
             stems = _separate(ctx, audio, reporter, DECODED_AT, SEPARATED_AT)
+        job_metrics.separated(str(record.kind), reporter.separated_s, reporter.separating_s)
         del audio
         fmt = record.output_format
         files = {
@@ -239,7 +242,11 @@ def _render_karaoke(
 def _separate(ctx: WorkerContext, audio: np.ndarray, reporter: ProgressReporter, low: int, high: int) -> Any:
     from engine.predict import separate
 
-    return separate(audio, ctx.model, progress=lambda f: reporter.report(low + (high - low) * f))
+    started = time.monotonic()
+    stems = separate(audio, ctx.model, progress=lambda f: reporter.report(low + (high - low) * f))
+    reporter.separating_s += time.monotonic() - started
+    reporter.separated_s += audio.shape[1] / SAMPLE_RATE
+    return stems
 
 
 def _separate_preview(
@@ -287,6 +294,9 @@ class ProgressReporter:
         self.job = job
         self.last_percent = -PROGRESS_EVENT_STEP
         self.last_event_at = 0.0
+        # Audio run through the model so far and the time it took (the separation speed).
+        self.separated_s = 0.0
+        self.separating_s = 0.0
 
     def check_cancel(self) -> None:
         flag = self.ctx.connection.hget(keys.record(self.record.id), "cancel_requested")
@@ -318,26 +328,17 @@ class ProgressReporter:
 
 
 def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
-    lifecycle.finish(
+    end_without_results(
         ctx.connection,
+        ctx.storage,
         record,
         JobStatus.CANCELLED,
         ctx.settings.events_maxlen,
         error_code=ErrorCode.CANCELLED,
     )
-    release_paid(ctx.connection, ctx.storage, record)
     # A cancel seen after the results were stored (the last check): nobody will fetch them.
     for obj in list(ctx.storage.list(f"results/{record.id}/")):
         ctx.storage.delete(obj.key)
-
-
-def release_paid(connection: redis.Redis, storage: Storage, record: JobRecord) -> None:
-    """A paid job that ended without results (the order is refunded) no longer needs its song
-    kept, nor the stored stems a karaoke order reuses: drop its order's pins on both, so the
-    normal retention period applies again (another order's pins stay)."""
-    if record.order_id:
-        keys_held = [record.input_key, *record.outputs.values()]
-        retention.unpin(connection, storage, keys_held, record.order_id)
 
 
 # --------------------------------------------------------------------------- failure callback
@@ -356,7 +357,9 @@ def on_failure(
     records = RecordStore(connection, settings.record_ttl_s)
     record = records.get(job.id)
     if record is None or record.finished:
+        job_metrics.attempt_failed(job.origin, exc_type, retrying=False)
         return  # already ended (bad audio, cancel): nothing more to say
+    job_metrics.attempt_failed(job.origin, exc_type, retrying=bool(job.retries_left))
     # The exception's class stays with the record, for operators; the code has the words.
     params = {"exception": exc_type.__name__ if exc_type else "unknown"}
     code = ErrorCode.JOB_TIMEOUT if exc_type is JobTimeoutException else ErrorCode.JOB_FAILED
@@ -373,14 +376,14 @@ def on_failure(
         )
         return
     log.error("job %s failed for good: %s: %s", job.id, params["exception"], exc_value)
-    lifecycle.finish(
+    storage = _context.storage if _context is not None else open_storage(settings)
+    if end_without_results(
         connection,
+        storage,
         record,
         JobStatus.FAILED,
         settings.events_maxlen,
         error_code=code,
         error_params=params,
-    )
-    if record.order_id:
-        storage = _context.storage if _context is not None else open_storage(settings)
-        release_paid(connection, storage, record)
+    ):
+        job_metrics.ended_failed(job.origin, code)

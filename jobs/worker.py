@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 
 import redis
@@ -38,11 +39,14 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.worker import WorkerStatus
 
-from jobs import analysis, keys, retention
+from jobs import analysis, keys, replies, retention
 from jobs.records import JobStatus
 from jobs.scheduler import NamedScheduler, take_over_abandoned_locks
 from jobs.settings import Settings
 from jobs.tasks import WorkerContext, init_context
+from metrics import MetricsSettings, families
+from metrics import serve as serve_metrics
+from service import logs
 from service.envconfig import load_or_exit
 
 log = logging.getLogger(__name__)
@@ -64,18 +68,35 @@ class WarmWorker(SimpleWorker):
         return self.heartbeat_ttl_s
 
     def execute_job(self, job: Job, queue: Queue) -> None:
+        """Run ``job`` with its heartbeat; every line logged meanwhile names the song's job id
+        and platform, and the attempt's wall time goes to ``vr_job_duration_seconds``."""
         execution = self.prepare_execution(job)
         stop = threading.Event()
         beat = threading.Thread(
             target=self._beat, args=(job, execution, stop), name="rq-heartbeat", daemon=True
         )
         beat.start()
+        started = time.monotonic()
         try:
-            self.perform_job(job, queue, execution)
+            with logs.about_job(*self._about(job)):
+                self.perform_job(job, queue, execution)
         finally:
             stop.set()
             beat.join()
+            families.JOB_DURATION.labels(families.bounded(queue.name, families.QUEUES)).observe(
+                time.monotonic() - started
+            )
         self.set_state(WorkerStatus.IDLE)
+
+    def _about(self, job: Job) -> tuple[str, str]:
+        """The song's job id (every task's first argument; an analysis or karaoke RQ job has
+        an id of its own) and its platform, for the log lines of the attempt."""
+        job_id = str(job.args[0]) if job.args else job.id
+        try:
+            platform = self.connection.hget(keys.record(job_id), "platform")
+        except redis.RedisError:
+            platform = None
+        return job_id, replies.text(platform) if platform else ""
 
     def handle_job_success(
         self,
@@ -171,8 +192,11 @@ def build_worker(settings: Settings, context: WorkerContext, name: str | None = 
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    (settings,) = load_or_exit("worker", [Settings])
+    settings, log_settings, metrics_settings = load_or_exit(
+        "worker", [Settings, logs.LogSettings, MetricsSettings]
+    )
+    logs.setup(log_settings, "worker", secrets=logs.secrets_of(settings))
+    serve_metrics(metrics_settings, "worker")
     if settings.torch_num_threads:
         import torch
 

@@ -23,6 +23,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -43,6 +44,7 @@ from db.tables import (
     UserRow,
     utcnow,
 )
+from payments import payment_metrics
 from payments.records import (
     KIND_FULL_STEMS,
     IncomingPayment,
@@ -226,6 +228,18 @@ class Ledger:
                 .order_by(OrderRow.created_at)
             ).all()
             return [Order.from_row(r) for r in rows]
+
+    def paid_undelivered(self) -> tuple[int, datetime | None]:
+        """How many orders are paid but not yet delivered (nor being refunded), and when the
+        longest-waiting of them was paid (None when there is none): the figure that must return
+        to zero (``payments.gauges``)."""
+        with self.db.read() as session:
+            count, oldest = session.execute(
+                select(func.count(OrderRow.id), func.min(OrderRow.paid_at)).where(
+                    OrderRow.state == OrderState.PAID.value
+                )
+            ).one()
+            return int(count), oldest
 
     def user_orders(self, user_id: int) -> list[Order]:
         with self.db.read() as session:
@@ -427,6 +441,7 @@ class Ledger:
 
         result = self.db.run(work)
         log.info("%s payment for order %s: %s", provider.value, incoming.order_id, result.outcome.value)
+        payment_metrics.payment_recorded(provider.value, result)
         return result
 
     def _record_unmatched(
@@ -617,7 +632,7 @@ class Ledger:
             )
             return self._refund_request(session, payment, reason)
 
-        return self.db.run(work)
+        return self._counted(self.db.run(work))
 
     def begin_payment_refund(self, payment_id: int, reason: str, actor: str) -> RefundRequest | None:
         """captured -> refund_pending for a payment that granted nothing (duplicate/mismatch)."""
@@ -648,7 +663,14 @@ class Ledger:
             )
             return self._refund_request(session, payment, reason)
 
-        return self.db.run(work)
+        return self._counted(self.db.run(work))
+
+    @staticmethod
+    def _counted(request: RefundRequest | None) -> RefundRequest | None:
+        """A refund started now (not one another caller started) counts once, by reason."""
+        if request is not None:
+            payment_metrics.refund_started(request.reason)
+        return request
 
     def complete_refund(self, payment_id: int, refund_ref: str | None, actor: str) -> bool:
         """The provider confirmed: payment refunded and, if it was the granting one, order too."""

@@ -24,6 +24,8 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 20
 DEFAULT_WEBHOOK_HOST = "127.0.0.1"
 DEFAULT_WEBHOOK_PORT = 8080
 DEFAULT_DOWNLOAD_TTL_S = 7 * 24 * 3600
+# An upload link (a file too big for the chat, web.upload_links) is good for this long.
+DEFAULT_UPLOAD_LINK_TTL_S = 3600
 # A paid order is retried this many times by recovery before it is refunded instead.
 DEFAULT_MAX_FULFIL_ATTEMPTS = 3
 # The deployment's name in its Checkout Sessions' metadata (``STRIPE_ENVIRONMENT``).
@@ -110,6 +112,10 @@ class Settings:
     webhook_port: int = env_field("WEBHOOK_PORT", integer(0), default=DEFAULT_WEBHOOK_PORT)
     download_secret: str | None = env_field("DOWNLOAD_SECRET", default=None, secret=True)
     download_ttl_s: int = env_field("DOWNLOAD_TTL_S", integer(60), default=DEFAULT_DOWNLOAD_TTL_S)
+    upload_link_ttl_s: int = env_field("UPLOAD_LINK_TTL_S", integer(60), default=DEFAULT_UPLOAD_LINK_TTL_S)
+    # Where the web server streams uploads while they arrive ("": the system's temporary folder);
+    # an upload that is cut off or refused leaves nothing here.
+    upload_spool_dir: str = env_field("UPLOAD_SPOOL_DIR", default="")
     # Keys the HMAC of a forgotten person's platform id under which /forget keeps their ban and
     # today's previews (people.abuse): only abuse limits, nothing else. Required wherever
     # ``Payments`` is built (the bots, the payments service); see ``abuse_key``.
@@ -130,6 +136,12 @@ class Settings:
         """Build settings from ``env`` (default: the environment over ``.env``); unknown
         variables are ignored; every bad value is named in one ``SettingsError``."""
         return load(cls, env)
+
+    @property
+    def takes_stripe_webhooks(self) -> bool:
+        """The web server adds the Stripe route (``STRIPE_WEBHOOK_SECRET`` set), and so is the
+        payments service: it owns payments' recovery (a bot never runs it then)."""
+        return bool(self.stripe_webhook_secret)
 
     @property
     def abuse_key(self) -> bytes:

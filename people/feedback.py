@@ -27,6 +27,7 @@ from db.tables import (
     UserRow,
     utcnow,
 )
+from metrics import families
 from people.records import User
 
 SOURCE_REACTION = "reaction"
@@ -112,7 +113,8 @@ class FeedbackStore:
         source: str = SOURCE_BUTTON,
         value: str | None = None,
     ) -> None:
-        """Store (or overwrite) this user's rating of this job."""
+        """Store (or overwrite) this user's rating of this job; a new or changed rating counts
+        once in ``vr_feedback_total`` (the same tap twice does not)."""
         if rating not in (1, -1):
             raise FeedbackError("rating must be +1 or -1")
         if source not in SOURCES:
@@ -122,10 +124,11 @@ class FeedbackStore:
         model_version = (model_version or "unknown")[:MODEL_VERSION_MAX]
         value = value[:VALUE_MAX] if value else None
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> bool:
             row = session.scalars(
                 select(FeedbackRow).where(FeedbackRow.user_id == user.id, FeedbackRow.job_id == job_id)
             ).one_or_none()
+            changed = row is None or row.rating != rating
             if row is None:
                 session.add(
                     FeedbackRow(
@@ -142,8 +145,14 @@ class FeedbackStore:
                 row.rating, row.source, row.value = rating, source, value
                 row.model_version = model_version
                 row.updated_at = utcnow()
+            return changed
 
-        self.db.run(work)
+        if self.db.run(work):
+            families.FEEDBACK.labels(
+                families.model_version(model_version),
+                families.bounded(user.platform, families.PLATFORMS),
+                "up" if rating > 0 else "down",
+            ).inc()
 
     def withdraw(self, user: User, job_id: str, reaction: str | None = None) -> bool:
         """The user removed their reaction: forget that rating. With ``reaction``, only if the

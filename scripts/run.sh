@@ -4,10 +4,13 @@
 # (append-only file on, data under var/redis) unless REDIS_URL points at one, starts WORKERS job
 # workers, and then
 #   * with bot tokens set: the Telegram bot (TELEGRAM_BOT_TOKEN), the Discord bot
-#     (DISCORD_BOT_TOKEN) and the payment webhook / download server (STRIPE_API_KEY and
-#     STRIPE_WEBHOOK_SECRET), running until Ctrl-C;
-#   * with no tokens: a local demo — the bundled sample song through the real queue and worker —
-#     that prints where the stems and the waveform picture are, then stops everything it started.
+#     (DISCORD_BOT_TOKEN) and the web server — results pages, downloads, uploads by link
+#     (DOWNLOAD_SECRET), with the Stripe webhook where STRIPE_WEBHOOK_SECRET is set — running
+#     until Ctrl-C;
+#   * with no tokens: a local demo — the bundled sample song through the real queue and worker,
+#     paid for in the local ledger — with the web server on loopback: it prints the song's
+#     results pages (the preview's, then the full song's) and stays up until Ctrl-C; with
+#     DEMO_EXIT=1 (scripts, tests) it stops everything it started once the pages are printed.
 # Every process runs under scripts/supervise.sh: one that crashes is restarted with a back-off (1 s,
 # doubling to 60 s) and each restart is logged in var/log/supervise.log, as compose's `restart:`
 # does; the rest keep running.
@@ -24,10 +27,14 @@ if [ -f .env ]; then
     done < .env
 fi
 
-if { [ -n "${TELEGRAM_BOT_TOKEN:-}" ] || [ -n "${DISCORD_BOT_TOKEN:-}" ] ||
-     { [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; }; } &&
-   [ -z "${ABUSE_HMAC_SECRET:-}" ]; then
-    # The bots and the payments service refuse to start without it (docs/PAYMENTS.md): say so
+# Service mode: a bot, or the Stripe webhook; else the demo.
+service_mode=0
+if [ -n "${TELEGRAM_BOT_TOKEN:-}" ] || [ -n "${DISCORD_BOT_TOKEN:-}" ] ||
+   { [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; }; then
+    service_mode=1
+fi
+if [ "$service_mode" = 1 ] && [ -z "${ABUSE_HMAC_SECRET:-}" ]; then
+    # The bots and the web server refuse to start without it (docs/PAYMENTS.md): say so
     # once here rather than let the supervisor restart them in a loop.
     echo "error: ABUSE_HMAC_SECRET is not set; set a long random string (see .env.example)." >&2
     exit 1
@@ -38,6 +45,7 @@ LOG_DIR="$VAR_DIR/log"
 WORKERS="${WORKERS:-1}"
 export STORAGE_DIR="${STORAGE_DIR:-$VAR_DIR/storage}"
 export MODEL_PATH="${MODEL_PATH:-$ROOT/models/vocals-unet.pt}"
+export DATABASE_URL="${DATABASE_URL:-sqlite:///$VAR_DIR/payments.sqlite3}"
 mkdir -p "$LOG_DIR"
 
 # --- system packages and python environment (shared with scripts/test.sh) -------------------
@@ -92,20 +100,40 @@ if [ -z "${TORCH_NUM_THREADS:-}" ] && [ "$WORKERS" -gt 1 ]; then
     # Several workers on one CPU: share the cores instead of every torch taking all of them.
     threads=$(( $(nproc) / WORKERS )); export TORCH_NUM_THREADS=$(( threads > 0 ? threads : 1 ))
 fi
-for n in $(seq "$WORKERS"); do start "worker-$n" "$PY" worker.py; done
+# Each worker serves /metrics (when METRICS_PORT is set) on its own port: METRICS_PORT + 10 + index.
+for n in $(seq "$WORKERS"); do start "worker-$n" env WORKER_INDEX=$((n - 1)) "$PY" worker.py; done
 
-services=0
-if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then start telegram "$PY" -m bots.telegram; services=1; fi
-if [ -n "${DISCORD_BOT_TOKEN:-}" ]; then start discord "$PY" -m bots.discord; services=1; fi
-if [ -n "${STRIPE_API_KEY:-}" ] && [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; then
-    start webhook "$PY" -m web.server; services=1
-fi
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-if [ "$services" = 1 ]; then
+if [ "$service_mode" = 1 ]; then
+    if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then start telegram "$PY" -m bots.telegram; fi
+    if [ -n "${DISCORD_BOT_TOKEN:-}" ]; then start discord "$PY" -m bots.discord; fi
+    # The web server: pages, downloads and uploads (DOWNLOAD_SECRET), the Stripe webhook.
+    if [ -n "${DOWNLOAD_SECRET:-}" ] || [ -n "${STRIPE_WEBHOOK_SECRET:-}" ]; then
+        start web "$PY" -m web.server
+    fi
     echo "running; Ctrl-C stops everything (restarts of crashed processes: $SUPERVISE_LOG)"
     wait
     exit 0
 fi
 
 echo "no bot tokens set: running the local demo"
-"$PY" -m jobs.demo "$@"
+# The demo's own secrets, new each run, unless .env has them: its pages live while it runs.
+random_secret() { "$PY" -c 'import secrets; print(secrets.token_urlsafe(32))'; }
+export DOWNLOAD_SECRET="${DOWNLOAD_SECRET:-$(random_secret)}"
+export ABUSE_HMAC_SECRET="${ABUSE_HMAC_SECRET:-$(random_secret)}"
+export WEBHOOK_HOST=127.0.0.1 WEBHOOK_PORT="$(free_port)"
+export PUBLIC_BASE_URL="http://127.0.0.1:$WEBHOOK_PORT"
+"$PY" -m db.migrate >>"$LOG_DIR/web.log" 2>&1
+start web "$PY" -m web.server
+for _ in $(seq 300); do
+    "$PY" -c "import urllib.request; urllib.request.urlopen('$PUBLIC_BASE_URL/healthz', timeout=1)" \
+        2>/dev/null && break
+    sleep 0.1
+done
+"$PY" -m web.demo "$@"
+if [ "${DEMO_EXIT:-0}" = "1" ]; then
+    exit 0
+fi
+echo "the pages above stay up until Ctrl-C (web server log: $LOG_DIR/web.log)"
+wait

@@ -2,7 +2,8 @@
 # Shared set-up of the README's two commands on a fresh Debian machine: the system packages
 # (ffmpeg, redis-server, python3-venv; apt-get only for what is missing), then .venv with the
 # project installed. `setup.sh --dev` adds the test extras (and festival/fluidsynth, which a test
-# of the synthetic-data builder runs; chromium + chromedriver for the results-page browser test);
+# of the synthetic-data builder runs; chromium + chromedriver for the results-page browser test;
+# prometheus for promtool, which tests the alert rules);
 # `--system-only` stops after apt; `--no-apt` skips it (the fast test tier needs no apt package).
 # The install is skipped when .venv already holds this pyproject.toml with these extras.
 set -euo pipefail
@@ -31,6 +32,8 @@ system_packages() {
         [ -x /usr/bin/chromium ] || need+=(chromium)
         [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
         [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
+        # promtool (Debian's prometheus package): checks and unit-tests monitoring/alerts.yml
+        command -v promtool >/dev/null || need+=(prometheus)
     fi
     if [ ${#need[@]} -gt 0 ]; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -128,6 +128,18 @@ def boolean(raw: str) -> bool:
 # ----------------------------------------------------------------------------- loading
 
 
+def secret_values(settings: object) -> list[str]:
+    """The set values of ``settings``' secret fields (``env_field(..., secret=True)``): what a
+    log line must never show (:mod:`service.logs` redacts them)."""
+    found: list[str] = []
+    for spec in fields(settings):  # type: ignore[arg-type]
+        var = spec.metadata.get(_META)
+        value = getattr(settings, spec.name, None)
+        if var is not None and var.secret and isinstance(value, str) and value:
+            found.append(value)
+    return found
+
+
 def parse_env_file(path: Path) -> dict[str, str]:
     """``NAME=value`` lines of a ``.env`` file (comments and blank lines skipped; values are
     written without quotes, see ``.env.example``). A missing file is empty."""

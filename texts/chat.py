@@ -134,6 +134,15 @@ _FIXED: dict[str, str] = {
     "SLOW_DOWN": N_("You're sending songs very fast — please wait a minute and try again."),
     "DOWNLOAD_FAILED": N_("I couldn't download that file. Please send it again."),
     "BANNED": N_("Sorry, this account can't use the bot."),
+    # /upload, or a file too big for the chat, where the deployment has no upload page.
+    "UPLOAD_UNAVAILABLE": N_(
+        "Sending by link isn't available here. Please send the song in the chat as a smaller "
+        "file — an mp3 or m4a of it is usually small enough."
+    ),
+    "UPLOAD_LINKS_SLOW_DOWN": N_(
+        "You've asked for several upload links just now — please use the last one, or wait a "
+        "minute for a new one."
+    ),
     "INTERNAL_ERROR": N_("Sorry, something went wrong on my side. Please try again in a minute."),
     "CACHED": N_("I've separated this song before — here it is right away."),
     "PREVIEW_READY": N_("Your preview is ready ↓"),
@@ -224,6 +233,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("history", N_("Your orders")),
     ("status", N_("Where your songs are: place in line, progress")),
     ("cancel", N_("Cancel your song in line")),
+    ("upload", N_("Send a big file through a link, in your browser")),
     ("language", N_("Choose the language I speak")),
     ("forget", N_("Delete everything we store about you")),
 )
@@ -256,6 +266,7 @@ def command_names() -> dict[str, str]:
         "history": pgettext("command", "history"),
         "status": pgettext("command", "status"),
         "cancel": pgettext("command", "cancel"),
+        "upload": pgettext("command", "upload"),
         "language": pgettext("command", "language"),
         "forget": pgettext("command", "forget"),
     }
@@ -530,6 +541,25 @@ def _place(position: int | None) -> str:
     if position is None or position <= 1:
         return _(" now.")
     return _(", you are #{position} in line.").format(position=position)
+
+
+def upload_link(url: str, max_size_bytes: int, valid_minutes: int) -> str:
+    """/upload's answer: the one-time link (the person's own: the chat shows it to them alone)."""
+    return _(
+        "Open this link in your browser and choose the song's file (up to {size}):\n{url}\n\n"
+        "It takes one song and works for {minutes} minutes. Once the file is in, I carry on in "
+        "our private chat, as if you had sent it there."
+    ).format(url=url, size=megabytes(max_size_bytes), minutes=valid_minutes)
+
+
+def too_big_with_link(size_bytes: int, limit_bytes: int, url: str, valid_minutes: int) -> str:
+    """A file over the chat's download limit (within ours): send it through a link instead."""
+    return _(
+        "That file is {size}, but bots can only download files up to {limit} here. Send it "
+        "through this link instead — open it in your browser and choose the file:\n{url}\n\n"
+        "It takes one song and works for {minutes} minutes. Once the file is in, I carry on in "
+        "our private chat, as if you had sent it there."
+    ).format(size=megabytes(size_bytes), limit=megabytes(limit_bytes), url=url, minutes=valid_minutes)
 
 
 def received(position: int | None) -> str:

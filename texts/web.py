@@ -46,6 +46,35 @@ _NOTICES: Mapping[str, tuple[str, str]] = {
         N_("Nothing here"),
         N_("This address does not lead to any results. Open the link from the chat."),
     ),
+    # The upload page (web.uploads).
+    "upload_invalid": (
+        N_("This link is not valid"),
+        N_("The address may be incomplete: open it again from the chat, where the bot sent it."),
+    ),
+    "upload_expired": (
+        N_("This link has expired"),
+        N_("Upload links last a limited time. Ask the bot in the chat for a new one."),
+    ),
+    "upload_used": (
+        N_("This link was used"),
+        N_(
+            "A song came in through it already: the bot continues in the chat. For another "
+            "song, ask the bot in the chat for a new link."
+        ),
+    ),
+    "upload_busy": (
+        N_("Upload in progress"),
+        N_("A file is being uploaded through this link right now. Wait for it to finish."),
+    ),
+    "upload_no_file": (N_("No file"), N_("Choose the song's file, then press Upload.")),
+    "upload_cut_off": (
+        N_("The upload was interrupted"),
+        N_("Nothing was kept. Please try again: the link still works."),
+    ),
+    "upload_done": (
+        N_("Got it!"),
+        N_("Your song is in. Go back to the chat: its preview arrives there in a moment."),
+    ),
     # The payment server's own pages (web.server).
     "download_expired": (
         N_("Link expired"),
@@ -258,3 +287,45 @@ def original() -> str:
 
 def make_version() -> str:
     return _("Make this version")
+
+
+# ------------------------------------------------------------------------------------ upload page
+
+
+def upload_title() -> str:
+    return _("Send your song")
+
+
+def upload_intro(max_size: str, max_minutes: int) -> str:
+    """``max_size``: the largest file, worded ("200 MB")."""
+    return _(
+        "Choose the song's file: audio or video, up to {size} and {minutes} minutes. It goes "
+        "straight to our server, and the bot continues in the chat as if you had sent it there."
+    ).format(size=max_size, minutes=integer(max_minutes))
+
+
+def upload_file_label() -> str:
+    return _("Song file")
+
+
+def upload_button() -> str:
+    return _("Upload")
+
+
+def upload_progress() -> str:
+    """What the progress bar says while the file goes up (no script: the browser's own)."""
+    return _("Uploading…")
+
+
+def upload_checking() -> str:
+    """Said once the whole file is up, while the server checks it."""
+    return _("Uploaded. Checking the song…")
+
+
+def upload_refused_title() -> str:
+    """The heading of a refusal after the upload (its reason follows, the bot's words)."""
+    return _("This file can't be used")
+
+
+def upload_again() -> str:
+    return _("Choose another file")

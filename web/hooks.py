@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
+from prometheus_client.registry import Collector
 
 from payments.fulfilment import GiveUp, OnPaid
 from web.downloads import StemLocator
@@ -37,10 +41,18 @@ class BuyRequest:
 PrepareBuy = Callable[[str], BuyRequest | None]
 
 
+class UploadRoutes(Protocol):
+    """Where songs sent by upload link come in (``web.uploads.UploadDesk``, which knows the
+    job pipeline): its routes, added to the server's."""
+
+    def add_routes(self, router: web.UrlDispatcher) -> None: ...
+
+
 @dataclass(frozen=True)
 class ServiceHooks:
     """What the composing process plugs in: how to start paid work, where stems live, what a
-    finished job holds (for its results page), and what a buy link orders."""
+    finished job holds (for its results page), what a buy link orders, where songs sent by
+    upload link go in (``uploads``), and what to close when the server stops."""
 
     on_paid: OnPaid
     locate_stem: StemLocator | None = None
@@ -48,3 +60,7 @@ class ServiceHooks:
     give_up: GiveUp | None = None
     prepare_buy: PrepareBuy | None = None
     page_tools: PageTools | None = None  # the results page's mixer and karaoke settings
+    # The pipeline's deployment-wide figures (``jobs.gauges``), exported by this one process.
+    collectors: tuple[Collector, ...] = ()
+    uploads: UploadRoutes | None = None
+    close: Callable[[], None] | None = None

@@ -9,6 +9,7 @@ Stars payment, ``song_available`` for Stars pre-checkout and ``locate_stem`` for
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from jobs import (
 )
 from jobs.analysis import summary_of
 from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
+from jobs.gauges import PipelineCollector
 from jobs.karaoke_jobs import pending, rq_job_id
 from jobs.karaoke_variants import karaoke_key
 from payments.fulfilment import FulfilmentImpossible
@@ -41,6 +43,8 @@ from web.hooks import BuyRequest, PrepareBuy, ServiceHooks
 from web.job_results import JobResults, StoredFile
 from web.page_tools import PageKaraoke, PageTools, RenderAnswer, Variant, VariantState
 from web.stem_cache import StemCache
+from web.upload_links import UploadLinks
+from web.uploads import UploadDesk
 
 if TYPE_CHECKING:
     from bots.core.state import BotState
@@ -378,6 +382,15 @@ class PageJobs:
         return PageTools(self.read_stem, karaoke)
 
 
+def upload_desk(payments: Payments, queue: JobQueue) -> UploadDesk | None:
+    """Where songs sent by upload link come in; None without ``DOWNLOAD_SECRET`` (no links)."""
+    settings = payments.settings
+    if not settings.download_secret:
+        return None
+    spool = Path(settings.upload_spool_dir or tempfile.gettempdir()) / "vocal-remover-uploads"
+    return UploadDesk(payments, queue, UploadLinks(settings), spool)
+
+
 def service_hooks(payments: Payments) -> ServiceHooks:
     """Hooks for ``web.server.serve``, with a queue configured from the environment."""
     queue = JobQueue.from_env()
@@ -389,4 +402,7 @@ def service_hooks(payments: Payments) -> ServiceHooks:
         give_up=bridge.give_up,
         prepare_buy=prepare_buy(queue, bot_choices(queue)),
         page_tools=PageJobs(queue).tools(),
+        collectors=(PipelineCollector(queue.connection),),
+        uploads=upload_desk(payments, queue),
+        close=queue.connection.close,
     )

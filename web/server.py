@@ -1,10 +1,14 @@
-"""The payments HTTP service: Stripe webhooks (:mod:`web.stripe_endpoint`), checkout landing
-pages, stem downloads, results pages (:mod:`web.results_page`) and buy links (:class:`BuyLinks`:
-one tap to Checkout).
+"""The web server: results pages (:mod:`web.results_page`), stem downloads, uploads by link
+(:mod:`web.uploads`), buy links (:class:`BuyLinks`: one tap to Checkout), checkout landing
+pages, and — where Stripe is configured — the Stripe webhook (:mod:`web.stripe_endpoint`).
 
-Run it with ``python -m web.server``. Fulfilment is driven by Stripe's signed webhook only;
-the browser's redirect to ``/checkout/done`` shows a friendly page and changes nothing. The
-server refuses to start without ``STRIPE_WEBHOOK_SECRET`` (no unsigned payments).
+Run it with ``python -m web.server``. It serves whenever ``DOWNLOAD_SECRET`` is set (pages,
+downloads, uploads: everything it signs) or ``STRIPE_WEBHOOK_SECRET`` is (the webhook), so a
+Stars-only deployment has its pages too. The Stripe route exists only with
+``STRIPE_WEBHOOK_SECRET`` (no unsigned payments), and only then is this process the payments
+service that owns recovery (:attr:`payments.Settings.takes_stripe_webhooks`); without it the
+Telegram bot recovers. Fulfilment is driven by Stripe's signed webhook only; the browser's
+redirect to ``/checkout/done`` shows a friendly page and changes nothing.
 """
 
 from __future__ import annotations
@@ -19,16 +23,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.registry import Collector
 
+import metrics
 from db.tables import OrderState
 from payments.fulfilment import Fulfilment
+from payments.gauges import OrdersCollector
 from payments.service import Payments
 from payments.settings import Settings
 from payments.stripe_checkout import SongExpiring
+from service import logs
 from service.envconfig import load_or_exit
 from texts import web as words
 from web.downloads import DownloadLinks, StemLocator
-from web.hooks import PrepareBuy, ServiceHooks
+from web.hooks import PrepareBuy, ServiceHooks, UploadRoutes
 from web.language import browser_language
 from web.page_tools import PageTools
 from web.results_page import ResultSource, ResultsPage
@@ -149,16 +158,19 @@ def build_app(
     locate_stem: StemLocator | None = None,
     job_results: ResultSource | None = None,
     prepare_buy: PrepareBuy | None = None,
+    uploads: UploadRoutes | None = None,
     page_tools: PageTools | None = None,
-) -> tuple[web.Application, StripeWebhook]:
-    """The HTTP app; the Stripe route needs STRIPE_WEBHOOK_SECRET, downloads and results pages
-    DOWNLOAD_SECRET, buy links DOWNLOAD_SECRET and STRIPE_API_KEY."""
+) -> tuple[web.Application, StripeWebhook | None]:
+    """The HTTP app and its Stripe webhook (None without STRIPE_WEBHOOK_SECRET: no such route).
+    Downloads, results pages and upload links need DOWNLOAD_SECRET, buy links DOWNLOAD_SECRET
+    and STRIPE_API_KEY."""
     settings = payments.settings
+    # A request body is read whole only up to this; an upload streams (web.uploads).
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[browser_language])
-    if not settings.stripe_webhook_secret:
-        raise ValueError("STRIPE_WEBHOOK_SECRET is not set")
-    webhook = StripeWebhook(payments, fulfilment, settings.stripe_webhook_secret)
-    webhook.add_routes(app.router)
+    webhook = None
+    if settings.stripe_webhook_secret:
+        webhook = StripeWebhook(payments, fulfilment, settings.stripe_webhook_secret)
+        webhook.add_routes(app.router)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/checkout/done", _checkout_done)
     app.router.add_get("/checkout/cancelled", _checkout_cancelled)
@@ -170,6 +182,8 @@ def build_app(
     if prepare_buy is not None and settings.download_secret and payments.stripe is not None:
         buy = BuyLinks(payments, DownloadLinks(settings), prepare_buy)
         app.router.add_get("/buy/{token}", buy.handle)
+    if uploads is not None and settings.download_secret:
+        uploads.add_routes(app.router)
     return app, webhook
 
 
@@ -197,19 +211,34 @@ async def serve(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], Awaitable[None] | None] | None = None,
     sweep_interval_s: float = SWEEP_INTERVAL_S,
+    registry: CollectorRegistry | None = None,
 ) -> None:
-    """Migrate, recover, then serve until ``stop`` is set (forever by default).
+    """Migrate, recover (as the payments service), then serve until ``stop`` is set (forever by
+    default).
 
-    Recovery runs before the port opens, so a restarted service first finishes what the crashed
-    one left (paid orders, pending refunds), then takes new payments.
+    Where this server takes Stripe's webhooks it is the payments service: recovery runs before
+    the port opens, so a restarted service first finishes what the crashed one left (paid
+    orders, pending refunds), then takes new payments, and again every ``sweep_interval_s``.
+    Without them it serves pages, downloads and uploads only, and the Telegram bot recovers.
+    With a ``registry`` (the process's, whose ``/metrics`` :func:`main` serves) the
+    deployment-wide figures are added to it — paid-but-undelivered orders, and the hooks' queue
+    figures: this server is the one process that exports them (there is one per deployment, the
+    bots and workers are many).
     """
     payments = await asyncio.to_thread(Payments.open, settings)
     runner: web.AppRunner | None = None
     sweeper: asyncio.Task | None = None
+    hooks: ServiceHooks | None = None
+    collectors: list[Collector] = []
     try:
         hooks = make_hooks(payments)
-        report = await payments.recover(hooks.on_paid, hooks.give_up)
-        log.info("recovery done: %s", report)
+        if registry is not None:
+            collectors = [OrdersCollector(payments.ledger), *hooks.collectors]
+            for collector in collectors:
+                registry.register(collector)
+        if settings.takes_stripe_webhooks:
+            report = await payments.recover(hooks.on_paid, hooks.give_up)
+            log.info("recovery done: %s", report)
         fulfilment = payments.fulfilment(hooks.on_paid)
         app, webhook = build_app(
             payments,
@@ -217,6 +246,7 @@ async def serve(
             locate_stem=hooks.locate_stem,
             job_results=hooks.job_results,
             prepare_buy=hooks.prepare_buy,
+            uploads=hooks.uploads,
             page_tools=hooks.page_tools,
         )
         runner = web.AppRunner(app, access_log=None)
@@ -224,8 +254,14 @@ async def serve(
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
         await site.start()
         port = runner.addresses[0][1]
-        log.info("payments service on %s:%d", settings.webhook_host, port)
-        sweeper = asyncio.create_task(_sweep(webhook, payments, hooks, sweep_interval_s))
+        log.info(
+            "web server on %s:%d (%s)",
+            settings.webhook_host,
+            port,
+            "with the Stripe webhook" if webhook is not None else "no Stripe webhook",
+        )
+        if webhook is not None:
+            sweeper = asyncio.create_task(_sweep(webhook, payments, hooks, sweep_interval_s))
         if on_ready is not None:
             maybe = on_ready(port)
             if inspect.isawaitable(maybe):
@@ -238,23 +274,34 @@ async def serve(
                 await sweeper
         if runner is not None:
             await runner.cleanup()
+        for collector in collectors:
+            assert registry is not None
+            registry.unregister(collector)
+        if hooks is not None and hooks.close is not None:
+            hooks.close()
         payments.close()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from web import jobs_bridge  # the composition root is the only place that needs jobs
 
-    (settings,) = load_or_exit("web.server", [Settings])
-    if not settings.stripe_webhook_secret:
-        raise SystemExit("STRIPE_WEBHOOK_SECRET is not set; refusing to accept unsigned payments")
+    settings, log_settings, metrics_settings = load_or_exit(
+        "web.server", [Settings, logs.LogSettings, metrics.MetricsSettings]
+    )
+    logs.setup(log_settings, "web", secrets=logs.secrets_of(settings))
+    if not settings.download_secret and not settings.stripe_webhook_secret:
+        raise SystemExit(
+            "nothing to serve: set DOWNLOAD_SECRET (results pages, downloads, uploads) and/or "
+            "STRIPE_WEBHOOK_SECRET (the Stripe webhook)"
+        )
+    metrics.serve(metrics_settings, "web")
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, jobs_bridge.service_hooks, stop=stop)
+        await serve(settings, jobs_bridge.service_hooks, stop=stop, registry=REGISTRY)
 
     asyncio.run(run())
 

@@ -27,6 +27,7 @@ from payments import Payments, Provider
 from people import User
 from texts import chat as messages
 from texts import languages
+from web.admission import Admission
 
 DEFAULT_PERFORMER = "Vocal Remover"
 # Threads for audio work (decode + hash at submit, transcodes for delivery): as many as the job
@@ -56,6 +57,11 @@ class Context:
 
     def close(self) -> None:
         self.audio_pool.shutdown(wait=False, cancel_futures=True)
+
+    @functools.cached_property
+    def admission(self) -> Admission:
+        """Who may send a song now, and a checked song into the line (the upload page's too)."""
+        return Admission(self.pay.users, self.pay.rate_limiter, self.services.queue)
 
     @functools.cached_property
     def text(self) -> messages.Catalogue:

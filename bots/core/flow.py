@@ -49,8 +49,9 @@ from bots.core.services import Services
 from bots.core.songs import Songs
 from jobs import EventType, JobEvent, JobKind
 from jobs.analysis import ANALYSIS_KIND
-from jobs.events import KARAOKE_KIND
+from jobs.events import KARAOKE_KIND, UPLOAD_KIND
 from payments import Provider
+from service import logs
 from texts import chat as messages
 from texts.languages import speak
 
@@ -83,13 +84,11 @@ class Flow:
 
     @property
     def owns_recovery(self) -> bool:
-        """Payments' recovery runs in one process per deployment: the payments service
-        (``python -m web.server``, which ``scripts/run.sh`` starts wherever
-        ``STRIPE_API_KEY`` and ``STRIPE_WEBHOOK_SECRET`` are set); without it, the bot that
-        takes money in the chat (Telegram). A bot that sells only by card link (Discord) never
-        runs it."""
-        settings = self.ctx.pay.settings
-        service = bool(settings.stripe_api_key and settings.stripe_webhook_secret)
+        """Payments' recovery runs in one process per deployment: the web server where it takes
+        Stripe's webhooks (``STRIPE_WEBHOOK_SECRET`` set,
+        :attr:`payments.Settings.takes_stripe_webhooks`); without them, the bot that takes money
+        in the chat (Telegram). A bot that sells only by card link (Discord) never runs it."""
+        service = self.ctx.pay.settings.takes_stripe_webhooks
         return supports_invoices(self.frontend) and not service
 
     async def resume(self) -> None:
@@ -160,8 +159,9 @@ class Flow:
         return event_chat(self.frontend, int(event.chat_id), person, personal, event.job_id)
 
     async def on_job_event(self, event: JobEvent) -> None:
-        """Answered in the language the job record carries (the person's when the song came)."""
-        with speak(event.language):
+        """Answered in the language the job record carries (the person's when the song came);
+        every line logged meanwhile names the job and its platform."""
+        with speak(event.language), logs.about_job(event.job_id, event.platform):
             await self._on_job_event(event)
 
     async def _on_job_event(self, event: JobEvent) -> None:
@@ -171,6 +171,9 @@ class Flow:
             return
         if event.kind == ANALYSIS_KIND:  # key and tempo, after the stems: edited into the status
             await self.songs.show_key_and_tempo(chat, event.job_id)
+            return
+        if event.kind == UPLOAD_KIND:  # a song in through an upload link: as if sent here
+            await self.songs.on_uploaded(chat, event.job_id)
             return
         full = event.kind == JobKind.FULL
         if event.type is EventType.PROGRESS:
@@ -246,6 +249,16 @@ class Flow:
     async def on_upload(self, chat: Chat, person: Person, upload: Upload) -> None:
         with speak(await self.ctx.language(person)):
             await self.songs.on_upload(chat, person, upload)
+
+    async def on_upload_command(self, chat: Chat, person: Person) -> None:
+        """/upload: a one-time link to send a song from the browser (any size up to ours)."""
+        with speak(await self.ctx.language(person)):
+            user = await self.ctx.user(person)
+            refused = self.ctx.admission.refuse_banned(user)
+            if refused is not None:
+                await chat.send_text(refused.user_message)
+                return
+            await self.songs.offer_link(chat, person)
 
     async def on_unsupported(self, chat: Chat, person: Person) -> None:
         with speak(await self.ctx.language(person)):

@@ -25,6 +25,7 @@ from engine.karaoke import KaraokeSettings, KaraokeSettingsError
 from jobs import BusyError, EventType, JobEvent, JobKind, JobNotFoundError, JobRecord, JobStatus
 from jobs.analysis import summary_of
 from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
+from metrics import families
 from texts import chat as messages
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class KaraokeTools:
             return messages.KARAOKE_PREVIEW_GONE
         # Each tap is a render on a worker: taps count against the person's request rate.
         if ctx.karaoke_enabled and not ctx.pay.rate_limiter.allow(f"{person.platform}:{person.user_id}"):
+            families.RATE_LIMITED.labels(families.bounded(person.platform, families.PLATFORMS)).inc()
             return messages.KARAOKE_SLOW_DOWN
         if not ctx.karaoke_enabled:
             return None
@@ -67,6 +69,9 @@ class KaraokeTools:
             except KaraokeQuotaError as exc:
                 return messages.karaoke_quota(exc.per_day)
             except BusyError:
+                families.BUSY_REFUSALS.labels(
+                    families.bounded(person.platform, families.PLATFORMS), "karaoke"
+                ).inc()
                 return messages.KARAOKE_BUSY
         await asyncio.to_thread(ctx.services.state.set_karaoke, person.user_id, changed)
         if changed.is_identity:

@@ -220,6 +220,11 @@ class PersonalChats(Protocol):
 
     def chat_for(self, chat_id: int, person: Person, personal: bool, job_id: str | None = None) -> Chat: ...
 
+    def personal_chat_id(self, chat: Chat) -> int:
+        """A chat id for ``chat``'s person whose job events all go to them alone (Discord: their
+        DMs), wherever they asked: where a song sent by upload link continues."""
+        ...
+
 
 def event_chat(
     frontend: Frontend, chat_id: int, person: Person, personal: bool, job_id: str | None = None
@@ -229,6 +234,14 @@ def event_chat(
     if isinstance(frontend, PersonalChats):
         return frontend.chat_for(chat_id, person, personal, job_id)
     return frontend.chat(chat_id)
+
+
+def continuation_chat_id(frontend: Frontend, chat: Chat) -> int:
+    """Where a song sent through an upload link asked for in ``chat`` continues: the chat
+    itself, or — where chats can be public — the person's own (:class:`PersonalChats`)."""
+    if isinstance(frontend, PersonalChats):
+        return frontend.personal_chat_id(chat)
+    return chat.chat_id
 
 
 def supports_invoices(frontend: Frontend) -> bool:

@@ -24,6 +24,7 @@ from engine.karaoke import KaraokeSettings
 from jobs import JobRecord
 from jobs.analysis import summary_of
 from jobs.records import KARAOKE_OUTPUT
+from metrics import families
 from people import SOURCE_BUTTON, SOURCE_REACTION, rating_for_reaction
 from texts import chat as messages
 
@@ -96,13 +97,23 @@ class Results:
         links = ctx.services.links
         await asyncio.to_thread(queue.mark_delivered, record.id, links.ttl_s if links else 0.0)
         if record.order_id:
-            await asyncio.to_thread(ctx.pay.ledger.mark_delivered, record.order_id, ctx.actor)
+            moved = await asyncio.to_thread(ctx.pay.ledger.mark_delivered, record.order_id, ctx.actor)
+            if moved:
+                await self._delivered(record.order_id, record.platform)
         preview = await ctx.job(record.source_job_id)
         await ctx.status(
             chat,
             record.id,
             messages.full_ready(summary_of(record), summary_of(preview) if preview else None),
         )
+
+    async def _delivered(self, order_id: str, platform: str) -> None:
+        """An order just moved to delivered: the wait since it was paid, once."""
+        order = await asyncio.to_thread(self.ctx.pay.ledger.get_order, order_id)
+        if order is not None and order.paid_at is not None and order.delivered_at is not None:
+            families.PAYMENT_TO_DELIVERY.labels(families.bounded(platform, families.PLATFORMS)).observe(
+                max(0.0, (order.delivered_at - order.paid_at).total_seconds())
+            )
 
     async def _send_files(
         self,

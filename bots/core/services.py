@@ -19,6 +19,7 @@ from payments import Fulfilment, Payments, StarsPayments
 from payments import Settings as PaymentsSettings
 from web import DownloadLinks
 from web.jobs_bridge import JobsFulfilment
+from web.upload_links import UploadLinks
 
 
 @dataclass
@@ -44,6 +45,14 @@ class Services:
         if not self.payments.settings.download_secret:
             return None
         return DownloadLinks(self.payments.settings)
+
+    @functools.cached_property
+    def upload_links(self) -> UploadLinks | None:
+        """One-time links to the upload page (songs too big for the chat); None without
+        ``DOWNLOAD_SECRET`` (no page then)."""
+        if not self.payments.settings.download_secret:
+            return None
+        return UploadLinks(self.payments.settings)
 
     @classmethod
     def build(

@@ -1,5 +1,11 @@
 """A song comes in, a preview goes out: accept → validate → enqueue, then deliver the preview.
 
+A song comes in through either door: sent in the chat (:meth:`Songs.on_upload`), or — too big
+for the chat, or after ``/upload`` — through a one-time upload link (:meth:`Songs.offer_link`;
+the web server takes the file and the bot carries on at its ``upload`` event,
+:meth:`Songs.on_uploaded`). Both use the same checks and admission (``jobs.intake``,
+``web.admission``).
+
 The upload is answered at once with a status message that is then edited as the song moves
 (checked, place in line, progress %, ready), so a person always sees where their song is.
 Rejections cost nothing: the declared size is checked before downloading, ``intake`` probes the
@@ -13,18 +19,20 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from bots.core import intake, keyboards
 from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
-from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
-from jobs import BusyError, JobKind, JobRecord, UserFacingError
+from bots.core.ports import Chat, MessageRef, Person, Upload, continuation_chat_id, supports_invoices
+from jobs import JobKind, JobRecord, JobStatus
 from jobs.analysis import summary_of
-from people import User
-from service.limits import OUTPUT_FORMATS
+from metrics import families
+from service import logs
+from service.limits import MAX_FILE_BYTES, OUTPUT_FORMATS
 from texts import chat as messages
-from texts import languages, text_of
+from texts import languages
 
 
 class Songs:
@@ -33,23 +41,30 @@ class Songs:
 
     async def on_upload(self, chat: Chat, person: Person, upload: Upload) -> None:
         ctx = self.ctx
+        received_at, started = time.time(), time.monotonic()
+        platform = families.bounded(person.platform, families.PLATFORMS)
+
+        async def first_answer(text: str) -> MessageRef:
+            """The bot's first answer to the song, timed (``vr_first_answer_seconds``)."""
+            sent = await chat.send_text(text)
+            families.FIRST_ANSWER.labels(platform).observe(time.monotonic() - started)
+            return sent
+
+        admission = ctx.admission
         user = await ctx.user(person)
-        if user.banned:
-            await chat.send_text(messages.BANNED)
-            return
-        if not ctx.pay.rate_limiter.allow(f"{person.platform}:{person.user_id}"):
-            await chat.send_text(messages.SLOW_DOWN)
+        refused = admission.refuse_person(user)
+        if refused is not None:
+            await first_answer(refused.user_message)
             return
         limit = ctx.frontend.download_limit
-        if upload.size is not None and limit is not None and upload.size > limit:
-            await chat.send_text(messages.too_big_to_download(upload.size, limit))
+        if upload.size is not None and limit is not None and limit < upload.size <= MAX_FILE_BYTES:
+            await self.offer_link(chat, person, too_big=(upload.size, limit))
             return
-        try:  # back-pressure: when the line is already long, say so before downloading
-            await asyncio.to_thread(ctx.services.queue.check_capacity)
-        except BusyError as busy:
-            await chat.send_text(text_of(busy))
+        refused = await admission.refuse_busy(person.platform)  # before downloading
+        if refused is not None:
+            await first_answer(refused.user_message)
             return
-        status = await chat.send_text(messages.CHECKING)
+        status = await first_answer(messages.CHECKING)
         async with ctx.intake_slots:
             try:
                 received = await intake.receive(
@@ -58,59 +73,84 @@ class Songs:
                     ctx.spool(),
                     max_duration_s=ctx.services.queue.settings.max_duration_s,
                 )
+                try:
+                    record = await admission.submit(
+                        user,
+                        chat.chat_id,
+                        received.path,
+                        filename=upload.file_name,
+                        language=languages.current(),
+                        run=ctx.audio_work,
+                    )
+                finally:
+                    received.discard()
             except intake.Rejected as rejected:
                 said = ctx.text.error(rejected.code, rejected.params, rejected.user_message)
                 await ctx.show(chat, status, said or messages.JOB_FAILED)
                 return
-            try:
-                await self._submit(chat, person, user, upload, received, status)
-            finally:
-                received.discard()
+        title = upload.title or Path(upload.file_name).stem or "song"
+        await self._accepted(chat, record, status, title, upload.performer, received_at)
 
-    async def _submit(
+    async def _accepted(
         self,
         chat: Chat,
-        person: Person,
-        user: User,
-        upload: Upload,
-        received: intake.Received,
-        status: MessageRef,
+        record: JobRecord,
+        status: MessageRef | None,
+        title: str,
+        performer: str | None = None,
+        received_at: float | None = None,
     ) -> None:
+        """A song is in line (or answered from the cache): its tags and status message kept,
+        the person told where it is. ``received_at``: when the song reached us (the start of
+        ``vr_upload_to_preview_seconds``)."""
         ctx = self.ctx
-        users, queue, state = ctx.pay.users, ctx.services.queue, ctx.services.state
-        quota = await asyncio.to_thread(users.consume_preview, user)
-        if not quota.allowed:
-            await ctx.show(chat, status, messages.quota_exhausted(quota.limit or 0))
-            return
-        try:
-            record = await ctx.audio_work(  # decodes and hashes the whole song
-                queue.submit,
-                person.user_id,
-                person.platform,
-                chat.chat_id,
-                received.path,
-                kind=JobKind.PREVIEW,
-                filename=upload.file_name,
-                language=languages.current(),  # the song's answers, however late, speak it
-            )
-        except UserFacingError as err:  # bad audio, too many songs, busy
-            await asyncio.to_thread(users.release_preview, user)
-            said = ctx.text.error(err.code, err.params)
-            await ctx.show(chat, status, said or messages.JOB_FAILED)
-            return
-        except BaseException:
-            await asyncio.to_thread(users.release_preview, user)
-            raise
-        title = upload.title or Path(upload.file_name).stem or "song"
-        performer = upload.performer or DEFAULT_PERFORMER
-        await asyncio.to_thread(state.set_tags, record.id, title, performer)
-        await asyncio.to_thread(state.set_status_message, record.id, status)
+        state = ctx.services.state
+        logs.bind_job(record.id, record.platform)  # the rest of this upload's lines name the job
+        performer = performer or DEFAULT_PERFORMER
+        await asyncio.to_thread(state.set_tags, record.id, title, performer, received_at)
+        if status is not None:
+            await asyncio.to_thread(state.set_status_message, record.id, status)
         if record.cached:  # separated before: no job ran and no event will come
             await ctx.status(chat, record.id, messages.CACHED)
             await self.deliver_preview(chat, record)
             return
-        ahead = await asyncio.to_thread(queue.position, record.id)
+        ahead = await asyncio.to_thread(ctx.services.queue.position, record.id)
         await ctx.status(chat, record.id, messages.received(None if ahead is None else ahead + 1))
+
+    async def offer_link(self, chat: Chat, person: Person, too_big: tuple[int, int] | None = None) -> None:
+        """/upload, or a file over the chat's download limit (``too_big``: its size and the
+        limit): a one-time upload link for this person, the song continuing in this chat (the
+        person's own, where the chat is public: :func:`continuation_chat_id`)."""
+        ctx = self.ctx
+        links = ctx.services.upload_links
+        if links is None:
+            if too_big is not None:
+                await chat.send_text(messages.too_big_to_download(*too_big))
+            else:
+                await chat.send_text(messages.UPLOAD_UNAVAILABLE)
+            return
+        if not links.rate.allow(f"{person.platform}:{person.user_id}"):
+            await chat.send_text(messages.UPLOAD_LINKS_SLOW_DOWN)
+            return
+        where = continuation_chat_id(ctx.frontend, chat)
+        url = links.url(person.platform, person.user_id, where, languages.current())
+        minutes = round(links.ttl_s / 60)
+        if too_big is not None:
+            await chat.send_text(messages.too_big_with_link(too_big[0], too_big[1], url, minutes))
+        else:
+            await chat.send_text(messages.upload_link(url, MAX_FILE_BYTES, minutes))
+
+    async def on_uploaded(self, chat: Chat, job_id: str) -> None:
+        """A song came in through an upload link (its ``upload`` event): the chat hears of it as
+        of a song sent there — its status message — and the job's own events follow. A song
+        already running or done when this arrives (its events were first) is left to them."""
+        record = await self.ctx.job(job_id)
+        if record is None:
+            return  # forgotten meanwhile
+        if not record.cached and record.status is not JobStatus.QUEUED:
+            return
+        title = Path(record.filename or "song").stem or "song"
+        await self._accepted(chat, record, None, title, received_at=record.created_at)
 
     async def deliver_preview(self, chat: Chat, record: JobRecord) -> None:
         """Both 30 s stems as audio with title/performer, then the waveform with the buttons."""
@@ -161,6 +201,11 @@ class Songs:
             shutil.rmtree(workdir, ignore_errors=True)
         await asyncio.to_thread(ctx.services.state.remember_results, record.id, refs)
         await asyncio.to_thread(queue.mark_delivered, record.id)
+        received_at = await asyncio.to_thread(ctx.services.state.received_at, record.id)
+        if received_at is not None:
+            families.UPLOAD_TO_PREVIEW.labels(families.bounded(record.platform, families.PLATFORMS)).observe(
+                max(0.0, time.time() - received_at)
+            )
         # Answered from the cache, the numbers may be known already; else they are edited in.
         await ctx.status(chat, record.id, messages.preview_ready(summary_of(record)))
 

@@ -74,12 +74,21 @@ class BotState:
 
     # ------------------------------------------------------------------ song tags
 
-    def set_tags(self, job_id: str, title: str, performer: str) -> None:
+    def set_tags(self, job_id: str, title: str, performer: str, received_at: float | None = None) -> None:
+        """The song's tags, and (``received_at``) when its upload reached the bot (wall clock):
+        the start of ``vr_upload_to_preview_seconds``, which may end in another process."""
         key = self._key("tags", job_id)
+        fields: dict[str, str] = {"title": title, "performer": performer}
+        if received_at is not None:
+            fields["received_at"] = f"{received_at:.3f}"
         pipe = self.connection.pipeline()
-        pipe.hset(key, mapping={"title": title, "performer": performer})
+        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
         pipe.expire(key, self.ttl_s)
         pipe.execute()
+
+    def received_at(self, job_id: str) -> float | None:
+        raw = self.connection.hget(self._key("tags", job_id), "received_at")
+        return float(text(raw)) if raw else None
 
     def tags(self, job_id: str) -> tuple[str, str] | None:
         raw = self.connection.hgetall(self._key("tags", job_id))

@@ -134,6 +134,7 @@ def _register_commands(tree: app_commands.CommandTree, handlers: Handlers) -> No
         "history": flow.on_history,
         "status": flow.on_status,
         "cancel": flow.on_cancel,
+        "upload": flow.on_upload_command,
     }
     for command, call in simple.items():
         tree.add_command(

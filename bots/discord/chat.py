@@ -147,6 +147,18 @@ class DiscordFrontend:
             return DirectChat(self, person.user_id, origin=channel_of(chat_id), job_id=job_id)
         return ChannelChat(self, chat_id)
 
+    def personal_chat_id(self, chat: Chat) -> int:
+        """A DM stays itself; anywhere else, a private route that is never opened (no live
+        interaction answers it), so every event of the job goes to the person's DMs, with the
+        channel as the origin a closed-DMs note goes to."""
+        if isinstance(chat, InteractionChat):
+            if chat.interaction.guild_id is None:
+                return chat.chat_id
+            return private_chat_id(channel_of(chat.chat_id), chat.interaction.id)
+        if isinstance(chat, DirectChat):
+            return chat.chat_id
+        return private_chat_id(channel_of(chat.chat_id), 1)
+
     def _live_route(self, chat_id: int) -> InteractionChat | None:
         route = self._private.get(chat_id)
         if route is not None and route[1] > time.monotonic():

@@ -75,6 +75,7 @@ def build_application(config: TelegramConfig, services: Services) -> Application
     application.add_handler(CommandHandler(["history", "balance"], handlers.history, filters=private))
     application.add_handler(CommandHandler("status", handlers.status, filters=private))
     application.add_handler(CommandHandler("cancel", handlers.cancel, filters=private))
+    application.add_handler(CommandHandler("upload", handlers.upload, filters=private))
     application.add_handler(CommandHandler("forget", handlers.forget, filters=private))
     application.add_handler(CommandHandler("language", handlers.language, filters=private))
     application.add_handler(

@@ -78,6 +78,7 @@ settings = _command(Flow.on_settings)
 history = _command(Flow.on_history)
 cancel = _command(Flow.on_cancel)
 status = _command(Flow.on_status)
+upload = _command(Flow.on_upload_command)
 # Text, stickers, photos: tell the person what we take.
 other_message = _command(Flow.on_unsupported)
 

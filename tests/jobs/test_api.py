@@ -53,7 +53,8 @@ def test_bytes_upload_and_ids_are_strings(job_queue: JobQueue, make_song: Callab
     record = job_queue.submit(42, "telegram", 4242, data, filename="voice note.wav")
     stored = job_queue.get(record.id)
     assert stored is not None and stored.user_id == "42" and stored.chat_id == "4242"
-    assert stored.input_key == f"inputs/{record.id}/voice_note.wav"
+    # Stored under the job's id, never the person's file name (it would show in logs).
+    assert stored.input_key == f"inputs/{record.id}/song.wav" and stored.filename == "voice note.wav"
     assert job_queue.storage.read_bytes(stored.input_key) == data
     with pytest.raises(ValueError):
         job_queue.submit(1, "Telegram!", 1, data)

@@ -32,7 +32,7 @@ def _env_example() -> dict[str, str]:
 def test_compose_services_volumes_and_gpu() -> None:
     compose = _compose()
     services = compose["services"]
-    assert {"redis", "worker", "telegram", "webhook", "dashboard", "discord"} <= set(services)
+    assert {"redis", "worker", "telegram", "web", "dashboard", "discord"} <= set(services)
     assert {"redis-data", "storage"} <= set(compose["volumes"])
 
     redis = services["redis"]
@@ -49,7 +49,7 @@ def test_compose_services_volumes_and_gpu() -> None:
     for name, command in [
         ("worker", ["python", "worker.py"]),
         ("telegram", ["python", "-m", "bots.telegram"]),
-        ("webhook", ["python", "-m", "web.server"]),
+        ("web", ["python", "-m", "web.server"]),
         ("discord", ["python", "-m", "bots.discord"]),
     ]:
         service = services[name]
@@ -59,8 +59,9 @@ def test_compose_services_volumes_and_gpu() -> None:
         assert service["environment"]["STORAGE_DIR"] == "/data/storage"
         assert service["env_file"] == ".env" and service["restart"] == "unless-stopped"
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert services["webhook"]["environment"]["WEBHOOK_HOST"] == "0.0.0.0"
-    assert "8080:8080" in services["webhook"]["ports"]
+    web = services["web"]  # pages, downloads, uploads; the Stripe webhook where configured
+    assert web["environment"]["WEBHOOK_HOST"] == "0.0.0.0" and "8080:8080" in web["ports"]
+    assert web["environment"]["DOWNLOAD_SECRET"].startswith("${DOWNLOAD_SECRET:?")
     assert services["discord"]["profiles"] == ["discord"]
 
     dashboard = services["dashboard"]
@@ -75,6 +76,10 @@ def test_dockerfile_stages_match_compose() -> None:
     assert targets <= stages
     assert "ffmpeg" in dockerfile and "rq-dashboard" in dockerfile
     assert re.search(r'"torch==2\.13\.0"', dockerfile)
+    # Every package the project installs is copied into the image before `pip install .`.
+    include = re.search(r"include = \[(.*?)\]", (REPO / "pyproject.toml").read_text()).group(1)
+    for package in re.findall(r'"(\w+)\*"', include):
+        assert f"COPY {package} ./{package}" in dockerfile, package
     ignored = (REPO / ".dockerignore").read_text().splitlines()
     assert ".env" in ignored and ".venv" in ignored and ".git" in ignored
 
@@ -147,7 +152,7 @@ def test_settings_from_env_and_secrets_stay_out_of_repr() -> None:
 
 
 # The packages of this repository: imports between them are followed; the rest are libraries.
-OWN_PACKAGES = ("service", "engine", "jobs", "db", "people", "payments", "web", "bots")
+OWN_PACKAGES = ("service", "metrics", "engine", "jobs", "db", "people", "payments", "web", "bots")
 # The rooms over the payments database: reaching any of them opens it.
 STORE_PACKAGES = ("db", "people", "payments", "web")
 
@@ -209,7 +214,7 @@ def _entry(command: list[str]) -> Path:
 
 def test_every_service_that_touches_payments_shares_one_postgres_database() -> None:
     """An empty DATABASE_URL is a SQLite file per container: the bot's orders would be invisible
-    to the webhook. Every service whose program reaches ``payments`` gets the same PostgreSQL
+    to the web server. Every service whose program reaches ``payments`` gets the same PostgreSQL
     URL, starts after the database is healthy and the one migration run succeeded."""
     compose = _compose()
     services = compose["services"]
@@ -236,7 +241,7 @@ def test_every_service_that_touches_payments_shares_one_postgres_database() -> N
         and service.get("build", {}).get("target") == "app"
         and _reaches_the_store(_entry(service["command"]))
     }
-    assert {"telegram", "webhook", "discord", "migrate"} <= touching
+    assert {"telegram", "web", "discord", "migrate"} <= touching
     assert "worker" not in touching  # the GPU worker never opens the payments database
     for name in touching:
         service = services[name]

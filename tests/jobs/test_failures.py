@@ -12,6 +12,7 @@ from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, keys
 from jobs.retention import pinned
 from jobs.scheduler import client_name
 from service.errors import ErrorCode
+from testbed.metrics import metrics_base_for, scrape
 from texts import error_text
 
 from .conftest import events_for, wait_for
@@ -20,10 +21,11 @@ from .conftest import events_for, wait_for
 def test_audio_that_breaks_in_the_worker_fails_at_once_without_retries(
     job_queue: JobQueue, start_workers: Callable, make_song: Callable
 ) -> None:
-    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1))
+    record = job_queue.submit("u1", "telegram", "c1", make_song(1.0, 1), filename="Private Name.wav")
     # The stored upload is damaged after it was accepted (a bad disk, a partial copy).
     job_queue.storage.put_bytes(record.input_key, b"RIFF" + b"\x00" * 64)
-    start_workers(1)
+    base, port = metrics_base_for("worker")
+    (worker,) = start_workers(1, METRICS_PORT=str(base))
     failed = wait_for(lambda: (r := job_queue.get(record.id)) and r.finished and r)
     assert failed.status is JobStatus.FAILED and failed.attempts == 1
     assert failed.error_code in {"not_audio", "corrupt_audio", "empty_audio"}
@@ -35,6 +37,12 @@ def test_audio_that_breaks_in_the_worker_fails_at_once_without_retries(
     figures = job_queue.stats()
     assert figures.failed["preview"] == 1 and figures.done["preview"] == 0
     assert figures.mean_preview_latency_s is None  # nobody got a preview
+    # The worker's /metrics: one failure, with its code; no retry, no time-limit kill.
+    exported = scrape(f"http://127.0.0.1:{port}/metrics")
+    assert exported.value("vr_job_failures_total", queue="preview", code=failed.error_code) == 1
+    assert exported.value("vr_job_failures_total") == 1
+    assert exported.value("vr_job_retries_total") == exported.value("vr_job_timeouts_total") == 0
+    assert "Private" not in worker.output()  # logged by id, never the person's file name
 
 
 def _kill_mid_job(job_queue: JobQueue, start_workers: Callable, record_id: str) -> int:

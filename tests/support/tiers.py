@@ -6,7 +6,7 @@ no browser: a newcomer runs it in under a minute after ``pip install -e .[dev]``
 **slow tier**. A test lands there through a marker saying what it needs:
 
 - ``services`` — a redis-server, a real worker process, or PostgreSQL;
-- ``apt`` — a program from an apt package: ffmpeg/ffprobe, fluidsynth, festival's text2wave;
+- ``apt`` — a program from an apt package: ffmpeg/ffprobe, fluidsynth, festival's text2wave, promtool;
 - ``browser`` — Debian's Chromium and chromedriver;
 - ``slow`` — the tier itself: every test with one of the above, plus tests that are long even
   without them (a real training run, a whole Python process of the service started, seconds of
@@ -69,6 +69,7 @@ HIDDEN_PROGRAMS = frozenset(
         "pg_ctl",
         "initdb",
         "psql",
+        "promtool",
     }
 )
 GUARDED_PORTS = frozenset({6379, 5432})  # Redis's and PostgreSQL's defaults

@@ -128,12 +128,13 @@ def finished_jobs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
 
 
 class LiveServer:
-    """An aiohttp app on 127.0.0.1:<free port>, served by its own event loop in a thread."""
+    """An aiohttp app on 127.0.0.1:<port> (a free one by default), served by its own event loop
+    in a thread."""
 
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, app: web.Application, port: int = 0) -> None:
         self.app = app
         self.loop = asyncio.new_event_loop()
-        self.port = 0
+        self.port = port
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -141,7 +142,7 @@ class LiveServer:
         asyncio.set_event_loop(self.loop)
         self.runner = web.AppRunner(self.app, access_log=None)
         self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
         self.loop.run_until_complete(site.start())
         self.port = self.runner.addresses[0][1]
         self._ready.set()

@@ -30,7 +30,7 @@ from tests.bots.fake_discord import FakeDiscord, Message, Person
 from tests.payments.conftest import session_object, sign, stripe_event
 from tests.support.stripe_stub import StripeStub
 from web.hooks import ServiceHooks
-from web.jobs_bridge import JobsFulfilment, bot_choices, prepare_buy
+from web.jobs_bridge import JobsFulfilment, bot_choices, prepare_buy, upload_desk
 from web.server import serve as serve_payments
 from web.stripe_endpoint import STRIPE_WEBHOOK_PATH
 
@@ -89,6 +89,7 @@ class PaymentsService:
                 job_results=bridge.job_results,
                 give_up=bridge.give_up,
                 prepare_buy=prepare_buy(self.queue, bot_choices(self.queue)),
+                uploads=upload_desk(pay, self.queue),
             )
 
         self._task = asyncio.create_task(
