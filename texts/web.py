@@ -37,6 +37,10 @@ _NOTICES: Mapping[str, tuple[str, str]] = {
     ),
     "form_too_large": (N_("Not understood"), N_("That request was too large.")),
     "form_unknown": (N_("Not understood"), N_("Press 👍 or 👎 on the page to rate the result.")),
+    "karaoke_unknown": (
+        N_("Not understood"),
+        N_("Choose the guide vocal, key and tempo from the lists on the page."),
+    ),
     "file_gone": (N_("File gone"), N_("This file is no longer stored. Send the song again.")),
     "not_found": (
         N_("Nothing here"),
@@ -189,6 +193,100 @@ def download_part(stem: str, preview: bool) -> str:
 def song() -> str:
     """A downloaded file's title when the song's own file name gave none."""
     return _("song")
+
+
+# ------------------------------------------------------------------------------------ the mixer
+
+_LEVEL_LABELS: Mapping[str, str] = {"vocals": N_("Vocals level"), "instrumental": N_("Instrumental level")}
+_MUTE_LABELS: Mapping[str, str] = {"vocals": N_("Mute vocals"), "instrumental": N_("Mute instrumental")}
+_SOLO_LABELS: Mapping[str, str] = {"vocals": N_("Solo vocals"), "instrumental": N_("Solo instrumental")}
+
+
+def mixer_heading() -> str:
+    return _("Mixer")
+
+
+def mixer_intro() -> str:
+    return _("Play both stems together and set a level for each.")
+
+
+def play() -> str:
+    return _("Play")
+
+
+def pause() -> str:
+    return _("Pause")
+
+
+def position() -> str:
+    """The seek slider's label."""
+    return _("Position")
+
+
+def position_of() -> str:
+    """The seek slider's spoken value, unfilled (the script fills it): "1:23 of 3:40"."""
+    return _("{position} of {length}")
+
+
+def level_label(stem: str) -> str:
+    return _(_LEVEL_LABELS[stem])
+
+
+def mute() -> str:
+    return _("Mute")
+
+
+def solo() -> str:
+    return _("Solo")
+
+
+def mute_label(stem: str) -> str:
+    return _(_MUTE_LABELS[stem])
+
+
+def solo_label(stem: str) -> str:
+    return _(_SOLO_LABELS[stem])
+
+
+def percent() -> str:
+    """A level or a tempo, unfilled: "{percent} %" (the script fills the mixer's)."""
+    return _("{percent} %")
+
+
+def mixer_loading() -> str:
+    return _("Loading the audio…")
+
+
+def mixer_failed() -> str:
+    return _("The mixer could not load the audio. The players below still work.")
+
+
+# ------------------------------------------------------------------------------------ karaoke
+
+
+def karaoke_intro() -> str:
+    return _("Choose a guide vocal, key and tempo: the preview is made again that way.")
+
+
+def guide_vocal() -> str:
+    return _("Guide vocal")
+
+
+def key() -> str:
+    return _("Key")
+
+
+def tempo() -> str:
+    return _("Tempo")
+
+
+def original() -> str:
+    """The key list's 0: the song's own key."""
+    return _("Original")
+
+
+def make_version() -> str:
+    return _("Make this version")
 
 
 # ------------------------------------------------------------------------------------ upload page

@@ -7,6 +7,10 @@ up), the signed links it serves, and the pages.
   tokens) and ``results_page_url``, which the bots use to make links;
 * :mod:`web.results_page`, :mod:`web.results_html`, :mod:`web.job_results` — a finished job's
   page: what it knows of the job, its HTML, its handlers;
+* :mod:`web.stem_segments`, :mod:`web.stem_cache`, ``web/static/mixer.js`` — the page's stem
+  mixer: exact decoded segments, S3 stems' local copies, the page's one script;
+* :mod:`web.page_karaoke`, :mod:`web.page_tools` — a preview's karaoke settings on its page, and
+  the hooks the mixer and karaoke need from the job pipeline;
 * :mod:`web.upload_links`, :mod:`web.uploads`, :mod:`web.upload_html` — one-time upload links,
   the page that takes a song through one, and its HTML and script;
 * :mod:`web.admission` — who may send a song now and a checked song into the line: the one

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from payments.fulfilment import GiveUp, OnPaid
 from web.downloads import StemLocator
 from web.job_results import ResultSource
+from web.page_tools import PageTools
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class ServiceHooks:
     job_results: ResultSource | None = None
     give_up: GiveUp | None = None
     prepare_buy: PrepareBuy | None = None
+    page_tools: PageTools | None = None  # the results page's mixer and karaoke settings
     # The pipeline's deployment-wide figures (``jobs.gauges``), exported by this one process.
     collectors: tuple[Collector, ...] = ()
     uploads: UploadRoutes | None = None

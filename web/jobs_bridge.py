@@ -14,8 +14,14 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from engine.karaoke import KaraokeSettings
 from jobs import (
+    BusyError,
     InputExpiredError,
     JobKind,
     JobNotFoundError,
@@ -25,15 +31,23 @@ from jobs import (
     NotDeliveredError,
 )
 from jobs.analysis import summary_of
+from jobs.errors import KaraokeInFlightError, KaraokeQuotaError
 from jobs.gauges import PipelineCollector
+from jobs.karaoke_jobs import pending, rq_job_id
+from jobs.karaoke_variants import karaoke_key
 from payments.fulfilment import FulfilmentImpossible
 from payments.ledger import Ledger, OrderError
 from payments.records import Order
 from payments.service import Payments
 from web.hooks import BuyRequest, PrepareBuy, ServiceHooks
 from web.job_results import JobResults, StoredFile
+from web.page_tools import PageKaraoke, PageTools, RenderAnswer, Variant, VariantState
+from web.stem_cache import StemCache
 from web.upload_links import UploadLinks
 from web.uploads import UploadDesk
+
+if TYPE_CHECKING:
+    from bots.core.state import BotState
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +291,97 @@ def prepare_buy(queue: JobQueue, choices: Choices) -> PrepareBuy:
     return prepare
 
 
+class PageJobs:
+    """The results page's mixer and karaoke hooks (:mod:`web.page_tools`) over a queue."""
+
+    def __init__(self, queue: JobQueue, cache: StemCache | None = None) -> None:
+        self.queue = queue
+        self.cache = cache or StemCache(queue.storage.get_file)
+
+    def _finished(self, job_id: str) -> JobRecord | None:
+        record = self.queue.get(job_id)
+        return record if record is not None and record.status is JobStatus.DONE else None
+
+    def read_stem(self, job_id: str, name: str) -> Path | None:
+        """A finished job's own output as a local file: the stored one, or an S3 object's copy."""
+        record = self._finished(job_id)
+        key = None if record is None else record.own_outputs().get(name)
+        if key is None:
+            return None
+        storage = self.queue.storage
+        path = storage.local_path(key)
+        if path is not None:
+            return path if path.is_file() else None
+        if not storage.exists(key):
+            return None
+        return self.cache.path(key)
+
+    def render(self, job_id: str, settings: KaraokeSettings) -> RenderAnswer:
+        """As a preview's karaoke tap in the chat (``bots.core.karaoke_tools``): the render on
+        the karaoke queue under the same limits, and the owner's preference saved when it is
+        asked for (or is the original), so a later purchase orders it."""
+        record = self._finished(job_id)
+        if record is None or record.kind is not JobKind.PREVIEW:
+            return RenderAnswer.GONE
+        queued = False
+        if not settings.is_identity:
+            try:
+                queued = self.queue.render_karaoke(record.id, settings)
+            except JobNotFoundError:
+                return RenderAnswer.GONE
+            except KaraokeInFlightError:
+                return RenderAnswer.ONE_AT_A_TIME
+            except KaraokeQuotaError:
+                return RenderAnswer.QUOTA
+            except BusyError:
+                return RenderAnswer.BUSY
+        self._state(record.platform).set_karaoke(record.user_id, settings)
+        if settings.is_identity:
+            return RenderAnswer.ORIGINAL
+        return RenderAnswer.QUEUED if queued else RenderAnswer.ALREADY
+
+    def variant(self, job_id: str, settings: KaraokeSettings) -> Variant:
+        """Where a preview's karaoke version stands: stored (ready), being made, failed, never
+        asked for. The original settings are the instrumental itself."""
+        record = self._finished(job_id)
+        instrumental = None if record is None else record.outputs.get("instrumental")
+        if record is None or instrumental is None:
+            return Variant(VariantState.NONE)
+        fmt = Path(instrumental).suffix.lstrip(".").lower()
+        key = instrumental if settings.is_identity else karaoke_key(record.id, settings, fmt)
+        storage = self.queue.storage
+        if storage.exists(key):
+            path = storage.local_path(key)
+            location: Path | str | None = path if path is not None else storage.url(key)
+            if location is not None:
+                size = path.stat().st_size if path is not None and path.is_file() else None
+                return Variant(VariantState.READY, StoredFile(location, f".{fmt}", size))
+        if pending(self.queue.connection, record, settings):
+            return Variant(VariantState.PENDING)
+        try:
+            Job.fetch(rq_job_id(record.id, settings), connection=self.queue.connection)
+        except NoSuchJobError:
+            return Variant(VariantState.NONE)
+        return Variant(VariantState.FAILED)  # its RQ job ended, and no file came of it
+
+    def preference(self, platform: str, user_id: str) -> KaraokeSettings:
+        return self._state(platform).karaoke(user_id)
+
+    def _state(self, platform: str) -> BotState:
+        from bots.core.state import BotState  # as bot_choices: the bots import this module
+
+        return BotState(self.queue.connection, platform, self.queue.settings.record_ttl_s)
+
+    def tools(self) -> PageTools:
+        settings = self.queue.settings
+        karaoke = (
+            PageKaraoke(self.render, self.variant, self.preference, settings.karaoke_renders_per_day)
+            if settings.karaoke_enabled
+            else None
+        )
+        return PageTools(self.read_stem, karaoke)
+
+
 def upload_desk(payments: Payments, queue: JobQueue) -> UploadDesk | None:
     """Where songs sent by upload link come in; None without ``DOWNLOAD_SECRET`` (no links)."""
     settings = payments.settings
@@ -296,6 +401,7 @@ def service_hooks(payments: Payments) -> ServiceHooks:
         job_results=bridge.job_results,
         give_up=bridge.give_up,
         prepare_buy=prepare_buy(queue, bot_choices(queue)),
+        page_tools=PageJobs(queue).tools(),
         collectors=(PipelineCollector(queue.connection),),
         uploads=upload_desk(payments, queue),
         close=queue.connection.close,

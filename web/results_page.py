@@ -7,6 +7,11 @@ Routes (``<token>`` is ``<job id>.<expiry>.<HMAC>``, see :mod:`web.downloads`):
 
 * ``GET /r/<token>``: the page; ``POST /r/<token>`` (``rating=up|down``): feedback, answered
   with a redirect back to the page (post/redirect/get, no script needed);
+* ``GET /r/<token>/mixer.json`` and ``GET /r/<token>/segment/<stem>/<i>.flac``: the mixer's
+  layout and its short decoded segments (:mod:`web.stem_segments`), always from our own origin
+  (an S3 stem through the web server's cache); ``GET /static/mixer.js``: the page's one script;
+* ``POST /r/<token>/karaoke`` and ``GET /r/<token>/karaoke/<settings>/{status,audio,file}``: a
+  preview's karaoke version asked for and fetched (:mod:`web.page_karaoke`);
 * ``GET /r/<token>/audio/<stem>``: the stem inline for the page's ``<audio>`` player,
   ``GET /r/<token>/file/<stem>``: the same file as an attachment (download button),
   ``GET /r/<token>/waveform.png``: the picture. Local files are served with HTTP Range
@@ -24,7 +29,8 @@ Invariants, and why:
 * a forged or expired link gets a 403 page that says so; nothing is cached (``no-store``), the
   URL never leaks to another site (``Referrer-Policy: no-referrer``), and the
   Content-Security-Policy lets the page load only from this origin (plus the storage origin of
-  presigned S3 URLs), so it makes no third-party request;
+  presigned S3 URLs, for the plain players), so it makes no third-party request; its one script
+  is our own file (``script-src 'self'``, nothing inline), and the page works without it;
 * feedback from the page is the job owner's rating, stored like the chat's 👍/👎 buttons: one per
   person and job, a new press replaces the old one.
 """
@@ -34,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
@@ -46,6 +53,8 @@ from texts.languages import current, speak
 from web import results_html
 from web.downloads import DownloadLinks, PageGrant
 from web.job_results import JobResults, ResultSource, StoredFile
+from web.page_tools import PageTools
+from web.stem_segments import SEGMENT_CONTENT_TYPE, SEGMENT_FRAMES, segment, stem_info
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +107,8 @@ def _csp(files: Mapping[str, StoredFile]) -> str:
     sources = " ".join(["'self'", *extra])
     return (
         f"default-src 'none'; img-src {sources}; media-src {sources}; "
-        f"style-src '{results_html.CSP_STYLE_HASH}'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
+        f"style-src '{results_html.CSP_STYLE_HASH}'; script-src 'self'; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
 
 
@@ -124,19 +133,42 @@ def forbidden(grant: PageGrant | None) -> web.Response:
 
 
 GONE = "results_gone"
+SCRIPT = Path(__file__).with_name("static") / "mixer.js"
+SCRIPT_CACHE_CONTROL = "public, max-age=3600"
+
+
+def json_reply(data: object, status: int = 200) -> web.Response:
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+    return web.json_response(data, status=status, headers=headers)
 
 
 class ResultsPage:
     """The aiohttp handlers; :meth:`add_routes` puts them on an app's router."""
 
-    def __init__(self, payments: Payments, links: DownloadLinks, source: ResultSource) -> None:
+    def __init__(
+        self,
+        payments: Payments,
+        links: DownloadLinks,
+        source: ResultSource,
+        tools: PageTools | None = None,
+    ) -> None:
+        from web.page_karaoke import KaraokeOnPage  # it builds on this module's checks
+
         self.payments = payments
         self.links = links
         self.source = source
+        self.tools = tools
+        self.karaoke = KaraokeOnPage(self, tools.karaoke) if tools and tools.karaoke else None
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/r/{token}", self.page)  # add_get answers HEAD the same way
         router.add_post("/r/{token}", self.rate)
+        if self.tools is not None:
+            router.add_get("/static/mixer.js", self.script)
+            router.add_get("/r/{token}/mixer.json", self.mixer)
+            router.add_get(r"/r/{token}/segment/{stem}/{index:[0-9]{1,6}}.flac", self.segment)
+        if self.karaoke is not None:
+            self.karaoke.add_routes(router)
         router.add_get("/r/{token}/audio/{stem}", self.audio)
         router.add_get("/r/{token}/file/{stem}", self.download)
         router.add_get("/r/{token}/waveform.png", self.waveform)
@@ -171,10 +203,18 @@ class ResultsPage:
         if isinstance(checked, web.Response):
             return checked
         with speak(checked[1].language or current()):
-            return self._page(request, *checked)
+            karaoke = await self.karaoke.view(request, checked[1]) if self.karaoke is not None else None
+            return self._page(request, *checked, karaoke)
 
-    def _page(self, request: web.Request, grant: PageGrant, results: JobResults) -> web.Response:
+    def _page(
+        self,
+        request: web.Request,
+        grant: PageGrant,
+        results: JobResults,
+        karaoke: results_html.KaraokeView | None,
+    ) -> web.Response:
         rated = request.query.get("rated")
+        mixable = self.tools is not None and all(name in results.files for name in STEMS)
         view = results_html.PageView(
             token=request.match_info["token"],
             title=results.title,
@@ -194,6 +234,8 @@ class ResultsPage:
             rated=rated if rated in RATINGS else None,
             analysis=results.analysis,
             preview_analysis=results.preview_analysis,
+            mixer=mixable,
+            karaoke=karaoke,
         )
         return _html(results_html.results_page(view), csp=_csp(results.files))
 
@@ -242,7 +284,12 @@ class ResultsPage:
         if isinstance(checked, web.Response):
             return checked
         results = checked[1]
-        stored = results.files.get(name)
+        return self.serve(results, name, results.files.get(name), disposition)
+
+    def serve(
+        self, results: JobResults, name: str, stored: StoredFile | None, disposition: str
+    ) -> web.StreamResponse:
+        """One of the job's files as ``name`` (which names the download), ranged when local."""
         if stored is None:
             return message("file_gone", 410)
         if isinstance(stored.location, str):
@@ -260,6 +307,56 @@ class ResultsPage:
             "Cache-Control": FILE_CACHE_CONTROL,
         }
         return web.FileResponse(stored.location, headers=headers)
+
+    # ------------------------------------------------------------------ the mixer
+
+    async def script(self, _request: web.Request) -> web.StreamResponse:
+        headers = {**SECURITY_HEADERS, "Cache-Control": SCRIPT_CACHE_CONTROL}
+        return web.FileResponse(SCRIPT, headers={**headers, "Content-Type": "text/javascript"})
+
+    async def _stems(self, request: web.Request) -> tuple[JobResults, dict[str, Path]] | web.Response:
+        """The job and a local file of each stem (an S3 stem through the cache), or a refusal."""
+        assert self.tools is not None
+        checked = await self._results(request)
+        if isinstance(checked, web.Response):
+            return checked
+        results = checked[1]
+        paths: dict[str, Path] = {}
+        for name in STEMS:
+            path = await asyncio.to_thread(self.tools.read_stem, results.job_id, name)
+            if path is None:
+                return message("file_gone", 410)
+            paths[name] = path
+        return results, paths
+
+    async def mixer(self, request: web.Request) -> web.Response:
+        """The mixer's layout: both stems' common length in frames, the segment length."""
+        stems = await self._stems(request)
+        if isinstance(stems, web.Response):
+            return stems
+        infos = [await asyncio.to_thread(stem_info, path) for path in stems[1].values()]
+        return json_reply(
+            {
+                "sampleRate": infos[0].sample_rate,
+                "frames": min(info.frames for info in infos),
+                "segmentFrames": SEGMENT_FRAMES,
+                "stems": list(STEMS),
+            }
+        )
+
+    async def segment(self, request: web.Request) -> web.StreamResponse:
+        """Segment ``index`` of one stem, decoded to exact frames (:mod:`web.stem_segments`)."""
+        name = request.match_info["stem"]
+        if name not in STEMS:
+            return await self.not_found(request)
+        stems = await self._stems(request)
+        if isinstance(stems, web.Response):
+            return stems
+        data = await asyncio.to_thread(segment, stems[1][name], int(request.match_info["index"]))
+        if data is None:
+            return await self.not_found(request)
+        headers = {**SECURITY_HEADERS, "Cache-Control": FILE_CACHE_CONTROL}
+        return web.Response(body=data, content_type=SEGMENT_CONTENT_TYPE, headers=headers)
 
     async def not_found(self, _request: web.Request) -> web.Response:
         return message("not_found", 404)

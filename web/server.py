@@ -39,6 +39,7 @@ from texts import web as words
 from web.downloads import DownloadLinks, StemLocator
 from web.hooks import PrepareBuy, ServiceHooks, UploadRoutes
 from web.language import browser_language
+from web.page_tools import PageTools
 from web.results_page import ResultSource, ResultsPage
 from web.stripe_endpoint import StripeWebhook
 
@@ -158,6 +159,7 @@ def build_app(
     job_results: ResultSource | None = None,
     prepare_buy: PrepareBuy | None = None,
     uploads: UploadRoutes | None = None,
+    page_tools: PageTools | None = None,
 ) -> tuple[web.Application, StripeWebhook | None]:
     """The HTTP app and its Stripe webhook (None without STRIPE_WEBHOOK_SECRET: no such route).
     Downloads, results pages and upload links need DOWNLOAD_SECRET, buy links DOWNLOAD_SECRET
@@ -176,7 +178,7 @@ def build_app(
         downloads = Downloads(payments, DownloadLinks(settings), locate_stem)
         app.router.add_get("/download/{order_id}/{name}", downloads.handle)
     if job_results is not None and settings.download_secret:
-        ResultsPage(payments, DownloadLinks(settings), job_results).add_routes(app.router)
+        ResultsPage(payments, DownloadLinks(settings), job_results, page_tools).add_routes(app.router)
     if prepare_buy is not None and settings.download_secret and payments.stripe is not None:
         buy = BuyLinks(payments, DownloadLinks(settings), prepare_buy)
         app.router.add_get("/buy/{token}", buy.handle)
@@ -245,6 +247,7 @@ async def serve(
             job_results=hooks.job_results,
             prepare_buy=hooks.prepare_buy,
             uploads=hooks.uploads,
+            page_tools=hooks.page_tools,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

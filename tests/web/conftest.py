@@ -4,13 +4,15 @@ talk to it).
 
 The jobs are made once per test session: a real ``redis-server``, one real ``python worker.py``
 with the tiny model, and an 8-second generated song separated as a full job (MP3), a preview of
-the same song, and another person's full job (the one no page of ours may ever show).
+the same song, another person's full job (the one no page of ours may ever show), and a third
+song as a full job in FLAC (``lossless``: its stems sum to the song exactly, for the mixer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +24,7 @@ import pytest
 import soundfile as sf
 from aiohttp import web
 
+import jobs
 import payments
 from jobs import JobQueue, JobRecord, JobStatus
 from testbed.redis_server import RedisServer
@@ -29,8 +32,9 @@ from testbed.workers import Workers, fast_settings
 from tests.conftest import SAMPLE_RATE, tone_song
 from tests.payments.conftest import db_url, make_settings, pay, settings, sqlite_url, user
 from web.downloads import results_page_url
-from web.jobs_bridge import JobsFulfilment
+from web.jobs_bridge import JobsFulfilment, PageJobs
 from web.server import build_app
+from web.stem_cache import StemCache
 
 # The store fixtures of the payments tests, for the server and download tests here.
 __all__ = ["db_url", "pay", "settings", "sqlite_url", "user"]
@@ -48,6 +52,12 @@ class FinishedJobs:
     full: JobRecord
     preview: JobRecord
     other: JobRecord
+    lossless: JobRecord
+    songs: Path  # the generated songs, <seed>.wav
+
+    @property
+    def settings(self) -> jobs.Settings:
+        return self.queue.settings
 
     def stored(self, job: JobRecord, name: str) -> Path:
         path = self.queue.output_path(job.id, name)
@@ -66,7 +76,7 @@ def finished_jobs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
     try:
         songs = root / "songs"
         songs.mkdir()
-        for seed in (1, 2):
+        for seed in (1, 2, 3):
             sf.write(songs / f"{seed}.wav", tone_song(SONG_S, seed), SAMPLE_RATE, subtype="PCM_16")
         workers.start(1)
         submitted = [
@@ -91,6 +101,15 @@ def finished_jobs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
                 output_format="mp3",
                 filename="Secret.wav",
             ),
+            queue.submit(
+                OWNER,
+                "telegram",
+                OWNER,
+                songs / "3.wav",
+                kind="full",
+                output_format="flac",
+                filename="Lossless.wav",
+            ),
         ]
         deadline = time.monotonic() + JOBS_TIMEOUT_S
         while True:
@@ -103,7 +122,7 @@ def finished_jobs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) ->
     finally:
         workers.stop_all()  # the jobs are done: give the CPU back
     try:
-        yield FinishedJobs(queue, *records)
+        yield FinishedJobs(queue, *records, songs=songs)
     finally:
         redis_server.stop(kill=True)
 
@@ -151,6 +170,9 @@ class Reply:
     def text(self) -> str:
         return self.body.decode(errors="replace")
 
+    def json(self) -> object:
+        return json.loads(self.body)
+
 
 @dataclass
 class Site:
@@ -188,13 +210,15 @@ class Site:
 def site(finished_jobs: FinishedJobs, tmp_path: Path) -> Iterator[Site]:
     settings = make_settings(f"sqlite:///{tmp_path / 'payments.sqlite3'}")
     pay = payments.Payments.open(settings)
-    bridge = JobsFulfilment(finished_jobs.queue, pay.ledger)
+    queue = finished_jobs.queue
+    bridge = JobsFulfilment(queue, pay.ledger)
     source: list[Callable[[str], object]] = [bridge.job_results]
     app, _ = build_app(
         pay,
         pay.fulfilment(lambda order: None),
         locate_stem=bridge.locate_stem,
         job_results=lambda job_id: source[0](job_id),  # type: ignore[arg-type,return-value]
+        page_tools=PageJobs(queue, StemCache(queue.storage.get_file, tmp_path / "stems")).tools(),
     )
     try:
         with LiveServer(app) as server:

@@ -176,7 +176,7 @@ def test_players_load_and_seek_download_decodes_and_thumbs_up_is_recorded(
     heights = browser.execute_script(
         "return [...document.querySelectorAll('a.button, button')].map(b => b.getBoundingClientRect().height)"
     )
-    assert len(heights) == 4 and min(heights) >= 44
+    assert len(heights) == 9 and min(heights) >= 44  # downloads, 👍/👎, the mixer's play/mute/solo
     # No request left this origin (CSP forbids it; the browser's own record agrees).
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert len(fetched) >= 3 and all(url.startswith(site.base + "/") for url in fetched), fetched
@@ -241,6 +241,11 @@ def test_a_persian_page_renders_right_to_left(browser: WebDriver, site: Site) ->
         assert named["Audio"] == ["صدای خواننده", "بی‌کلام"], named
         assert {"خوب است", "خوب نیست"} <= set(named["button"])
         assert all(name.startswith("دانلود ") for name in named["link"]), named["link"]
+        # The mixer (shown by its script) speaks Persian too.
+        WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "mixer").is_displayed())
+        named = accessible_names(browser)
+        assert {"موقعیت", "بلندی صدای خواننده", "بلندی بی‌کلام"} <= set(named["slider"]), named["slider"]
+        assert {"پخش", "بی‌صدا کردن صدای خواننده", "فقط بی‌کلام"} <= set(named["button"]), named["button"]
         # Right to left: the first button of the rating row sits right of the second.
         left = browser.execute_script(
             "return [...document.querySelectorAll('.rate button')].map(b => b.getBoundingClientRect().left)"
