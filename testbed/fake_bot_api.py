@@ -102,6 +102,8 @@ class FakeBotApi:
         self.star_transactions: list[dict[str, Any]] = []
         # setMyCommands' menus by language_code ("" for the default one), as Telegram keeps them.
         self.my_commands: dict[str, list[dict[str, str]]] = {}
+        # Menus set for one chat (scope ``chat``), which outrank those by language_code.
+        self.chat_commands: dict[int, list[dict[str, str]]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -460,6 +462,7 @@ class FakeBotApi:
         commands, language = params["commands"], params.get("language_code", "")
         if language and not re.fullmatch(r"[a-z]{2}", language):
             raise _ApiError(400, "Bad Request: invalid language code specified")
+        chat = self._scope_chat(params)
         if not 1 <= len(commands) <= 100:
             raise _ApiError(400, "Bad Request: too many commands")
         for command in commands:
@@ -467,8 +470,29 @@ class FakeBotApi:
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command["description"]) <= 256:
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.my_commands[language] = commands
+        if chat is not None:
+            self.chat_commands[chat] = commands
+        else:
+            self.my_commands[language] = commands
         return True
+
+    def _m_deleteMyCommands(self, params: dict[str, Any], files: dict) -> bool:
+        chat = self._scope_chat(params)
+        if chat is not None:
+            self.chat_commands.pop(chat, None)
+        else:
+            self.my_commands.pop(params.get("language_code", ""), None)
+        return True
+
+    @staticmethod
+    def _scope_chat(params: dict[str, Any]) -> int | None:
+        """The chat of a ``chat`` scope; None for the default scope. Other scopes are not faked."""
+        scope = params.get("scope") or {"type": "default"}
+        if scope["type"] == "default":
+            return None
+        if scope["type"] != "chat":
+            raise _ApiError(400, f"Bad Request: the fake has no {scope['type']} scope")
+        return int(scope["chat_id"])
 
     def _m_setMyDescription(self, params: dict[str, Any], files: dict) -> bool:
         return True

@@ -13,6 +13,7 @@ so this module imports nothing above :mod:`service`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 from service.errors import ErrorCode
 from texts import music, numbers
 from texts.errors import error_text
-from texts.languages import LANGUAGES, Language, current_language
+from texts.languages import LANGUAGES, Language, current_language, speak
 from texts.translation import N_, _, ngettext, pgettext
 from texts.units import megabytes
 
@@ -272,6 +273,26 @@ def command_names() -> dict[str, str]:
     }
 
 
+def forget_yes() -> str:
+    """The word that confirms /forget, in the language in effect ("/forget yes")."""
+    return pgettext("confirms /forget", "yes")
+
+
+@functools.cache
+def _forget_yes_words() -> frozenset[str]:
+    words = {"yes"}
+    for language in LANGUAGES:
+        with speak(language.code):
+            words.add(forget_yes().casefold())
+    return frozenset(words)
+
+
+def confirms_forget(answer: str) -> bool:
+    """Whether ``answer`` (what follows /forget) confirms it: "yes" in English or in any of our
+    languages — a person may type it in the language they think in, whatever the bot speaks."""
+    return answer.strip().casefold() in _forget_yes_words()
+
+
 def language_saved(language: Language) -> str:
     """Said in the language just chosen (``language.native``: its own name for itself)."""
     return _("Done — I'll speak {language} with you from now on.").format(language=language.native)
@@ -393,7 +414,7 @@ class Catalogue:
             "weren't delivered yet are delivered first. Kept: payment records (the law requires "
             "them) and, under a code that doesn't name you, a ban or today's free and karaoke "
             "previews. Send {confirm} to confirm."
-        ).format(confirm=self.command("forget", "confirm", "yes"))
+        ).format(confirm=self.command("forget", "confirm", forget_yes()))
 
     def usage(self, command: str) -> str:
         return _("Usage: {command}").format(command=self.command(command, "args", admin_args(command)))

@@ -8,6 +8,7 @@ row can't make anyone an admin.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import tempfile
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 from bots.core import keyboards
 from bots.core.context import Context
 from bots.core.forget import forget_person
-from bots.core.ports import Button, Chat, Person
+from bots.core.ports import Button, Chat, Person, personal_menus
 from jobs import JobKind, JobStatus
 from payments import OrderError
 from people import AccessLevel, User, UserError
@@ -25,6 +26,8 @@ from texts import chat as messages
 from texts import languages
 
 AdminHandler = Callable[[User, str, list[str]], Awaitable[str]]
+
+log = logging.getLogger(__name__)
 
 
 class Commands:
@@ -119,8 +122,21 @@ class Commands:
             with languages.speak(await self.ctx.language(person)):
                 return messages.LANGUAGE_UNKNOWN
         await asyncio.to_thread(self.ctx.pay.users.set_language, user.id, chosen)
+        await self._menu_in(person, chosen)
         with languages.speak(chosen):
             return messages.language_saved(languages.BY_CODE[chosen])
+
+    async def _menu_in(self, person: Person, code: str | None) -> None:
+        """The person's command menu in ``code`` (None: the app's again), where the platform
+        has per-person menus. The choice is kept whatever happens here: a menu the platform
+        would not set stays as it was, and the next /language sets it again."""
+        menus = personal_menus(self.ctx.frontend)
+        if menus is None:
+            return
+        try:
+            await menus.set_menu_language(person, code)
+        except Exception:  # the platform's errors differ; a menu is not worth failing for
+            log.warning("could not set the command menu's language", exc_info=True)
 
     async def forget(self, chat: Chat, person: Person, confirmed: bool) -> None:
         ctx = self.ctx
@@ -133,6 +149,7 @@ class Commands:
         if not result.forgotten:
             await chat.send_text(ctx.text.error(result.code) or messages.INTERNAL_ERROR)
             return
+        await self._menu_in(person, None)  # the chosen language went with the rest
         await chat.send_text(messages.FORGOTTEN)
 
     # ------------------------------------------------------------------ admin

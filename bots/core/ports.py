@@ -244,6 +244,25 @@ def continuation_chat_id(frontend: Frontend, chat: Chat) -> int:
     return chat.chat_id
 
 
+@runtime_checkable
+class PersonalMenus(Protocol):
+    """The optional capability of a :class:`Frontend` whose command menu can be set for one
+    person (Telegram: ``setMyCommands`` with a chat scope, which outranks the menus set per app
+    language): the language a person chose with /language shows in their menu too, not only in
+    the answers. A frontend without it (Discord: a slash command's words follow the app's locale
+    alone) leaves the menu as the platform shows it."""
+
+    async def set_menu_language(self, person: Person, code: str | None) -> None:
+        """Show ``person`` the menu in ``code``; ``None``: the default menu again (their app's
+        language), as after /forget. Raises on the platform's failure."""
+        ...
+
+
+def personal_menus(frontend: Frontend) -> PersonalMenus | None:
+    """The frontend's per-person menus, or None where it has none."""
+    return frontend if isinstance(frontend, PersonalMenus) else None
+
+
 def supports_invoices(frontend: Frontend) -> bool:
     return isinstance(frontend, InChatPayments)
 

@@ -17,10 +17,9 @@ import discord
 from bots.core.flow import Flow
 from bots.core.ports import Chat, MessageRef, Person, Reaction, Upload
 from bots.discord.chat import PLATFORM, DiscordFrontend, InteractionChat
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
-
-FORGET_CONFIRMATION = "yes"
 
 
 def person(user: discord.abc.User | discord.Object, locale: str | None = None) -> Person:
@@ -144,7 +143,7 @@ class Handlers:
         await self.interaction(interaction, call)
 
     async def forget(self, interaction: discord.Interaction, confirm: str | None) -> None:
-        confirmed = (confirm or "").strip().lower() == FORGET_CONFIRMATION
+        confirmed = messages.confirms_forget(confirm or "")
 
         async def call(chat: InteractionChat, who: Person) -> None:
             await self.flow.on_forget(chat, who, confirmed)

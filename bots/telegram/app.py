@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -28,11 +28,11 @@ from bots.core.flow import Flow
 from bots.core.services import Services
 from bots.run import RECOVERY_INTERVAL_S, BotPlatform, cancel_all, run_until_stopped
 from bots.telegram import handlers
-from bots.telegram.chat import PLATFORM, TelegramFrontend
+from bots.telegram.chat import PLATFORM, TelegramFrontend, menu_in
 from bots.telegram.config import TelegramConfig
 from bots.telegram.context import CONTEXT_TYPES
 from texts import chat as messages
-from texts.languages import ENGLISH, LANGUAGES, speak
+from texts.languages import ENGLISH, LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,11 @@ def build_application(config: TelegramConfig, services: Services) -> Application
 
 async def set_commands(application: Application) -> None:
     """The command menu in every language: English for everyone, and each language's own for
-    the people whose Telegram app speaks it (``setMyCommands`` with ``language_code``)."""
+    the people whose Telegram app speaks it (``setMyCommands`` with ``language_code``). A person
+    who chose a language with /language has their own menu on top (``TelegramFrontend``)."""
     for language in LANGUAGES:
-        with speak(language.code):
-            commands = [BotCommand(name, what) for name, what in messages.catalogue(PLATFORM, 0).commands()]
         code = None if language.code == ENGLISH else language.tag.split("-")[0].lower()
-        await application.bot.set_my_commands(commands, language_code=code)
+        await application.bot.set_my_commands(menu_in(language.code), language_code=code)
 
 
 async def serve(

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LabeledPrice,
@@ -33,6 +35,8 @@ from bots.core.ports import (
     Person,
 )
 from bots.telegram.config import PRE_CHECKOUT_DEADLINE_S, TelegramConfig
+from texts import chat as messages
+from texts.languages import speak
 
 PLATFORM = "telegram"
 STARS = "XTR"  # Telegram Stars' currency code
@@ -174,11 +178,26 @@ class TelegramFrontend:
         if not ok:
             raise RuntimeError("refundStarPayment returned false")
 
+    async def set_menu_language(self, person: Person, code: str | None) -> None:
+        """The core's :class:`~bots.core.ports.PersonalMenus`: the person's private chat gets
+        its own menu (a chat scope outranks the menus by app language); ``None`` deletes it."""
+        scope = BotCommandScopeChat(person.user_id)  # a private chat's id is the person's id
+        if code is None:
+            await self._bot.delete_my_commands(scope=scope)
+        else:
+            await self._bot.set_my_commands(menu_in(code), scope=scope)
+
     async def transactions(self, offset: int, limit: int) -> Sequence[ChatTransaction]:
         """The bot's Stars history (``getStarTransactions``, "in chronological order"): the
         core's :class:`~bots.core.ports.PaymentHistory`, read by recovery."""
         found = await self._bot.get_star_transactions(offset=offset, limit=limit)
         return [_transaction(tx) for tx in found.transactions]
+
+
+def menu_in(code: str) -> list[BotCommand]:
+    """The command menu (a person's, not an admin's) in the language ``code``."""
+    with speak(code):
+        return [BotCommand(name, what) for name, what in messages.catalogue(PLATFORM, 0).commands()]
 
 
 def _transaction(tx: StarTransaction) -> ChatTransaction:

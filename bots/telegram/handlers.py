@@ -37,6 +37,7 @@ from bots.core.ports import (
 )
 from bots.telegram.chat import PLATFORM, TelegramFrontend, parse_callback_data
 from bots.telegram.context import BotContext
+from texts import chat as messages
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ other_message = _command(Flow.on_unsupported)
 
 async def forget(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
-    confirmed = [a.lower() for a in _args(context)] == ["yes"]
+    args = _args(context)
+    confirmed = len(args) == 1 and messages.confirms_forget(args[0])
     await context.flow.on_forget(context.chat(update.effective_chat.id), person_of(update), confirmed)
 
 

@@ -1,6 +1,7 @@
 """Speaking the person's language on Telegram (PTB against the fake Bot API): a person whose app
 is Russian gets the whole song-to-stems flow in Russian, Stars invoice included; the command menu
-is set in every language; /language de switches and the choice outlives a restart."""
+is set in every language; /language de switches (answers and the person's own menu) and the choice
+outlives a restart; /forget gives the app's menu back."""
 
 from __future__ import annotations
 
@@ -71,6 +72,11 @@ async def test_language_de_switches_and_outlives_a_restart(bot: Harness) -> None
     api.send_text(user, "/language de")
     assert await api.wait_for_text(user.id, "Erledigt — ab jetzt spreche ich Deutsch mit dir.")
     assert bot.pay.users.get("telegram", user.id).language == "de"
+    # Their own menu speaks it too (a chat scope outranks the English app's menu).
+    with speak("de"):
+        german = dict(chat.catalogue("telegram", 0).commands())
+    assert {c["command"]: c["description"] for c in api.chat_commands[user.id]} == german
+    assert german["help"] != dict((c["command"], c["description"]) for c in api.my_commands[""])["help"]
 
     await bot.stop()
     await bot.start()
@@ -88,5 +94,15 @@ async def test_language_de_switches_and_outlives_a_restart(bot: Harness) -> None
     )
     with speak("fa"):
         assert answer.params["text"] == chat.language_saved(LANGUAGES[-1])
+        persian = dict(chat.catalogue("telegram", 0).commands())
+    assert {c["command"]: c["description"] for c in api.chat_commands[user.id]} == persian
     api.send_text(user, "/language klingon")
     assert await api.wait_for_text(user.id, "این زبان را هنوز بلد نیستم")
+
+    # /forget, confirmed in Persian as the bot asks, takes the choice; the app's menu is back.
+    with speak("fa"):
+        assert "/forget بله" in chat.catalogue("telegram", 0).forget_confirm
+    api.send_text(user, "/forget بله")
+    with speak("fa"):
+        await api.wait_for_text(user.id, chat.FORGOTTEN)
+    assert user.id not in api.chat_commands

@@ -235,6 +235,21 @@ def test_commands_fit_telegram_and_discord(code: str) -> None:
     assert len(set(names.values())) == len(names), f"{code}: two commands share a name"
 
 
+@pytest.mark.parametrize("code", CODES)
+def test_forget_is_confirmed_by_the_word_each_language_asks_for(code: str) -> None:
+    with speak(code):
+        word = chat.forget_yes()
+        asked = chat.catalogue(chat.TELEGRAM, 24).forget_confirm
+    assert f"/forget {word}" in asked or word in asked, (code, asked)
+    assert chat.confirms_forget(word) and chat.confirms_forget(f" {word.upper()} ")
+    assert chat.confirms_forget("yes")  # English is understood everywhere
+    assert (
+        not chat.confirms_forget("")
+        and not chat.confirms_forget("no")
+        and not chat.confirms_forget(f"{word}!")
+    )
+
+
 def test_callback_data_fits_telegram_for_every_language() -> None:
     from bots.core import keyboards
     from bots.telegram.chat import callback_data
