@@ -23,7 +23,7 @@ from texts import music, numbers
 from texts.errors import error_text
 from texts.languages import LANGUAGES, Language, current_language
 from texts.translation import N_, _, ngettext, pgettext
-from texts.units import megabytes
+from texts.units import megabytes, wait_duration
 
 
 class KaraokeShape(Protocol):
@@ -532,8 +532,18 @@ def _place(position: int | None) -> str:
     return _(", you are #{position} in line.").format(position=position)
 
 
-def received(position: int | None) -> str:
-    return _("Got it — separating the preview{place}").format(place=_place(position))
+def received(position: int | None, wait_s: float | None = None) -> str:
+    """The status message of a queued preview: its place in line and, where known, when it
+    should be ready (kept current while it waits: ``jobs.wait_updates``)."""
+    if wait_s is None:
+        return _("Got it — separating the preview{place}").format(place=_place(position))
+    wait = wait_duration(wait_s)
+    if position is None or position <= 1:
+        return _("Got it — separating the preview now; it should be ready in about {wait}.").format(wait=wait)
+    return _(
+        "Got it — separating the preview soon: you are #{position} in line, and it should be ready "
+        "in about {wait}."
+    ).format(position=position, wait=wait)
 
 
 def progress(percent: int, full: bool = False) -> str:

@@ -1,7 +1,8 @@
 """A song comes in, a preview goes out: accept → validate → enqueue, then deliver the preview.
 
 The upload is answered at once with a status message that is then edited as the song moves
-(checked, place in line, progress %, ready), so a person always sees where their song is.
+(checked, place in line with the expected wait — told again as the line moves — progress %,
+ready), so a person always sees where their song is and when it should be ready.
 Rejections cost nothing: the declared size is checked before downloading, ``intake`` probes the
 file before anything is queued, and a preview that never happened gives its free quota back.
 A burst of uploads waits for one of ``MAX_CONCURRENT_INTAKES`` slots (its status message already
@@ -11,6 +12,7 @@ says "checking"), and decoding runs on the audio pool, so payments and commands 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,12 +21,14 @@ from bots.core import intake, keyboards
 from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
 from bots.core.ports import Chat, MessageRef, Person, Upload, supports_invoices
-from jobs import BusyError, JobKind, JobRecord, UserFacingError
+from jobs import BusyError, JobEvent, JobKind, JobRecord, UserFacingError
 from jobs.analysis import summary_of
 from people import User
 from service.limits import OUTPUT_FORMATS
 from texts import chat as messages
 from texts import languages, text_of
+
+log = logging.getLogger(__name__)
 
 
 class Songs:
@@ -109,8 +113,22 @@ class Songs:
             await ctx.status(chat, record.id, messages.CACHED)
             await self.deliver_preview(chat, record)
             return
-        ahead = await asyncio.to_thread(queue.position, record.id)
-        await ctx.status(chat, record.id, messages.received(None if ahead is None else ahead + 1))
+        told = await asyncio.to_thread(queue.wait, record.id)  # kept current: Flow.run_wait_updates
+        said = messages.received(None) if told is None else messages.received(told.place, told.seconds)
+        await ctx.status(chat, record.id, said)
+
+    async def show_wait(self, chat: Chat, event: JobEvent) -> None:
+        """A waiting preview's place and expected wait, told again (a WAITING event): edited
+        into its status message. Only an edit — a song whose status message is unknown gets no
+        new message — and a figure, never worth a retry: a failed edit is let go."""
+        ctx = self.ctx
+        ref = await asyncio.to_thread(ctx.services.state.status_message, event.job_id)
+        if ref is None:
+            return
+        try:
+            await chat.edit_text(ref, messages.received(event.place, event.wait_s))
+        except Exception:  # gone, rate-limited, the platform down: the next update comes soon
+            log.info("could not update the wait of job %s", event.job_id, exc_info=True)
 
     async def deliver_preview(self, chat: Chat, record: JobRecord) -> None:
         """Both 30 s stems as audio with title/performer, then the waveform with the buttons."""
