@@ -37,7 +37,7 @@ from jobs.delivery import Delivery
 from jobs.errors import JobError
 from jobs.karaoke_jobs import KaraokeRenders
 from jobs.line import Line
-from jobs.records import JobKind, JobRecord, RecordStore
+from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.stats import JobStats
 from jobs.storage import Storage, open_storage
@@ -177,15 +177,16 @@ class JobQueue:
         return self.capacity.estimate()
 
     def wait(self, job_id: str) -> JobWait | None:
-        """A waiting preview's place in line (1: next) and seconds until it should be ready;
-        None once it runs, has ended, or is not a preview."""
+        """A preview's place in line (1: next) and seconds until it should be ready — for one a
+        worker has just taken, place 1 and one preview's time; None once it has ended, or for a
+        job that is not a preview."""
         record = self.records.get(job_id)
-        if record is None or record.kind is not JobKind.PREVIEW:
-            return None
-        ahead = self.line.position(job_id)
-        if ahead is None:
+        if record is None or record.kind is not JobKind.PREVIEW or record.finished:
             return None
         estimate = self.capacity.estimate()
+        ahead = self.line.position(job_id)
+        if ahead is None:
+            return JobWait(1, estimate.preview_s) if record.status is JobStatus.RUNNING else None
         return JobWait(ahead + 1, wait.expected_wait(ahead, estimate.workers, estimate.preview_s))
 
     def announce_waits(self, platform: str) -> int:
