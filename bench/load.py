@@ -350,9 +350,10 @@ def report(
         )
     ratios = [ratio for _, ratio in pairs]
     worst = max(pairs, key=lambda pair: pair[1], default=None)
-    # How many may wait at once: the k-th waiting preview is told (k - 1) / W + 1 previews' time.
+    # How many may wait at once: with all W workers busy, the k-th waiting preview is told
+    # ((k - 1 + W) / W + 1) previews' time (jobs/wait.py).
     per_worker = max(1, estimate.workers)
-    at_once = int(per_worker * (args.max_wait_s / estimate.preview_s - 1)) + 1 if estimate.preview_s else 0
+    at_once = int(per_worker * (args.max_wait_s / estimate.preview_s - 2)) + 1 if estimate.preview_s else 0
 
     def seconds(values: list[float]) -> str:
         if not values:

@@ -30,7 +30,7 @@ import redis
 from rq import Queue
 
 from engine.karaoke import KaraokeSettings
-from jobs import keys, stats, wait, wait_updates
+from jobs import keys, stats, wait_updates
 from jobs.cache import CacheAnswers
 from jobs.capacity import Capacity
 from jobs.delivery import Delivery
@@ -187,7 +187,7 @@ class JobQueue:
         ahead = self.line.position(job_id)
         if ahead is None:
             return JobWait(1, estimate.preview_s) if record.status is JobStatus.RUNNING else None
-        return JobWait(ahead + 1, wait.expected_wait(ahead, estimate.workers, estimate.preview_s))
+        return JobWait(ahead + 1, estimate.behind(ahead))
 
     def announce_waits(self, platform: str) -> int:
         """Tell the waiting previews of ``platform`` whose turn has come their place and wait

@@ -3,10 +3,12 @@ what a metrics collector exports (:func:`current`, with its inputs).
 
 The figure, for a preview with ``ahead`` free jobs waiting before it::
 
-    wait = (ahead / workers + 1) × preview_s
+    wait = ((ahead + running) / workers + 1) × preview_s
 
 * ``ahead``: RQ's preview queue (and, for a karaoke render, the render queue too) plus the
   previews admitted but not yet in that queue (the admission tickets below);
+* ``running``: the workers busy with a job now (any job: a worker on a full song takes no
+  preview until it is done), each counted as one preview's time still to run;
 * ``workers``: the workers alive that take previews — RQ's registry of the preview queue, each
   counted only while its own key lives (a worker that died stops counting within its TTL). None
   alive is counted as one: workers restart within seconds under their supervisor, and a longer
@@ -17,8 +19,9 @@ The figure, for a preview with ``ahead`` free jobs waiting before it::
   (:func:`record_preview`, weight :data:`EWMA_WEIGHT`, about the last ten previews). Until a
   worker has measured one (a fresh deployment) it is ``PREVIEW_ESTIMATE_S``;
 * the ``+ 1`` is the song's own separation: the figure says when the preview should be ready.
-  The previews ahead run ``workers`` at a time, and those running now are partly done, so the
-  figure is an upper estimate while the measurement holds.
+  The jobs ahead run ``workers`` at a time, and those running now are partly done, so the figure
+  is an upper estimate while the measurement holds (a worker on a long full song is the
+  exception: the status message's figure is told again as the line moves).
 
 Invariant: the admission decision and taking the place are one step (:func:`admit`, one Lua
 script): a place is a ticket in :data:`jobs.keys.ADMISSIONS`, counted as waiting from the moment
@@ -54,8 +57,8 @@ ADMISSION_TICKET_S = 120.0
 #       [4..] the queues whose jobs wait ahead (RQ lists)
 # ARGV: [1] job id taking a place ('' : only estimate, take none), [2] now (s), [3] the bound
 #       (s), [4] preview seconds assumed while none is measured, [5] ticket lifetime (s)
-# Returns {admitted 1|0, ahead, workers alive, preview s, samples, wait s} (numbers as strings
-# where fractional: Lua numbers become integers on the way out).
+# Returns {admitted 1|0, ahead, workers alive, workers busy, preview s, samples, wait s}
+# (fractional numbers as strings: Lua numbers become integers on the way out).
 _ADMIT_SCRIPT = script("""
 local now = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[5]))
@@ -63,15 +66,18 @@ local ahead = redis.call('ZCARD', KEYS[1])
 for i = 4, #KEYS do
     ahead = ahead + redis.call('LLEN', KEYS[i])
 end
-local workers = 0
+local workers, running = 0, 0
 for _, worker_key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     if redis.call('EXISTS', worker_key) == 1 then
         workers = workers + 1
+        if redis.call('HGET', worker_key, 'state') == 'busy' then
+            running = running + 1
+        end
     end
 end
 local preview_s = tonumber(redis.call('HGET', KEYS[2], 'seconds') or ARGV[4])
 local samples = tonumber(redis.call('HGET', KEYS[2], 'samples') or '0')
-local wait = (ahead / math.max(workers, 1) + 1) * preview_s
+local wait = ((ahead + running) / math.max(workers, 1) + 1) * preview_s
 local admitted = 0
 if wait <= tonumber(ARGV[3]) then
     admitted = 1
@@ -79,7 +85,7 @@ if wait <= tonumber(ARGV[3]) then
         redis.call('ZADD', KEYS[1], now, ARGV[1])
     end
 end
-return {admitted, ahead, workers, tostring(preview_s), samples, tostring(wait)}
+return {admitted, ahead, workers, running, tostring(preview_s), samples, tostring(wait)}
 """)
 
 # KEYS: [1] the measured preview time (hash). ARGV: [1] one preview's seconds, [2] the weight of
@@ -103,20 +109,25 @@ class WaitEstimate:
 
     ahead: int  # free jobs waiting before it (queued, or admitted and on their way in)
     workers: int  # workers alive that take previews (0 is counted as 1 in ``seconds``)
+    running: int  # of those, how many are busy with a job now
     preview_s: float  # seconds of a worker per preview: the workers' moving average, or the prior
     samples: int  # previews measured so far (0: ``preview_s`` is ``PREVIEW_ESTIMATE_S``)
-    seconds: float  # when a new one would be ready: (ahead / workers + 1) × preview_s
+    seconds: float  # when a new one would be ready: ((ahead + running) / workers + 1) × preview_s
     admitted: bool  # whether ``seconds`` is within ``MAX_PREVIEW_WAIT_S``
 
     @property
     def measured(self) -> bool:
         return self.samples > 0
 
+    def behind(self, ahead: int) -> float:
+        """The expected wait of a preview already in line with ``ahead`` before it."""
+        return expected_wait(ahead, self.running, self.workers, self.preview_s)
 
-def expected_wait(ahead: int, workers: int, preview_s: float) -> float:
+
+def expected_wait(ahead: int, running: int, workers: int, preview_s: float) -> float:
     """Seconds until a preview with ``ahead`` waiting before it is ready (the Lua script's
     formula, for a job already in line: its place in the queue is its ``ahead``)."""
-    return (ahead / max(workers, 1) + 1) * preview_s
+    return ((ahead + running) / max(workers, 1) + 1) * preview_s
 
 
 def _admit(connection: redis.Redis, settings: Settings, queues: Sequence[Queue], job_id: str) -> WaitEstimate:
@@ -137,10 +148,11 @@ def _admit(connection: redis.Redis, settings: Settings, queues: Sequence[Queue],
         ],
         client=connection,
     )
-    admitted, ahead, workers, preview_s, samples, seconds = raw
+    admitted, ahead, workers, running, preview_s, samples, seconds = raw
     return WaitEstimate(
         ahead=int(ahead),
         workers=int(workers),
+        running=int(running),
         preview_s=float(text(preview_s)),
         samples=int(samples),
         seconds=float(text(seconds)),

@@ -85,7 +85,7 @@ def announce_due(
             record,
             EventType.WAITING,
             place=ahead + 1,
-            wait_s=round(wait.expected_wait(ahead, estimate.workers, estimate.preview_s), 1),
+            wait_s=round(estimate.behind(ahead), 1),
         )
         told += _ANNOUNCE_SCRIPT(
             keys=[key, keys.record(job_id), keys.events(platform)],

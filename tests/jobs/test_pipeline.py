@@ -64,7 +64,9 @@ def test_preview_runs_to_done_with_progress_events_and_stems(
     assert figures.done == {"preview": 1, "full": 0} and figures.running == 0
     assert 0 < figures.mean_preview_latency_s <= done.finished_at - record.created_at + 0.01
     # The worker measured the preview it made: the expected wait of the next one is made of it.
-    estimate = wait_for(lambda: (e := job_queue.expected_wait()).samples == 1 and e, what="the measurement")
+    estimate = wait_for(
+        lambda: (e := job_queue.expected_wait()).samples == 1 and e.running == 0 and e, what="the measurement"
+    )
     assert estimate.workers == 1 and estimate.ahead == 0 and estimate.seconds == estimate.preview_s
     assert done.finished_at - done.started_at <= estimate.preview_s <= time.time() - done.started_at
 
