@@ -37,9 +37,9 @@ DEFAULT_EVENTS_MAXLEN = 100_000
 # it the person is told "busy, try later" with the wait. Three minutes: still "soon" in a chat.
 DEFAULT_MAX_PREVIEW_WAIT_S = 180.0
 # The seconds of a worker a preview is assumed to take until the workers have measured one (a
-# fresh deployment): a busy 2-core CPU's figure (about 10 s), so a cold start promises no more
-# than a slow worker keeps; the first finished preview replaces it.
-DEFAULT_PREVIEW_ESTIMATE_S = 10.0
+# fresh deployment): a busy 2-core CPU's figure (11-16 s, bench/load.py, docs/BENCHMARKS.md), so
+# a cold start promises no more than a slow worker keeps; the first finished preview replaces it.
+DEFAULT_PREVIEW_ESTIMATE_S = 15.0
 # Seconds between two updates of a waiting person's place and wait (jobs/wait_updates.py): the
 # figure stays current while a chat platform's edit limits hold (100 waiting: 10 edits a second).
 DEFAULT_WAIT_UPDATE_INTERVAL_S = 10.0
