@@ -1,15 +1,17 @@
 """A crowd at the Telegram bot: N people each send a song within a few seconds.
 
     python bench/load.py [--people 100] [--spread-s 5] [--song-s 30] [--workers 1]
-                         [--max-wait-s 180] [--model PATH] [--timeout-s 1200] [--note TEXT]
-                         [--no-record]
+                         [--max-wait-s 180] [--cold] [--model PATH] [--timeout-s 1200]
+                         [--note TEXT] [--no-record]
 
 Everything is the production path, in separate processes as deployed: ``python -m bots.telegram``
 (the real bot, long-polling the fake Bot API the tests use, ``testbed/fake_bot_api.py``, served
 from this process), ``python worker.py`` × ``--workers``, a real redis-server (append-only file
 on), storage and the payments store (SQLite) in a temporary directory. Each person sends their own
 song (the bundled demo mix looped from a different offset, so the same-song cache never answers),
-as an audio message, at a random moment within ``--spread-s``.
+as an audio message, at a random moment within ``--spread-s``. Before the crowd one more person
+sends a song and gets its preview, so the workers have measured one, as on a running service;
+``--cold`` leaves that out (a fresh deployment: admission assumes ``PREVIEW_ESTIMATE_S``).
 
 Measured:
 
@@ -170,6 +172,21 @@ def make_song(path: Path, source_wav: Path, seconds: float, offset_s: float) -> 
     return path
 
 
+async def warm_up(api: TimedBotApi, tmp: Path, source: Path, args: argparse.Namespace) -> None:
+    """One person (not in the crowd or its figures) sends a song and gets its preview, so the
+    workers have measured a preview before the crowd comes — as on a service that has been
+    running (the measurement outlives restarts in Redis); ``--cold`` skips it."""
+    someone = User(FIRST_USER_ID - 1, first_name="warm-up")
+    song = make_song(tmp / "song-warm-up.mp3", source, args.song_s, SOURCE_S)
+    api.send_media(someone, song, "audio", mime_type="audio/mpeg", duration=int(args.song_s))
+    print("a warm-up song first (--cold skips it) ...", flush=True)
+    await api.wait_for(
+        lambda: len(api.calls_to(someone.id, "sendPhoto")) >= 1,
+        timeout=args.timeout_s,
+        what="the warm-up preview",
+    )
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -260,6 +277,8 @@ async def run(args: argparse.Namespace) -> str:
         if bot.poll() is not None:
             raise RuntimeError((tmp / "bot.log").read_text()[-3000:])
         await asyncio.sleep(1.0)  # the bot's start-up calls (commands, recovery) are done
+        if not args.cold:  # a service that has served before: its workers measured a preview
+            await warm_up(api, tmp, source, args)
         load_before = load_average()
 
         print(f"{args.people} people send a song within {args.spread_s:g} s ...", flush=True)
@@ -403,8 +422,8 @@ def report(
     model = args.model.name
     intro = (
         f"`python bench/load.py --people {args.people} --spread-s {args.spread_s:g} "
-        f"--song-s {args.song_s:g} --workers {args.workers} --max-wait-s {args.max_wait_s:g}` "
-        f"— the real Telegram bot "
+        f"--song-s {args.song_s:g} --workers {args.workers} --max-wait-s {args.max_wait_s:g}"
+        f"{' --cold' if args.cold else ''}` — the real Telegram bot "
         f"(`python -m bots.telegram`) long-polling the tests' fake Bot API, `python worker.py` "
         f"with {model}, a real redis-server; separate processes. Peak RSS is each process's "
         f"VmHWM (ffmpeg children not included)."
@@ -419,6 +438,11 @@ def main() -> None:
     parser.add_argument("--song-s", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--max-wait-s", type=float, default=DEFAULT_MAX_PREVIEW_WAIT_S)
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no warm-up song: the crowd meets workers that measured nothing yet",
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--timeout-s", type=float, default=1200.0)
     parser.add_argument("--note", default="", help="conditions to state under the table")
