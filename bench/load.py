@@ -55,7 +55,7 @@ from bench._record import record
 from jobs import JobQueue, Settings
 from jobs import keys as job_keys
 from jobs.settings import DEFAULT_MAX_PREVIEW_WAIT_S
-from jobs.wait import WaitEstimate
+from jobs.wait import HANDOVER_S, WaitEstimate
 from testbed.fake_bot_api import FakeBotApi, User
 from testbed.redis_server import RedisServer
 from testbed.workers import Workers
@@ -370,9 +370,10 @@ def report(
     ratios = [ratio for _, ratio in pairs]
     worst = max(pairs, key=lambda pair: pair[1], default=None)
     # How many may wait at once: with all W workers busy, the k-th waiting preview is told
-    # ((k - 1 + W) / W + 1) previews' time (jobs/wait.py).
+    # ((k - 1 + W) / W + 1) previews' time and the hand-over (jobs/wait.py).
     per_worker = max(1, estimate.workers)
-    at_once = int(per_worker * (args.max_wait_s / estimate.preview_s - 2)) + 1 if estimate.preview_s else 0
+    room = (args.max_wait_s - HANDOVER_S) / estimate.preview_s - 2 if estimate.preview_s else -1
+    at_once = max(0, int(per_worker * room) + 1)
 
     def seconds(values: list[float]) -> str:
         if not values:

@@ -42,7 +42,7 @@ from jobs.settings import Settings
 from jobs.stats import JobStats
 from jobs.storage import Storage, open_storage
 from jobs.submit import Submitter
-from jobs.wait import WaitEstimate
+from jobs.wait import HANDOVER_S, WaitEstimate
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,8 @@ class JobQueue:
         estimate = self.capacity.estimate()
         ahead = self.line.position(job_id)
         if ahead is None:
-            return JobWait(1, estimate.preview_s) if record.status is JobStatus.RUNNING else None
+            running = record.status is JobStatus.RUNNING
+            return JobWait(1, estimate.preview_s + HANDOVER_S) if running else None
         return JobWait(ahead + 1, estimate.behind(ahead))
 
     def announce_waits(self, platform: str) -> int:

@@ -3,7 +3,7 @@ what a metrics collector exports (:func:`current`, with its inputs).
 
 The figure, for a preview with ``ahead`` free jobs waiting before it::
 
-    wait = ((ahead + running) / workers + 1) × preview_s
+    wait = ((ahead + running) / workers + 1) × preview_s + HANDOVER_S
 
 * ``ahead``: RQ's preview queue (and, for a karaoke render, the render queue too) plus the
   previews admitted but not yet in that queue (the admission tickets below);
@@ -18,7 +18,8 @@ The figure, for a preview with ``ahead`` free jobs waiting before it::
   each finished preview folds its duration into a moving average in Redis
   (:func:`record_preview`, weight :data:`EWMA_WEIGHT`, about the last ten previews). Until a
   worker has measured one (a fresh deployment) it is ``PREVIEW_ESTIMATE_S``;
-* the ``+ 1`` is the song's own separation: the figure says when the preview should be ready.
+* the ``+ 1`` is the song's own separation, and :data:`HANDOVER_S` the bot's hand-over of it:
+  the figure says when the preview should be in the person's chat.
   The jobs ahead run ``workers`` at a time, and those running now are partly done, so the figure
   is an upper estimate while the measurement holds (a worker on a long full song is the
   exception: the status message's figure is told again as the line moves).
@@ -45,6 +46,9 @@ from jobs.replies import text
 from jobs.scripts import script
 from jobs.settings import Settings
 
+# After a worker has stored a preview: its event reaches the bot, which fetches the two stems
+# and the waveform and sends them (about a second on a busy 2-core machine; bench/load.py).
+HANDOVER_S = 2.0
 # Each new measurement's share of the moving average: it follows a change (a busier machine, a
 # GPU added) within about ten previews, and one slow outlier moves it by a fifth.
 EWMA_WEIGHT = 0.2
@@ -56,7 +60,8 @@ ADMISSION_TICKET_S = 120.0
 #       seconds, samples), [3] RQ's set of the workers of the preview queue (their keys),
 #       [4..] the queues whose jobs wait ahead (RQ lists)
 # ARGV: [1] job id taking a place ('' : only estimate, take none), [2] now (s), [3] the bound
-#       (s), [4] preview seconds assumed while none is measured, [5] ticket lifetime (s)
+#       (s), [4] preview seconds assumed while none is measured, [5] ticket lifetime (s),
+#       [6] the hand-over (s)
 # Returns {admitted 1|0, ahead, workers alive, workers busy, preview s, samples, wait s}
 # (fractional numbers as strings: Lua numbers become integers on the way out).
 _ADMIT_SCRIPT = script("""
@@ -77,7 +82,7 @@ for _, worker_key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
 end
 local preview_s = tonumber(redis.call('HGET', KEYS[2], 'seconds') or ARGV[4])
 local samples = tonumber(redis.call('HGET', KEYS[2], 'samples') or '0')
-local wait = ((ahead + running) / math.max(workers, 1) + 1) * preview_s
+local wait = ((ahead + running) / math.max(workers, 1) + 1) * preview_s + tonumber(ARGV[6])
 local admitted = 0
 if wait <= tonumber(ARGV[3]) then
     admitted = 1
@@ -112,7 +117,7 @@ class WaitEstimate:
     running: int  # of those, how many are busy with a job now
     preview_s: float  # seconds of a worker per preview: the workers' moving average, or the prior
     samples: int  # previews measured so far (0: ``preview_s`` is ``PREVIEW_ESTIMATE_S``)
-    seconds: float  # when a new one would be ready: ((ahead + running) / workers + 1) × preview_s
+    seconds: float  # when a new one would be in its chat: :func:`expected_wait`
     admitted: bool  # whether ``seconds`` is within ``MAX_PREVIEW_WAIT_S``
 
     @property
@@ -127,7 +132,7 @@ class WaitEstimate:
 def expected_wait(ahead: int, running: int, workers: int, preview_s: float) -> float:
     """Seconds until a preview with ``ahead`` waiting before it is ready (the Lua script's
     formula, for a job already in line: its place in the queue is its ``ahead``)."""
-    return ((ahead + running) / max(workers, 1) + 1) * preview_s
+    return ((ahead + running) / max(workers, 1) + 1) * preview_s + HANDOVER_S
 
 
 def _admit(connection: redis.Redis, settings: Settings, queues: Sequence[Queue], job_id: str) -> WaitEstimate:
@@ -145,6 +150,7 @@ def _admit(connection: redis.Redis, settings: Settings, queues: Sequence[Queue],
             settings.max_preview_wait_s,
             settings.preview_estimate_s,
             ADMISSION_TICKET_S,
+            HANDOVER_S,
         ],
         client=connection,
     )

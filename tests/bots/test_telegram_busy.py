@@ -31,7 +31,7 @@ async def test_a_full_line_says_busy_before_downloading(bot: Harness, media: dic
     await api.wait_for_text(second.id, "you are #2 in line")
     sent = api.send_media(third, media["song_wav"], "audio")
     told = await api.wait_for_text(third.id, "busy")
-    assert "2 songs are waiting" in told and "about 30 seconds" in told
+    assert "2 songs are waiting" in told and "about 35 seconds" in told
     assert "send it again in a few minutes" in told
     fetched = [c.params["file_id"] for c in api.calls if c.method == "getFile"]
     assert sent["audio"]["file_id"] not in fetched  # refused before downloading
@@ -46,16 +46,16 @@ async def test_the_place_and_wait_are_told_and_kept_current_as_the_line_moves(
     api = bot.api
     first, second = bot.user(183), bot.user(184)
     api.send_media(first, media["song"], "audio")  # no worker runs: both wait in line
-    await api.wait_for_text(first.id, "separating the preview now; it should be ready in about 10 seconds")
+    await api.wait_for_text(first.id, "separating the preview now; it should be ready in about 15 seconds")
     api.send_media(second, media["song2"], "audio")
     told = await api.wait_for_text(second.id, "you are #2 in line")
-    assert "ready in about 20 seconds" in told
+    assert "ready in about 25 seconds" in told
     status = bot.services.state.status_message(bot.queue.active_jobs("telegram", second.id)[0].id)
     assert status is not None
     api.send_text(first, "/cancel")  # the line moves: the second song is next now
     (update,) = await api.wait_for_call(
         second.id,
         "editMessageText",
-        lambda call: "now; it should be ready in about 10 seconds" in str(call.params.get("text")),
+        lambda call: "now; it should be ready in about 15 seconds" in str(call.params.get("text")),
     )
     assert int(update.params["message_id"]) == status.message_id  # the same status message

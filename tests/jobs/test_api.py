@@ -217,11 +217,11 @@ def test_previews_are_admitted_by_expected_wait_but_paid_jobs_never_refused(
     for seed in range(2):
         record = queue.submit(f"u{seed}", "telegram", "c", make_song(1.0, seed))
         placed.append(queue.wait(record.id))
-    assert placed == [JobWait(1, 10.0), JobWait(2, 20.0)]  # place and seconds until ready
+    assert placed == [JobWait(1, 12.0), JobWait(2, 22.0)]  # place, seconds until in the chat
     with pytest.raises(BusyError) as busy:
         queue.submit("u9", "telegram", "c9", make_song(1.0, 9))
     said = text_of(busy.value)
-    assert "busy" in said and "2 songs are waiting" in said and "about 30 seconds" in said
+    assert "busy" in said and "2 songs are waiting" in said and "about 35 seconds" in said
     assert queue.active_jobs("telegram", "u9") == []  # nothing kept of the refused upload
     with pytest.raises(BusyError):
         queue.check_capacity()  # what a bot asks before downloading anything

@@ -19,6 +19,7 @@ from jobs.line import Line
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import LocalStorage
+from jobs.wait import HANDOVER_S
 from testbed.redis_server import RedisServer
 from texts import text_of
 
@@ -108,23 +109,23 @@ def test_capacity_alone_admits_by_expected_wait_and_takes_the_place_in_one_step(
     capacity = Capacity(connection, part_settings, previews, renders)
     # Cold start, no worker alive (counted as one): a preview is assumed to take 10 s; bound 25 s.
     first = capacity.check_previews()
-    assert (first.ahead, first.workers, first.samples, first.seconds) == (0, 0, 0, 10.0)
+    assert (first.ahead, first.workers, first.samples, first.seconds) == (0, 0, 0, 10.0 + HANDOVER_S)
     previews.enqueue_call("builtins.print", args=(0,))
-    assert capacity.admit_preview("job-b").seconds == 20.0  # (1 ahead / 1 + 1) × 10 s
+    assert capacity.admit_preview("job-b").seconds == 22.0  # (1 ahead / 1 + 1) × 10 s + 2 s
     # job-b's place is taken though it is not in the queue yet: the next decision counts it.
     with pytest.raises(BusyError) as busy:
         capacity.admit_preview("job-c")
-    assert busy.value.params == {"waiting": 2, "wait_s": 30}
-    assert "2 songs are waiting" in text_of(busy.value) and "about 30 seconds" in text_of(busy.value)
+    assert busy.value.params == {"waiting": 2, "wait_s": 32}
+    assert "2 songs are waiting" in text_of(busy.value) and "about 35 seconds" in text_of(busy.value)
     capacity.release("job-b")  # enqueued (or given up): from here the queue counts it
     assert capacity.estimate().ahead == 1
     renders.enqueue_call("builtins.print", args=("render",))
     with pytest.raises(BusyError):
-        capacity.check_renders()  # behind the preview and the render: 30 s
+        capacity.check_renders()  # behind the preview and the render: 32 s
     capacity.check_previews()  # renders do not wait ahead of previews
     for name in ("w1", "w2"):  # two workers alive take what is ahead two at a time
         Worker([previews], name=name, connection=connection).register_birth()
-    assert (capacity.estimate().workers, capacity.estimate().seconds) == (2, 15.0)
+    assert (capacity.estimate().workers, capacity.estimate().seconds) == (2, 17.0)
     # The workers' own measurements replace the assumption, as a moving average.
     wait.record_preview(connection, 4.0)
     assert (capacity.estimate().preview_s, capacity.estimate().samples) == (4.0, 1)
@@ -145,7 +146,7 @@ def test_admission_cannot_be_raced_past_the_bound(connection: redis.Redis, part_
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(admitted, range(16)))
-    assert sum(results) == 2  # 10 s and 20 s are within 25 s; nobody got the third place
+    assert sum(results) == 2  # 12 s and 22 s are within 25 s; nobody got the third place
 
 
 def test_delivery_alone_pins_until_delivered(

@@ -24,14 +24,14 @@ async def test_the_place_and_wait_are_told_and_kept_current(
     fake, bot = discord_bot.fake, discord_bot
     alice, bob = bot.person(1101, "alice"), bot.person(1102, "bob")
     await fake.send(alice, media["song"])
-    await fake.wait_for_text(alice.dm_channel, "separating the preview now; it should be ready in about 10 s")
+    await fake.wait_for_text(alice.dm_channel, "separating the preview now; it should be ready in about 15 s")
     await fake.send(bob, media["song2"])
     status = await fake.wait_for_text(bob.dm_channel, "you are #2 in line")
-    assert "ready in about 20 seconds" in status.content
+    assert "ready in about 25 seconds" in status.content
     (waiting,) = bot.queue.active_jobs("discord", alice.id)
     assert bot.queue.cancel(waiting.id)  # the line moves: bob's song is next now
     await fake.wait_for(
-        lambda: "now; it should be ready in about 10 seconds" in fake.messages[status.id].content,
+        lambda: "now; it should be ready in about 15 seconds" in fake.messages[status.id].content,
         30,
         "bob's wait told again in his status message",
     )
