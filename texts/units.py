@@ -25,8 +25,9 @@ def spoken_duration(seconds: int) -> str:
 
 def wait_duration(seconds: float) -> str:
     """An expected wait in words, rounded up so that it reads as a promise kept: 5-second steps
-    under a minute (5 seconds at least), half minutes above: "25 seconds", "2 minutes 30 seconds"."""
-    step = 5 if seconds < 60 else 30
+    under a minute (5 seconds at least), quarter minutes above: "25 seconds", "2 minutes 15
+    seconds" (half minutes told 61 s as 90 s: a third too long, bench/load.py)."""
+    step = 5 if seconds < 60 else 15
     return spoken_duration(max(step, math.ceil(seconds / step) * step))
 
 
