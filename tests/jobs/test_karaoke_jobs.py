@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from rq import Queue
 
 from engine.audio import decode
 from engine.karaoke import KaraokeSettings
@@ -198,6 +199,9 @@ def test_renders_have_one_in_flight_per_person_a_daily_allowance_and_back_pressu
     mine = _done_preview(queue, make_song, seed=17)
     theirs = queue.submit("u2", "telegram", "c2", make_song(4.0, seed=18))
     wait_for(lambda: (r := queue.get(theirs.id)) and r.status is JobStatus.DONE)
+    # Killed idle (its key lives on a while: a worker killed mid-job would count as busy).
+    analysis = Queue(keys.ANALYSIS_QUEUE, connection=queue.connection)
+    wait_for(lambda: queue.expected_wait().running == 0 and analysis.count == 0, what="the worker idle")
     worker.stop()
     queue.connection.delete(keys.PREVIEW_TIME)  # as before any preview was measured: 10 s each
 
