@@ -1,14 +1,17 @@
 """A crowd at the Telegram bot: N people each send a song within a few seconds.
 
     python bench/load.py [--people 100] [--spread-s 5] [--song-s 30] [--workers 1]
-                         [--model PATH] [--timeout-s 1200] [--note TEXT] [--no-record]
+                         [--max-wait-s 180] [--cold] [--model PATH] [--timeout-s 1200]
+                         [--note TEXT] [--no-record]
 
 Everything is the production path, in separate processes as deployed: ``python -m bots.telegram``
 (the real bot, long-polling the fake Bot API the tests use, ``testbed/fake_bot_api.py``, served
 from this process), ``python worker.py`` × ``--workers``, a real redis-server (append-only file
 on), storage and the payments store (SQLite) in a temporary directory. Each person sends their own
 song (the bundled demo mix looped from a different offset, so the same-song cache never answers),
-as an audio message, at a random moment within ``--spread-s``.
+as an audio message, at a random moment within ``--spread-s``. Before the crowd one more person
+sends a song and gets its preview, so the workers have measured one, as on a running service;
+``--cold`` leaves that out (a fresh deployment: admission assumes ``PREVIEW_ESTIMATE_S``).
 
 Measured:
 
@@ -16,7 +19,12 @@ Measured:
   bot's first Bot API call addressed to that person (p50 / p99 / max; the goal: every person
   within 2 s);
 * how each person's upload ended: preview delivered (both stems and the waveform), told "busy,
-  try later", or something else (listed);
+  try later", or something else (listed); how many were admitted, beside what the bound
+  (``--max-wait-s``, the bot's ``MAX_PREVIEW_WAIT_S``) and the workers' measured preview time
+  (jobs/wait.py, read from Redis at the end) let wait at once;
+* told wait against the actual one, per person admitted: the first status message that names an
+  expected wait ("ready in about …") against the time from that message to the preview; the
+  ratio actual / told (p50, max; the goal: at most 1.2), each person's printed on stdout;
 * time to the preview (p50 / p99 / max, for those who got one);
 * peak memory (VmHWM) of the bot and of each worker process, Redis's peak memory;
 * nothing lost or crossed: every person has an outcome; every stem a person received was cut
@@ -46,6 +54,8 @@ import redis
 from bench._record import record
 from jobs import JobQueue, Settings
 from jobs import keys as job_keys
+from jobs.settings import DEFAULT_MAX_PREVIEW_WAIT_S
+from jobs.wait import HANDOVER_S, WaitEstimate
 from testbed.fake_bot_api import FakeBotApi, User
 from testbed.redis_server import RedisServer
 from testbed.workers import Workers
@@ -56,6 +66,7 @@ DEMO_SONG = ROOT / "assets/demo/demo-song.mp3"
 DEFAULT_MODEL = ROOT / "models/vocals-unet.pt"
 TOKEN = "123456:LOAD-bench-token"
 FIRST_ANSWER_GOAL_S = 2.0
+TOLD_WAIT_GOAL = 1.2  # a preview arrives no later than the wait its person was told plus 20 %
 BOT_START_TIMEOUT_S = 60.0
 FIRST_USER_ID = 10_000
 SOURCE_S = 200.0  # the songs start anywhere in this many seconds of the looped demo mix
@@ -67,6 +78,16 @@ IN_PROGRESS = re.compile(
     + r"|separating|in line|\d+ ?%",
     re.I,
 )
+# The expected wait in a status message (English, texts/units.py): "in about 1 minute 30 seconds".
+TOLD_WAIT = re.compile(r"ready in about (?:(\d+) minutes?)? ?(?:(\d+) seconds?)?")
+
+
+def told_wait_s(text: str) -> float | None:
+    found = TOLD_WAIT.search(text)
+    if found is None or not any(found.groups()):
+        return None
+    minutes, seconds = (int(g) if g else 0 for g in found.groups())
+    return 60.0 * minutes + seconds
 
 
 @dataclass
@@ -76,7 +97,16 @@ class Person:
     sent_at: float = 0.0
     first_answer_at: float | None = None
     preview_at: float | None = None
+    told_at: float | None = None  # the first status message naming an expected wait
+    told_s: float | None = None  # that wait
     texts: list[str] = field(default_factory=list)
+
+    @property
+    def actual_s(self) -> float | None:
+        """From being told the wait to the preview."""
+        if self.told_at is None or self.preview_at is None:
+            return None
+        return self.preview_at - self.told_at
 
     @property
     def outcome(self) -> str | None:
@@ -107,6 +137,9 @@ class TimedBotApi(FakeBotApi):
             text = call.params.get("text")
             if text:
                 person.texts.append(str(text))
+                told = told_wait_s(str(text))
+                if told is not None and person.told_at is None:
+                    person.told_at, person.told_s = now, told
             if call.method == "sendPhoto" and len(self.calls_to(person.user.id, "sendAudio")) >= 2:
                 person.preview_at = now
         self._seen = len(self.calls)
@@ -137,6 +170,21 @@ def make_song(path: Path, source_wav: Path, seconds: float, offset_s: float) -> 
         check=True,
     )
     return path
+
+
+async def warm_up(api: TimedBotApi, tmp: Path, source: Path, args: argparse.Namespace) -> None:
+    """One person (not in the crowd or its figures) sends a song and gets its preview, so the
+    workers have measured a preview before the crowd comes — as on a service that has been
+    running (the measurement outlives restarts in Redis); ``--cold`` skips it."""
+    someone = User(FIRST_USER_ID - 1, first_name="warm-up")
+    song = make_song(tmp / "song-warm-up.mp3", source, args.song_s, SOURCE_S)
+    api.send_media(someone, song, "audio", mime_type="audio/mpeg", duration=int(args.song_s))
+    print("a warm-up song first (--cold skips it) ...", flush=True)
+    await api.wait_for(
+        lambda: len(api.calls_to(someone.id, "sendPhoto")) >= 1,
+        timeout=args.timeout_s,
+        what="the warm-up preview",
+    )
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -212,6 +260,7 @@ async def run(args: argparse.Namespace) -> str:
             # The bot refuses to start without it (abuse limits); a throwaway one for the run.
             "ABUSE_HMAC_SECRET": os.environ.get("ABUSE_HMAC_SECRET") or "bench-load-abuse-secret",
             "PYTHONPATH": str(ROOT),
+            "MAX_PREVIEW_WAIT_S": str(args.max_wait_s),
         }
         bot = subprocess.Popen(
             [sys.executable, "-m", "bots.telegram"],
@@ -228,6 +277,8 @@ async def run(args: argparse.Namespace) -> str:
         if bot.poll() is not None:
             raise RuntimeError((tmp / "bot.log").read_text()[-3000:])
         await asyncio.sleep(1.0)  # the bot's start-up calls (commands, recovery) are done
+        if not args.cold:  # a service that has served before: its workers measured a preview
+            await warm_up(api, tmp, source, args)
         load_before = load_average()
 
         print(f"{args.people} people send a song within {args.spread_s:g} s ...", flush=True)
@@ -249,6 +300,7 @@ async def run(args: argparse.Namespace) -> str:
         worker_peaks = [peak_rss_mb(w.pid) for w in started]
         connection = redis.Redis.from_url(server.url)
         memory = connection.info("memory")
+        estimate = JobQueue(settings).expected_wait()
         checks = check_nothing_lost_or_crossed(api, people, JobQueue(settings), connection)
     finally:
         if bot is not None and bot.poll() is None:
@@ -260,7 +312,9 @@ async def run(args: argparse.Namespace) -> str:
         workers.stop_all()
         await api.stop()
         server.stop(kill=True)
-    return report(args, people, elapsed, bot_peak, worker_peaks, memory, checks, load_before, load_during)
+    return report(
+        args, people, elapsed, bot_peak, worker_peaks, memory, checks, load_before, load_during, estimate
+    )
 
 
 def check_nothing_lost_or_crossed(
@@ -297,6 +351,7 @@ def report(
     problems: list[str],
     load_before: str,
     load_during: str,
+    estimate: WaitEstimate,
 ) -> str:
     first = [p.first_answer_at - p.sent_at for p in people if p.first_answer_at is not None]
     previews = [p.preview_at - p.sent_at for p in people if p.preview_at is not None]
@@ -305,6 +360,20 @@ def report(
         key = person.outcome or "no outcome (timed out)"
         outcomes[key] = outcomes.get(key, 0) + 1
     within = sum(1 for f in first if f <= FIRST_ANSWER_GOAL_S)
+    told = [p for p in people if p.told_s is not None]
+    pairs = [(p, p.actual_s / p.told_s) for p in told if p.actual_s is not None and p.told_s]
+    for person, ratio in sorted(pairs, key=lambda pair: pair[0].sent_at):
+        print(
+            f"{person.user.id}: told {person.told_s:.0f} s, preview after {person.actual_s:.1f} s "
+            f"(× {ratio:.2f})"
+        )
+    ratios = [ratio for _, ratio in pairs]
+    worst = max(pairs, key=lambda pair: pair[1], default=None)
+    # How many may wait at once: with all W workers busy, the k-th waiting preview is told
+    # ((k - 1 + W) / W + 1) previews' time and the hand-over (jobs/wait.py).
+    per_worker = max(1, estimate.workers)
+    room = (args.max_wait_s - HANDOVER_S) / estimate.preview_s - 2 if estimate.preview_s else -1
+    at_once = max(0, int(per_worker * room) + 1)
 
     def seconds(values: list[float]) -> str:
         if not values:
@@ -323,6 +392,22 @@ def report(
         ("time to first answer", seconds(first)),
         (f"answered within {FIRST_ANSWER_GOAL_S:g} s", f"{within} of {len(people)}"),
         ("outcomes", " · ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))),
+        (
+            "admitted (told a place and wait)",
+            f"{len(told)} of {len(people)}; bound {args.max_wait_s:g} s, measured "
+            f"{estimate.preview_s:.2f} s per preview ({estimate.samples} previews) on "
+            f"{estimate.workers} worker(s) → up to {at_once} waiting at once",
+        ),
+        (
+            "actual / told wait",
+            "none"
+            if not ratios or worst is None
+            else (
+                f"p50 {percentile(ratios, 0.5):.2f} · max {max(ratios):.2f} (told "
+                f"{worst[0].told_s:.0f} s, came after {worst[0].actual_s:.1f} s) · over "
+                f"{TOLD_WAIT_GOAL:g}: {sum(r > TOLD_WAIT_GOAL for r in ratios)} of {len(ratios)}"
+            ),
+        ),
         ("upload → preview delivered", seconds(previews)),
         ("all settled after", f"{elapsed:.0f} s"),
         ("bot peak RSS", f"{bot_peak:.0f} MB"),
@@ -338,7 +423,8 @@ def report(
     model = args.model.name
     intro = (
         f"`python bench/load.py --people {args.people} --spread-s {args.spread_s:g} "
-        f"--song-s {args.song_s:g} --workers {args.workers}` — the real Telegram bot "
+        f"--song-s {args.song_s:g} --workers {args.workers} --max-wait-s {args.max_wait_s:g}"
+        f"{' --cold' if args.cold else ''}` — the real Telegram bot "
         f"(`python -m bots.telegram`) long-polling the tests' fake Bot API, `python worker.py` "
         f"with {model}, a real redis-server; separate processes. Peak RSS is each process's "
         f"VmHWM (ffmpeg children not included)."
@@ -352,6 +438,12 @@ def main() -> None:
     parser.add_argument("--spread-s", type=float, default=5.0)
     parser.add_argument("--song-s", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--max-wait-s", type=float, default=DEFAULT_MAX_PREVIEW_WAIT_S)
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no warm-up song: the crowd meets workers that measured nothing yet",
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--timeout-s", type=float, default=1200.0)
     parser.add_argument("--note", default="", help="conditions to state under the table")

@@ -62,13 +62,14 @@ from jobs.errors import (
 )
 from jobs.events import EventConsumer, EventType, JobEvent
 from jobs.forget import ForgetReport, forget_user
-from jobs.queue import JobQueue
+from jobs.queue import JobQueue, JobWait
 from jobs.records import JobKind, JobRecord, JobStatus
 from jobs.retention import SweepReport, sweep
 from jobs.settings import Settings
 from jobs.stats import JobStats
 from jobs.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage, safe_name, stored_name
 from jobs.submit import MAX_CONCURRENT_DECODES
+from jobs.wait import WaitEstimate
 
 __all__ = [
     "AudioError",
@@ -86,6 +87,7 @@ __all__ = [
     "JobRecord",
     "JobStats",
     "JobStatus",
+    "JobWait",
     "MAX_CONCURRENT_DECODES",
     "LocalStorage",
     "S3Storage",
@@ -95,6 +97,7 @@ __all__ = [
     "SweepReport",
     "UserFacingError",
     "UserLimitError",
+    "WaitEstimate",
     "forget_user",
     "open_storage",
     "safe_name",

@@ -26,15 +26,16 @@ class UserLimitError(JobError):
 
 
 class BusyError(JobError):
-    """Too many previews are waiting for a worker: a new one would wait minutes for what is
-    promised in seconds. The person is told so and tries again later (back-pressure); paid jobs
-    are never refused."""
+    """A new preview would wait longer than ``MAX_PREVIEW_WAIT_S`` (:mod:`jobs.wait`): ``waiting``
+    songs are ahead of it and it would be ready in about ``wait_s`` seconds. The person is told
+    both and tries again later (back-pressure); paid jobs are never refused."""
 
     code = ErrorCode.BUSY
     waiting: int
+    wait_s: float
 
-    def __init__(self, waiting: int) -> None:
-        super().__init__(f"{waiting} previews waiting", waiting=waiting)
+    def __init__(self, waiting: int, wait_s: float) -> None:
+        super().__init__(f"{waiting} previews waiting, about {wait_s:.0f} s", waiting=waiting, wait_s=wait_s)
 
 
 class JobNotFoundError(JobError):

@@ -72,6 +72,7 @@ UPLOAD_KIND = "upload"
 
 class EventType(StrEnum):
     PROGRESS = "progress"  # percent in ``progress``
+    WAITING = "waiting"  # still in line: ``place`` and ``wait_s`` now (jobs/wait_updates.py)
     RETRYING = "retrying"  # a transient error; the job will run again by itself
     DONE = "done"  # results in ``outputs`` (storage keys)
     FAILED = "failed"  # final; why in ``error_code``/``error_params``; ``refund`` if paid for
@@ -89,6 +90,8 @@ class JobEvent:
     chat_id: str
     kind: str
     progress: int = 0
+    place: int = 0  # WAITING: 1 is next in line
+    wait_s: float = 0.0  # WAITING: seconds until the preview should be ready
     error_code: str = ""  # a ``service.errors.ErrorCode``, worded by ``texts.error_text``
     error_params: dict[str, Any] = field(default_factory=dict)
     # Events published before the catalogue carried words instead: read as the fallback, and

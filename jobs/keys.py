@@ -76,6 +76,20 @@ def pins(storage_key: str) -> str:
     return f"{PREFIX}:pin:{storage_key}"
 
 
+# The seconds of a worker one preview takes, as the workers measured it (jobs/wait.py): a hash of
+# ``seconds`` (the moving average), ``samples`` and ``updated_at``.
+PREVIEW_TIME = f"{PREFIX}:preview-time"
+# Sorted set: job id -> when it was admitted, for previews admitted but not yet in RQ's queue
+# (jobs/wait.py): counted as waiting, so two admissions at once cannot both take the last place.
+ADMISSIONS = f"{PREFIX}:admissions"
+
+
+def waiting_updates(platform: str) -> str:
+    """Sorted set of one platform's waiting previews: job id -> when its person is next told
+    their place and expected wait (:mod:`jobs.wait_updates`)."""
+    return f"{PREFIX}:waiting:{platform}"
+
+
 MODEL_VERSION = f"{PREFIX}:model-version"  # the version the workers have loaded (cache key part)
 
 

@@ -9,7 +9,7 @@ tested alone:
 ``records`` (:class:`~jobs.records.RecordStore`)       job records; every one listed under its person
 ``delivery`` (:class:`~jobs.delivery.Delivery`)        pins on paid results, delivery, results
 ``line`` (:class:`~jobs.line.Line`)                    the per-user slot, enqueueing, place, cancel
-``capacity`` (:class:`~jobs.capacity.Capacity`)        back-pressure on free previews and renders
+``capacity`` (:class:`~jobs.capacity.Capacity`)        admission of free previews and renders by expected wait
 ``answers`` (:class:`~jobs.cache.CacheAnswers`)        same-song answers from stored results
 ``submitter`` (:class:`~jobs.submit.Submitter`)        songs in: previews, paid full jobs
 ``karaoke`` (:class:`~jobs.karaoke_jobs.KaraokeRenders`)  free karaoke renders of previews
@@ -23,24 +23,35 @@ async callers use ``asyncio.to_thread``.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 from rq import Queue
 
 from engine.karaoke import KaraokeSettings
-from jobs import keys, stats
+from jobs import keys, stats, wait_updates
 from jobs.cache import CacheAnswers
 from jobs.capacity import Capacity
 from jobs.delivery import Delivery
 from jobs.errors import JobError
 from jobs.karaoke_jobs import KaraokeRenders
 from jobs.line import Line
-from jobs.records import JobKind, JobRecord, RecordStore
+from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.stats import JobStats
 from jobs.storage import Storage, open_storage
 from jobs.submit import Submitter
+from jobs.wait import HANDOVER_S, WaitEstimate
+
+
+@dataclass(frozen=True)
+class JobWait:
+    """Where a waiting preview is: ``place`` in line (1: next) and ``seconds`` until it should be
+    ready (:func:`jobs.wait.expected_wait`)."""
+
+    place: int
+    seconds: float
 
 
 class JobQueue:
@@ -154,10 +165,37 @@ class JobQueue:
         (:meth:`jobs.submit.Submitter.fail_full`)."""
         return self.submitter.fail_full(preview_job_id, order_id, error, output_format)
 
-    def check_capacity(self) -> None:
-        """Raise :class:`BusyError` if a new preview would wait too long
+    def check_capacity(self) -> WaitEstimate:
+        """Raise :class:`BusyError` if a new preview would wait longer than
+        ``MAX_PREVIEW_WAIT_S``, else return its expected wait
         (:meth:`jobs.capacity.Capacity.check_previews`)."""
-        self.capacity.check_previews()
+        return self.capacity.check_previews()
+
+    def expected_wait(self) -> WaitEstimate:
+        """The expected wait of a preview sent now and its inputs (:func:`jobs.wait.current`):
+        what admission decides by, and what a metrics collector exports."""
+        return self.capacity.estimate()
+
+    def wait(self, job_id: str) -> JobWait | None:
+        """A preview's place in line (1: next) and seconds until it should be ready — for one a
+        worker has just taken, place 1 and one preview's time; None once it has ended, or for a
+        job that is not a preview."""
+        record = self.records.get(job_id)
+        if record is None or record.kind is not JobKind.PREVIEW or record.finished:
+            return None
+        estimate = self.capacity.estimate()
+        ahead = self.line.position(job_id)
+        if ahead is None:
+            running = record.status is JobStatus.RUNNING
+            return JobWait(1, estimate.preview_s + HANDOVER_S) if running else None
+        return JobWait(ahead + 1, estimate.behind(ahead))
+
+    def announce_waits(self, platform: str) -> int:
+        """Tell the waiting previews of ``platform`` whose turn has come their place and wait
+        again (:func:`jobs.wait_updates.announce_due`); a bot runs it in a loop."""
+        return wait_updates.announce_due(
+            self.connection, self.settings, self.records, self.queues[JobKind.PREVIEW], platform
+        )
 
     def check_render_capacity(self) -> None:
         """The same back-pressure for a karaoke preview render

@@ -32,9 +32,17 @@ DEFAULT_WORKER_HEARTBEAT_S = 10.0
 DEFAULT_WORKER_HEARTBEAT_TTL_S = 60
 DEFAULT_MAINTENANCE_INTERVAL_S = 60
 DEFAULT_EVENTS_MAXLEN = 100_000
-# Back-pressure: a new preview is refused ("busy, try later") while this many per live worker
-# are already waiting. A CPU worker makes a 30 s preview in 2-5 s, so 20 is about a minute's wait.
-DEFAULT_MAX_WAITING_PREVIEWS_PER_WORKER = 20
+# Admission (jobs/wait.py): a free preview is accepted while its expected wait — the previews
+# ahead × the measured seconds per preview / workers alive, plus its own — is at most this; past
+# it the person is told "busy, try later" with the wait. Three minutes: still "soon" in a chat.
+DEFAULT_MAX_PREVIEW_WAIT_S = 180.0
+# The seconds of a worker a preview is assumed to take until the workers have measured one (a
+# fresh deployment): a busy 2-core CPU's figure (11-16 s, bench/load.py, docs/BENCHMARKS.md), so
+# a cold start promises no more than a slow worker keeps; the first finished preview replaces it.
+DEFAULT_PREVIEW_ESTIMATE_S = 15.0
+# Seconds between two updates of a waiting person's place and wait (jobs/wait_updates.py): the
+# figure stays current while a chat platform's edit limits hold (100 waiting: 10 edits a second).
+DEFAULT_WAIT_UPDATE_INTERVAL_S = 10.0
 # Karaoke preview renders (a preview clip in a new key, tempo or guide level) one person may ask
 # for per UTC day: a few songs tried in several keys each. A render is about 4 s of a worker.
 DEFAULT_KARAOKE_RENDERS_PER_DAY = 60
@@ -75,8 +83,10 @@ class Settings:
     )
     max_jobs_per_user: int = env_field("MAX_JOBS_PER_USER", integer(1), default=DEFAULT_MAX_JOBS_PER_USER)
     user_concurrency: int = env_field("USER_CONCURRENCY", integer(1), default=DEFAULT_USER_CONCURRENCY)
-    max_waiting_previews_per_worker: int = env_field(
-        "MAX_WAITING_PREVIEWS_PER_WORKER", integer(0), default=DEFAULT_MAX_WAITING_PREVIEWS_PER_WORKER
+    max_preview_wait_s: float = env_field("MAX_PREVIEW_WAIT_S", number(0), default=DEFAULT_MAX_PREVIEW_WAIT_S)
+    preview_estimate_s: float = env_field("PREVIEW_ESTIMATE_S", number(0), default=DEFAULT_PREVIEW_ESTIMATE_S)
+    wait_update_interval_s: float = env_field(
+        "WAIT_UPDATE_INTERVAL_S", number(0), default=DEFAULT_WAIT_UPDATE_INTERVAL_S
     )
     max_duration_s: float = env_field("MAX_DURATION_S", number(0), default=float(MAX_DURATION_S))
     preview_length_s: float = env_field("PREVIEW_LENGTH_S", number(0), default=PREVIEW_LENGTH_S)

@@ -14,7 +14,8 @@ All methods block; async callers use ``await asyncio.to_thread(queue.submit, ...
 
 :class:`Submitter` is the part of :class:`jobs.queue.JobQueue` that takes songs in, built on the
 parts it hands them to: the cache (:class:`jobs.cache.CacheAnswers`), the line
-(:class:`jobs.line.Line`), the back-pressure (:class:`jobs.capacity.Capacity`) and the pins
+(:class:`jobs.line.Line`), the admission by expected wait (:class:`jobs.capacity.Capacity`),
+the status updates of a waiting preview (:mod:`jobs.wait_updates`) and the pins
 (:class:`jobs.delivery.Delivery`). Invariant: a song is decoded before anything is stored, so a
 bad file leaves nothing behind; a submission that fails after its record was written is undone
 (record, slot and stored song), and a paid one's song is pinned to its order before its job
@@ -34,7 +35,7 @@ import redis
 from engine.audio import content_hash, decode
 from engine.constants import SAMPLE_RATE
 from engine.karaoke import IDENTITY, KaraokeSettings
-from jobs import retention
+from jobs import retention, wait_updates
 from jobs.cache import CacheAnswers
 from jobs.capacity import Capacity
 from jobs.delivery import Delivery, end_without_results
@@ -98,7 +99,8 @@ class Submitter:
 
         Raises :class:`engine.errors.AudioError` (bad file; its ``code`` says why),
         :class:`UserLimitError` (too many songs in progress; never for a paid ``order_id``),
-        :class:`BusyError` (too many previews waiting, :class:`jobs.capacity.Capacity`) or
+        :class:`BusyError` (a free preview would wait longer than ``MAX_PREVIEW_WAIT_S``,
+        :class:`jobs.capacity.Capacity`) or
         ``ValueError`` (a programming error: unknown kind, format or platform).
         """
         kind = JobKind(kind)
@@ -133,8 +135,6 @@ class Submitter:
                 language=language,
             )
             source_job = self.answers.source(kind, fmt, song_hash)
-            if source_job is None and kind is JobKind.PREVIEW and not order_id:
-                self.capacity.check_previews()  # again: others may have queued while this one decoded
             if source_job is not None:
                 # The person's own copy of the song, kept for them for a full retention period
                 # (the first uploader's copy may be deleted sooner): they may buy the full song.
@@ -142,15 +142,24 @@ class Submitter:
                 if order_id:
                     retention.pin(self.connection, [record.input_key], order_id)
                 return self.answers.answer(record, source_job)
-            self.line.reserve(record)
+            free = kind is JobKind.PREVIEW and not order_id
+            if free:  # decided now, atomically: others may have queued while this one decoded
+                self.capacity.admit_preview(record.id)
             try:
-                self.storage.put_file(record.input_key, path)
-                if order_id:
-                    retention.pin(self.connection, [record.input_key], order_id)
-                self.line.enqueue(record)
-            except BaseException:
-                self.line.abandon(record)
-                raise
+                self.line.reserve(record)
+                try:
+                    self.storage.put_file(record.input_key, path)
+                    if order_id:
+                        retention.pin(self.connection, [record.input_key], order_id)
+                    self.line.enqueue(record)
+                except BaseException:
+                    self.line.abandon(record)
+                    raise
+            finally:
+                if free:  # in RQ's queue now (or never): the queue counts it from here
+                    self.capacity.release(record.id)
+            if free:
+                wait_updates.watch(self.connection, self.settings, record)
         return record
 
     def submit_full(

@@ -35,7 +35,7 @@ from engine.audio import decode, encode, preview_cut
 from engine.constants import SAMPLE_RATE
 from engine.errors import AudioError
 from engine.karaoke import KaraokeSettings
-from jobs import analysis, cache, job_metrics, keys, lifecycle, retention
+from jobs import analysis, cache, job_metrics, keys, lifecycle, retention, wait
 from jobs.delivery import end_without_results
 from jobs.errors import InputExpiredError
 from jobs.events import EventType
@@ -127,11 +127,12 @@ def process(job_id: str) -> dict[str, str]:
     if record.cancel_requested:
         _end_cancelled(ctx, record)
         return {}
+    started = time.time()
     ctx.records.update(
         job_id,
         status=JobStatus.RUNNING,
         progress=0,
-        started_at=time.time(),
+        started_at=started,
         worker=os.environ.get("RQ_WORKER_ID", "") or (job.worker_name if job else "") or "",
         worker_pid=os.getpid(),
         model_version=ctx.model_version,
@@ -178,6 +179,11 @@ def process(job_id: str) -> dict[str, str]:
         preview_start_s=preview_start,
     ):
         cache.remember(ctx.connection, ctx.settings, record)
+        if record.kind is JobKind.PREVIEW:  # what admission's expected wait is made of
+            try:
+                wait.record_preview(ctx.connection, time.time() - started)
+            except redis.RedisError:  # the stems are out: a lost measurement is only a figure
+                log.warning("could not record the time of preview %s", job_id, exc_info=True)
     return outputs
 
 

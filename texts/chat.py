@@ -24,7 +24,7 @@ from texts import music, numbers
 from texts.errors import error_text
 from texts.languages import LANGUAGES, Language, current_language, speak
 from texts.translation import N_, _, ngettext, pgettext
-from texts.units import megabytes
+from texts.units import megabytes, wait_duration
 
 
 class KaraokeShape(Protocol):
@@ -583,8 +583,18 @@ def too_big_with_link(size_bytes: int, limit_bytes: int, url: str, valid_minutes
     ).format(size=megabytes(size_bytes), limit=megabytes(limit_bytes), url=url, minutes=valid_minutes)
 
 
-def received(position: int | None) -> str:
-    return _("Got it — separating the preview{place}").format(place=_place(position))
+def received(position: int | None, wait_s: float | None = None) -> str:
+    """The status message of a queued preview: its place in line and, where known, when it
+    should be ready (kept current while it waits: ``jobs.wait_updates``)."""
+    if wait_s is None:
+        return _("Got it — separating the preview{place}").format(place=_place(position))
+    wait = wait_duration(wait_s)
+    if position is None or position <= 1:
+        return _("Got it — separating the preview now; it should be ready in about {wait}.").format(wait=wait)
+    return _(
+        "Got it — separating the preview soon: you are #{position} in line, and it should be ready "
+        "in about {wait}."
+    ).format(position=position, wait=wait)
 
 
 def progress(percent: int, full: bool = False) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from service.errors import ErrorCode, UserFacingError
 from texts.translation import N_, _, ngettext
-from texts.units import spoken_duration, whole_megabytes
+from texts.units import spoken_duration, wait_duration, whole_megabytes
 
 Entry = str | Callable[..., str]
 
@@ -51,14 +51,14 @@ def _user_limit(limit: int) -> str:
     ).format(limit=limit)
 
 
-def _busy(waiting: int) -> str:
+def _busy(waiting: int, wait_s: float) -> str:
     return ngettext(
-        "I'm very busy right now: {waiting} song is waiting ahead of yours. "
-        "Please send it again in a few minutes.",
-        "I'm very busy right now: {waiting} songs are waiting ahead of yours. "
-        "Please send it again in a few minutes.",
+        "I'm very busy right now: {waiting} song is waiting ahead of yours, so your preview would "
+        "take about {wait}. Please send it again in a few minutes.",
+        "I'm very busy right now: {waiting} songs are waiting ahead of yours, so your preview would "
+        "take about {wait}. Please send it again in a few minutes.",
         waiting,
-    ).format(waiting=waiting)
+    ).format(waiting=waiting, wait=wait_duration(wait_s))
 
 
 def _karaoke_quota(per_day: int) -> str:

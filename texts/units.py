@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from texts.numbers import decimal, integer
 from texts.translation import _, ngettext
 
@@ -19,6 +21,14 @@ def spoken_duration(seconds: int) -> str:
     if secs or not parts:
         parts.append(ngettext("{count} second", "{count} seconds", secs).format(count=integer(secs)))
     return " ".join(parts)
+
+
+def wait_duration(seconds: float) -> str:
+    """An expected wait in words, rounded up so that it reads as a promise kept: 5-second steps
+    under a minute (5 seconds at least), quarter minutes above: "25 seconds", "2 minutes 15
+    seconds" (half minutes told 61 s as 90 s: a third too long, bench/load.py)."""
+    step = 5 if seconds < 60 else 15
+    return spoken_duration(max(step, math.ceil(seconds / step) * step))
 
 
 def megabytes(size_bytes: float) -> str:

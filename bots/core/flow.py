@@ -57,6 +57,10 @@ from texts.languages import speak
 
 log = logging.getLogger(__name__)
 
+# How often a bot looks for waiting previews due to be told their wait again (each one is told
+# every WAIT_UPDATE_INTERVAL_S; this only sets how late a turn may be taken).
+WAIT_UPDATES_POLL_S = 2.0
+
 
 def person_locale(person: Person | None) -> str | None:
     return person.locale if person is not None else None
@@ -176,7 +180,9 @@ class Flow:
             await self.songs.on_uploaded(chat, event.job_id)
             return
         full = event.kind == JobKind.FULL
-        if event.type is EventType.PROGRESS:
+        if event.type is EventType.WAITING:
+            await self.songs.show_wait(chat, event)
+        elif event.type is EventType.PROGRESS:
             await self.ctx.status(chat, event.job_id, messages.progress(event.progress, full))
         elif event.type is EventType.RETRYING:
             await self.ctx.status(chat, event.job_id, messages.RETRYING)
@@ -243,6 +249,20 @@ class Flow:
             log.warning(
                 "could not tell chat %s about the refund of %s", event.chat_id, event.order_id, exc_info=True
             )
+
+    async def run_wait_updates(self, stop: asyncio.Event, interval_s: float = WAIT_UPDATES_POLL_S) -> None:
+        """Every ``interval_s`` until ``stop``: the waiting previews of this platform whose turn
+        has come are told their place and expected wait again, as WAITING events on the stream
+        (:mod:`jobs.wait_updates`: at most once per ``WAIT_UPDATE_INTERVAL_S`` each, however many
+        replicas run this), which :meth:`run_events` turns into edits of their status messages."""
+        queue = self.ctx.services.queue
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(queue.announce_waits, self.frontend.platform)
+            except Exception:  # Redis is down: the next round tries again
+                log.warning("telling the waiting previews their wait failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
 
     # ================================================================== songs and buttons
 

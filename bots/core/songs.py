@@ -7,7 +7,8 @@ the web server takes the file and the bot carries on at its ``upload`` event,
 ``web.admission``).
 
 The upload is answered at once with a status message that is then edited as the song moves
-(checked, place in line, progress %, ready), so a person always sees where their song is.
+(checked, place in line with the expected wait — told again as the line moves — progress %,
+ready), so a person always sees where their song is and when it should be ready.
 Rejections cost nothing: the declared size is checked before downloading, ``intake`` probes the
 file before anything is queued, and a preview that never happened gives its free quota back.
 A burst of uploads waits for one of ``MAX_CONCURRENT_INTAKES`` slots (its status message already
@@ -17,6 +18,7 @@ says "checking"), and decoding runs on the audio pool, so payments and commands 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import tempfile
 import time
@@ -26,13 +28,15 @@ from bots.core import intake, keyboards
 from bots.core.context import DEFAULT_PERFORMER, Context
 from bots.core.delivery import file_name
 from bots.core.ports import Chat, MessageRef, Person, Upload, continuation_chat_id, supports_invoices
-from jobs import JobKind, JobRecord, JobStatus
+from jobs import JobEvent, JobKind, JobRecord, JobStatus
 from jobs.analysis import summary_of
 from metrics import families
 from service import logs
 from service.limits import MAX_FILE_BYTES, OUTPUT_FORMATS
 from texts import chat as messages
 from texts import languages
+
+log = logging.getLogger(__name__)
 
 
 class Songs:
@@ -114,8 +118,23 @@ class Songs:
             await ctx.status(chat, record.id, messages.CACHED)
             await self.deliver_preview(chat, record)
             return
-        ahead = await asyncio.to_thread(ctx.services.queue.position, record.id)
-        await ctx.status(chat, record.id, messages.received(None if ahead is None else ahead + 1))
+        # Kept current while it waits: Flow.run_wait_updates.
+        told = await asyncio.to_thread(ctx.services.queue.wait, record.id)
+        said = messages.received(None) if told is None else messages.received(told.place, told.seconds)
+        await ctx.status(chat, record.id, said)
+
+    async def show_wait(self, chat: Chat, event: JobEvent) -> None:
+        """A waiting preview's place and expected wait, told again (a WAITING event): edited
+        into its status message. Only an edit — a song whose status message is unknown gets no
+        new message — and a figure, never worth a retry: a failed edit is let go."""
+        ctx = self.ctx
+        ref = await asyncio.to_thread(ctx.services.state.status_message, event.job_id)
+        if ref is None:
+            return
+        try:
+            await chat.edit_text(ref, messages.received(event.place, event.wait_s))
+        except Exception:  # gone, rate-limited, the platform down: the next update comes soon
+            log.info("could not update the wait of job %s", event.job_id, exc_info=True)
 
     async def offer_link(self, chat: Chat, person: Person, too_big: tuple[int, int] | None = None) -> None:
         """/upload, or a file over the chat's download limit (``too_big``: its size and the

@@ -209,13 +209,18 @@ async def serve(
     bot: DiscordBot, stop: asyncio.Event, recovery_interval_s: float = RECOVERY_INTERVAL_S
 ) -> None:
     """Run the bot until ``stop`` is set: log in (gateway URL, dynamic buttons, commands),
-    start-up work, the gateway, job events and — where it owns it — periodic recovery."""
+    start-up work, the gateway, job events, the waiting previews' wait told as the line moves,
+    and — where it owns it — periodic recovery."""
     flow = bot.flow
     async with bot:
         await bot.login(bot.config.token)
         await flow.resume()
         events = asyncio.create_task(flow.run_events(stop), name="job-events")
-        background = {asyncio.create_task(bot.connect(reconnect=True), name="gateway"), events}
+        background = {
+            asyncio.create_task(bot.connect(reconnect=True), name="gateway"),
+            events,
+            asyncio.create_task(flow.run_wait_updates(stop), name="wait-updates"),
+        }
         if flow.owns_recovery:
             background.add(asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery"))
         try:

@@ -106,7 +106,8 @@ async def serve(
     application: Application, stop: asyncio.Event, recovery_interval_s: float = RECOVERY_INTERVAL_S
 ) -> None:
     """Run the bot until ``stop`` is set: recover at start, poll updates, consume job events,
-    and re-drive paid orders whose job could not be started every ``recovery_interval_s``."""
+    tell waiting previews their wait as the line moves, and re-drive paid orders whose job
+    could not be started every ``recovery_interval_s``."""
     flow, _ = application.bot_data.installed()
     async with application:
         await set_commands(application)
@@ -117,6 +118,7 @@ async def serve(
         background = {
             asyncio.create_task(flow.run_events(stop), name="job-events"),
             asyncio.create_task(flow.run_recovery(stop, recovery_interval_s), name="recovery"),
+            asyncio.create_task(flow.run_wait_updates(stop), name="wait-updates"),
         }
         try:
             # Stopping: the loops see ``stop`` and return once their running work is done.

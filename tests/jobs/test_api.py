@@ -22,6 +22,7 @@ from jobs import (
     JobNotFoundError,
     JobQueue,
     JobStatus,
+    JobWait,
     Settings,
     UserLimitError,
     forget_user,
@@ -201,23 +202,33 @@ def test_forget_user_deletes_their_records_jobs_and_files_but_not_others_or_paid
     ]
 
 
-def test_previews_are_refused_while_too_many_wait_but_paid_jobs_never(
+def test_previews_are_admitted_by_expected_wait_but_paid_jobs_never_refused(
     redis_server, tmp_path: Path, make_song: Callable
 ) -> None:
+    # No worker has measured a preview yet: 10 s each is assumed; 25 s is the bound.
     queue = JobQueue(
-        Settings(redis_url=redis_server.url, storage_dir=tmp_path / "s", max_waiting_previews_per_worker=2)
+        Settings(
+            redis_url=redis_server.url,
+            storage_dir=tmp_path / "s",
+            max_preview_wait_s=25.0,
+            preview_estimate_s=10.0,
+        )
     )
+    placed = []
     for seed in range(2):
-        queue.submit(f"u{seed}", "telegram", "c", make_song(1.0, seed))
+        record = queue.submit(f"u{seed}", "telegram", "c", make_song(1.0, seed))
+        placed.append(queue.wait(record.id))
+    assert placed == [JobWait(1, 12.0), JobWait(2, 22.0)]  # place, seconds until in the chat
     with pytest.raises(BusyError) as busy:
         queue.submit("u9", "telegram", "c9", make_song(1.0, 9))
-    assert "busy" in text_of(busy.value) and "2 songs are waiting" in text_of(busy.value)
+    said = text_of(busy.value)
+    assert "busy" in said and "2 songs are waiting" in said and "about 35 seconds" in said
     assert queue.active_jobs("telegram", "u9") == []  # nothing kept of the refused upload
     with pytest.raises(BusyError):
         queue.check_capacity()  # what a bot asks before downloading anything
     paid = queue.submit("u9", "telegram", "c9", make_song(1.0, 10), kind="full", order_id="o-9")
     assert paid.status is JobStatus.QUEUED
-    # The line's length is per live worker: a second worker doubles what may wait.
+    # The wait is per live worker: with two, what waits ahead is cleared twice as fast.
     for name in ("w1", "w2"):
         Worker(
             [Queue("preview", connection=queue.connection)], name=name, connection=queue.connection

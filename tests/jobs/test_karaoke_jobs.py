@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from rq import Queue
 
 from engine.audio import decode
 from engine.karaoke import KaraokeSettings
@@ -191,12 +192,18 @@ def test_renders_wait_behind_paid_full_jobs(
 def test_renders_have_one_in_flight_per_person_a_daily_allowance_and_back_pressure(
     settings: Settings, start_workers: Callable, make_song: Callable
 ) -> None:
-    queue = JobQueue(settings.with_overrides(karaoke_renders_per_day=2, max_waiting_previews_per_worker=2))
+    queue = JobQueue(
+        settings.with_overrides(karaoke_renders_per_day=2, max_preview_wait_s=25.0, preview_estimate_s=10.0)
+    )
     (worker,) = start_workers(1)
     mine = _done_preview(queue, make_song, seed=17)
     theirs = queue.submit("u2", "telegram", "c2", make_song(4.0, seed=18))
     wait_for(lambda: (r := queue.get(theirs.id)) and r.status is JobStatus.DONE)
+    # Killed idle (its key lives on a while: a worker killed mid-job would count as busy).
+    analysis = Queue(keys.ANALYSIS_QUEUE, connection=queue.connection)
+    wait_for(lambda: queue.expected_wait().running == 0 and analysis.count == 0, what="the worker idle")
     worker.stop()
+    queue.connection.delete(keys.PREVIEW_TIME)  # as before any preview was measured: 10 s each
 
     assert queue.render_karaoke(mine, UP_TWO)
     assert not queue.render_karaoke(mine, UP_TWO)  # the same render: already in line
@@ -204,8 +211,8 @@ def test_renders_have_one_in_flight_per_person_a_daily_allowance_and_back_pressu
         queue.render_karaoke(mine, KaraokeSettings(semitones=-1))
     assert text_of(one.value)
     assert queue.render_karaoke(theirs.id, UP_TWO)  # someone else's is theirs
-    # Two renders wait, the previews' limit for one live worker: the next is refused, as a
-    # preview would be.
+    # Two renders wait: a third would be ready in (2 + 1) × 10 s, past the 25 s bound, and is
+    # refused as a preview would be.
     third = queue.submit("u3", "telegram", "c3", make_song(4.0, seed=17))  # from the cache
     assert third.cached
     with pytest.raises(BusyError):

@@ -1,16 +1,17 @@
 """The parts ``JobQueue`` is composed of, each built alone on a real redis-server (no façade):
-the record store, the line, the back-pressure and the pins of paid results."""
+the record store, the line, the admission by expected wait and the pins of paid results."""
 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue
+from rq import Queue, Worker
 
-from jobs import JobQueue, keys, retention
+from jobs import JobQueue, keys, retention, wait
 from jobs.capacity import Capacity
 from jobs.delivery import Delivery
 from jobs.errors import BusyError, JobNotFoundError, UserLimitError
@@ -18,7 +19,9 @@ from jobs.line import Line
 from jobs.records import JobKind, JobRecord, JobStatus, RecordStore
 from jobs.settings import Settings
 from jobs.storage import LocalStorage
+from jobs.wait import HANDOVER_S
 from testbed.redis_server import RedisServer
+from texts import text_of
 
 
 def _record(user_id: str = "u1", order_id: str | None = None) -> JobRecord:
@@ -47,7 +50,8 @@ def part_settings(redis_server: RedisServer, tmp_path: Path) -> Settings:
         redis_url=redis_server.url,
         storage_dir=tmp_path / "s",
         max_jobs_per_user=2,
-        max_waiting_previews_per_worker=3,
+        max_preview_wait_s=25.0,
+        preview_estimate_s=10.0,
     )
 
 
@@ -97,22 +101,52 @@ def test_line_alone_holds_the_per_user_slots(
     line.reserve(_record())
 
 
-def test_capacity_alone_refuses_previews_and_renders_past_the_limit(
+def test_capacity_alone_admits_by_expected_wait_and_takes_the_place_in_one_step(
     connection: redis.Redis, part_settings: Settings
 ) -> None:
     previews = Queue("preview-test", connection=connection)
     renders = Queue("karaoke-test", connection=connection)
     capacity = Capacity(connection, part_settings, previews, renders)
-    for n in range(2):
-        previews.enqueue_call("builtins.print", args=(n,))
-    capacity.check_previews()  # 2 waiting, 3 allowed with no live worker (counted as one)
+    # Cold start, no worker alive (counted as one): a preview is assumed to take 10 s; bound 25 s.
+    first = capacity.check_previews()
+    assert (first.ahead, first.workers, first.samples, first.seconds) == (0, 0, 0, 10.0 + HANDOVER_S)
+    previews.enqueue_call("builtins.print", args=(0,))
+    assert capacity.admit_preview("job-b").seconds == 22.0  # (1 ahead / 1 + 1) × 10 s + 2 s
+    # job-b's place is taken though it is not in the queue yet: the next decision counts it.
+    with pytest.raises(BusyError) as busy:
+        capacity.admit_preview("job-c")
+    assert busy.value.params == {"waiting": 2, "wait_s": 32}
+    assert "2 songs are waiting" in text_of(busy.value) and "about 35 seconds" in text_of(busy.value)
+    capacity.release("job-b")  # enqueued (or given up): from here the queue counts it
+    assert capacity.estimate().ahead == 1
     renders.enqueue_call("builtins.print", args=("render",))
     with pytest.raises(BusyError):
-        capacity.check_renders()  # previews and renders together: 3
-    capacity.check_previews()  # renders do not count against previews
-    previews.enqueue_call("builtins.print", args=(2,))
-    with pytest.raises(BusyError):
-        capacity.check_previews()
+        capacity.check_renders()  # behind the preview and the render: 32 s
+    capacity.check_previews()  # renders do not wait ahead of previews
+    for name in ("w1", "w2"):  # two workers alive take what is ahead two at a time
+        Worker([previews], name=name, connection=connection).register_birth()
+    assert (capacity.estimate().workers, capacity.estimate().seconds) == (2, 17.0)
+    # The workers' own measurements replace the assumption, as a moving average.
+    wait.record_preview(connection, 4.0)
+    assert (capacity.estimate().preview_s, capacity.estimate().samples) == (4.0, 1)
+    wait.record_preview(connection, 9.0)
+    assert capacity.estimate().preview_s == pytest.approx(4.0 + wait.EWMA_WEIGHT * 5.0)
+
+
+def test_admission_cannot_be_raced_past_the_bound(connection: redis.Redis, part_settings: Settings) -> None:
+    previews, renders = (Queue(name, connection=connection) for name in ("preview-race", "k"))
+    capacity = Capacity(connection, part_settings, previews, renders)
+
+    def admitted(n: int) -> bool:
+        try:
+            capacity.admit_preview(f"job-{n}")
+        except BusyError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(admitted, range(16)))
+    assert sum(results) == 2  # 12 s and 22 s are within 25 s; nobody got the third place
 
 
 def test_delivery_alone_pins_until_delivered(

@@ -17,6 +17,7 @@ from engine.constants import SAMPLE_RATE
 from engine.predict import load_model, separate
 from jobs import EventType, JobKind, JobQueue, JobStatus, Settings, forget_user, sweep
 from jobs.timeouts import PREVIEW_SCAN_S
+from jobs.wait import HANDOVER_S
 from tests.conftest import tone_song
 
 from .conftest import events_for, wait_for
@@ -63,6 +64,13 @@ def test_preview_runs_to_done_with_progress_events_and_stems(
     figures = job_queue.stats()
     assert figures.done == {"preview": 1, "full": 0} and figures.running == 0
     assert 0 < figures.mean_preview_latency_s <= done.finished_at - record.created_at + 0.01
+    # The worker measured the preview it made: the expected wait of the next one is made of it.
+    estimate = wait_for(
+        lambda: (e := job_queue.expected_wait()).samples == 1 and e.running == 0 and e, what="the measurement"
+    )
+    assert estimate.workers == 1 and estimate.ahead == 0
+    assert estimate.seconds == pytest.approx(estimate.preview_s + HANDOVER_S)
+    assert done.finished_at - done.started_at <= estimate.preview_s <= time.time() - done.started_at
 
 
 def test_full_job_separates_the_whole_song(
