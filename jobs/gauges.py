@@ -5,8 +5,10 @@ deployment, not a process: they are read at scrape time (a prometheus_client cus
 by the one process that registers :class:`PipelineCollector` — the web server — so adding bots
 or workers never counts them twice, and they can never drift from what Redis holds.
 
-``vr_queue_oldest_wait_seconds`` is what people in line have waited so far; with the workers'
-``vr_job_duration_seconds`` it is what an autoscaler scales workers on (docs/OPERATIONS.md).
+``vr_queue_oldest_wait_seconds`` is what people in line have waited so far, and
+``vr_preview_expected_wait_seconds`` what a song sent now would wait — the figure admission
+decides by (``jobs.wait``, from the workers' measured ``vr_preview_worker_seconds``): what an
+autoscaler scales workers on (docs/OPERATIONS.md).
 A Redis that does not answer makes these families absent from the scrape (and logs why), never
 a failed scrape: the process's own figures still go out.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 
 import redis
@@ -26,6 +28,7 @@ from rq.job import Job
 from rq.worker_registration import REDIS_WORKER_KEYS
 
 from jobs import keys, replies
+from jobs.wait import WaitEstimate
 from metrics import families
 
 log = logging.getLogger(__name__)
@@ -37,10 +40,14 @@ HEAD_LOOKED_AT = 5
 
 class PipelineCollector(Collector):
     """``vr_queue_depth``, ``vr_queue_oldest_wait_seconds`` and ``vr_jobs_running`` per queue,
-    and ``vr_workers_alive``."""
+    ``vr_workers_alive``, and — given ``expected_wait`` (``JobQueue.expected_wait``) — the
+    expected wait of a preview sent now and the preview time per worker it is worked out from."""
 
-    def __init__(self, connection: redis.Redis) -> None:
+    def __init__(
+        self, connection: redis.Redis, expected_wait: Callable[[], WaitEstimate] | None = None
+    ) -> None:
         self.connection = connection
+        self.expected_wait = expected_wait
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # collected on each scrape only: registering must not touch Redis
@@ -69,7 +76,21 @@ class PipelineCollector(Collector):
             running.add_metric([name], queue.started_job_registry.get_job_count(cleanup=False))
         alive = GaugeMetricFamily(families.WORKERS_ALIVE, "Workers registered and heard from.")
         alive.add_metric([], self._workers_alive())
-        return [depth, oldest, running, alive]
+        gauges = [depth, oldest, running, alive]
+        if self.expected_wait is not None:
+            estimate = self.expected_wait()
+            wait = GaugeMetricFamily(
+                families.PREVIEW_EXPECTED_WAIT,
+                "Seconds a free preview sent now would wait until it is in its chat (admission's figure).",
+            )
+            wait.add_metric([], estimate.seconds)
+            per_worker = GaugeMetricFamily(
+                families.PREVIEW_WORKER_SECONDS,
+                "Seconds of a worker per preview: the workers' moving average (or the prior before any).",
+            )
+            per_worker.add_metric([], estimate.preview_s)
+            gauges += [wait, per_worker]
+        return gauges
 
     def _oldest_wait(self, queue: Queue, now: float) -> float:
         # The head of the list is the oldest waiting job (RQ appends, workers pop the head); a

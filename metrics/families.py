@@ -188,6 +188,8 @@ QUEUE_DEPTH = f"{PREFIX}_queue_depth"
 QUEUE_OLDEST_WAIT = f"{PREFIX}_queue_oldest_wait_seconds"
 JOBS_RUNNING = f"{PREFIX}_jobs_running"
 WORKERS_ALIVE = f"{PREFIX}_workers_alive"
+PREVIEW_EXPECTED_WAIT = f"{PREFIX}_preview_expected_wait_seconds"
+PREVIEW_WORKER_SECONDS = f"{PREFIX}_preview_worker_seconds"
 ORDERS_PAID_UNDELIVERED = f"{PREFIX}_orders_paid_undelivered"
 ORDERS_PAID_UNDELIVERED_OLDEST = f"{PREFIX}_orders_paid_undelivered_oldest_seconds"
 DEPLOYMENT_FAMILIES = (
@@ -195,6 +197,8 @@ DEPLOYMENT_FAMILIES = (
     QUEUE_OLDEST_WAIT,
     JOBS_RUNNING,
     WORKERS_ALIVE,
+    PREVIEW_EXPECTED_WAIT,
+    PREVIEW_WORKER_SECONDS,
     ORDERS_PAID_UNDELIVERED,
     ORDERS_PAID_UNDELIVERED_OLDEST,
 )

@@ -402,7 +402,7 @@ def service_hooks(payments: Payments) -> ServiceHooks:
         give_up=bridge.give_up,
         prepare_buy=prepare_buy(queue, bot_choices(queue)),
         page_tools=PageJobs(queue).tools(),
-        collectors=(PipelineCollector(queue.connection),),
+        collectors=(PipelineCollector(queue.connection, queue.expected_wait),),
         uploads=upload_desk(payments, queue),
         close=queue.connection.close,
     )

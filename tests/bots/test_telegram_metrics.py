@@ -87,6 +87,11 @@ async def test_metrics_move_by_exactly_one_preview_and_one_paid_job(
         assert waiting.value("vr_orders_paid_undelivered") == 1
         assert waiting.value("vr_queue_oldest_wait_seconds", queue="full") >= 0
         assert waiting.value("vr_workers_alive") == 1
+        # Admission's figure, from the preview the worker measured: a song sent now would wait.
+        estimate = bot.queue.expected_wait()
+        assert estimate.measured
+        assert waiting.value("vr_preview_worker_seconds") == pytest.approx(estimate.preview_s)
+        assert waiting.value("vr_preview_expected_wait_seconds") == pytest.approx(estimate.seconds)
         resume(connection)
 
         stems = await api.wait_for_call(user.id, "sendAudio", count=4, timeout=90)
