@@ -773,11 +773,16 @@ def history(lines: Iterable[str]) -> str:
     return _("Your orders:\n{lines}").format(lines=body) if body else _(_FIXED["NO_ORDERS"])
 
 
-def job_line(title: str, full: bool, place: int | None, progress: int, retrying: bool) -> str:
-    """One song in /status: what it is and where it is."""
+def job_line(
+    title: str, full: bool, place: int | None, progress: int, retrying: bool, wait_s: float | None = None
+) -> str:
+    """One song in /status: what it is and where it is (for a preview in line, when it should be
+    ready: ``wait_s``, the expected wait it was told and is kept told)."""
     what = (_("{title} — full stems") if full else _("{title} — preview")).format(title=title)
     if place is not None:
         where = _("next in line") if place <= 1 else _("#{place} in line").format(place=place)
+        if wait_s is not None:
+            where = _("{where}, ready in about {wait}").format(where=where, wait=wait_duration(wait_s))
     elif retrying:
         where = _("trying again")
     else:

@@ -71,21 +71,28 @@ class Commands:
         await chat.send_text(messages.history(lines))
 
     async def status(self, chat: Chat, person: Person) -> None:
-        """The person's songs in flight: place in line for a waiting one, progress once running."""
+        """The person's songs in flight: place in line for a waiting one (and, for a preview, when
+        it should be ready), progress once running."""
         ctx = self.ctx
         queue = ctx.services.queue
         active = await asyncio.to_thread(queue.active_jobs, person.platform, person.user_id)
         lines = []
         for record in active:
             ahead = await asyncio.to_thread(queue.position, record.id)
+            place, wait_s = None if ahead is None else ahead + 1, None
+            if place is not None and record.kind is JobKind.PREVIEW:
+                told = await asyncio.to_thread(queue.wait, record.id)  # as its status message says
+                if told is not None:
+                    place, wait_s = told.place, told.seconds
             title, _ = await ctx.tags(record)
             lines.append(
                 messages.job_line(
                     title,
                     full=record.kind is JobKind.FULL,
-                    place=None if ahead is None else ahead + 1,
+                    place=place,
                     progress=record.progress,
                     retrying=record.status is JobStatus.RETRYING,
+                    wait_s=wait_s,
                 )
             )
         await chat.send_text(messages.in_flight(lines))

@@ -50,6 +50,8 @@ async def test_the_place_and_wait_are_told_and_kept_current_as_the_line_moves(
     api.send_media(second, media["song2"], "audio")
     told = await api.wait_for_text(second.id, "you are #2 in line")
     assert "ready in about 25 seconds" in told
+    api.send_text(second, "/status")  # says the same
+    assert await api.wait_for_text(second.id, "preview: #2 in line, ready in about 25 seconds")
     status = bot.services.state.status_message(bot.queue.active_jobs("telegram", second.id)[0].id)
     assert status is not None
     api.send_text(first, "/cancel")  # the line moves: the second song is next now
