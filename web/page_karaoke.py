@@ -40,7 +40,7 @@ from engine.karaoke import (
 from texts import chat
 from web import results_html
 from web.job_results import JobResults
-from web.page_tools import PageKaraoke, RenderAnswer, VariantState
+from web.page_tools import PageKaraoke, RenderAnswer, Variant, VariantState
 
 if TYPE_CHECKING:
     from web.results_page import ResultsPage
@@ -163,13 +163,10 @@ class KaraokeOnPage:
     async def status(self, request: web.Request) -> web.StreamResponse:
         from web.results_page import json_reply
 
-        results = await self._preview(request)
-        if isinstance(results, web.Response):
-            return results
-        settings = _parse(request.match_info["form"])
-        if settings is None:
-            return await self.page.not_found(request)
-        variant = await asyncio.to_thread(self.hooks.variant, results.job_id, settings)
+        found = await self._variant(request)
+        if isinstance(found, web.StreamResponse):
+            return found
+        _results, variant = found
         return json_reply({"state": variant.state.value})
 
     async def audio(self, request: web.Request) -> web.StreamResponse:
@@ -179,14 +176,21 @@ class KaraokeOnPage:
         return await self._file(request, "attachment")
 
     async def _file(self, request: web.Request, disposition: str) -> web.StreamResponse:
+        found = await self._variant(request)
+        if isinstance(found, web.StreamResponse):
+            return found
+        results, variant = found
+        return self.page.serve(results, "karaoke", variant.file, disposition)
+
+    async def _variant(self, request: web.Request) -> tuple[JobResults, Variant] | web.StreamResponse:
+        """The preview's karaoke version the URL's ``form`` names, or the answer that it has none."""
         results = await self._preview(request)
         if isinstance(results, web.Response):
             return results
         settings = _parse(request.match_info["form"])
         if settings is None:
             return await self.page.not_found(request)
-        variant = await asyncio.to_thread(self.hooks.variant, results.job_id, settings)
-        return self.page.serve(results, "karaoke", variant.file, disposition)
+        return results, await asyncio.to_thread(self.hooks.variant, results.job_id, settings)
 
 
 def _parse(form: str) -> KaraokeSettings | None:
