@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from engine import checkpoint
+from engine.constants import CALIBRATION_EXAMPLES
 from engine.transforms import STFTConfig, istft, stft
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from engine.songs import PowerScores
 
 MASK_POWERS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-CALIBRATION_EXAMPLES = 128  # validation remixes of about 3 s
 BATCH = 16
 
 
@@ -146,26 +146,29 @@ def best_power(scores: dict[float, Scores]) -> float:
     return max(scores, key=lambda p: (round(scores[p].overall, 2), p))
 
 
-def power_scores(model_path: Path, data: list[Path]) -> dict[float, Scores]:
-    """The validation scores of a model file at each power in ``MASK_POWERS``."""
+def power_scores(
+    model_path: Path, data: list[Path], examples: int = CALIBRATION_EXAMPLES
+) -> dict[float, Scores]:
+    """The validation scores of a model file at each power in ``MASK_POWERS``, on ``examples``
+    validation remixes (the first ``examples`` of the one seeded validation set)."""
     from engine.data import validation_set
     from engine.predict import load_model
 
     model = load_model(model_path, device="cpu", vocal_mask_power=1.0)
-    validation = validation_set(data, CALIBRATION_EXAMPLES, model.stft_cfg)
+    validation = validation_set(data, examples, model.stft_cfg)
     return score_by_power(lambda spec: model.masks(spec)[:, :, 0], validation, model.stft_cfg)
 
 
 def calibrate_model_file(
-    model_path: Path, data: list[Path], songs: Path | None = None
+    model_path: Path, data: list[Path], songs: Path | None = None, examples: int = CALIBRATION_EXAMPLES
 ) -> tuple[float, str, dict[float, Scores] | dict[float, PowerScores]]:
     """Choose the vocal-mask power and write it into the model file; return the power, the
     model's new version and the score of every power tried.
 
     With ``songs`` (a folder of real songs with their stems, ``../shared/data/valid``) the power is
     chosen there, over :data:`engine.songs.SONG_POWERS`: the judge (:mod:`engine.songs`). Without,
-    on ``data``'s validation remixes — only for a model trained on someone's own stems with no
-    songs to validate on."""
+    on ``data``'s validation remixes (``examples`` of them) — only for a model trained on
+    someone's own stems with no songs to validate on."""
     scores: dict[float, Scores] | dict[float, PowerScores]
     if songs is not None:
         from engine import songs as song_judge
@@ -176,7 +179,7 @@ def calibrate_model_file(
         best = song_judge.best_power(scores)
         judge = "songs"
     else:
-        scores = power_scores(model_path, data)
+        scores = power_scores(model_path, data, examples)
         best = best_power(scores)
         judge = "remixes"
     payload = checkpoint.load(model_path)
@@ -189,13 +192,18 @@ def calibrate_model_file(
 
 
 def export_calibrated(
-    run_checkpoint: Path, model_path: Path, data: list[Path], songs: Path | None = None
+    run_checkpoint: Path,
+    model_path: Path,
+    data: list[Path],
+    songs: Path | None = None,
+    examples: int = CALIBRATION_EXAMPLES,
 ) -> tuple[float, str, dict[float, Scores] | dict[float, PowerScores]]:
     """Export a training run's checkpoint (its averaged weights, float16) as a model file and
     calibrate it: the one way a run becomes a shippable model, at the end of ``train --export``
-    and from the command line for a run that has already stopped."""
+    (on the run's own validation remixes) and from the command line for a run that has already
+    stopped."""
     checkpoint.export(checkpoint.load(run_checkpoint), model_path)
-    return calibrate_model_file(model_path, data, songs)
+    return calibrate_model_file(model_path, data, songs, examples)
 
 
 def describe(scores: Mapping[float, Scores | PowerScores]) -> str:

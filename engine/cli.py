@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.constants import LOSSES
+from engine.constants import CALIBRATION_EXAMPLES, LOSSES
 from engine.errors import AudioError
 from service.limits import OUTPUT_FORMATS, PREVIEW_LENGTH_S
 from texts import text_of
@@ -73,6 +73,7 @@ def _train(args: argparse.Namespace) -> int:
         width=args.width,
         stereo=args.stereo,
         validate_every=args.validate_every,
+        validation_examples=args.validation_examples,
         seed=args.seed,
         device=args.device,
         export=Path(args.export) if args.export else None,
@@ -111,10 +112,10 @@ def _calibrate(args: argparse.Namespace) -> int:
     judge = "songs" if songs else "remixes"
     if args.export:
         model = Path(args.export)
-        power, version, scores = export_calibrated(Path(args.model), model, data, songs)
+        power, version, scores = export_calibrated(Path(args.model), model, data, songs, args.examples)
     else:
         model = Path(args.model)
-        power, version, scores = calibrate_model_file(model, data, songs)
+        power, version, scores = calibrate_model_file(model, data, songs, args.examples)
     print(f"validation medians by vocal-mask power (SDR, dB, on the {judge}):")
     if songs:
         from engine.songs import PowerScores, table
@@ -158,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="one pass over the stereo pair (L, R, mid, side in; a mask per channel out)",
     )
     tr.add_argument("--validate-every", type=int, default=250)
+    tr.add_argument(
+        "--validation-examples",
+        type=int,
+        default=CALIBRATION_EXAMPLES,
+        help="validation remixes each validation (and the export's calibration) scores on "
+        f"(default {CALIBRATION_EXAMPLES})",
+    )
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", help="cpu or cuda (default: cuda if present)")
     tr.add_argument("--no-augment", action="store_true", help="plain remixes only")
@@ -221,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--songs",
         help="choose the power on these validation songs with their stems "
         "(../shared/data/valid) rather than on the data's remixes",
+    )
+    cal.add_argument(
+        "--examples",
+        type=int,
+        default=CALIBRATION_EXAMPLES,
+        help=f"validation remixes to score on, without --songs (default {CALIBRATION_EXAMPLES})",
     )
     cal.set_defaults(func=_calibrate)
 

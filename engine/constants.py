@@ -18,3 +18,8 @@ SILENCE_PEAK = 1e-3
 # L1 on the output waveforms, or the L1 on complex spectrograms with the mixture's phase. Here so
 # that the CLI can offer them without importing torch.
 LOSSES = ("magnitude", "magnitude+wave", "phase")
+
+# The validation remixes (of about 3 s) a calibration, and each validation of a training run,
+# scores a model on (engine.calibrate, engine.train). Here so that the CLI can name its default
+# without importing torch.
+CALIBRATION_EXAMPLES = 128

@@ -29,13 +29,12 @@ from tqdm import tqdm
 from engine import checkpoint
 from engine import songs as song_judge
 from engine.calibrate import (
-    CALIBRATION_EXAMPLES,
     Scores,
     best_power,
     export_calibrated,
     score_by_power,
 )
-from engine.constants import LOSSES, SAMPLE_RATE
+from engine.constants import CALIBRATION_EXAMPLES, LOSSES, SAMPLE_RATE
 from engine.data import (
     PATCH_FRAMES,
     STEREO_PAIR_SHARE,
@@ -466,6 +465,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if not best_path.exists():
         checkpoint.save_atomic(final, best_path)
     if cfg.export:
-        power, version, _scores = export_calibrated(best_path, cfg.export, cfg.data, cfg.songs)
+        power, version, _scores = export_calibrated(
+            best_path, cfg.export, cfg.data, cfg.songs, cfg.validation_examples
+        )
         tqdm.write(f"exported {best_path} as {cfg.export} (version {version}, vocal mask power {power})")
     return final

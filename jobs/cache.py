@@ -32,10 +32,12 @@ def cache_key(settings: Settings, kind: JobKind, fmt: str, song_hash: str, versi
     return keys.cache(version, tag, fmt, song_hash)
 
 
-def remember(connection: redis.Redis, settings: Settings, record: JobRecord) -> None:
-    """Point the cache at a finished job's results."""
+def entry_for(settings: Settings, record: JobRecord) -> tuple[str, int]:
+    """The cache key that will point at ``record``'s results once it is done, and how long it
+    lives (seconds): :func:`jobs.lifecycle.finish` sets it with the job's end, atomically, so
+    a job seen done is already remembered."""
     key = cache_key(settings, record.kind, record.output_format, record.content_hash, record.model_version)
-    connection.set(key, record.id, ex=max(1, int(settings.retention_s)))
+    return key, max(1, int(settings.retention_s))
 
 
 def lookup(

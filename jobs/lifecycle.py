@@ -2,10 +2,12 @@
 
 Ending a job touches four things that must agree — the record's status, the person's in-flight
 slot (the per-user limit), the event the bot turns into a message (or a refund) and the day's
-counters (:mod:`jobs.stats`). A Lua script does all of it atomically and only if the job has not
+counters (:mod:`jobs.stats`) — and, for a job done, the same-song cache entry pointing at its
+results (:mod:`jobs.cache`). A Lua script does all of it atomically and only if the job has not
 ended yet, so a worker finishing a job, a user cancelling it and RQ's clean-up of a dead worker
 can race without a job ending (or being counted) twice, without a slot leaking, and without an
-ended job whose bot was never told.
+ended job whose bot was never told; and whoever sees the end (the record or the event) can
+already be answered from the cache by the same song.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from jobs.events import EventType, JobEvent, publish
 from jobs.records import FINISHED_STATUSES, JobKind, JobRecord, JobStatus, encode_field
 from jobs.scripts import FINISHED_LUA, script
 
-# KEYS: record, user-active set, events stream, the day's stats hash
+# KEYS: record, user-active set, events stream, the day's stats hash[, the cache entry to set]
 # ARGV: job_id, maxlen, event json, stats counter, preview latency ("" if none), stats ttl,
-#       then field/value pairs for the record
+#       the cache entry's ttl (ignored without that key), then field/value pairs for the record
 _FINISH_SCRIPT = script(
     FINISHED_LUA
     + """
@@ -31,7 +33,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if FINISHED[status] then return 0 end
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('SREM', KEYS[2], ARGV[1])
 local entry = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
@@ -42,6 +44,7 @@ if ARGV[5] ~= '' then
     redis.call('HINCRBY', KEYS[4], 'preview_latency_count', 1)
 end
 redis.call('EXPIRE', KEYS[4], ARGV[6])
+if KEYS[5] then redis.call('SET', KEYS[5], ARGV[1], 'EX', ARGV[7]) end
 return 1
 """
 )
@@ -79,11 +82,17 @@ def finish(
     outputs: dict[str, str] | None = None,
     error_code: str = "",
     error_params: Mapping[str, Any] | None = None,
+    cache_entry: tuple[str, int] | None = None,
     **fields: Any,
 ) -> bool:
-    """End the job with ``status``; return False (and change nothing) if it had already ended."""
+    """End the job with ``status``; return False (and change nothing) if it had already ended.
+
+    ``cache_entry`` (a job done only): the same-song cache key and its ttl in seconds, set to
+    this job's id with the end (:func:`jobs.cache.entry_for`)."""
     if status not in FINISHED_STATUSES:
         raise ValueError(f"{status} is not a final status")
+    if cache_entry is not None and status is not JobStatus.DONE:
+        raise ValueError("only a job done answers from the cache")
     now = time.time()
     changes: dict[str, Any] = {
         "status": status,
@@ -114,6 +123,7 @@ def finish(
         stats.ended_field(status, record.kind),
         f"{max(0.0, now - record.created_at):.3f}" if waited else "",
         str(stats.STATS_TTL_S),
+        str(cache_entry[1] if cache_entry else 0),
     ]
     for name, value in changes.items():
         argv += [name, encode_field(value)]
@@ -123,6 +133,7 @@ def finish(
             keys.user_active(record.platform, record.user_id),
             keys.events(record.platform),
             keys.stats(stats.day(now)),
+            *([cache_entry[0]] if cache_entry else []),
         ],
         args=argv,
         client=connection,

@@ -177,8 +177,8 @@ def process(job_id: str) -> dict[str, str]:
         ctx.settings.events_maxlen,
         outputs=outputs,
         preview_start_s=preview_start,
+        cache_entry=cache.entry_for(ctx.settings, record),
     ):
-        cache.remember(ctx.connection, ctx.settings, record)
         if record.kind is JobKind.PREVIEW:  # what admission's expected wait is made of
             try:
                 wait.record_preview(ctx.connection, time.time() - started)
@@ -334,6 +334,11 @@ class ProgressReporter:
 
 
 def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
+    """End a cancelled job. A cancel seen after the results were stored (the last check): nobody
+    will fetch them, and they go *before* the end is announced, so whoever sees the job
+    cancelled sees no results of it left."""
+    for obj in list(ctx.storage.list(f"results/{record.id}/")):
+        ctx.storage.delete(obj.key)
     end_without_results(
         ctx.connection,
         ctx.storage,
@@ -342,9 +347,6 @@ def _end_cancelled(ctx: WorkerContext, record: JobRecord) -> None:
         ctx.settings.events_maxlen,
         error_code=ErrorCode.CANCELLED,
     )
-    # A cancel seen after the results were stored (the last check): nobody will fetch them.
-    for obj in list(ctx.storage.list(f"results/{record.id}/")):
-        ctx.storage.delete(obj.key)
 
 
 # --------------------------------------------------------------------------- failure callback

@@ -48,6 +48,7 @@ INIT=${INIT:-}
 CPUS=$(nproc)
 LOADERS=${LOADERS:-$(( CPUS > 3 ? CPUS - 2 : 0 ))}
 VALIDATE_EVERY=${VALIDATE_EVERY:-400}
+VALIDATION_EXAMPLES=${VALIDATION_EXAMPLES:-128}  # remixes per validation (engine.constants)
 STEPS=${STEPS:-1000000}
 SEED=${SEED:-0}
 WATCH_S=${WATCH_S:-60}
@@ -138,7 +139,8 @@ WATCHER=$!
 train_once() {  # $1: remix worker processes, $2: minutes of training
   local args=( train "${ROOTS[@]}" --run-dir "$RUN" --device "$DEVICE" --max-minutes "$2"
                --steps "$STEPS" --batch "$BATCH" --lr "$LR" --width "$WIDTH" --seed "$SEED"
-               --validate-every "$VALIDATE_EVERY" --loaders "$1" --export "$WORK/model.pt"
+               --validate-every "$VALIDATE_EVERY" --validation-examples "$VALIDATION_EXAMPLES"
+               --loaders "$1" --export "$WORK/model.pt"
                --loss "$LOSS" --levels "$LEVELS" --songs "$SONGS" )
   [ "$STEREO" = 1 ] && args+=( --stereo )
   [ "$PRODUCTION" = 1 ] && args+=( --production )

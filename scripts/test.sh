@@ -24,7 +24,22 @@ if [ "$fast_only" = 1 ]; then ./scripts/setup.sh --dev --no-apt; else ./scripts/
 echo "== ruff check"
 .venv/bin/ruff check .
 if [ "$CHECK_FORMAT" = 1 ]; then echo "== ruff format --check"; .venv/bin/ruff format --check .; fi
-if [ "$CHECK_TYPES" = 1 ]; then echo "== mypy"; .venv/bin/mypy; fi
+# mypy (half a minute, one core) runs beside the fast tier (one core, no service, nothing timed):
+# its report and its verdict come right after that tier, before the slow one.
+types_pid=""; types_log=""
+if [ "$CHECK_TYPES" = 1 ]; then
+    types_log="$(mktemp)"
+    .venv/bin/mypy >"$types_log" 2>&1 & types_pid=$!
+    trap 'if [ -n "$types_pid" ]; then kill "$types_pid" 2>/dev/null || true; fi; rm -f "$types_log"' EXIT
+fi
+types_verdict() {
+    [ -n "$types_pid" ] || return 0
+    local rc=0
+    wait "$types_pid" || rc=$?
+    types_pid=""
+    echo "== mypy"; cat "$types_log"
+    [ "$rc" = 0 ] || exit "$rc"
+}
 
 # One tier; pytest's "no tests collected" (5) is no failure: ARGS may hold none of this tier.
 tier() {
@@ -34,4 +49,5 @@ tier() {
     [ "$rc" = 0 ] || [ "$rc" = 5 ] || exit "$rc"
 }
 tier "not slow" "$@"
+types_verdict
 [ "$fast_only" = 1 ] || tier "slow" "$@"

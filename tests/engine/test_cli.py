@@ -22,6 +22,8 @@ from testbed.workers import TINY_MODEL_WIDTH
 from .conftest import tone_mix
 
 ROOT = Path(__file__).resolve().parents[2]
+# Validation remixes a test calibration scores on: the default 128 cost most of a minute each.
+CALIBRATION_REMIXES = 8
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -103,13 +105,13 @@ def held_out_pairs(root: Path) -> Path:
     return root
 
 
-@pytest.mark.slow  # calibrates for about a minute
+@pytest.mark.slow  # a whole engine process that calibrates: seconds
 def test_calibrate_writes_the_chosen_power_into_the_model(tmp_path: Path, tiny_model: Path) -> None:
     data = held_out_pairs(tmp_path / "data")
     model = tmp_path / "model.pt"
     model.write_bytes(tiny_model.read_bytes())
     before = checkpoint.load(model)["version"]
-    result = run_cli("calibrate", str(model), str(data))
+    result = run_cli("calibrate", str(model), str(data), "--examples", str(CALIBRATION_REMIXES))
     assert result.returncode == 0, result.stderr
     payload = checkpoint.load(model)
     assert payload["calibration"]["vocal_mask_power"] in MASK_POWERS
@@ -144,7 +146,13 @@ def test_calibrate_exports_a_stopped_run_as_a_calibrated_model(tmp_path: Path) -
     )
     model = tmp_path / "model.pt"
     result = run_cli(
-        "calibrate", str(run_checkpoint), str(held_out_pairs(tmp_path / "data")), "--export", str(model)
+        "calibrate",
+        str(run_checkpoint),
+        str(held_out_pairs(tmp_path / "data")),
+        "--export",
+        str(model),
+        "--examples",
+        str(CALIBRATION_REMIXES),
     )
     assert result.returncode == 0, result.stderr
     payload = checkpoint.load(model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +11,8 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from jobs import EventType, JobQueue, JobStatus, keys
+from jobs import EventType, JobQueue, JobStatus, Settings, cache, keys, lifecycle
+from jobs.records import JobKind, JobRecord
 from jobs.retention import pinned
 
 from .conftest import events_for, wait_for
@@ -83,3 +85,40 @@ def test_cache_entry_whose_files_expired_runs_the_job_again(
     assert not again.cached and again.status is JobStatus.QUEUED
     redone = wait_for(lambda: (r := job_queue.get(again.id)) and r.finished and r)
     assert redone.status is JobStatus.DONE and job_queue.storage.exists(redone.outputs["vocals"])
+
+
+def test_a_job_is_remembered_with_its_end(job_queue: JobQueue, settings: Settings) -> None:
+    """The cache entry is written by the same script as the end: whoever sees a job done (its
+    record or its event) is answered from the cache at once; a job that had already ended
+    (cancelled meanwhile) points the cache at nothing."""
+    connection, maxlen = job_queue.connection, settings.events_maxlen
+
+    def record(song_hash: str) -> JobRecord:
+        job = JobRecord(
+            id=uuid.uuid4().hex,
+            user_id="u1",
+            platform="telegram",
+            chat_id="c1",
+            kind=JobKind.PREVIEW,
+            output_format="mp3",
+            input_key="inputs/x/song.wav",
+            content_hash=song_hash,
+            model_version="unet-test",
+        )
+        job_queue.records.register(job)
+        return job
+
+    done = record("hash-done")
+    key, ttl = cache.entry_for(settings, done)
+    assert lifecycle.finish(connection, done, JobStatus.DONE, maxlen, outputs={}, cache_entry=(key, ttl))
+    assert job_queue.get(done.id).status is JobStatus.DONE
+    assert cache.lookup(connection, settings, JobKind.PREVIEW, "mp3", "hash-done", "unet-test") == done.id
+    assert 0 < connection.ttl(key) <= ttl
+
+    late = record("hash-late")
+    assert lifecycle.finish(connection, late, JobStatus.CANCELLED, maxlen)
+    entry = cache.entry_for(settings, late)
+    assert not lifecycle.finish(connection, late, JobStatus.DONE, maxlen, cache_entry=entry)
+    assert cache.lookup(connection, settings, JobKind.PREVIEW, "mp3", "hash-late", "unet-test") is None
+    with pytest.raises(ValueError):
+        lifecycle.finish(connection, record("hash-failed"), JobStatus.FAILED, maxlen, cache_entry=entry)
