@@ -18,6 +18,9 @@ from testbed.workers import REPO
 pytestmark = pytest.mark.services  # run.sh starts redis-server and a worker (and needs ffmpeg)
 
 DEMO_TIMEOUT_S = 300.0
+# run.sh stops its processes one by one, newest first, each given 10 s after SIGTERM before
+# SIGKILL (redis-server, the worker and its scheduler, the web server): at worst about 40 s.
+CTRL_C_EXIT_S = 120.0
 SERVICE_VARS = (
     "TELEGRAM_BOT_TOKEN",
     "DISCORD_BOT_TOKEN",
@@ -64,7 +67,7 @@ def test_run_script_demo_prints_files_and_pages_serves_them_until_ctrl_c_and_cle
             with urllib.request.urlopen(page, timeout=30) as reply:
                 assert reply.status == 200 and "demo-song" in reply.read().decode()
         os.kill(demo.pid, signal.SIGINT)  # Ctrl-C
-        assert demo.wait(timeout=60) == 130
+        assert demo.wait(timeout=CTRL_C_EXIT_S) == 130
     finally:
         watchdog.cancel()
         if demo.poll() is None:
