@@ -8,6 +8,7 @@ Screenshots of the page are kept in ``test-artifacts/`` (as the results page's a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import re
 import socket
@@ -26,8 +27,7 @@ import jobs
 import payments
 from engine.errors import NotAudioError
 from testbed.redis_server import free_port
-from testbed.workers import ABUSE_HMAC_SECRET
-from tests.bots.conftest import ADMIN_ID, PRICE_STARS, Harness
+from tests.bots.conftest import Harness
 from tests.web.conftest import LiveServer
 from tests.web.test_results_browser import browser, downloads, screenshot
 from texts import chat as messages
@@ -49,16 +49,10 @@ def web_port() -> int:
 
 
 @pytest.fixture
-def payments_settings(tmp_path: Path, web_port: int) -> payments.Settings:
+def payments_settings(payments_settings: payments.Settings, web_port: int) -> payments.Settings:
     """The bots' settings (tests/bots/conftest.py), with upload links: the web server's address."""
-    return payments.Settings(
-        database_url=f"sqlite:///{tmp_path / 'payments.sqlite3'}",
-        price_stars=PRICE_STARS,
-        free_previews_per_day=5,
-        admin_ids=frozenset({f"telegram:{ADMIN_ID}"}),
-        abuse_hmac_secret=ABUSE_HMAC_SECRET,
-        download_secret=DOWNLOAD_SECRET,
-        public_base_url=f"http://127.0.0.1:{web_port}",
+    return dataclasses.replace(
+        payments_settings, download_secret=DOWNLOAD_SECRET, public_base_url=f"http://127.0.0.1:{web_port}"
     )
 
 
